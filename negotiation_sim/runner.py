@@ -1,0 +1,83 @@
+"""Running a scenario's ensemble: chunks of worlds through ``SummitModel``, in bounded memory.
+
+A run of R worlds is cut into chunks of at most ``chunk_size`` worlds (a multiple of
+``worlds.BLOCK``); each chunk is one ``SummitModel``. Because every world's random draws come
+from its block's seed, the results do not depend on the chunk size. Chunk results are handed to
+consumers (an ``Accumulator`` for the summary, a Parquet writer for per-world rows) and dropped,
+so memory stays flat however many worlds are run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from negotiation_sim.model import SummitModel
+from negotiation_sim.scenario import Scenario
+from negotiation_sim.worlds import BLOCK
+
+DEFAULT_CHUNK = 8 * BLOCK  # ~8k worlds: the working arrays stay in cache
+
+
+@dataclass
+class ChunkResult:
+    """The per-world outcome of one chunk of worlds (worlds on the last axis)."""
+
+    first_world: int
+    outcome: np.ndarray  # (n,) int8, index into model.OUTCOMES
+    held_format: np.ndarray  # (n,) int8, index into scenario.formats(); -1 none
+    end_round: np.ndarray  # (n,) int16
+    walked_out: np.ndarray  # (n,) bool
+    terms: np.ndarray  # (K, n)
+    utility: np.ndarray  # (A, n), actors in ``actor_ids`` order
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
+
+    @property
+    def n(self) -> int:
+        return self.outcome.shape[0]
+
+
+def chunk_bounds(runs: int, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[int, int]]:
+    """(first world, number of worlds) of each chunk of a run."""
+    if runs < 0:
+        raise ValueError("runs must be >= 0")
+    size = max(BLOCK, (chunk_size // BLOCK) * BLOCK)
+    return [(start, min(size, runs - start)) for start in range(0, runs, size)]
+
+
+def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
+                   first_world: int = 0) -> ChunkResult:
+    """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes."""
+    model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world)
+    inputs = model.params.inputs  # before the run compacts the working arrays
+    model.run()
+    return ChunkResult(
+        first_world=first_world,
+        outcome=model.outcome,
+        held_format=model.held_format,
+        end_round=model.end_round,
+        walked_out=model.walked_out,
+        terms=model.terms,
+        utility=model.utility,
+        inputs=inputs,
+    )
+
+
+def iter_chunks(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,
+                chunk_size: int = DEFAULT_CHUNK,
+                on_chunk: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
+    """Simulate a run chunk by chunk, yielding each chunk's results."""
+    for first, n in chunk_bounds(runs, chunk_size):
+        result = simulate_chunk(scenario, n, seed=seed, point=point, first_world=first)
+        if on_chunk is not None:
+            on_chunk(n)
+        yield result
+
+
+def actor_ids(scenario: Scenario) -> list[str]:
+    """Actors whose utility is reported: principals first, then positioned others."""
+    principals = scenario.principals
+    others = [a for a, s in scenario.actors.items() if a not in principals and s.position]
+    return principals + others
