@@ -265,5 +265,9 @@ def main() -> None:
     app()
 
 
+# Commands owned by other modules register themselves on ``app`` when imported.
+from negotiation_sim import cli_figures, cli_sweep, cli_trace  # noqa: E402,F401
+
+
 if __name__ == "__main__":
     main()
