@@ -254,29 +254,62 @@ def _segment_nash(y1, y2, g1, g2, c1, c2):
 _SIGMAS = (1.0, 0.1, 0.01, 1e-3, 1e-5, 0.0)
 
 
-def _nash_coordinate_ascent(prefs, d, c, lo, hi, sweeps: int = 6, iters: int = 40):
+def _nash_coordinate_ascent(prefs, d, c, lo, hi, sweeps: int = 4, final_sweeps: int = 60,
+                            iters: int = 44, tol: float = 1e-11):
     """Nash text for any number of principals and concave utilities.
 
     Cyclic coordinate ascent with an exact one-dimensional solve per issue (bisection on the
     sign of the derivative, which is monotone because the objective is concave in each issue).
     Because the utilities are separable and the outer log is smooth, the directional
     derivative splits across issues, so a point no single issue can improve is optimal: the
-    ascent cannot stall at a kink.
+    ascent cannot stall at a kink. ``sweeps`` passes per continuation stage, then up to
+    ``final_sweeps`` at sigma = 0 until no issue moves by more than ``tol``.
     """
     x = utilitarian_text(prefs, c, lo, hi)
     g = issue_values(x, prefs)
     u = np.einsum("pkn,pkn->pn", prefs.salience, g)
-    K = x.shape[0]
     for sigma in _SIGMAS:
-        for _ in range(sweeps):
-            for k in range(K):
+        for _ in range(sweeps if sigma > 0 else final_sweeps):
+            start = x.copy()
+            for k in range(x.shape[0]):
                 rest = u - prefs.salience[:, k] * g[:, k] - d + sigma  # (P, N)
                 x[k] = _line_solve(prefs, k, rest, c, lo[k], hi[k], iters)
                 gk = issue_values(x, prefs)[:, k]
                 u = rest + prefs.salience[:, k] * gk + d - sigma
                 g[:, k] = gk
+            # Coordinate steps crawl along ridges where issues trade at nearly equal rates;
+            # a line search along the whole sweep's displacement jumps along the ridge.
+            x = _extrapolate(prefs, x, x - start, d - sigma, c, lo, hi, iters)
+            g = issue_values(x, prefs)
+            u = np.einsum("pkn,pkn->pn", prefs.salience, g)
+            if sigma == 0 and float(np.max(np.abs(x - start), initial=0.0)) < tol:
+                break
     feasible = (u - d >= -FEASIBILITY_TOL).all(axis=0)
     return x, feasible
+
+
+def _extrapolate(prefs, x, v, d, c, lo, hi, iters):
+    """Maximise the Nash objective along ``x + tau v`` for tau in [0, tau_max] (box-limited)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(v > 0, (hi - x) / v, np.where(v < 0, (lo - x) / v, np.inf))
+    tau_max = np.minimum(np.min(room, axis=0), 1e6)
+    a, b = np.zeros_like(tau_max), tau_max
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        xm = np.clip(x + mid * v, lo, hi)
+        y = np.maximum(utilities(xm, prefs) - d, _TINY)
+        slope = np.einsum("pkn,pkn->pn", prefs.salience, _issue_slopes(xm, prefs) * v[None])
+        up = (c * slope / y).sum(axis=0) > 0
+        a = np.where(up, mid, a)
+        b = np.where(up, b, mid)
+    # Keep the step only where it does not lower the objective (bisection on a flat ridge).
+    cand = np.clip(x + a * v, lo, hi)
+    better = _objective(cand, prefs, d, c) >= _objective(x, prefs, d, c)
+    return np.where(better[None], cand, x)
+
+
+def _objective(x, prefs, d, c):
+    return (c * np.log(np.maximum(utilities(x, prefs) - d, _TINY))).sum(axis=0)
 
 
 def _line_solve(prefs, k, rest, c, lo, hi, iters):
