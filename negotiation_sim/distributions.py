@@ -171,14 +171,14 @@ Distribution = Annotated[
 
 
 def _kind(value: Any) -> str:
-    return "dist" if isinstance(value, dict) else "num"
+    return "distribution" if isinstance(value, dict) else "number"
 
 
 # A number, or a distribution to draw it from in each world.
 Num = Annotated[
     Union[
-        Annotated[float, Tag("num"), Field(allow_inf_nan=False)],
-        Annotated[Distribution, Tag("dist")],
+        Annotated[float, Tag("number"), Field(allow_inf_nan=False)],
+        Annotated[Distribution, Tag("distribution")],
     ],
     Discriminator(_kind),
 ]

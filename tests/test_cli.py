@@ -1,0 +1,176 @@
+"""End-to-end command line: run, --json, validate, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import SCENARIOS, write_yaml
+from typer.testing import CliRunner
+
+from negotiation_sim.cli import app
+
+runner = CliRunner()
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<field>[\w.\-]+): .+$")
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_run_json_has_the_contract_shape(tmp_path, small_data):
+    path = write_yaml(tmp_path / "s.yaml", small_data)
+    res = invoke("run", path, "--runs", 3000, "--json", "--seed", 4)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) >= {"scenario", "runs", "seed", "outcomes", "formats", "terms", "rounds", "utilities"}
+    assert out["runs"] == 3000 and out["seed"] == 4 and out["scenario"] == "small"
+    assert set(out["outcomes"]) == {"agreement", "ceasefire", "breakdown", "no_summit"}
+    assert sum(o["share"] for o in out["outcomes"].values()) == pytest.approx(1.0)
+    for o in out["outcomes"].values():
+        assert 0 <= o["ci95"][0] <= o["share"] <= o["ci95"][1] <= 1
+    assert set(out["formats"]) == {"bilateral", "trilateral"}
+    assert set(out["terms"]) == {"territory", "guarantees"}
+    for stats in out["terms"].values():
+        assert stats is None or stats["p05"] <= stats["p50"] <= stats["p95"]
+    assert set(out["utilities"]) == {"russia", "ukraine", "germany"}
+
+
+def test_run_writes_files_and_reproduces(tmp_path, small_data):
+    path = write_yaml(tmp_path / "s.yaml", small_data)
+    for d in ("a", "b"):
+        res = invoke("run", path, "--runs", 2500, "--out", tmp_path / d, "--quiet")
+        assert res.exit_code == 0, res.output
+    for name in ("runs.parquet", "summary.json", "manifest.json", "outcomes.png"):
+        assert (tmp_path / "a" / name).stat().st_size > 0
+    a = pq.read_table(tmp_path / "a" / "runs.parquet")
+    assert a.num_rows == 2500
+    assert {"world", "outcome", "format", "round", "terms.territory", "utility.russia",
+            "input.actors.russia.reservation"} <= set(a.column_names)
+    assert a.equals(pq.read_table(tmp_path / "b" / "runs.parquet"))
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and len(manifest["scenario_hash"]) == 64
+
+
+def test_validate_ok_and_problems(tmp_path, small_data):
+    good = write_yaml(tmp_path / "good.yaml", small_data)
+    small_data["actors"]["russia"]["walkout"] = 2
+    bad = write_yaml(tmp_path / "bad.yaml", small_data)
+    res = invoke("validate", good, bad)
+    assert res.exit_code == 1
+    lines = res.stdout.strip().splitlines()
+    assert lines[0] == f"ok {good}"
+    m = LINE.match(lines[1])
+    assert m and m["file"] == str(bad) and m["field"] == "actors.russia.walkout"
+
+
+BAD_YAML = {
+    "syntax": ("name: x\nissues: {a: {status_quo: 0.5}\nactors: []\n", 3, ""),
+    "tag": ("name: !!python/object/apply:os.system ['true']\nissues: {}\nactors: {}\n", 1, ""),
+    "bomb": ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi")), None, ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_YAML))
+def test_bad_yaml_gets_one_line_and_exit_1(tmp_path, case):
+    text, line, _ = BAD_YAML[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    res = invoke("run", path, "--runs", 10)
+    assert res.exit_code == 1
+    err = res.stderr.strip()
+    assert "Traceback" not in res.output and len(err.splitlines()) == 1
+    assert str(path) in err
+    if line is not None:
+        assert f"{path}:{line}:" in err
+
+
+def mutate(data, path, value):
+    *head, last = path
+    node = data
+    for key in head:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+DELETE = object()
+BAD_FIELDS = {
+    "unknown field": (("actors", "russia", "flexibility"), 0.5, "actors.russia.flexibility"),
+    "missing field": (("name",), DELETE, "name"),
+    "missing position": (("actors", "ukraine", "position", "guarantees"), DELETE, "actors.ukraine.position"),
+    "unknown issue in position": (("actors", "russia", "position", "crimea"), 1.0, "actors.russia.position.crimea"),
+    "unknown actor in format": (("summit", "formats", "bilateral"), ["russia", "ukraine", "china"], "summit.formats.bilateral.2"),
+    "unknown format in order": (("summit", "order"), ["bilateral", "wider"], "summit.order.1"),
+    "unknown principal pressured": (("actors", "us", "pressure", "belarus"), 0.1, "actors.us.pressure.belarus"),
+    "out of range": (("actors", "russia", "patience"), 1.5, "actors.russia.patience"),
+    "nan": (("actors", "russia", "clout"), float("nan"), "actors.russia.clout"),
+    "infinity": (("issues", "territory", "status_quo"), float("inf"), "issues.territory.status_quo"),
+    "negative sd": (("actors", "ukraine", "reservation"), {"dist": "normal", "mean": 0.3, "sd": -1}, "actors.ukraine.reservation.sd"),
+    "low above high": (("actors", "ukraine", "reservation"), {"dist": "uniform", "low": 0.5, "high": 0.1}, "actors.ukraine.reservation"),
+    "weights not summing to one": (("actors", "ukraine", "reservation"), {"dist": "choice", "values": [0.1, 0.2], "weights": [0.5, 0.6]}, "actors.ukraine.reservation"),
+    "unknown distribution": (("actors", "ukraine", "reservation"), {"dist": "poisson", "lam": 1}, "actors.ukraine.reservation.dist"),
+    "unparsable red line": (("actors", "ukraine", "red_lines"), ["territory is zero"], "actors.ukraine.red_lines.0"),
+    "red line on unknown issue": (("actors", "ukraine", "red_lines"), ["crimea <= 0"], "actors.ukraine.red_lines.0"),
+    "unknown role": (("actors", "germany", "role"), "observer", "actors.germany.role"),
+    "no principal": (("actors",), {"us": {"role": "mediator"}}, "actors"),
+    "distribution outside range": (("actors", "russia", "walkout"), {"dist": "uniform", "low": 0, "high": 2}, "actors.russia.walkout"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FIELDS))
+def test_bad_field_names_file_line_and_field(tmp_path, small_data, case):
+    loc, value, field = BAD_FIELDS[case]
+    mutate(small_data, loc, value)
+    path = write_yaml(tmp_path / "bad.yaml", small_data)
+    res = invoke("run", path, "--runs", 10)
+    assert res.exit_code == 1, res.output
+    err = res.stderr.strip()
+    assert "Traceback" not in res.output and len(err.splitlines()) == 1, err
+    m = re.match(r"^error: (?P<file>[^:]+):(?P<line>\d+): (?P<field>[\w.\-]+): ", err)
+    assert m, err
+    assert m["file"] == str(path) and m["field"] == field
+    assert 1 <= int(m["line"]) <= len(path.read_text().splitlines())
+
+
+def test_missing_file(tmp_path):
+    res = invoke("run", tmp_path / "nope.yaml")
+    assert res.exit_code == 1 and "nope.yaml" in res.stderr and "Traceback" not in res.output
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert invoke("run").exit_code == 2
+    assert invoke("run", "x.yaml", "--runs", 0).exit_code == 2
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    res = invoke("run", tmp_path / "nope.yaml", "--debug")
+    assert res.exit_code != 0 and res.exception is not None
+
+
+def test_console_script_entry_point(tmp_path, small_data):
+    """The real process: python -m negotiation_sim, exit codes and stdout as users see them."""
+    path = write_yaml(tmp_path / "s.yaml", small_data)
+    ok = subprocess.run([sys.executable, "-m", "negotiation_sim", "run", str(path), "--runs", "500",
+                         "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["runs"] == 500
+    version = subprocess.run([sys.executable, "-m", "negotiation_sim", "--version"],
+                             capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("negsim ")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_shipped_scenarios_validate_and_run(path):
+    assert invoke("validate", path).exit_code == 0
+    res = invoke("run", path, "--runs", 2000, "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert sum(o["share"] for o in out["outcomes"].values()) == pytest.approx(1.0)
