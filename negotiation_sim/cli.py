@@ -82,7 +82,8 @@ def run(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Number of simulated worlds.")] = 10_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Directory for runs.parquet, summary.json, manifest.json, outcomes.png.")] = None,
+        "--out", "-o", help="Directory for runs.parquet, summary.json, manifest.json and the figures "
+        "(outcomes, terms, utilities, formats .png).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
     chunk_size: Annotated[int, typer.Option(
@@ -107,7 +108,8 @@ def run(
         print_summary(sc, summary)
         if out is not None and not quiet:
             _stderr().print(f"wrote {out}/runs.parquet, summary.json, manifest.json"
-                            + ("" if no_plots else ", outcomes.png"))
+                            + ("" if no_plots else ", outcomes.png, terms.png, utilities.png, "
+                               "formats.png"))
 
 
 def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size: int,
@@ -135,7 +137,8 @@ def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size:
         if plots:
             from negotiation_sim import plots as plotting
 
-            plotting.save(plotting.outcome_shares(summary), out / "outcomes.png")
+            results = plotting.RunResults.load(out, sc)
+            plotting.write_figures(plotting.run_figures(results), out)
     return summary
 
 
@@ -211,13 +214,14 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
         return
     t = Table(title=f"Terms of agreements (0 = low end, 1 = high end); agreed in round "
               f"{rounds['mean']:.1f} on average (median {rounds['p50']:.0f})", title_justify="left")
-    for col in ("issue", "mean", "p05", "p50", "p95", "0 means", "1 means"):
-        t.add_column(col, justify="left" if col in ("issue", "0 means", "1 means") else "right")
+    for col in ("issue", "mean", "sd", "p05", "p50", "p95"):
+        t.add_column(col, justify="left" if col == "issue" else "right")
     for k, stats in summary["terms"].items():
-        issue = sc.issues[k]
-        t.add_row(k, *(f"{stats[c]:.3f}" for c in ("mean", "p05", "p50", "p95")),
-                  issue.label("low"), issue.label("high"))
+        t.add_row(k, *(f"{stats[c]:.3f}" for c in ("mean", "sd", "p05", "p50", "p95")))
     con.print(t)
+    for k, issue in sc.issues.items():
+        con.print(f"  [bold]{k}[/bold]: 0 = {issue.label('low')}; 1 = {issue.label('high')}",
+                  highlight=False)
 
 
 @app.command()
