@@ -51,7 +51,6 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
                    first_world: int = 0) -> ChunkResult:
     """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes."""
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world)
-    inputs = model.params.inputs  # before the run compacts the working arrays
     model.run()
     return ChunkResult(
         first_world=first_world,
@@ -61,7 +60,7 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
         walked_out=model.walked_out,
         terms=model.terms,
         utility=model.utility,
-        inputs=inputs,
+        inputs=model.inputs,
     )
 
 
