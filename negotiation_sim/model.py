@@ -56,6 +56,7 @@ class SummitModel(mesa.Model):
             scenario, n_worlds, seed=seed, point=point, first_world=first_world
         )
         self.n_worlds = n_worlds
+        self.inputs = self.params.inputs  # every world's uncertain inputs, kept past compaction
         self._init_outputs()
         self._init_agents()
         self.first_world = first_world

@@ -183,3 +183,11 @@ def test_model_keeps_the_mesa_shape(small_data):
     assert df["negotiating"].iloc[-1] == 0
     assert df[["agreement", "ceasefire", "breakdown"]].iloc[-1].sum() + int(
         (m.outcome == NO_SUMMIT).sum()) == 10
+
+
+def test_inputs_cover_every_world_even_those_without_a_summit(small_data):
+    small_data["actors"]["russia"]["audience_cost"] = {"bilateral": 0.3, "trilateral": 0.2}
+    chunk = simulate_chunk(make_scenario(small_data), 3000, seed=2)
+    assert (chunk.outcome == NO_SUMMIT).any()
+    assert all(v.shape == (3000,) for v in chunk.inputs.values())
+    assert "actors.russia.reservation" in chunk.inputs
