@@ -239,7 +239,7 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
     """Stacked bars of outcome shares, one bar per summary, with 95% Wilson intervals.
 
     Each segment carries an error bar: the 95% interval of that outcome's share, drawn at the
-    segment's middle.
+    segment's middle (left out when narrower than half a percentage point).
 
     Args:
         summaries: one run summary (the ``negsim run --json`` shape) or several (scenarios of a
@@ -267,7 +267,10 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         ax.bar(x, share, width, bottom=bottom, color=OUTCOME_COLOURS[name],
                label=OUTCOME_LABELS[name], edgecolor="white", linewidth=0.5)
         centre = bottom + share / 2
-        ax.errorbar(x, centre, yerr=[np.maximum(share - lo, 0), np.maximum(hi - share, 0)],
+        # Intervals under half a point would draw as a stray dash: leave them out.
+        shown = (hi - lo) >= 0.5
+        ax.errorbar(x[shown], centre[shown],
+                    yerr=[np.maximum(share - lo, 0)[shown], np.maximum(hi - share, 0)[shown]],
                     fmt="none", ecolor=MARK_COLOUR, elinewidth=1, capsize=3 if n < 12 else 1.5)
         if n <= 8:
             for xi, c, s, l, h in zip(x, centre, share, lo, hi):
@@ -557,3 +560,29 @@ def formats(results: RunResults, ax=None):
               fontsize=8, title_fontsize=8)
     ax.set_title(f"Summit formats and how they ended\n{results.caption}", fontsize=10)
     return fig
+
+
+# -- default figure sets ----------------------------------------------------------------------
+
+
+def run_figures(results: RunResults) -> dict[str, Any]:
+    """The figures of a run, by kind name, as functions that make them (one open at a time)."""
+    return {
+        "outcomes": lambda: outcome_shares(results.summary),
+        "terms": lambda: terms(results),
+        "utilities": lambda: utilities(results),
+        "formats": lambda: formats(results),
+    }
+
+
+def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[str] | None = None,
+                  fmt: str = "png") -> list[Path]:
+    """Make, save and close each figure in turn; returns the files written (``KIND.FMT``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in kinds or list(makers):
+        path = out / f"{kind}.{fmt}"
+        save(makers[kind](), path)
+        written.append(path)
+    return written

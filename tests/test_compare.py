@@ -1,0 +1,92 @@
+"""negsim compare: differences in outcome shares, their intervals, and the chi-square test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from negotiation_sim import compare as cmp  # noqa: E402
+from negotiation_sim.cli import app  # noqa: E402
+
+SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
+
+
+@pytest.fixture(scope="module")
+def hardline(tmp_path_factory) -> Path:
+    """A very different scenario: both sides value the war above any text, so no summit."""
+    text = SCENARIO.read_text().replace("name: figures-summit", "name: figures-hardline")
+    text = text.replace("reservation: {dist: uniform, low: 0.25, high: 0.5}", "reservation: 0.6")
+    path = tmp_path_factory.mktemp("sc") / "hardline.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_newcombe_interval_known_values():
+    # Newcombe (1998) table II, example (a): 56/70 vs 48/80 -> difference 0.2, (0.0524, 0.3339).
+    lo, hi = cmp.newcombe_interval(48, 80, 56, 70)
+    assert lo == pytest.approx(0.0524, abs=5e-4)
+    assert hi == pytest.approx(0.3339, abs=5e-4)
+
+
+def test_chi_square_drops_empty_outcomes_and_handles_degenerate_tables():
+    same = cmp.chi_square(np.array([[10, 0, 5, 0], [10, 0, 5, 0]]))
+    assert same.statistic == 0 and same.dof == 1 and not same.significant
+    one_outcome = cmp.chi_square(np.array([[0, 0, 0, 9], [0, 0, 0, 9]]))
+    assert one_outcome.p_value == 1.0
+
+
+def test_identical_scenarios_not_significant_and_different_ones_are(tmp_path, hardline):
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(app, ["compare", str(SCENARIO), str(SCENARIO), str(hardline),
+                                   "--runs", "1024", "--json", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    same, different = data["differences"]
+    assert not same["chi_square"]["significant"] and same["chi_square"]["p_value"] > 0.5
+    assert different["chi_square"]["significant"] and different["chi_square"]["p_value"] < 1e-6
+    assert data["chi_square"]["significant"]
+    for o, d in same["outcomes"].items():
+        assert d["difference"] == 0 and d["ci95"][0] <= 0 <= d["ci95"][1]
+    assert different["outcomes"]["no_summit"]["difference"] > 0.9
+    labels = [s["label"] for s in data["scenarios"]]
+    assert len(set(labels)) == 3  # the same file twice gets two labels
+    assert all(s["runs"] == 1024 and s["seed"] == 0 for s in data["scenarios"])
+    assert json.loads((out / "comparison.json").read_text()) == data
+    assert (out / "comparison.png").stat().st_size > 1000
+
+
+def test_compare_reads_results_directories(tmp_path):
+    run = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(SCENARIO), "--runs", "1024", "--out", str(run),
+                                   "--quiet", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["compare", str(SCENARIO), str(run), "--runs", "1024"])
+    assert res.exit_code == 0, res.output
+    assert "no significant difference" in res.stdout
+    assert "Difference from" in res.stdout
+
+
+def test_compare_needs_two(tmp_path):
+    res = CliRunner().invoke(app, ["compare", str(SCENARIO)])
+    assert res.exit_code == 2
+
+
+def test_figure_is_closed_by_save(tmp_path, hardline):
+    arms = [cmp.load_arm(p, runs=1024, seed=0) for p in (SCENARIO, hardline)]
+    before = len(plt.get_fignums())
+    fig = cmp.figure(cmp.compare_summaries(arms))
+    assert len(fig.axes) == 2
+    assert "chi-square" in fig.axes[1].get_title()
+    fig.savefig(tmp_path / "c.svg")
+    from negotiation_sim.plots import save
+
+    save(fig, tmp_path / "c.png")
+    assert len(plt.get_fignums()) == before
