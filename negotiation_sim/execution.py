@@ -1,0 +1,184 @@
+"""Where a sweep's tasks run: in this process, in local worker processes, or on a dask cluster.
+
+All three back-ends share one small ``concurrent.futures``-style interface: ``submit(fn, *args)``
+returns a future with ``result()`` / ``exception()``, and ``wait_first(futures)`` returns the
+futures that have finished. ``imap_unordered`` builds on those two to keep a bounded number of
+tasks in flight, so memory stays flat however many tasks a sweep has. Results never depend on
+the back-end: every task carries its own seed (see ``sweep``).
+
+dask is optional and imported only when the dask back-end is chosen. With a scheduler address
+the executor joins an existing cluster (your own machines, or dask-jobqueue on SLURM); without
+one it starts a ``LocalCluster`` and closes it at the end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, Protocol
+
+ExecutorKind = Literal["serial", "processes", "dask"]
+KINDS: tuple[str, ...] = ("serial", "processes", "dask")
+
+
+class FutureLike(Protocol):
+    def result(self, timeout: float | None = None) -> Any: ...
+    def exception(self, timeout: float | None = None) -> BaseException | None: ...
+
+
+class Executor(Protocol):
+    """What a sweep needs from a back-end."""
+
+    kind: str
+    workers: int
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> FutureLike: ...
+    def wait_first(self, futures: set) -> set: ...
+    def describe(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class SerialExecutor:
+    """Runs each task in this process when it is submitted (no parallelism, easy debugging)."""
+
+    kind = "serial"
+    workers = 1
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as err:  # recorded on the future, like any other back-end
+            future.set_exception(err)
+        return future
+
+    def wait_first(self, futures: set) -> set:
+        return set(futures)
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.kind, "workers": 1}
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessExecutor:
+    """A pool of local worker processes (``spawn``: safe with threads, same on every OS)."""
+
+    kind = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
+        return self._pool.submit(fn, *args)
+
+    def wait_first(self, futures: set) -> set:
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.kind, "workers": self.workers}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on a ``dask.distributed`` cluster: an existing one, or a ``LocalCluster``.
+
+    Args:
+        workers: workers of the LocalCluster (ignored with ``scheduler``: the cluster has its own).
+        scheduler: address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``.
+        processes: LocalCluster workers as processes (default) or threads in this process.
+    """
+
+    kind = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
+                 processes: bool = True) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as err:
+            raise ImportError("the dask executor needs dask.distributed: "
+                              "pip install 'negotiation_sim[dask]'") from err
+        self.scheduler = scheduler
+        self._cluster = None
+        if scheduler is None:
+            n = workers or os.cpu_count() or 1
+            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
+                                         processes=processes, dashboard_address=None)
+            self._client = Client(self._cluster)
+        else:
+            self._client = Client(scheduler)
+        self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any):
+        return self._client.submit(fn, *args, pure=False)
+
+    def wait_first(self, futures: set) -> set:
+        from distributed import wait
+
+        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def describe(self) -> dict[str, Any]:
+        info = self._client.scheduler_info()
+        hosts = sorted({w.get("host", "") for w in info.get("workers", {}).values()})
+        return {"executor": self.kind, "workers": self.workers,
+                "scheduler": self.scheduler or "LocalCluster", "hosts": hosts}
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(kind: str = "serial", *, workers: int | None = None,
+                  scheduler: str | None = None, processes: bool = True) -> Executor:
+    """The executor of that kind (``scheduler`` only with dask)."""
+    if scheduler is not None and kind != "dask":
+        raise ValueError("--scheduler needs --executor dask")
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers)
+    if kind == "dask":
+        return DaskExecutor(workers, scheduler, processes=processes)
+    raise ValueError(f"unknown executor {kind!r} (choose from {', '.join(KINDS)})")
+
+
+def imap_unordered(executor: Executor, fn: Callable[..., Any], items: Iterable[Any],
+                   args: Callable[[Any], tuple], *, window: int | None = None,
+                   ) -> Iterator[tuple[Any, FutureLike]]:
+    """Run ``fn(*args(item))`` for every item; yield ``(item, finished future)`` as they finish.
+
+    At most ``window`` tasks are in flight (default: four per worker), so results waiting to be
+    consumed never pile up.
+    """
+    window = window or max(2, 4 * executor.workers)
+    pending: dict[Any, Any] = {}
+    it = iter(items)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < window:
+            try:
+                item = next(it)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[executor.submit(fn, *args(item))] = item
+        if not pending:
+            return
+        done = executor.wait_first(set(pending))
+        for future in _ordered(done, pending):
+            yield pending.pop(future), future
+
+
+def _ordered(done: set, pending: dict) -> list:
+    """Finished futures in submission order (deterministic within one wait)."""
+    return [f for f in pending if f in done]

@@ -1,0 +1,441 @@
+"""Running an experiment: tasks of (point, chunk of worlds), the results directory, resuming.
+
+A sweep of P points with R worlds each is cut into tasks: point ``p``, chunk ``c`` of
+``runner.chunk_bounds(R, chunk_size)``. Every random number of a task comes from
+``SeedSequence(seed, spawn_key=(p, block, stream))`` (``worlds.block_generator``), so a task's
+result depends only on the experiment, never on the executor, the number of workers or the order
+in which tasks finish. Workers only simulate; this process writes every file:
+
+    DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
+    DIR/runs/part-PPPPPP-CCCCC.parquet
+                          one file per task, one row per world (as ``negsim run``), written to a
+                          temporary file and renamed, so a part exists whole or not at all
+    DIR/summary.parquet   one row per point: outcome shares with 95% Wilson intervals, formats,
+                          mean terms, mean round, mean utilities (built from the parts, in order)
+    DIR/manifest.json     hashes, seed and seeding scheme, versions, command, tasks done and
+                          failed, one entry per session with its executor, hosts and timings
+
+Everything that varies between sessions (times, hosts, executor) lives in the manifest only, so
+after ``kill -9`` and ``--resume`` the other files are byte-for-byte those of an uninterrupted
+run. A task that raises is recorded with its error and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim import runner
+from negotiation_sim.execution import Executor, imap_unordered
+from negotiation_sim.experiment import LABEL, LoadedExperiment
+from negotiation_sim.model import OUTCOMES
+from negotiation_sim.results import Accumulator, chunk_table, manifest, write_json_atomic
+from negotiation_sim.runner import ChunkResult, actor_ids, chunk_bounds
+from negotiation_sim.scenario import Scenario
+from negotiation_sim.worlds import BLOCK, number_fields
+
+RUNS_DIR = "runs"
+FORMAT_VERSION = 1  # of the results directory layout
+
+
+class SweepError(Exception):
+    """A sweep that cannot start or resume (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``n`` worlds of point ``point`` starting at world ``first_world``."""
+
+    point: int
+    chunk: int
+    first_world: int
+    n: int
+
+    @property
+    def part(self) -> str:
+        return f"part-{self.point:06d}-{self.chunk:05d}.parquet"
+
+
+def plan_tasks(n_points: int, runs: int, chunk_size: int) -> list[Task]:
+    """Every task of a sweep, point-major."""
+    bounds = chunk_bounds(runs, chunk_size)
+    return [Task(p, c, first, n) for p in range(n_points) for c, (first, n) in enumerate(bounds)]
+
+
+def run_task(scenario: Scenario, seed: int, point: int, first_world: int, n: int) -> ChunkResult:
+    """Simulate one task (runs in a worker)."""
+    return runner.simulate_chunk(scenario, n, seed=seed, point=point, first_world=first_world)
+
+
+# -- the layout of per-world tables ---------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """The columns every part file has, whatever its point (union over points, fixed order).
+
+    A path that is random at some points and fixed at others (because the sweep sets it) gets
+    the fixed value at those points, so ``input.*`` always says what each world used.
+    """
+
+    inputs: list[str]
+    issues: list[str]
+    actors: list[str]
+    fixed: list[dict[str, float]]  # per point: value of each non-random number
+
+    @classmethod
+    def of(cls, scenarios: list[Scenario]) -> Layout:
+        inputs: dict[str, None] = {}
+        issues: dict[str, None] = {}
+        actors: dict[str, None] = {}
+        fixed = []
+        for sc in scenarios:
+            nums = number_fields(sc)
+            inputs.update((p, None) for p, v in nums if not isinstance(v, (int, float)))
+            fixed.append({p: float(v) for p, v in nums if isinstance(v, (int, float))})
+            issues.update(dict.fromkeys(sc.issue_ids))
+            actors.update(dict.fromkeys(actor_ids(sc)))
+        return cls(list(inputs), list(issues), list(actors), fixed)
+
+    def columns(self) -> list[str]:
+        return (["point", "world", *(f"input.{p}" for p in self.inputs), "outcome", "format",
+                 "round", "walked_out", *(f"terms.{k}" for k in self.issues),
+                 *(f"utility.{a}" for a in self.actors)])
+
+    def table(self, chunk: ChunkResult, scenario: Scenario, point: int):
+        """The part table of one task, conformed to the layout."""
+        import pyarrow as pa
+
+        fixed = self.fixed[point]
+        chunk.inputs = {p: chunk.inputs[p] if p in chunk.inputs
+                        else np.full(chunk.n, fixed.get(p, math.nan)) for p in self.inputs}
+        table = chunk_table(chunk, scenario, point=point)
+        for name in self.columns():
+            if name not in table.column_names:
+                table = table.append_column(name, pa.array(np.full(chunk.n, math.nan)))
+        return table.select(self.columns())
+
+
+def chunk_from_table(table, scenario: Scenario) -> ChunkResult:
+    """Rebuild a chunk's outcomes from its part table (for summaries and resumes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def codes(column: str, names: list[str]) -> np.ndarray:
+        values = table[column].cast(pa.string())
+        idx = pc.fill_null(pc.index_in(values, value_set=pa.array(names, pa.string())), -1)
+        return idx.to_numpy().astype(np.int8)
+
+    formats = [f for f, _ in scenario.formats()]
+    terms = [table[f"terms.{k}"].to_numpy() for k in scenario.issue_ids]
+    utils = [table[f"utility.{a}"].to_numpy() for a in actor_ids(scenario)]
+    n = table.num_rows
+    return ChunkResult(
+        first_world=int(table["world"][0].as_py()) if n else 0,
+        outcome=codes("outcome", list(OUTCOMES)),
+        held_format=codes("format", formats),
+        end_round=table["round"].to_numpy(),
+        walked_out=table["walked_out"].to_numpy(),
+        terms=np.stack(terms) if terms else np.empty((0, n)),
+        utility=np.stack(utils) if utils else np.empty((0, n)),
+    )
+
+
+# -- points and summaries ---------------------------------------------------------------------
+
+
+def _encode(values: list[Any]):
+    """A parameter column: numbers as float64, strings as strings, anything else as JSON."""
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
+    if all(isinstance(v, str) for v in present):
+        return pa.array(values, pa.string())
+    return pa.array([None if v is None else json.dumps(v) for v in values], pa.string())
+
+
+def points_table(loaded: LoadedExperiment, scenarios: list[Scenario]):
+    """One row per point: id, label (list designs), scenario hash, parameter values."""
+    import pyarrow as pa
+
+    design = loaded.design
+    cols: dict[str, Any] = {"point": pa.array(np.arange(len(design), dtype=np.int32))}
+    if any(label is not None for label in design.labels):
+        cols[LABEL] = pa.array(design.labels, pa.string())
+    cols["scenario_hash"] = pa.array([sc.digest() for sc in scenarios], pa.string())
+    for name in design.names:
+        cols[name] = _encode([p.get(name) for p in design.points])
+    return pa.table(cols)
+
+
+def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, Any]:
+    """A point's summary flattened to columns (NaN where no world qualifies)."""
+    s = acc.summary(scenario.name, seed)
+    row: dict[str, Any] = {"runs": s["runs"]}
+    for name, o in s["outcomes"].items():
+        row[name] = o["share"]
+        row[f"{name}.lo"], row[f"{name}.hi"] = o["ci95"]
+    for f, share in s["formats"].items():
+        row[f"format.{f}"] = share
+    for k, t in s["terms"].items():
+        row[f"terms.{k}"] = math.nan if t is None else t["mean"]
+    row["rounds"] = math.nan if s["rounds"] is None else s["rounds"]["mean"]
+    for a, u in s["utilities"].items():
+        row[f"utility.{a}"] = math.nan if u["mean"] is None else u["mean"]
+    return row
+
+
+def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, seed: int):
+    """summary.parquet's table, from the part files in (point, chunk) order.
+
+    Only points whose every task is done get a row. Reading the parts back (one at a time)
+    rather than keeping running totals makes the summary independent of completion order and
+    of how many sessions the sweep took.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    by_point: dict[int, list[Task]] = {}
+    for t in tasks:
+        by_point.setdefault(t.point, []).append(t)
+    keep = [c for c in points.column_names if c != "scenario_hash"]
+    rows = []
+    for p, ptasks in by_point.items():
+        parts = [out / RUNS_DIR / t.part for t in ptasks]
+        if not all(path.exists() for path in parts):
+            continue
+        sc = scenarios[p]
+        acc = Accumulator.for_scenario(sc)
+        for path in parts:
+            acc.add(chunk_from_table(pq.read_table(path), sc))
+        row = {c: points[c][p].as_py() for c in keep}
+        rows.append({**row, **summary_row(acc, sc, seed)})
+    if not rows:
+        return None
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name == "point":
+            columns[name] = pa.array(values, pa.int32())
+        elif name == "runs":
+            columns[name] = pa.array(values, pa.int64())
+        elif name in points.column_names:
+            columns[name] = pa.array(values, points.schema.field(name).type)
+        else:
+            columns[name] = pa.array([math.nan if v is None else v for v in values], pa.float64())
+    return pa.table(columns)
+
+
+def write_parquet_atomic(table, path: Path) -> None:
+    """Write a table to a temporary file beside ``path``, then rename it into place."""
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _table_hash(table) -> str:
+    blob = json.dumps(table.to_pylist(), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    """What a session did."""
+
+    out: Path
+    tasks: int
+    resumed: int  # tasks already done when this session started
+    ran: int  # tasks finished (successfully) in this session
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    worlds: int = 0
+    seconds: float = 0.0
+    summary: Any = None  # pyarrow Table of summary.parquet, or None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+ProgressFn = Callable[[Task, bool], None]
+
+
+def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
+    """Scenarios, layout, tasks and the starting manifest of a sweep into ``out``."""
+    exp = loaded.experiment
+    scenarios = loaded.point_scenarios()
+    points = points_table(loaded, scenarios)
+    tasks = plan_tasks(len(scenarios), exp.runs, exp.chunk_size)
+    identity = {
+        "format_version": FORMAT_VERSION,
+        "experiment_hash": exp.digest(),
+        "scenario_hash": loaded.base.digest(),
+        "design_hash": _table_hash(points),
+        "seed": exp.seed,
+        "runs": exp.runs,
+        "chunk_size": exp.chunk_size,
+    }
+    previous = _check_out_dir(out, identity, resume=resume)
+    return scenarios, points, tasks, identity, previous
+
+
+def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict | None:
+    mpath = out / "manifest.json"
+    started = mpath.exists() or (out / RUNS_DIR).exists() or (out / "points.parquet").exists()
+    if started and not resume:
+        raise SweepError(f"{out} already holds a sweep: add --resume to finish it, or choose "
+                         "another --out")
+    if not started:
+        return None
+    if not mpath.exists():  # killed before the manifest was written: nothing to trust
+        for part in (out / RUNS_DIR).glob("*.parquet"):
+            part.unlink()
+        return None
+    try:
+        previous = json.loads(mpath.read_text())
+    except (OSError, ValueError) as err:
+        raise SweepError(f"cannot read {mpath}: {err}") from None
+    for key, value in identity.items():
+        if previous.get(key) != value:
+            raise SweepError(
+                f"cannot resume into {out}: its {key.replace('_', ' ')} differs from this "
+                f"experiment's ({previous.get(key)!r} vs {value!r}); the experiment, scenario or "
+                "design changed since the sweep started; choose another --out")
+    return previous
+
+
+def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume: bool = False,
+              progress: ProgressFn | None = None, prepared=None) -> SweepReport:
+    """Run (or finish) an experiment's sweep into ``out``; see the module docstring."""
+    out = Path(out)
+    exp = loaded.experiment
+    scenarios, points, tasks, identity, previous = prepared or prepare(loaded, out, resume=resume)
+    runs_dir = out / RUNS_DIR
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for stale in runs_dir.glob(".*.tmp"):  # a kill mid-write leaves these behind
+        stale.unlink(missing_ok=True)
+    write_parquet_atomic(points, out / "points.parquet")
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    sessions = list((previous or {}).get("sessions", []))
+    session = {"started": started.isoformat(timespec="seconds"), "command": sys.argv,
+               "host": socket.gethostname(), **executor.describe()}
+    base = _manifest(loaded, identity, tasks, points)
+    write_json_atomic(out / "manifest.json", {
+        **base, "status": "running", "sessions": [*sessions, session]})
+
+    todo = [t for t in tasks if not (runs_dir / t.part).exists()]
+    report = SweepReport(out, len(tasks), len(tasks) - len(todo), 0)
+    layout = Layout.of(scenarios)
+    seed = exp.seed
+
+    def args(t: Task) -> tuple:
+        return scenarios[t.point], seed, t.point, t.first_world, t.n
+
+    try:
+        for task, future in imap_unordered(executor, run_task, todo, args):
+            try:
+                chunk = future.result()
+                write_parquet_atomic(layout.table(chunk, scenarios[task.point], task.point),
+                                     runs_dir / task.part)
+            except Exception as err:  # one bad task must not stop the sweep
+                report.failed.append(_failure(task, err))
+                ok = False
+            else:
+                report.ran += 1
+                report.worlds += task.n
+                ok = True
+            if progress is not None:
+                progress(task, ok)
+    finally:
+        report.seconds = time.perf_counter() - clock
+        session.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       seconds=round(report.seconds, 3), tasks_run=report.ran,
+                       worlds=report.worlds,
+                       worlds_per_second=round(report.worlds / max(report.seconds, 1e-9)))
+        if report.failed:
+            session["failed"] = len(report.failed)
+
+    summary = summarise(out, tasks, scenarios, points, seed)
+    if summary is not None:
+        write_parquet_atomic(summary, out / "summary.parquet")
+    report.summary = summary
+    done = sum((runs_dir / t.part).exists() for t in tasks)
+    write_json_atomic(out / "manifest.json", {
+        **base,
+        "status": "complete" if done == len(tasks) else "incomplete",
+        "tasks": {**base["tasks"], "done": done, "failed": report.failed},
+        "sessions": [*sessions, session],
+    })
+    return report
+
+
+def _failure(task: Task, err: BaseException) -> dict[str, Any]:
+    lines = traceback.format_exception_only(type(err), err)
+    return {"point": task.point, "chunk": task.chunk, "first_world": task.first_world,
+            "worlds": task.n, "error": "".join(lines).strip()}
+
+
+def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Task],
+              points) -> dict[str, Any]:
+    exp, design = loaded.experiment, loaded.design
+    chunks = sorted({(t.first_world, t.n) for t in tasks})
+    info = manifest(loaded.base, loaded.scenario_path, seed=exp.seed, runs=exp.runs,
+                    chunk_size=exp.chunk_size)
+    return {
+        **info,
+        **identity,
+        "experiment": exp.name,
+        "experiment_file": loaded.path,
+        "experiment_data": exp.model_dump(mode="json"),
+        "design": {
+            "method": design.method,
+            "points": len(design),
+            "parameters": design.names,
+            "bounds": None if design.space is None else [list(b) for b in design.space.bounds],
+            **design.options,
+        },
+        "seeding": {
+            "entropy": exp.seed,
+            "spawn_key": ["point", "block", "stream"],
+            "block_size": BLOCK,
+            "streams": {"0": "sampled inputs", "1": "in-run draws (walk-outs)",
+                        "2": "the model's own generator"},
+            "note": "task (point p, chunk c) covers blocks first_world/1024 .. of its chunk; "
+                    "every block draws from SeedSequence(entropy, spawn_key=(p, block, stream))",
+        },
+        "tasks": {"total": len(tasks), "points": len(points), "chunks": [list(c) for c in chunks],
+                  "done": 0, "failed": []},
+        "platform": platform.platform(),
+    }
