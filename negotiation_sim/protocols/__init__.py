@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from negotiation_sim.protocols.alternating import AlternatingOffersProtocol
 from negotiation_sim.protocols.base import Protocol
 from negotiation_sim.protocols.mediated import MediatedProtocol
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     "mediated": MediatedProtocol,
+    "alternating_offers": AlternatingOffersProtocol,
 }
 
 
