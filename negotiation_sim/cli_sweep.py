@@ -68,13 +68,12 @@ def sweep(
         tasks = prepared[2]
         todo_worlds = sum(t.n for t in tasks if not (out_dir / "runs" / t.part).exists())
         todo_tasks = sum(1 for t in tasks if not (out_dir / "runs" / t.part).exists())
-        ex = _executor(kind, workers, scheduler)
-        try:
-            with task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
-                report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
-                                   progress=lambda task, ok: advance(task.n))
-        finally:
-            ex.close()
+        with _executor(kind, workers, scheduler) as ex, \
+                task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
+            if not quiet and getattr(ex, "dashboard", None):
+                _stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
+            report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
+                               progress=lambda task, ok: advance(task.n))
     if report.summary is not None:
         print_points(report.summary, loaded)
     if not quiet:

@@ -40,7 +40,20 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class SerialExecutor:
+class _Closing:
+    """``with executor: ...`` closes it (and its workers or cluster) at the end."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(_Closing):
     """Runs each task in this process when it is submitted (no parallelism, easy debugging)."""
 
     kind = "serial"
@@ -60,11 +73,8 @@ class SerialExecutor:
     def describe(self) -> dict[str, Any]:
         return {"executor": self.kind, "workers": 1}
 
-    def close(self) -> None:
-        pass
 
-
-class ProcessExecutor:
+class ProcessExecutor(_Closing):
     """A pool of local worker processes (``spawn``: safe with threads, same on every OS)."""
 
     kind = "processes"
@@ -88,7 +98,7 @@ class ProcessExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
+class DaskExecutor(_Closing):
     """Tasks on a ``dask.distributed`` cluster: an existing one, or a ``LocalCluster``.
 
     Args:
@@ -110,8 +120,9 @@ class DaskExecutor:
         self._cluster = None
         if scheduler is None:
             n = workers or os.cpu_count() or 1
+            # ":0": a free port, so a second sweep (or a notebook's cluster) never clashes
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
-                                         processes=processes, dashboard_address=None)
+                                         processes=processes, dashboard_address=":0")
             self._client = Client(self._cluster)
         else:
             self._client = Client(scheduler)
@@ -131,6 +142,11 @@ class DaskExecutor:
         hosts = sorted({w.get("host", "") for w in info.get("workers", {}).values()})
         return {"executor": self.kind, "workers": self.workers,
                 "scheduler": self.scheduler or "LocalCluster", "hosts": hosts}
+
+    @property
+    def dashboard(self) -> str | None:
+        """Link to the cluster's dashboard (watch tasks and workers live), if it has one."""
+        return getattr(self._client, "dashboard_link", None)
 
     def close(self) -> None:
         self._client.close()

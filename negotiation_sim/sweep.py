@@ -89,8 +89,8 @@ def run_task(scenario: Scenario, seed: int, point: int, first_world: int, n: int
 class Layout:
     """The columns every part file has, whatever its point (union over points, fixed order).
 
-    A path that is random at some points and fixed at others (because the sweep sets it) gets
-    the fixed value at those points, so ``input.*`` always says what each world used.
+    A path that is random in the scenario (or at some points) but fixed at others, because the
+    sweep sets it, gets the fixed value there, so ``input.*`` always says what each world used.
     """
 
     inputs: list[str]
@@ -99,8 +99,13 @@ class Layout:
     fixed: list[dict[str, float]]  # per point: value of each non-random number
 
     @classmethod
-    def of(cls, scenarios: list[Scenario]) -> Layout:
+    def of(cls, scenarios: list[Scenario], base: Scenario | None = None) -> Layout:
+        """The layout of these point scenarios; ``base`` (the scenario as written) adds its
+        random inputs first, so a swept distribution still has its ``input.`` column."""
         inputs: dict[str, None] = {}
+        if base is not None:
+            inputs.update((p, None) for p, v in number_fields(base)
+                          if not isinstance(v, (int, float)))
         issues: dict[str, None] = {}
         actors: dict[str, None] = {}
         fixed = []
@@ -297,14 +302,14 @@ def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
     scenarios = loaded.point_scenarios()
     points = points_table(loaded, scenarios)
     tasks = plan_tasks(len(scenarios), exp.runs, exp.chunk_size)
-    identity = {
+    identity = {  # what must not change for --resume; most telling difference first
         "format_version": FORMAT_VERSION,
-        "experiment_hash": exp.digest(),
-        "scenario_hash": loaded.base.digest(),
-        "design_hash": _table_hash(points),
         "seed": exp.seed,
         "runs": exp.runs,
         "chunk_size": exp.chunk_size,
+        "scenario_hash": loaded.base.digest(),
+        "design_hash": _table_hash(points),
+        "experiment_hash": exp.digest(),
     }
     previous = _check_out_dir(out, identity, resume=resume)
     return scenarios, points, tasks, identity, previous
@@ -328,10 +333,12 @@ def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict
         raise SweepError(f"cannot read {mpath}: {err}") from None
     for key, value in identity.items():
         if previous.get(key) != value:
+            was, now = (str(v)[:12] if key.endswith("hash") else v
+                        for v in (previous.get(key), value))
             raise SweepError(
-                f"cannot resume into {out}: its {key.replace('_', ' ')} differs from this "
-                f"experiment's ({previous.get(key)!r} vs {value!r}); the experiment, scenario or "
-                "design changed since the sweep started; choose another --out")
+                f"cannot resume into {out}: the {key.replace('_', ' ')} differs from the "
+                f"sweep's ({was} there, {now} now); resume with the experiment and scenario "
+                "it was started with, or choose another --out")
     return previous
 
 
@@ -357,7 +364,7 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
 
     todo = [t for t in tasks if not (runs_dir / t.part).exists()]
     report = SweepReport(out, len(tasks), len(tasks) - len(todo), 0)
-    layout = Layout.of(scenarios)
+    layout = Layout.of(scenarios, loaded.base)
     seed = exp.seed
 
     def args(t: Task) -> tuple:
