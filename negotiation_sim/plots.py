@@ -278,7 +278,8 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
                     text = f"{s:.1f}%" if n > 1 else f"{s:.1f}% ({l:.1f}-{h:.1f})"
                     ax.text(xi + width / 2 + 0.03, c, text, va="center", ha="left", fontsize=8)
         bottom += share
-    rotate = n > 4 or max(len(str(lb)) for lb in labels) > 14
+    widest = max(len(str(lb)) for lb in labels)
+    rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
     ax.set_xticks(x, [_wrap(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
                   ha="right" if rotate else "center")
     ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
@@ -562,6 +563,136 @@ def formats(results: RunResults, ax=None):
     return fig
 
 
+# -- trajectory of one traced world --------------------------------------------------------------
+#
+# A trace is a dict (``negsim trace`` writes it as JSON):
+#   {"scenario": str, "seed": int, "world": int, "protocol": str,
+#    "issues": {issue: {"low": str, "high": str, "status_quo": float}},
+#    "actors": {actor: {"name": str, "role": str, "position": {issue: float}}},
+#    "format": str | None, "outcome": str, "end_round": int, "terms": {issue: float} | None,
+#    "rounds": [{"round": int, "text": {issue: float},
+#                "positions": {principal: {issue: float}}   (optional: stated positions),
+#                "accept": {principal: bool},
+#                "claim": {principal: float}, "value": {principal: float}  (optional),
+#                "walked": bool}]}
+
+
+def load_trace(path: str | Path) -> dict[str, Any]:
+    """Read a trace JSON file (see the shape above)."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or "rounds" not in data:
+        raise ValueError(f"{path}: not a trace (no 'rounds')")
+    return data
+
+
+def trajectory(trace: dict[str, Any], ax=None):
+    """One traced world round by round: per issue, each principal's stated position and the
+    mediator's text, with each principal's accept (dot) or reject (cross) and the outcome; below,
+    each principal's value of the text against the reservation it claims.
+
+    Args:
+        trace: a trace dict (shape in this module's comments).
+        ax: one Axes per panel (issues, then the value panel if the trace has claims), or None.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    issues = list(trace["issues"])
+    rounds = trace["rounds"]
+    actors = trace.get("actors", {})
+    principals = [a for a, spec in actors.items() if spec.get("role", "principal") == "principal"]
+    principals = principals or list(rounds[0]["accept"]) if rounds else principals
+    has_values = bool(rounds) and "claim" in rounds[0] and "value" in rounds[0]
+    fig, axes = _panels(len(issues) + has_values, ax, size_each=(7.5, 1.7))
+    colours = {a: ACTOR_COLOURS[i % len(ACTOR_COLOURS)] for i, a in enumerate(actors or principals)}
+    names = {a: actors.get(a, {}).get("name") or a for a in principals}
+    r = np.array([rd["round"] for rd in rounds], dtype=float)
+    outcome, end = trace.get("outcome"), trace.get("end_round", 0)
+    spread = np.linspace(-0.12, 0.12, max(len(principals), 1)) if len(principals) > 1 else [0.0]
+    for axk, issue in zip(axes, issues):
+        info = trace["issues"][issue]
+        for a in principals:
+            pos = [rd.get("positions", {}).get(a, {}).get(issue) for rd in rounds]
+            if any(v is None for v in pos):
+                ideal = actors.get(a, {}).get("position", {}).get(issue)
+                pos = [ideal] * len(rounds)
+            if rounds and pos[0] is not None:  # each round's position held for the round
+                xs = np.concatenate([[r[0] - 0.5], r, [r[-1] + 0.5]])
+                axk.step(xs, [pos[0], *pos, pos[-1]], where="mid", color=colours[a],
+                         linestyle="--", linewidth=1.2)
+        text = [rd["text"][issue] for rd in rounds]
+        axk.plot(r, text, color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)
+        for j, a in enumerate(principals):
+            acc = np.array([bool(rd["accept"].get(a)) for rd in rounds])
+            xs = r + spread[j]
+            axk.plot(xs[acc], np.array(text)[acc], "o", color=colours[a], markersize=6,
+                     markeredgecolor="white", linestyle="none")
+            axk.plot(xs[~acc], np.array(text)[~acc], "x", color=colours[a], markersize=7,
+                     markeredgewidth=2, linestyle="none")
+        if "status_quo" in info:
+            axk.axhline(info["status_quo"], color=MARK_COLOUR, linestyle=":", linewidth=1)
+        axk.set_ylim(-0.32, 1.32)  # room for the scale's words beyond 0 and 1
+        axk.set_yticks([0, 0.5, 1])
+        axk.set_ylabel(issue)
+        import matplotlib.transforms as mtransforms
+
+        trans = mtransforms.blended_transform_factory(axk.transAxes, axk.transData)
+        kw = dict(xycoords=trans, fontsize=7, color="#555555", ha="left")
+        axk.annotate(f"1 = {info.get('high') or '1'}", xy=(0.01, 1.05), va="bottom", **kw)
+        axk.annotate(f"0 = {info.get('low') or '0'}", xy=(0.01, -0.05), va="top", **kw)
+    if has_values:
+        axv = axes[-1]
+        for a in principals:
+            axv.plot(r, [rd["value"][a] for rd in rounds], color=colours[a], marker="o",
+                     markersize=4, linewidth=1.6)
+            axv.plot(r, [rd["claim"][a] for rd in rounds], color=colours[a], linestyle="--",
+                     linewidth=1.2)
+        axv.set_ylabel("utility")
+        axv.set_title("value of the text (solid) against the reservation claimed (dashed): "
+                      "accepts when solid >= dashed", fontsize=8, loc="left")
+    for axk in axes:
+        axk.set_xlim(0.5, max(r.max() if len(r) else 1, end or 1) + 0.5)
+        axk.set_xticks(range(1, int(axk.get_xlim()[1]) + 1))
+        if outcome and end:
+            axk.axvspan(end - 0.45, end + 0.45, color=OUTCOME_COLOURS.get(outcome, "#cccccc"),
+                        alpha=0.18, linewidth=0)
+    axes[-1].set_xlabel("Round")
+    if not rounds:
+        axes[0].text(0.5, 0.5, "No summit: talks never opened", transform=axes[0].transAxes,
+                     ha="center", va="center", fontsize=11, color=OUTCOME_COLOURS["no_summit"])
+    handles = [Line2D([], [], color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)]
+    labels = ["Mediator's text"]
+    for a in principals:
+        handles += [Line2D([], [], color=colours[a], linestyle="--"),
+                    Line2D([], [], color=colours[a], marker="o", linestyle="none"),
+                    Line2D([], [], color=colours[a], marker="x", linestyle="none",
+                           markeredgewidth=2)]
+        labels += [f"{names[a]} position", f"{names[a]} accepts", f"{names[a]} rejects"]
+    handles += [Line2D([], [], color=MARK_COLOUR, linestyle=":")]
+    labels += ["Status quo"]
+    if outcome:
+        handles.append(Patch(color=OUTCOME_COLOURS.get(outcome, "#cccccc"), alpha=0.35))
+        labels.append(f"Ended: {OUTCOME_LABELS.get(outcome, outcome)}")
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    ended = OUTCOME_LABELS.get(outcome, str(outcome))
+    when = f" in round {end}" if end else ""
+    walked = " after a walk-out" if any(rd.get("walked") for rd in rounds) else ""
+    fmt = f", {trace['format']} format" if trace.get("format") else ""
+    fig.suptitle(f"{ended}{when}{walked}: the talks round by round\n"
+                 f"{trace.get('scenario', '?')}: world {trace.get('world', 0)}, seed "
+                 f"{trace.get('seed', '?')}, {trace.get('protocol', '?')} protocol{fmt}",
+                 fontsize=10)
+    return fig
+
+
+def trace_figures(trace: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a traced world, by kind name."""
+    return {"trajectory": lambda: trajectory(trace)}
+
+
 # -- default figure sets ----------------------------------------------------------------------
 
 
@@ -586,3 +717,14 @@ def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[st
         save(makers[kind](), path)
         written.append(path)
     return written
+
+
+# Sweep figures live in their own module; importable from here like every other figure.
+from negotiation_sim.plots_sweep import (  # noqa: E402
+    SweepResults,
+    sensitivity,
+    sweep_figures,
+    sweep_heatmap,
+    sweep_line,
+    sweep_outcomes,
+)
