@@ -43,6 +43,10 @@ class SummitModel(mesa.Model):
         terms: ``(K, N)`` the agreed text or the ceasefire package, NaN otherwise.
         utility: ``(A, N)`` each positioned actor's utility at the outcome (principals first).
         walked_out: ``(N,)`` whether talks ended by a walk-out.
+
+    Randomness: inputs come from per-block, per-input streams (``worlds``) and in-run draws from
+    per-block streams (``walk_draws``). ``self.rng`` (Mesa's) is seeded per chunk; protocols must
+    not draw from it, or results would depend on how worlds were chunked.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, *, seed: int = 0, point: int = 0,

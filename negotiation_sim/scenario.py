@@ -116,7 +116,11 @@ class Issue(BaseModel):
 
 
 class PowerUtility(BaseModel):
-    """Utility ``sum_k s_k (1 - |x_k - p_k|)^a``; a < 1 is risk-averse."""
+    """Utility ``sum_k s_k (1 - |x_k - p_k|)^a``; a < 1 is risk-averse.
+
+    With a > 1 (risk-seeking) utilities are not concave, so the Nash text the solvers find is a
+    local optimum (docs/model.md).
+    """
 
     model_config = _STRICT
     power: Positive
@@ -200,8 +204,19 @@ class Protocol(BaseModel):
     model_config = _STRICT
     kind: Literal["mediated", "alternating_offers", "expected_utility"] = "mediated"
     rounds: int = Field(10, ge=0, le=10_000, description="Deadline in rounds.")
-    first_proposer: str | None = None
-    order: list[str] | None = None
+    first_proposer: str | None = Field(
+        None, description="alternating_offers: the principal proposing in round 1.")
+    order: list[str] | None = Field(
+        None, description="alternating_offers: the proposers' rotation (default: file order).")
+    risk_exponents: dict[str, float] | None = Field(
+        None, description="expected_utility: fixed risk exponent r > 0 per actor id; actors not "
+        "named get r from their security level each round (Scholz et al. 2011, sec. 5).")
+    status_quo_belief: float = Field(
+        1.0, ge=0.0, le=1.0, description="expected_utility: Q, the probability an actor "
+        "assigns to the status quo persisting when it does not challenge.")
+    improvement_belief: float = Field(
+        1.0, ge=0.0, le=1.0, description="expected_utility: T, the probability that, absent a "
+        "challenge, things change for the better.")
 
 
 class Scenario(BaseModel):
@@ -276,7 +291,7 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
         yield from _summit_refs(sc.summit, actors, principals)
     if sc.ceasefire is not None:
         yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
-    yield from _protocol_refs(sc.protocol, principals)
+    yield from _protocol_refs(sc.protocol, principals, actors)
 
 
 def _principal_refs(base, actor: Principal, issues, formats, has_summit):
@@ -291,6 +306,12 @@ def _principal_refs(base, actor: Principal, issues, formats, has_summit):
                 yield (*base, field, i), _unknown("issue", c.issue, issues)
     if has_summit:
         yield from _check_keys((*base, "audience_cost"), actor.audience_cost, formats, "summit format")
+    else:
+        for field in ("audience_cost", "preconditions"):
+            if getattr(actor, field):
+                yield (*base, field), (
+                    f"{field} needs a summit section (without one the principals meet "
+                    "unconditionally)")
 
 
 def _summit_refs(summit: Summit, actors, principals):
@@ -311,12 +332,17 @@ def _summit_refs(summit: Summit, actors, principals):
                 yield ("summit", "order", i), _unknown("summit format", f, list(summit.formats))
 
 
-def _protocol_refs(protocol: Protocol, principals):
+def _protocol_refs(protocol: Protocol, principals, actors=()):
     if protocol.first_proposer is not None and protocol.first_proposer not in principals:
         yield ("protocol", "first_proposer"), _unknown("principal", protocol.first_proposer, principals)
     for i, p in enumerate(protocol.order or []):
         if p not in principals:
             yield ("protocol", "order", i), _unknown("principal", p, principals)
+    for a, r in (protocol.risk_exponents or {}).items():
+        if a not in actors:
+            yield ("protocol", "risk_exponents", a), _unknown("actor", a, actors)
+        elif not r > 0:
+            yield ("protocol", "risk_exponents", a), f"risk exponent must be > 0, got {r:g}"
     if protocol.kind != "expected_utility" and protocol.rounds < 1:
         yield ("protocol", "rounds"), f"protocol '{protocol.kind}' needs rounds >= 1"
 

@@ -1,14 +1,16 @@
 """Drawing an ensemble of worlds from a scenario: every number as an array over worlds.
 
-A chunk of worlds is a run of fixed-size *blocks*. Each block draws from its own generator,
-seeded by ``SeedSequence(seed, spawn_key=(point, block))``, so a world's draws depend only on
-the seed, the sweep point and the world's index, never on how worlds were split into chunks or
-which worker ran them. This module owns that sampling and the stacked parameter arrays
+A chunk of worlds is a run of fixed-size *blocks*. Each block draws each uncertain input from its
+own generator, seeded by ``SeedSequence(seed, spawn_key=(point, block, 0, crc32(path)))``, and
+its in-run draws from ``(point, block, 1)``, so a world's draws depend only on the seed, the sweep
+point, the world's index and the input's path, never on how worlds were split into chunks, which
+worker ran them, or which other inputs the scenario has. This module owns that sampling and the stacked parameter arrays
 (``WorldParams``) the model and protocols work on, worlds on the last axis.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -30,8 +32,20 @@ BLOCK = 1024  # worlds per random-number block: the unit of reproducibility
 
 
 def block_generator(seed: int, point: int, block: int, stream: int = 0) -> np.random.Generator:
-    """The generator of one block of worlds (``stream`` 0: inputs, 1: in-run draws)."""
+    """The generator of one block of worlds for in-run draws (``stream`` 1: walk-outs)."""
     ss = np.random.SeedSequence(seed, spawn_key=(point, block, stream))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def input_generator(seed: int, point: int, block: int, path: str) -> np.random.Generator:
+    """The generator of one uncertain input in one block of worlds.
+
+    Each input (by its dotted path) has its own stream, so adding, removing or changing another
+    distribution leaves this input's draws unchanged: scenario variants compared with the same
+    seed share their random numbers (common random numbers), which makes differences sharper.
+    """
+    key = zlib.crc32(path.encode())
+    ss = np.random.SeedSequence(seed, spawn_key=(point, block, 0, key))
     return np.random.Generator(np.random.PCG64(ss))
 
 
@@ -67,10 +81,9 @@ def sample_numbers(scenario: Scenario, seed: int, point: int, blocks: range,
     left = n_worlds
     for b in blocks:
         size = min(BLOCK, left)
-        rng = block_generator(seed, point, b)
         for p, v in nums:
             if isinstance(v, _Dist):
-                parts[p].append(draw(v, rng, BLOCK)[:size])
+                parts[p].append(draw(v, input_generator(seed, point, b, p), BLOCK)[:size])
         left -= size
     for p in random_paths:
         values[p] = np.concatenate(parts[p]) if parts[p] else np.empty(0)
@@ -141,7 +154,7 @@ def _assemble(sc: Scenario, v: dict[str, np.ndarray], random_paths: list[str], n
     def per(field_: str, ids: list[str]) -> np.ndarray:
         return np.stack([v[f"actors.{a}.{field_}"] for a in ids])
 
-    lo, hi = _box(sc, v, n)
+    lo, hi, caps = _box(sc, v, n)
     others = [a for a, actor in sc.actors.items() if actor.role != PRINCIPAL and actor.position]
     formats = sc.formats()
     return WorldParams(
@@ -163,7 +176,7 @@ def _assemble(sc: Scenario, v: dict[str, np.ndarray], random_paths: list[str], n
         ]),
         pressure=_pressure(sc, v, n, formats, backlash=False),
         backlash=_pressure(sc, v, n, formats, backlash=True),
-        ceasefire=_ceasefire(sc, v, sq, hi),
+        ceasefire=_ceasefire(sc, v, sq, caps),
         others=_preferences(sc, others, v, n) if others else None,
         inputs={p: v[p] for p in random_paths},
     )
@@ -194,20 +207,25 @@ def _preferences(sc: Scenario, ids: list[str], v: dict, n: int) -> Preferences:
     return Preferences(pos, sal, power, quad)
 
 
-def _box(sc: Scenario, v: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds every text must respect: all principals' red lines and all guarantor offers."""
+def _box(sc: Scenario, v: dict, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds every text must respect: all principals' red lines and all guarantor offers.
+
+    Returns ``(lo, hi, caps)``, each ``(K, N)``; ``caps`` holds the guarantor offers alone.
+    """
     issues = sc.issue_ids
     lo = np.zeros((len(issues), n))
-    hi = np.ones((len(issues), n))
+    caps = np.ones((len(issues), n))
     for aid, actor in sc.actors.items():
+        if actor.role == GUARANTOR:
+            for issue in actor.offer:
+                k = issues.index(issue)
+                caps[k] = np.minimum(caps[k], v[f"actors.{aid}.offer.{issue}"])
+    hi = caps.copy()
+    for actor in sc.actors.values():
         if isinstance(actor, Principal):
             for c in actor.red_lines:
                 _tighten(lo, hi, issues.index(c.issue), c)
-        elif actor.role == GUARANTOR:
-            for issue in actor.offer:
-                k = issues.index(issue)
-                hi[k] = np.minimum(hi[k], v[f"actors.{aid}.offer.{issue}"])
-    return lo, hi
+    return lo, hi, caps
 
 
 def _tighten(lo: np.ndarray, hi: np.ndarray, k: int, c: Constraint) -> None:

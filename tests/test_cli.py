@@ -174,3 +174,11 @@ def test_shipped_scenarios_validate_and_run(path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert sum(o["share"] for o in out["outcomes"].values()) == pytest.approx(1.0)
+
+
+def test_audience_cost_without_a_summit_section_is_an_error(tmp_path, pie_data):
+    pie_data["actors"]["a"]["audience_cost"] = {"bilateral": 0.1}
+    path = write_yaml(tmp_path / "p.yaml", pie_data)
+    res = invoke("validate", path)
+    assert res.exit_code == 1
+    assert "actors.a.audience_cost: audience_cost needs a summit section" in res.stdout

@@ -191,3 +191,35 @@ def test_inputs_cover_every_world_even_those_without_a_summit(small_data):
     assert (chunk.outcome == NO_SUMMIT).any()
     assert all(v.shape == (3000,) for v in chunk.inputs.values())
     assert "actors.russia.reservation" in chunk.inputs
+
+
+def test_red_lines_bind_agreements_not_the_ceasefire(small_data):
+    """The ceasefire defers contested issues: only guarantor offers cap its package."""
+    small_data["actors"]["ukraine"]["red_lines"] = ["territory <= 0.3"]
+    small_data["ceasefire"] = {"terms": {"territory": "status_quo", "guarantees": 0.9}}
+    m = SummitModel(make_scenario(small_data), 2000, seed=0)
+    cease = m.params.ceasefire
+    assert np.all(cease[0] == 0.8)  # territory stays at the status quo despite the red line
+    assert np.all(cease[1] <= m.params.hi[1] + 1e-12)  # guarantees capped by Germany's offer
+
+
+def test_indifferent_principals_attend(pie_data):
+    """A summit with zero audience costs changes nothing: ties attend as ties accept."""
+    for p in ("a", "b"):
+        pie_data["actors"][p]["reservation"] = 0.5
+    plain = run(make_scenario(pie_data), n=4)
+    pie_data["summit"] = {"formats": {"bilateral": ["a", "b"]}}
+    with_summit = run(make_scenario(pie_data), n=4)
+    assert np.all(plain.outcome == AGREEMENT) and np.all(with_summit.outcome == AGREEMENT)
+
+
+def test_adding_a_distribution_leaves_other_draws_unchanged(small_data):
+    """Each uncertain input has its own stream: variants share common random numbers."""
+    sc1 = make_scenario(small_data)
+    small_data["actors"]["ukraine"]["patience"] = {"dist": "uniform", "low": 0.8, "high": 1.0}
+    sc2 = make_scenario(small_data)
+    a = simulate_chunk(sc1, 1500, seed=9).inputs
+    b = simulate_chunk(sc2, 1500, seed=9).inputs
+    assert "actors.ukraine.patience" in b and "actors.ukraine.patience" not in a
+    for path, values in a.items():
+        assert np.array_equal(values, b[path])

@@ -2,8 +2,8 @@
 
 Formation (stage 1): the mediator tries the scenario's formats in order; a principal attends a
 format when the text it expects from talks (``opening_text``) is worth more to it than its true
-reservation by more than its audience cost for that format, and that text meets its
-preconditions. The first format
+reservation by at least its audience cost for that format (ties attend, as indifferent
+responders accept), and that text meets its preconditions. The first format
 every principal attends is held. Failed talks (deadline or walk-out) end in the ceasefire
 package when every principal values it at least at its true reservation, else in breakdown.
 """
@@ -52,7 +52,9 @@ class Protocol:
             held[:] = 0
             attend = np.ones((len(m.formats),) + gain.shape, dtype=bool)
         else:
-            attend = (gain[None] > prm.audience.transpose(1, 0, 2)) & pre_ok[None]  # (F, P, n)
+            # Ties attend, as indifferent responders accept a text.
+            surplus = gain[None] - prm.audience.transpose(1, 0, 2)
+            attend = (surplus >= -FEASIBILITY_TOL) & pre_ok[None]  # (F, P, n)
             for f in range(len(m.formats)):
                 held = np.where((held < 0) & attend[f].all(axis=0), f, held)
         m.held_format[m.live] = held
