@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from negotiation_sim.protocols.alternating import AlternatingOffersProtocol
 from negotiation_sim.protocols.base import Protocol
+from negotiation_sim.protocols.expected_utility import ExpectedUtilityProtocol
 from negotiation_sim.protocols.mediated import MediatedProtocol
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 PROTOCOLS: dict[str, type[Protocol]] = {
     "mediated": MediatedProtocol,
     "alternating_offers": AlternatingOffersProtocol,
+    "expected_utility": ExpectedUtilityProtocol,
 }
 
 
