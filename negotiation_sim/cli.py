@@ -197,6 +197,7 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
         t.add_row(f, f"{share:.1%}")
     con.print(t)
     _print_terms(con, sc, summary)
+    _print_solutions(con, summary)
     t = Table(title="Mean utility at the outcome (1 = own ideal text)", title_justify="left")
     t.add_column("actor")
     t.add_column("mean", justify="right")
@@ -222,6 +223,25 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
     for k, issue in sc.issues.items():
         con.print(f"  [bold]{k}[/bold]: 0 = {issue.label('low')}; 1 = {issue.label('high')}",
                   highlight=False)
+
+
+def _print_solutions(con, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    sol = summary.get("solutions")
+    if not sol:
+        return
+    names = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
+    t = Table(title="Reference solutions, mean over worlds (docs/protocols.md)", title_justify="left")
+    t.add_column("issue")
+    for name in ("Nash", "Kalai-Smorodinsky", "weighted mean", "weighted median"):
+        t.add_column(name, justify="right")
+    for k in summary["terms"]:
+        t.add_row(k, *("–" if sol[n][k] is None else f"{sol[n][k]:.3f}" for n in names))
+    con.print(t)
+    if sol["distance_to_nash"] is not None:
+        con.print(f"Agreed terms lie {sol['distance_to_nash']:.3f} from the Nash text on average "
+                  "(Euclidean, over agreements).")
 
 
 @app.command()

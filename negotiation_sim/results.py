@@ -26,6 +26,7 @@ from negotiation_sim.runner import ChunkResult, actor_ids
 from negotiation_sim.scenario import Scenario
 
 Z95 = 1.959963984540054
+SOLUTIONS = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
 TERM_BINS = 20_000  # histogram bins on [0, 1] for terms: quantiles to within 5e-5
 
 
@@ -74,6 +75,9 @@ class Accumulator:
     round_hist: np.ndarray = field(init=False)  # (max_round + 1,) over agreements
     util_sum: np.ndarray = field(init=False)  # (A,)
     util_n: np.ndarray = field(init=False)
+    sol_sum: np.ndarray = field(init=False)  # (len(SOLUTIONS), K) over worlds where defined
+    sol_n: np.ndarray = field(init=False)
+    nash_dist: np.ndarray = field(init=False)  # [sum, count] of |terms - nash| over agreements
 
     def __post_init__(self) -> None:
         K, A = len(self.issues), len(self.actors)
@@ -87,6 +91,9 @@ class Accumulator:
         self.round_hist = np.zeros(self.max_round + 1, dtype=np.int64)
         self.util_sum = np.zeros(A)
         self.util_n = np.zeros(A, dtype=np.int64)
+        self.sol_sum = np.zeros((len(SOLUTIONS), K))
+        self.sol_n = np.zeros((len(SOLUTIONS), K), dtype=np.int64)
+        self.nash_dist = np.zeros(2)
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Accumulator:
@@ -118,12 +125,26 @@ class Accumulator:
         ok = ~np.isnan(chunk.utility)
         self.util_sum += np.where(ok, chunk.utility, 0.0).sum(axis=1)
         self.util_n += ok.sum(axis=1)
+        self._add_solutions(chunk, agreed)
+
+    def _add_solutions(self, chunk: ChunkResult, agreed: np.ndarray) -> None:
+        if not chunk.solutions:
+            return
+        for s, name in enumerate(SOLUTIONS):
+            x = chunk.solutions[name]
+            ok = ~np.isnan(x)
+            self.sol_sum[s] += np.where(ok, x, 0.0).sum(axis=1)
+            self.sol_n[s] += ok.sum(axis=1)
+        gap = chunk.terms[:, agreed] - chunk.solutions["nash"][:, agreed]
+        dist = np.sqrt((gap * gap).sum(axis=0))
+        dist = dist[~np.isnan(dist)]
+        self.nash_dist += (dist.sum(), dist.size)
 
     def merge(self, other: Accumulator) -> None:
         """Add another accumulator's totals (from another chunk, point or worker)."""
         self.n += other.n
         for name in ("outcomes", "format_outcomes", "term_sum", "term_sq", "term_hist",
-                     "round_hist", "util_sum", "util_n"):
+                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist"):
             getattr(self, name).__iadd__(getattr(other, name))
         self.term_min = np.minimum(self.term_min, other.term_min)
         self.term_max = np.maximum(self.term_max, other.term_max)
@@ -149,7 +170,19 @@ class Accumulator:
                 a: {"mean": float(self.util_sum[i] / self.util_n[i]) if self.util_n[i] else None}
                 for i, a in enumerate(self.actors)
             },
+            "solutions": self._solution_stats(),
         }
+
+    def _solution_stats(self) -> dict[str, Any]:
+        """Mean solution texts per issue (None where undefined in every world)."""
+        out: dict[str, Any] = {
+            name: {k: (float(self.sol_sum[s, i] / self.sol_n[s, i]) if self.sol_n[s, i] else None)
+                   for i, k in enumerate(self.issues)}
+            for s, name in enumerate(SOLUTIONS)
+        }
+        total, count = self.nash_dist
+        out["distance_to_nash"] = float(total / count) if count else None
+        return out
 
     def _term_stats(self, k: int, count: int) -> dict[str, float] | None:
         if count == 0:

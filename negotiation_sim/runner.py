@@ -33,6 +33,7 @@ class ChunkResult:
     terms: np.ndarray  # (K, n)
     utility: np.ndarray  # (A, n), actors in ``actor_ids`` order
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
+    solutions: dict[str, np.ndarray] = field(default_factory=dict)  # solutions.reference_texts
 
     @property
     def n(self) -> int:
@@ -52,6 +53,7 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
     """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes."""
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world)
     model.run()
+    solutions = reference_solutions(scenario, n, seed=seed, point=point, first_world=first_world)
     return ChunkResult(
         first_world=first_world,
         outcome=model.outcome,
@@ -61,7 +63,25 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
         terms=model.terms,
         utility=model.utility,
         inputs=model.inputs,
+        solutions=solutions,
     )
+
+
+def reference_solutions(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
+                        first_world: int = 0) -> dict[str, np.ndarray]:
+    """Nash, Kalai-Smorodinsky, weighted mean and median texts of every world, ``(K, n)``.
+
+    Drawn afresh (the same draws as the chunk's model), because the model has compacted away
+    the worlds without a summit by the time it could report them.
+    """
+    from negotiation_sim.protocols.expected_utility import positioned_weights
+    from negotiation_sim.solutions import reference_texts
+    from negotiation_sim.worlds import sample_worlds
+
+    params = sample_worlds(scenario, n, seed=seed, point=point, first_world=first_world)
+    pos, cap, sal = positioned_weights(scenario, params)
+    return reference_texts(params.prefs, params.reservation, params.clout, params.lo, params.hi,
+                           pos, cap[:, None, :] * sal)
 
 
 def iter_chunks(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,

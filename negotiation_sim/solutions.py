@@ -574,3 +574,23 @@ def stahl_share(delta_first: float, delta_second: float, rounds: int) -> float:
         responder = t % 2  # round t's proposer is (t - 1) % 2; its responder proposes next
         share = 1.0 - deltas[responder] * share
     return share
+
+
+def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarray,
+                    lo: np.ndarray, hi: np.ndarray, positions: np.ndarray,
+                    weights: np.ndarray) -> dict[str, np.ndarray]:
+    """The solution concepts of one ensemble of worlds, each ``(K, N)``, for the run summary.
+
+    Nash and Kalai-Smorodinsky among the principals, with their reservations as disagreement
+    points, inside the red lines and caps (NaN in worlds where no text gives every principal its
+    reservation); the weighted mean and median of all positioned actors' ideal points, weights
+    ``(A, K, N)`` (capability x salience).
+    """
+    nash, ok = nash_text(prefs, reservation, clout, lo, hi)
+    ks, _ = kalai_smorodinsky_text(prefs, reservation, lo, hi)
+    return {
+        "nash": np.where(ok[None], nash, np.nan),
+        "kalai_smorodinsky": ks,
+        "weighted_mean": weighted_mean(positions, weights),
+        "weighted_median": weighted_median(positions, weights, ties="mid"),
+    }

@@ -126,3 +126,34 @@ def test_one_issue_exact_method_beats_a_fine_grid(data):
     elif ok[0]:  # a feasible set thinner than the grid step
         u = utilities(x, p)
         assert (u[1:, 0] >= floor[1:, 0] - 1e-9).all()
+
+
+# -- the run summary --------------------------------------------------------------------------
+
+
+def test_json_summary_reports_solutions(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from negotiation_sim.cli import app
+
+    f = tmp_path / "pie.yaml"
+    f.write_text("""name: pie
+issues: {pie: {}}
+actors:
+  a: {role: principal, position: {pie: 1.0}, reservation: 0.2, patience: 0.9}
+  b: {role: principal, position: {pie: 0.0}, reservation: 0.1, patience: 0.9}
+protocol: {kind: alternating_offers, rounds: 1, first_proposer: a}
+""")
+    res = CliRunner().invoke(app, ["run", str(f), "--runs", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for key in ("scenario", "runs", "seed", "outcomes", "formats", "terms", "rounds", "utilities"):
+        assert key in out  # the contract's keys stay
+    sol = out["solutions"]
+    assert abs(sol["nash"]["pie"] - 0.55) < 1e-9
+    assert abs(sol["kalai_smorodinsky"]["pie"] - 0.55) < 1e-6
+    assert sol["weighted_mean"]["pie"] == 0.5 and sol["weighted_median"]["pie"] == 0.5
+    # the ultimatum gives a 0.9: 0.35 from the Nash text
+    assert abs(sol["distance_to_nash"] - 0.35) < 1e-9
