@@ -145,7 +145,6 @@ def print_points(summary, loaded) -> None:
     from rich.table import Table
 
     from negotiation_sim.model import OUTCOMES
-    from negotiation_sim.plots import OUTCOME_LABELS
 
     has_label = "label" in summary.column_names
     params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
@@ -160,7 +159,7 @@ def print_points(summary, loaded) -> None:
     for p in params:
         t.add_column(_short(p), justify="right")
     for o in OUTCOMES:
-        t.add_column(OUTCOME_LABELS[o], justify="right")
+        t.add_column(o.replace("_", " ").capitalize(), justify="right")
     for r in rows[:MAX_ROWS]:
         cells = [str(r["point"])]
         if has_label:

@@ -100,6 +100,9 @@ class Experiment(BaseModel):
     scenario: str = Field(min_length=1, description="Scenario file, relative to this file.")
     runs: int = Field(ge=1, le=10**9, description="Worlds simulated per point.")
     seed: int = Field(0, ge=0, description="Root of every random number of the sweep.")
+    common_random_numbers: bool = Field(
+        False, description="Every point draws the same worlds (seed spawn key 0 instead of the "
+                           "point's index): sharper differences between points.")
     chunk_size: int = Field(
         DEFAULT_CHUNK, ge=1,
         description="Worlds per task (rounded to whole blocks of 1024); memory per task.")

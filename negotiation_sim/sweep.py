@@ -2,9 +2,11 @@
 
 A sweep of P points with R worlds each is cut into tasks: point ``p``, chunk ``c`` of
 ``runner.chunk_bounds(R, chunk_size)``. Every random number of a task comes from
-``SeedSequence(seed, spawn_key=(p, block, stream))`` (``worlds.block_generator``), so a task's
-result depends only on the experiment, never on the executor, the number of workers or the order
-in which tasks finish. Workers only simulate; this process writes every file:
+``SeedSequence(seed, spawn_key=(p, block, ...))`` (see ``worlds``), so a task's result depends
+only on the experiment, never on the executor, the number of workers or the order in which tasks
+finish. With ``common_random_numbers: true`` every point uses ``p = 0``: all points see the same
+worlds, which sharpens differences between points (the core draws each uncertain input from its
+own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
 
     DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
     DIR/runs/part-PPPPPP-CCCCC.parquet
@@ -77,9 +79,10 @@ def plan_tasks(n_points: int, runs: int, chunk_size: int) -> list[Task]:
     return [Task(p, c, first, n) for p in range(n_points) for c, (first, n) in enumerate(bounds)]
 
 
-def run_task(scenario: Scenario, seed: int, point: int, first_world: int, n: int) -> ChunkResult:
-    """Simulate one task (runs in a worker)."""
-    return runner.simulate_chunk(scenario, n, seed=seed, point=point, first_world=first_world)
+def run_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int) -> ChunkResult:
+    """Simulate one task (runs in a worker); ``key`` is the point's index in the seed's spawn
+    key (0 for every point with common random numbers)."""
+    return runner.simulate_chunk(scenario, n, seed=seed, point=key, first_world=first_world)
 
 
 # -- the layout of per-world tables ---------------------------------------------------------------
@@ -367,8 +370,10 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     layout = Layout.of(scenarios, loaded.base)
     seed = exp.seed
 
+    crn = exp.common_random_numbers
+
     def args(t: Task) -> tuple:
-        return scenarios[t.point], seed, t.point, t.first_world, t.n
+        return scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n
 
     try:
         for task, future in imap_unordered(executor, run_task, todo, args):
@@ -435,12 +440,14 @@ def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Ta
         },
         "seeding": {
             "entropy": exp.seed,
-            "spawn_key": ["point", "block", "stream"],
+            "common_random_numbers": exp.common_random_numbers,
+            "spawn_key_prefix": ["point", "block"],
             "block_size": BLOCK,
-            "streams": {"0": "sampled inputs", "1": "in-run draws (walk-outs)",
-                        "2": "the model's own generator"},
-            "note": "task (point p, chunk c) covers blocks first_world/1024 .. of its chunk; "
-                    "every block draws from SeedSequence(entropy, spawn_key=(p, block, stream))",
+            "note": "task (point p, chunk c) simulates the blocks first_world // block_size "
+                    "onwards of its chunk; each block draws from SeedSequence(entropy, "
+                    "spawn_key=(p, block, ...)) with one stream per uncertain input, one for "
+                    "in-run draws and one for the model (see negotiation_sim.worlds); with "
+                    "common_random_numbers every point uses p = 0",
         },
         "tasks": {"total": len(tasks), "points": len(points), "chunks": [list(c) for c in chunks],
                   "done": 0, "failed": []},

@@ -93,7 +93,7 @@ def test_results_directory_layout(reference):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["tasks"]["done"] == 12
     assert manifest["seeding"]["entropy"] == 9
-    assert manifest["seeding"]["spawn_key"] == ["point", "block", "stream"]
+    assert manifest["seeding"]["spawn_key_prefix"] == ["point", "block"]
     assert len(manifest["experiment_hash"]) == len(manifest["scenario_hash"]) == 64
 
 
@@ -106,6 +106,28 @@ def test_a_point_is_the_same_as_negsim_run_of_its_scenario(reference):
     part = pq.read_table(out / "runs" / "part-000000-00001.parquet")
     assert part["outcome"].to_pylist() == [["agreement", "ceasefire", "breakdown", "no_summit"][i]
                                             for i in chunk.outcome]
+
+
+def test_common_random_numbers_give_every_point_the_same_worlds(tmp_path):
+    from conftest import SMALL
+
+    text = """
+sweep:
+  method: list
+  points:
+    - {label: a, protocol.rounds: 8}
+    - {label: b, protocol.rounds: 8}
+    - {label: c, actors.russia.walkout: 0.3}
+"""
+    for crn in (False, True):
+        path = experiment(tmp_path, SMALL, text.replace("sweep:", f"common_random_numbers: {crn}\nsweep:"),
+                          runs=1024)
+        run_sweep(load_experiment(path), tmp_path / str(crn), make_executor("serial"))
+        runs = pq.read_table(tmp_path / str(crn) / "runs").to_pandas()
+        a, b, c = (runs[runs.point == p].reset_index(drop=True) for p in range(3))
+        assert a["input.actors.russia.reservation"].equals(b["input.actors.russia.reservation"]) == crn
+        # another input changed: the reservation draws stay common all the same
+        assert a["input.actors.russia.reservation"].equals(c["input.actors.russia.reservation"]) == crn
 
 
 def test_processes_and_dask_give_identical_files(reference, dask_cluster, tmp_path):
