@@ -1,5 +1,180 @@
-"""negsim trace: one world's negotiation told round by round."""
+"""negsim trace: one world's negotiation told round by round.
+
+The story is read from ``SummitModel.history`` of the ordinary model (``trace=True``): there is no
+second implementation. To give world K exactly the draws it gets in ``negsim run`` with the same
+seed, the model simulates K's block of worlds from its first world up to K (every draw is made
+per block of ``worlds.BLOCK`` worlds and does not depend on the other worlds simulated) and the
+story of world K is picked out.
+"""
 
 from __future__ import annotations
 
-from negotiation_sim.cli import app  # noqa: F401  (commands register on the shared app)
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from negotiation_sim.cli import DebugOpt, SeedOpt, app, user_errors
+
+
+def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> dict[str, Any]:
+    """The story of one world as plain data (the ``--json`` shape of ``negsim trace``)."""
+    from negotiation_sim.model import OUTCOMES, SummitModel
+    from negotiation_sim.runner import actor_ids
+    from negotiation_sim.worlds import BLOCK
+
+    first = (world // BLOCK) * BLOCK
+    w = world - first
+    m = SummitModel(scenario, w + 1, seed=seed, point=point, first_world=first, trace=True)
+    m.run()
+    principals = scenario.principals
+    issues = scenario.issue_ids
+    formats = [f for f, _ in scenario.formats()]
+
+    def text(x, col):
+        return {k: float(x[i, col]) for i, k in enumerate(issues)}
+
+    def per(arr, col, ids=principals):
+        return {a: _py(arr[i, col]) for i, a in enumerate(ids)}
+
+    story: dict[str, Any] = {
+        "scenario": scenario.name, "seed": seed, "world": world,
+        "protocol": scenario.protocol.kind,
+        "inputs": {p: float(v[w]) for p, v in m.inputs.items()},
+        "formation": None, "rounds": [],
+    }
+    for h in m.history:
+        stage = h["stage"]
+        if stage == "formation":
+            story["formation"] = _formation(h, w, formats, principals, text, m)
+            continue
+        live = list(h.get("world", []))
+        if w not in live:
+            continue
+        col = live.index(w)
+        if stage == "plan":
+            continue  # the plan's numbers appear round by round below as thresholds
+        entry: dict[str, Any] = {"round": h["round"], "text": text(h["text"], col)}
+        if stage == "round" and "proposer" in h:
+            entry["proposer"] = principals[h["proposer"]]
+        if "claim" in h:
+            entry["claim"] = per(h["claim"], col)
+        if "value" in h:
+            entry["value"] = per(h["value"], col)
+        if "accept" in h:
+            entry["accept"] = per(h["accept"], col)
+        if "walked" in h:
+            entry["walked_out"] = bool(h["walked"][col])
+        if stage == "eu_round":
+            entry["positions"] = {a: text(h["positions"][i], col)
+                                  for i, a in enumerate(h["actors"])}
+            entry["decision"] = bool(h["decide"])
+        story["rounds"].append(entry)
+    out = int(m.outcome[w])
+    fmt = int(m.held_format[w])
+    story["outcome"] = {
+        "outcome": OUTCOMES[out], "format": formats[fmt] if fmt >= 0 else None,
+        "round": int(m.end_round[w]), "walked_out": bool(m.walked_out[w]),
+        "terms": None if np.isnan(m.terms[:, w]).all() else text(m.terms, w),
+        "utilities": per(m.utility, w, actor_ids(scenario)),
+    }
+    return story
+
+
+def _formation(h, w, formats, principals, text, m) -> dict[str, Any]:
+    tried = []
+    held = int(h["held"][w])
+    for f, name in enumerate(formats):
+        tried.append({
+            "format": name,
+            "attend": {p: bool(h["attend"][f, i, w]) for i, p in enumerate(principals)},
+        })
+        if f == held:
+            break
+    return {
+        "expected_text": text(h["text"], w),
+        "gain": {p: float(h["gain"][i, w]) for i, p in enumerate(principals)},
+        "preconditions_met": {p: bool(h["preconditions"][i, w]) for i, p in enumerate(principals)},
+        "tried": tried,
+        "held": formats[held] if held >= 0 else None,
+    }
+
+
+def _py(v):
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    f = float(v)
+    return None if np.isnan(f) else f
+
+
+@app.command()
+def trace(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    seed: SeedOpt = 0,
+    world: Annotated[int, typer.Option("--world", "-w", min=0,
+                                       help="Which world of `negsim run` (same seed) to tell.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the story as JSON on stdout.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Tell one world's negotiation round by round: the format tried and who declined, each
+    text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
+    with user_errors(debug):
+        from negotiation_sim.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        story = trace_world(sc, seed=seed, world=world)
+    if as_json:
+        typer.echo(json.dumps(story))
+    else:
+        print_story(sc, story)
+
+
+def _fmt(d: dict | None, digits: int = 3) -> str:
+    if not d:
+        return "–"
+    return ", ".join(f"{k} {('–' if v is None else (('yes' if v else 'no') if isinstance(v, bool) else f'{v:.{digits}f}'))}"
+                     for k, v in d.items())
+
+
+def print_story(sc, story: dict[str, Any]) -> None:
+    """The story as text and a table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{story['scenario']}[/bold]: world {story['world']}, seed {story['seed']}, "
+              f"protocol {story['protocol']}")
+    if story["inputs"]:
+        con.print("Drawn inputs: " + _fmt(story["inputs"]))
+    form = story["formation"]
+    if form is not None:
+        con.print(f"Expected text when deciding to attend: {_fmt(form['expected_text'])}")
+        con.print(f"Expected gain over the value of war: {_fmt(form['gain'])}")
+        for t in form["tried"]:
+            declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
+            con.print(f"  format {t['format']}: " + ("all attend" if not declined else
+                      "declined by " + ", ".join(declined)))
+        if form["held"] is None:
+            con.print("[bold]No summit.[/bold]")
+    if story["rounds"]:
+        t = Table(title="Rounds", title_justify="left")
+        for col in ("round", "proposer", "text", "value (discounted)", "accepts", "walk-out"):
+            t.add_column(col)
+        for r in story["rounds"]:
+            t.add_row(str(r["round"]), r.get("proposer", "mediator" if "claim" in r else "–"),
+                      _fmt(r["text"]), _fmt(r.get("value")), _fmt(r.get("accept")),
+                      "yes" if r.get("walked_out") else "")
+        con.print(t)
+        last = story["rounds"][-1]
+        if "positions" in last:
+            con.print("Final stated positions: " + "; ".join(
+                f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
+    o = story["outcome"]
+    con.print(f"[bold]Outcome: {o['outcome']}[/bold] in round {o['round']}"
+              + (f", format {o['format']}" if o["format"] else "")
+              + (" (walk-out)" if o["walked_out"] else ""))
+    if o["terms"]:
+        con.print("Terms: " + _fmt(o["terms"]))
+    con.print("Utilities: " + _fmt(o["utilities"]))

@@ -286,3 +286,15 @@ def test_vectorised_worlds_match_one_by_one():
         assert one.outcome[w] == many.outcome[w]
         assert close(one.terms[:, w], many.terms[:, w], 1e-12)
     assert single.params.n == 40
+
+
+def test_plan_with_pressure_starts_at_round_one():
+    # a mediator present presses b; the plan is remade in round 1 with that pressure and must
+    # still count rounds from 1 (regression: it once started the horizon at round 2)
+    sc = scenario({"a": principal({"pie": 1.0}, patience=0.9),
+                   "b": principal({"pie": 0.0}, patience=0.9),
+                   "m": {"role": "mediator", "pressure": {"b": 0.0001}}},
+                  kind="alternating_offers", rounds=2, first_proposer="a")
+    m = run(sc)
+    # round 2: b takes all (a's reservation 0); round 1: a leaves b 0.9: a gets 0.1
+    assert m.end_round[0] == 1 and abs(m.terms[0, 0] - 0.1) < 1e-12

@@ -72,8 +72,8 @@ class AlternatingOffersProtocol(Protocol):
         m, prm = self.model, self.model.params
         T = m.spec.protocol.rounds
         P, n = m.reservation.shape
-        res1 = m.reservation  # true reservations in round 1
-        start = m.round + 1
+        res1 = m.reservation  # true reservations in round 1 (plans are made before it is played)
+        start = 1
         rounds = range(T, start - 1, -1)
         V = self.failure_value(T, res1 - (T - start) * pressure)
         plan_round = np.zeros(n)

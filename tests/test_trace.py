@@ -1,0 +1,72 @@
+"""negsim trace: the same model with N = 1 worth of story, agreeing with negsim run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from negotiation_sim.cli import app
+from negotiation_sim.cli_trace import trace_world
+from negotiation_sim.model import OUTCOMES
+from negotiation_sim.runner import iter_chunks
+from negotiation_sim.scenario import load_scenario
+
+BASELINE = "scenarios/summit_baseline.yaml"
+RUNS = 2200  # three blocks of worlds
+
+
+def variant(kind: str):
+    sc = load_scenario(BASELINE)
+    proto = sc.protocol.model_copy(update={"kind": kind, "rounds": max(sc.protocol.rounds, 1)})
+    return sc.model_copy(update={"protocol": proto})
+
+
+@pytest.fixture(scope="module", params=["mediated", "alternating_offers", "expected_utility"])
+def run_and_scenario(request):
+    sc = variant(request.param)
+    chunks = list(iter_chunks(sc, RUNS, seed=7, chunk_size=2048))
+    return sc, chunks
+
+
+def _world(chunks, k):
+    for c in chunks:
+        if c.first_world <= k < c.first_world + c.n:
+            return c, k - c.first_world
+    raise AssertionError(k)
+
+
+@settings(max_examples=8, deadline=None)
+@given(k=st.integers(0, RUNS - 1))
+def test_trace_agrees_with_run_on_the_same_seed_and_world(run_and_scenario, k):
+    sc, chunks = run_and_scenario
+    story = trace_world(sc, seed=7, world=k)
+    c, w = _world(chunks, k)
+    o = story["outcome"]
+    assert o["outcome"] == OUTCOMES[c.outcome[w]]
+    assert o["round"] == c.end_round[w]
+    if o["terms"] is not None:
+        assert np.allclose(list(o["terms"].values()), c.terms[:, w], atol=1e-12)
+    u = [np.nan if v is None else v for v in o["utilities"].values()]
+    assert np.allclose(u, c.utility[:, w], atol=1e-12, equal_nan=True)
+    if o["outcome"] != "no_summit":
+        assert story["rounds"] and story["rounds"][-1]["round"] == o["round"]
+
+
+def test_cli_trace_json_and_table():
+    runner = CliRunner()
+    res = runner.invoke(app, ["trace", BASELINE, "--world", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    story = json.loads(res.stdout)
+    assert story["world"] == 3 and "outcome" in story and "formation" in story
+    res = runner.invoke(app, ["trace", BASELINE, "--world", "3"])
+    assert res.exit_code == 0 and "Outcome:" in res.stdout
+
+
+def test_cli_trace_bad_input_is_one_line():
+    res = CliRunner().invoke(app, ["trace", "no/such/file.yaml"])
+    assert res.exit_code == 1
