@@ -8,7 +8,9 @@ and number of worlds (or reads runs back) and tests whether their outcome distri
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -31,6 +33,18 @@ class FigureFormat(str, Enum):
     png = "png"
     svg = "svg"
     pdf = "pdf"
+
+
+@contextlib.contextmanager
+def warnings_as_lines(quiet: bool):
+    """Show library warnings (a changed scenario file) as one yellow line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if not quiet:
+        for w in caught:
+            _stderr().print(f"[yellow]warning:[/yellow] {w.message}", highlight=False,
+                            soft_wrap=True)
 
 
 def results_kind(path: Path) -> str:
@@ -89,7 +103,7 @@ def plot(
     """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT)."""
     from negotiation_sim import plots
 
-    with user_errors(debug):
+    with user_errors(debug), warnings_as_lines(quiet):
         what, makers = figure_makers(results, scenario)
         unknown = [k for k in kind or [] if k not in makers]
         if unknown:
@@ -201,3 +215,31 @@ def print_comparison(result) -> None:
         verdict = "[bold]differ[/bold]" if c.significant else "no significant difference"
         con.print(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p {_p(c.p_value)}: "
                   f"{verdict} at the 5% level")
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(
+        help="A run or sweep results directory.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="The HTML file to write (default: RESULTS/report.html).")] = None,
+    scenario: Annotated[Optional[Path], typer.Option(
+        "--scenario", help="Scenario file of the results (default: the file named in "
+        "manifest.json, if unchanged).")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write one self-contained HTML report (figures embedded; opens offline): the scenario in
+    words, the outcome table, every figure and the provenance from the manifest."""
+    from negotiation_sim.report import write_report
+
+    with user_errors(debug), warnings_as_lines(quiet):
+        kind = results_kind(results)
+        if kind == "trace":
+            raise fail("report takes a run or sweep results directory; for a trace use "
+                       "negsim plot", 2)
+        target = write_report(results, out, scenario)
+    typer.echo(str(target))
+    if not quiet:
+        _stderr().print(f"report of {kind} results written to {target} "
+                        f"({target.stat().st_size / 1e6:.1f} MB)")

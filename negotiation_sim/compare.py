@@ -183,6 +183,12 @@ def figure(comparison: Comparison):
     Returns:
         The matplotlib Figure.
     """
+    from negotiation_sim.plots import closes_on_error
+
+    return closes_on_error(_figure)(comparison)
+
+
+def _figure(comparison: Comparison):
     from negotiation_sim import plots
 
     plt = plots._pyplot()

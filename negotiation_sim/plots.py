@@ -120,7 +120,14 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def resolve_scenario(scenario, manifest: dict[str, Any], base: Path | None = None):
-    """The scenario a result came from: the one given, else the manifest's file if unchanged."""
+    """The scenario a result came from: the one given, else the manifest's file.
+
+    A file whose hash differs from the recorded one is still used (the hash also moves when the
+    schema gains a field), but with a warning: its red lines and ideal points may not be the
+    ones that were run.
+    """
+    import warnings
+
     from negotiation_sim.scenario import Scenario, load_scenario
 
     if isinstance(scenario, Scenario):
@@ -139,9 +146,17 @@ def resolve_scenario(scenario, manifest: dict[str, Any], base: Path | None = Non
                 sc = load_scenario(cand)
             except Exception:  # noqa: BLE001 - an unreadable file just means no marks
                 return None
-            if manifest.get("scenario_hash") in (None, sc.digest()):
-                return sc
+            recorded = manifest.get("scenario_hash")
+            if recorded not in (None, sc.digest()):
+                warnings.warn(f"{cand} differs from the scenario that was run (hash "
+                              f"{recorded[:12]}...); figures mark its current positions and "
+                              "red lines", ScenarioChangedWarning, stacklevel=2)
+            return sc
     return None
+
+
+class ScenarioChangedWarning(UserWarning):
+    """The scenario file named in a manifest no longer has the recorded hash."""
 
 
 def caption(scenario: str, runs: int, seed: int | str) -> str:
@@ -150,6 +165,24 @@ def caption(scenario: str, runs: int, seed: int | str) -> str:
 
 
 # -- figure plumbing --------------------------------------------------------------------------
+
+
+def closes_on_error(func):
+    """Close the figures a plotting function opened if it fails half-way (no leaked figures)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        plt = _pyplot()
+        before = set(plt.get_fignums())
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+            raise
+
+    return wrapper
 
 
 def _pyplot():
@@ -233,6 +266,7 @@ def close(fig) -> None:
 # -- outcome shares ---------------------------------------------------------------------------
 
 
+@closes_on_error
 def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
                    labels: list[str] | None = None, xlabel: str = "Scenario",
                    title: str | None = None):
@@ -342,6 +376,7 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> 
     return marks
 
 
+@closes_on_error
 def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, bins: int = 40):
     """Per issue, the distribution of agreed terms (and ceasefire packages) with reference marks.
 
@@ -455,6 +490,7 @@ def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
 # -- utilities --------------------------------------------------------------------------------
 
 
+@closes_on_error
 def utilities(results: RunResults, ax=None):
     """Per actor, utility at the outcome by outcome (box: quartiles, whiskers: 5-95%), against
     the actor's reservation value (grey band: its 5-95% range over worlds; line: median).
@@ -526,6 +562,7 @@ def _reservations(results: RunResults, actor: str) -> np.ndarray | None:
 # -- formats ----------------------------------------------------------------------------------
 
 
+@closes_on_error
 def formats(results: RunResults, ax=None):
     """How often each summit format was held, split by the outcome it ended in.
 
@@ -585,6 +622,7 @@ def load_trace(path: str | Path) -> dict[str, Any]:
     return data
 
 
+@closes_on_error
 def trajectory(trace: dict[str, Any], ax=None):
     """One traced world round by round: per issue, each principal's stated position and the
     mediator's text, with each principal's accept (dot) or reject (cross) and the outcome; below,
@@ -626,7 +664,7 @@ def trajectory(trace: dict[str, Any], ax=None):
         text = [rd["text"][issue] for rd in rounds]
         axk.plot(r, text, color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)
         for j, a in enumerate(principals):
-            acc = np.array([bool(rd["accept"].get(a)) for rd in rounds])
+            acc = np.array([bool(rd["accept"].get(a)) for rd in rounds], dtype=bool)
             xs = r + spread[j]
             axk.plot(xs[acc], np.array(text)[acc], "o", color=colours[a], markersize=6,
                      markeredgecolor="white", linestyle="none")

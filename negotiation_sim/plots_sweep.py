@@ -32,6 +32,7 @@ from negotiation_sim.plots import (
     _read_json,
     _wrap,
     caption,
+    closes_on_error,
     outcome_shares,
     resolve_scenario,
 )
@@ -273,6 +274,7 @@ def pooled(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 # -- figures ----------------------------------------------------------------------------------
 
 
+@closes_on_error
 def sweep_outcomes(sweep: SweepResults, ax=None):
     """Stacked outcome shares, one bar per sweep point, with 95% intervals."""
     xlabel = sweep.label(sweep.params[0]) if len(sweep.params) == 1 else "Sweep point"
@@ -281,6 +283,7 @@ def sweep_outcomes(sweep: SweepResults, ax=None):
                           title=f"Summit outcomes per sweep point: {sweep.name}")
 
 
+@closes_on_error
 def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
                outcomes: Sequence[str] = OUTCOMES, where: dict[str, Any] | None = None):
     """Outcome shares against one swept parameter, one line per outcome with its 95% band.
@@ -356,6 +359,7 @@ def _outcome_cmap(outcome: str):
         outcome, [tuple(0.92 + 0.08 * base), tuple(base), tuple(base * 0.45)], N=256)
 
 
+@closes_on_error
 def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = None, ax=None, *,
                   outcome: str = "agreement", facet: str | None = None):
     """An outcome's share over two swept parameters; small multiples over a third.
@@ -430,6 +434,7 @@ def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = Non
     return fig
 
 
+@closes_on_error
 def sensitivity(indices: pd.DataFrame | dict, ax=None, *, metric: str = "agreement",
                 title: str | None = None, scenario: Scenario | None = None):
     """Sobol first-order and total indices (or Morris mu* and sigma) per parameter, with their

@@ -169,3 +169,206 @@ def test_plot_command_bad_input(run_dir, tmp_path):
     assert res.exit_code == 2 and "available" in res.output
     res = CliRunner().invoke(app, ["plot", str(tmp_path)])
     assert res.exit_code == 1 and "not a results directory" in res.output
+
+
+# -- sweeps -----------------------------------------------------------------------------------
+
+
+GRID = """
+name: figures-grid
+scenario: {scenario}
+runs: 1024
+seed: 3
+sweep:
+  method: grid
+  parameters:
+    actors.europe.offer.guarantees: [0.2, 0.6, 1.0]
+    actors.us.pressure.russia: [0.0, 0.05]
+    actors.ukraine.red_lines.0: ["territory <= 0.8", "territory <= 0.9"]
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory) -> Path:
+    from negotiation_sim.execution import SerialExecutor
+    from negotiation_sim.experiment import load_experiment
+    from negotiation_sim.sweep import run_sweep
+
+    root = tmp_path_factory.mktemp("sweep")
+    exp = root / "grid.yaml"
+    exp.write_text(GRID.format(scenario=SCENARIO.resolve()))
+    out = root / "out"
+    run_sweep(load_experiment(exp), out, SerialExecutor())
+    return out
+
+
+@pytest.fixture(scope="module")
+def sweep(sweep_dir) -> plots.SweepResults:
+    return plots.SweepResults.load(sweep_dir)
+
+
+def test_sweep_results_read_back(sweep):
+    assert sweep.params == ["actors.europe.offer.guarantees", "actors.us.pressure.russia",
+                            "actors.ukraine.red_lines.0"]
+    assert len(sweep.summary) == 12
+    assert sweep.label("actors.us.pressure.russia") == (
+        "United States' pressure on Russia (fall in reservation per round)")
+
+
+def test_sweep_outcomes_one_bar_per_point(sweep, tmp_path):
+    fig = plots.sweep_outcomes(sweep)
+    assert len(fig.axes[0].patches) == 12 * len(OUTCOMES)
+    assert "1,024 worlds" in fig.axes[0].get_title()
+    _saves(fig, tmp_path)
+
+
+def test_sweep_line_one_line_per_outcome_with_bands(sweep, tmp_path):
+    fig = plots.sweep_line(sweep, "actors.europe.offer.guarantees")
+    ax = fig.axes[0]
+    lines = [line for line in ax.lines if line.get_label() in plots.OUTCOME_LABELS.values()]
+    assert len(lines) == 4
+    assert all(len(line.get_xdata()) == 3 for line in lines)  # pooled over the others
+    assert len(ax.collections) == 4  # one interval band per outcome
+    assert "offer on guarantees" in ax.get_xlabel() and "Share" in ax.get_ylabel()
+    assert "pooled over" in ax.get_title() and "seed 3" in ax.get_title()
+    colours = {matplotlib.colors.to_hex(line.get_color()) for line in lines}
+    assert colours == set(plots.OUTCOME_COLOURS.values())
+    _saves(fig, tmp_path)
+
+
+def test_sweep_line_where_fixes_other_parameters(sweep):
+    fig = plots.sweep_line(sweep, "actors.us.pressure.russia", outcomes=["agreement"],
+                           where={"actors.europe.offer.guarantees": 0.6,
+                                  "actors.ukraine.red_lines.0": "territory <= 0.8"})
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [0.0, 0.05]
+    plots.close(fig)
+
+
+def test_sweep_heatmap_small_multiples(sweep, tmp_path):
+    fig = plots.sweep_heatmap(sweep, "actors.europe.offer.guarantees", "actors.us.pressure.russia")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 2  # one per value of Ukraine's red line
+    assert panels[0].images[0].get_array().shape == (2, 3)
+    assert all("red line" in ax.get_title() for ax in panels)
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in panels)
+    colourbar = [ax for ax in fig.axes if not ax.images and ax.get_visible()]
+    assert "Agreement share" in colourbar[0].get_ylabel()
+    _saves(fig, tmp_path)
+
+
+def test_sensitivity_bars_with_intervals(tmp_path):
+    salib = {"names": ["actors.us.pressure.russia", "actors.europe.offer.guarantees"],
+             "S1": [0.1, 0.6], "S1_conf": [0.05, 0.1], "ST": [0.2, 0.7], "ST_conf": [0.05, 0.1]}
+    fig = plots.sensitivity(salib)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4  # S1 and ST per parameter
+    assert "Sobol" in ax.get_xlabel()
+    assert ax.get_yticklabels()[-1].get_text().startswith("europe")  # largest ST on top
+    _saves(fig, tmp_path)
+    morris = [{"parameter": "actors.russia.walkout", "mu_star": 0.3, "mu_star_conf": 0.1,
+               "sigma": 0.2}]
+    fig = plots.sensitivity(morris)
+    assert "Morris" in fig.axes[0].get_xlabel()
+    plots.close(fig)
+
+
+def test_plot_command_on_a_sweep(sweep_dir, tmp_path):
+    res = CliRunner().invoke(app, ["plot", str(sweep_dir), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "heatmap.png", "outcomes.png", "sweep-line.png"]
+
+
+# -- trajectory -------------------------------------------------------------------------------
+
+
+def trace_of(scenario, seed: int) -> dict:
+    """A trace in the shape ``plots.trajectory`` documents, from a one-world model's history."""
+    from negotiation_sim.model import SummitModel
+
+    m = SummitModel(scenario, 1, seed=seed, trace=True)
+    m.run()
+    principals = scenario.principals
+    rounds = []
+    for h in m.history:
+        if h["stage"] != "round" or 0 not in list(h["world"]):
+            continue
+        i = list(h["world"]).index(0)
+        rounds.append({
+            "round": h["round"],
+            "text": {k: float(h["text"][j, i]) for j, k in enumerate(scenario.issue_ids)},
+            "accept": {p: bool(h["accept"][j, i]) for j, p in enumerate(principals)},
+            "claim": {p: float(h["claim"][j, i]) for j, p in enumerate(principals)},
+            "value": {p: float(h["value"][j, i]) for j, p in enumerate(principals)},
+            "walked": bool(h["walked"][i])})
+    fmt = int(m.held_format[0])
+    return {
+        "scenario": scenario.name, "seed": seed, "world": 0, "protocol": scenario.protocol.kind,
+        "issues": {k: {"low": v.label("low"), "high": v.label("high"),
+                       "status_quo": float(v.status_quo)} for k, v in scenario.issues.items()},
+        "actors": {a: {"name": s.display(a), "role": s.role,
+                       "position": {k: float(x) for k, x in s.position.items()}}
+                   for a, s in scenario.actors.items()},
+        "format": None if fmt < 0 else m.formats[fmt][0],
+        "outcome": OUTCOMES[int(m.outcome[0])], "end_round": int(m.end_round[0]),
+        "rounds": rounds}
+
+
+@pytest.fixture(scope="module")
+def long_trace(results) -> dict:
+    for seed in range(200):
+        trace = trace_of(results.scenario, seed)
+        if len(trace["rounds"]) >= 3:
+            return trace
+    pytest.skip("no world of the test scenario negotiates for three rounds")
+
+
+def test_trajectory_panels_marks_and_outcome(long_trace, tmp_path):
+    fig = plots.trajectory(long_trace)
+    axes = fig.axes
+    assert len(axes) == 3 + 1  # one per issue, then the value panel
+    n = len(long_trace["rounds"])
+    text_line = axes[0].lines[2]  # after the two principals' positions
+    assert len(text_line.get_xdata()) == n
+    marks = sum(len(line.get_xdata()) for line in axes[0].lines if line.get_marker() in "ox")
+    assert marks == 2 * n  # every principal answers every round: accept or reject
+    assert axes[-1].get_xlabel() == "Round" and axes[-1].get_ylabel() == "utility"
+    assert [ax.get_ylabel() for ax in axes[:3]] == ["territory", "sovereignty", "guarantees"]
+    assert any("Ukraine's 1991 borders" in t.get_text() for t in axes[0].texts)
+    title = fig._suptitle.get_text()
+    assert plots.OUTCOME_LABELS[long_trace["outcome"]] in title and "seed" in title
+    _saves(fig, tmp_path)
+
+
+def test_trajectory_of_a_world_without_summit(results):
+    trace = {**trace_of(results.scenario, 0), "rounds": [], "outcome": "no_summit",
+             "end_round": 0}
+    fig = plots.trajectory(trace)
+    assert "No summit" in fig._suptitle.get_text()
+    plots.close(fig)
+
+
+def test_plot_command_on_a_trace_file(long_trace, tmp_path):
+    import json
+
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(long_trace))
+    res = CliRunner().invoke(app, ["plot", str(path), "--format", "svg"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "trajectory.svg").exists()
+
+
+def test_a_failing_plot_leaves_no_figure_open(sweep):
+    with pytest.raises((ValueError, TypeError)):
+        plots.sweep_line(sweep, "actors.ukraine.red_lines.0")  # not a number: fails mid-figure
+
+
+def test_report_of_a_sweep(sweep_dir, tmp_path):
+    from negotiation_sim import report
+
+    text = report.build_report(sweep_dir)
+    assert text.count("data:image/png;base64,") == len(plots.sweep_figures(
+        plots.SweepResults.load(sweep_dir)))
+    assert "figures-grid" in text and "experiment_hash" in text
+    assert text.count("<tr><td class='num'>") == 12  # one table row per point

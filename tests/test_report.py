@@ -1,0 +1,95 @@
+"""negsim report: one self-contained HTML file with every figure, the scenario and provenance."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from negotiation_sim import plots, report  # noqa: E402
+from negotiation_sim.cli import app  # noqa: E402
+
+SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    res = CliRunner().invoke(app, ["run", str(SCENARIO.resolve()), "--runs", "1024", "--out",
+                                   str(out), "--quiet", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _images(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_report_holds_every_figure_the_scenario_and_the_manifest(run_dir, tmp_path):
+    before = len(plt.get_fignums())
+    out = tmp_path / "r" / "report.html"
+    res = CliRunner().invoke(app, ["report", str(run_dir), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(plt.get_fignums()) == before
+    text = out.read_text()
+    kinds = list(plots.run_figures(plots.RunResults.load(run_dir)))
+    for kind in kinds:
+        assert f'id="figure-{kind}"' in text
+    images = _images(text)
+    assert len(images) == len(kinds)
+    assert all(img.startswith(b"\x89PNG") for img in images)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["scenario_hash"] in text
+    assert "manifest.json" in text and "&quot;chunk_size&quot;" in text  # the raw manifest
+    # The scenario in words: actors, stated positions, red lines.
+    for words in ("Russia (led by Putin)", "Ukraine (led by Zelensky)", "red lines",
+                  "territory &lt;= 0.85", "Ukraine&#x27;s 1991 borders", "uniform 0.25–0.5",
+                  "European coalition", "backs at most"):
+        assert words in text
+    for outcome in ("Agreement", "Ceasefire", "Breakdown", "No summit"):
+        assert outcome in text
+
+
+def test_report_is_self_contained(run_dir):
+    text = report.build_report(run_dir)
+    assert not re.search(r'(src|href)="(?!data:|#)', text)  # nothing fetched from elsewhere
+    assert "<script" not in text and "<link" not in text and "@import" not in text
+
+
+def test_report_default_path_and_bad_input(run_dir, tmp_path):
+    res = CliRunner().invoke(app, ["report", str(run_dir), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (run_dir / "report.html").exists()
+    res = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 1 and "not a results directory" in res.output
+
+
+def test_report_without_the_scenario_file_says_so(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("runs.parquet", "summary.json"):
+        (copy / name).write_bytes((run_dir / name).read_bytes())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["scenario_file"] = str(tmp_path / "gone.yaml")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    text = report.build_report(copy)
+    assert "--scenario FILE" in text
+    assert len(_images(text)) == 4
+    assert "Russia (led by Putin)" in report.build_report(copy, SCENARIO)
+
+
+def test_number_words():
+    from negotiation_sim.distributions import Normal, Triangular
+
+    assert report.number_words(0.25) == "0.25"
+    tri = Triangular(dist="triangular", low=0.1, mode=0.2, high=0.5)
+    assert report.number_words(tri) == "triangular 0.1–0.5, most likely 0.2"
+    assert "mean 0.3, sd 0.1" in report.number_words(Normal(dist="normal", mean=0.3, sd=0.1))
