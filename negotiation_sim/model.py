@@ -17,7 +17,7 @@ import numpy as np
 
 from negotiation_sim.agents import PrincipalAgent, StateAgent, make_agent
 from negotiation_sim.scenario import PRINCIPAL, Scenario
-from negotiation_sim.solutions import utilities
+from negotiation_sim.solutions import NashSolver, utilities
 from negotiation_sim.worlds import BLOCK, WorldParams, block_generator, sample_worlds
 
 OUTCOMES = ("agreement", "ceasefire", "breakdown", "no_summit")
@@ -59,8 +59,12 @@ class SummitModel(mesa.Model):
         self.params: WorldParams = sample_worlds(
             scenario, n_worlds, seed=seed, point=point, first_world=first_world
         )
+        self.solver = NashSolver(self.params.prefs, self.params.clout, self.params.lo,
+                                 self.params.hi)
         self.n_worlds = n_worlds
-        self.inputs = self.params.inputs  # every world's uncertain inputs, kept past compaction
+        # Every world's uncertain inputs, kept aside: the working arrays need not carry them.
+        self.inputs = self.params.inputs
+        self.params.inputs = {}
         self._init_outputs()
         self._init_agents()
         self.first_world = first_world
@@ -214,5 +218,6 @@ class SummitModel(mesa.Model):
             return
         keep = np.flatnonzero(self.open)
         self.params = self.params.take(keep)
+        self.solver = self.solver.take(keep)
         self.state = {k: v.take(keep, axis=-1) for k, v in self.state.items()}
         self.open = np.ones(keep.size, dtype=bool)

@@ -198,36 +198,118 @@ def nash_text(
 
 
 def _nash_two_linear(prefs, d, c, lo, hi):
-    """Exact Nash text for two principals with linear utilities.
+    """Exact Nash text for two principals with linear utilities (see ``LinearFrontier``)."""
+    return LinearFrontier.build(prefs, lo, hi).nash(d, c)
+
+
+@dataclass
+class LinearFrontier:
+    """The Pareto frontier of two principals with linear utilities inside a box.
 
     The weighted-sum maximisers ``theta u_1 + (1 - theta) u_2`` trace the Pareto frontier; with
     linear utilities each issue jumps from principal 2's (clipped) ideal to principal 1's at
     ``theta_k = s_2k / (s_1k + s_2k)``, so the frontier is a chain of K segments, sorted by that
-    ratio, along which both utilities are linear. On each segment the Nash product has a
-    closed-form maximiser; the best feasible segment wins.
+    ratio, along which both utilities are linear. It depends only on positions, saliences and
+    the box, so it is built once and re-used as disagreement points change round by round.
+
+    Attributes (all ``(K, N)``): ``a1``/``a2`` the principals' ideals clipped to the box;
+    ``rank`` each issue's place in the segment order; ``g1``/``g2`` principal 1's gain and
+    principal 2's loss along each segment (in segment order); ``start1``/``start2`` the
+    utilities at the start of each segment.
     """
-    pos, sal = prefs.position, prefs.salience
-    a1 = np.clip(pos[0], lo, hi)
-    a2 = np.clip(pos[1], lo, hi)
-    gain1 = sal[0] * (np.abs(a2 - pos[0]) - np.abs(a1 - pos[0]))
-    loss2 = sal[1] * (np.abs(a1 - pos[1]) - np.abs(a2 - pos[1]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(gain1 + loss2 > 0, loss2 / (gain1 + loss2), 0.0)
-    order = np.argsort(ratio, axis=0, kind="stable")
-    g1 = np.take_along_axis(gain1, order, axis=0)
-    g2 = np.take_along_axis(loss2, order, axis=0)
-    u1_0 = (sal[0] * (1.0 - np.abs(a2 - pos[0]))).sum(axis=0)
-    u2_0 = (sal[1] * (1.0 - np.abs(a2 - pos[1]))).sum(axis=0)
-    start1 = u1_0 + np.cumsum(g1, axis=0) - g1  # utility at the start of each segment
-    start2 = u2_0 - (np.cumsum(g2, axis=0) - g2)
-    t, value, ok = _segment_nash(start1 - d[0], start2 - d[1], g1, g2, c[0], c[1])
-    best = np.argmax(np.where(ok, value, -np.inf), axis=0)  # (N,)
-    feasible = ok.any(axis=0)
-    t_best = np.take_along_axis(t, best[None], axis=0)[0]
-    # Issues sorted before the best segment sit at principal 1's clipped ideal, after it at 2's.
-    rank = np.argsort(order, axis=0, kind="stable")
-    frac = np.where(rank < best, 1.0, np.where(rank == best, t_best, 0.0))
-    return a2 + frac * (a1 - a2), feasible
+
+    a1: np.ndarray
+    a2: np.ndarray
+    rank: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    start1: np.ndarray
+    start2: np.ndarray
+
+    @classmethod
+    def build(cls, prefs: Preferences, lo: np.ndarray, hi: np.ndarray) -> LinearFrontier:
+        pos, sal = prefs.position, prefs.salience
+        a1 = np.clip(pos[0], lo, hi)
+        a2 = np.clip(pos[1], lo, hi)
+        gain1 = sal[0] * (np.abs(a2 - pos[0]) - np.abs(a1 - pos[0]))
+        loss2 = sal[1] * (np.abs(a1 - pos[1]) - np.abs(a2 - pos[1]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(gain1 + loss2 > 0, loss2 / (gain1 + loss2), 0.0)
+        order = np.argsort(ratio, axis=0, kind="stable")
+        g1 = np.take_along_axis(gain1, order, axis=0)
+        g2 = np.take_along_axis(loss2, order, axis=0)
+        u1_0 = (sal[0] * (1.0 - np.abs(a2 - pos[0]))).sum(axis=0)
+        u2_0 = (sal[1] * (1.0 - np.abs(a2 - pos[1]))).sum(axis=0)
+        start1 = u1_0 + np.cumsum(g1, axis=0) - g1
+        start2 = u2_0 - (np.cumsum(g2, axis=0) - g2)
+        rank = np.argsort(order, axis=0, kind="stable")
+        return cls(a1, a2, rank, g1, g2, start1, start2)
+
+    def nash(self, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The Nash text for disagreement points ``d`` and clouts ``c`` (both ``(2, N)``).
+
+        On each segment the Nash product has a closed-form maximiser; the best feasible
+        segment wins. Returns ``(x, feasible)``.
+        """
+        t, value, ok = _segment_nash(self.start1 - d[0], self.start2 - d[1], self.g1, self.g2,
+                                     c[0], c[1])
+        best = np.argmax(np.where(ok, value, -np.inf), axis=0)  # (N,)
+        t_best = np.take_along_axis(t, best[None], axis=0)[0]
+        return self.text(best, t_best), ok.any(axis=0)
+
+    def text(self, segment: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The text at fraction ``t`` of segment ``segment`` (both ``(N,)``): ``(K, N)``.
+
+        Issues ordered before the segment sit at principal 1's clipped ideal, after it at 2's.
+        """
+        frac = np.where(self.rank < segment, 1.0, np.where(self.rank == segment, t, 0.0))
+        return self.a2 + frac * (self.a1 - self.a2)
+
+    def take(self, idx: np.ndarray) -> LinearFrontier:
+        """The frontier of worlds ``idx`` only."""
+        return LinearFrontier(*(getattr(self, f).take(idx, axis=-1)
+                                for f in self.__dataclass_fields__))
+
+
+class NashSolver:
+    """Nash texts for fixed preferences, clouts and box, re-solved as disagreement points move.
+
+    Everything that does not depend on the disagreement points (the two-principal frontier,
+    the utilitarian fallback) is computed once; ``take`` keeps it aligned when worlds are
+    compacted away.
+    """
+
+    def __init__(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 *, _frontier: LinearFrontier | None = None, _fallback: np.ndarray | None = None):
+        self.prefs, self.clout, self.lo, self.hi = prefs, clout, lo, hi
+        exact = prefs.position.shape[0] == 2 and prefs.linear
+        self.frontier = _frontier if _frontier is not None or not exact else \
+            LinearFrontier.build(prefs, lo, hi)
+        self._fallback = _fallback
+
+    def fallback(self) -> np.ndarray:
+        """The clout-weighted utilitarian text (computed on first use)."""
+        if self._fallback is None:
+            self._fallback = utilitarian_text(self.prefs, self.clout, self.lo, self.hi)
+        return self._fallback
+
+    def solve(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, feasible)`` exactly as ``nash_text(prefs, d, clout, lo, hi)``."""
+        if self.frontier is not None:
+            x, feasible = self.frontier.nash(d, self.clout)
+        else:
+            x, feasible = _nash_coordinate_ascent(self.prefs, d, self.clout, self.lo, self.hi)
+        if not feasible.all():
+            x = np.where(feasible[None], x, self.fallback())
+        return x, feasible
+
+    def take(self, idx: np.ndarray) -> NashSolver:
+        """The solver of worlds ``idx`` only."""
+        return NashSolver(
+            self.prefs.take(idx), self.clout.take(idx, axis=-1), self.lo.take(idx, axis=-1),
+            self.hi.take(idx, axis=-1),
+            _frontier=None if self.frontier is None else self.frontier.take(idx),
+            _fallback=None if self._fallback is None else self._fallback.take(idx, axis=-1))
 
 
 def _segment_nash(y1, y2, g1, g2, c1, c2):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from negotiation_sim.model import BREAKDOWN, CEASEFIRE, NO_SUMMIT
-from negotiation_sim.solutions import FEASIBILITY_TOL, nash_text, utilities
+from negotiation_sim.solutions import FEASIBILITY_TOL, utilities
 from negotiation_sim.worlds import constraint_box
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class Protocol:
         fallback leaves some principal below its reservation, and it stays away.
         """
         m = self.model
-        x, _ = nash_text(m.params.prefs, m.reservation, m.params.clout, m.params.lo, m.params.hi)
+        x, _ = m.solver.solve(m.reservation)
         return x
 
     def form(self) -> None:

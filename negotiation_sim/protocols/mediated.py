@@ -16,7 +16,7 @@ import numpy as np
 
 from negotiation_sim.model import AGREEMENT
 from negotiation_sim.protocols.base import Protocol
-from negotiation_sim.solutions import FEASIBILITY_TOL, nash_text, utilities
+from negotiation_sim.solutions import FEASIBILITY_TOL, utilities
 
 
 class MediatedProtocol(Protocol):
@@ -27,7 +27,7 @@ class MediatedProtocol(Protocol):
         beta = m.discount(rnd)
         claim = m.reservation + m.excess
         # Nash on discounted utilities beta*u equals Nash on u with disagreement d / beta.
-        text, feasible = nash_text(prm.prefs, claim / beta, prm.clout, prm.lo, prm.hi)
+        text, feasible = m.solver.solve(claim / beta)
         value = beta * utilities(text, prm.prefs)
         accept = value >= claim - FEASIBILITY_TOL
         agree = accept.all(axis=0) & prm.box_ok
