@@ -49,11 +49,16 @@ def chunk_bounds(runs: int, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[int, 
 
 
 def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
-                   first_world: int = 0) -> ChunkResult:
-    """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes."""
+                   first_world: int = 0, solutions: bool = True) -> ChunkResult:
+    """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes.
+
+    ``solutions=False`` skips the reference texts (Nash, Kalai-Smorodinsky, ...), which cost
+    more than the negotiation itself; sweeps, which do not report them, pass it.
+    """
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world)
     model.run()
-    solutions = reference_solutions(scenario, n, seed=seed, point=point, first_world=first_world)
+    refs = (reference_solutions(scenario, n, seed=seed, point=point, first_world=first_world)
+            if solutions else {})
     return ChunkResult(
         first_world=first_world,
         outcome=model.outcome,
@@ -63,7 +68,7 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
         terms=model.terms,
         utility=model.utility,
         inputs=model.inputs,
-        solutions=solutions,
+        solutions=refs,
     )
 
 

@@ -82,7 +82,8 @@ def plan_tasks(n_points: int, runs: int, chunk_size: int) -> list[Task]:
 def run_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int) -> ChunkResult:
     """Simulate one task (runs in a worker); ``key`` is the point's index in the seed's spawn
     key (0 for every point with common random numbers)."""
-    return runner.simulate_chunk(scenario, n, seed=seed, point=key, first_world=first_world)
+    return runner.simulate_chunk(scenario, n, seed=seed, point=key, first_world=first_world,
+                                 solutions=False)
 
 
 # -- the layout of per-world tables ---------------------------------------------------------------
@@ -231,8 +232,11 @@ def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, s
             continue
         sc = scenarios[p]
         acc = Accumulator.for_scenario(sc)
+        cols = ["world", "outcome", "format", "round", "walked_out",
+                *(f"terms.{k}" for k in sc.issue_ids), *(f"utility.{a}" for a in actor_ids(sc))]
         for path in parts:
-            acc.add(chunk_from_table(pq.read_table(path), sc))
+            with pq.ParquetFile(path) as f:
+                acc.add(chunk_from_table(f.read(columns=cols), sc))
         row = {c: points[c][p].as_py() for c in keep}
         rows.append({**row, **summary_row(acc, sc, seed)})
     if not rows:

@@ -211,10 +211,10 @@ def test_a_failing_task_is_recorded_and_the_rest_go_on(reference, tmp_path, monk
     path, ref = reference
     real = runner_module.simulate_chunk
 
-    def flaky(scenario, n, *, seed, point, first_world):
+    def flaky(scenario, n, *, point, first_world, **kw):
         if point == 2 and first_world == 1024:
             raise RuntimeError("solver exploded")
-        return real(scenario, n, seed=seed, point=point, first_world=first_world)
+        return real(scenario, n, point=point, first_world=first_world, **kw)
 
     monkeypatch.setattr(runner_module, "simulate_chunk", flaky)
     out = tmp_path / "o"
