@@ -317,7 +317,7 @@ def _segment_nash(y1, y2, g1, g2, c1, c2):
 
     Returns ``(t, value, feasible)`` per segment, arrays of the shape of ``y1``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t_lo = np.where(g1 > 0, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
         t_hi = np.where(g2 > 0, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
         ok = t_lo <= t_hi + 1e-9
