@@ -183,27 +183,27 @@ def print_comparison(result) -> None:
 
     con = Console()
     base = result.baseline
-    t = Table(title="Outcome shares (95% interval)", title_justify="left")
-    t.add_column("scenario")
+    t = Table(title="Outcome shares (below: 95% interval, %)", title_justify="left")
+    t.add_column("scenario", no_wrap=True)
     for o in OUTCOMES:
         t.add_column(OUTCOME_LABELS[o], justify="right")
     for arm in result.arms:
         cells = []
         for o in OUTCOMES:
             s = arm.summary["outcomes"][o]
-            cells.append(f"{s['share']:.1%}\n({s['ci95'][0]:.1%}–{s['ci95'][1]:.1%})")
+            cells.append(f"{s['share']:.1%}\n{s['ci95'][0] * 100:.1f}–{s['ci95'][1] * 100:.1f}")
         t.add_row(arm.label, *cells)
     con.print(t)
-    t = Table(title=f"Difference from {base.label} in percentage points (95% interval)",
+    t = Table(title=f"Difference from {base.label} in percentage points (below: 95% interval)",
               title_justify="left")
-    t.add_column("scenario")
+    t.add_column("scenario", no_wrap=True)
     for o in OUTCOMES:
         t.add_column(OUTCOME_LABELS[o], justify="right")
     for arm in result.arms[1:]:
         cells = []
         for o in OUTCOMES:
             d, lo, hi = result.difference(arm, o)
-            cells.append(f"{d * 100:+.1f}\n({lo * 100:+.1f}, {hi * 100:+.1f})")
+            cells.append(f"{d * 100:+.1f}\n{lo * 100:+.1f}, {hi * 100:+.1f}")
         t.add_row(arm.label, *cells)
     con.print(t)
     worlds = "/".join(f"{r:,}" for r in sorted({a.runs for a in result.arms}))

@@ -164,11 +164,12 @@ def load_arm(source: str | Path, *, runs: int, seed: int, chunk_size: int = 8192
     acc = Accumulator.for_scenario(sc)
     for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=progress):
         acc.add(chunk)
-    return Arm(sc.name, acc.summary(sc.name, seed), str(path))
+    # Files are labelled by their name (variants of one scenario often share its long name).
+    return Arm(path.stem, acc.summary(sc.name, seed), str(path))
 
 
 def unique_labels(arms: list[Arm]) -> None:
-    """Make arm labels distinct: two files may share a scenario name, one file may come twice."""
+    """Make arm labels distinct: a file and a run may share a name, one file may come twice."""
     names = [a.label for a in arms]
     for i, arm in enumerate(arms):
         if names.count(arm.label) > 1:

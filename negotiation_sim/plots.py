@@ -447,8 +447,16 @@ def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults)
         ax.axvline(value, color=c, linestyle="--", linewidth=1.2)
         span = (value, 1.02) if op in ("<=", "<") else (-0.02, value)
         ax.axvspan(*span, color=c, alpha=0.07, linewidth=0)
-    for _, cap in m.caps:
+    by_value: dict[float, list[str]] = {}
+    for gid, cap in m.caps:
+        by_value.setdefault(round(cap, 6), []).append(results.name_of(gid))
+    for i, (cap, names) in enumerate(sorted(by_value.items())):
         ax.axvline(cap, color=MARK_COLOUR, linestyle="-.", linewidth=1)
+        right = cap > 0.7  # write the guarantors' names on the side with room
+        ax.annotate(f"cap: {', '.join(names)}", (cap, 0.62 - 0.16 * i), xycoords=trans,
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.6),
+                    textcoords="offset points", xytext=(-3 if right else 3, 0),
+                    ha="right" if right else "left", va="center", fontsize=7, color="#444444")
     ax.axvline(m.status_quo, color=MARK_COLOUR, linestyle=":", linewidth=1.3)
     for i, (aid, (lo, mid, hi)) in enumerate(m.ideal.items()):
         y = 0.90 - 0.1 * i
@@ -529,7 +537,15 @@ def utilities(results: RunResults, ax=None):
             for part in ("whiskers", "caps", "medians"):
                 for line in bp[part]:
                     line.set(color=MARK_COLOUR, linewidth=0.8)
-    ax.set_yticks(range(len(actors)), [results.name_of(a) for a in reversed(actors)])
+    principals = set(results.principals)
+
+    def tick(a: str) -> str:
+        if a in principals:
+            return results.name_of(a)
+        role = results.scenario.actors[a].role if results.scenario is not None else "non-principal"
+        return f"{results.name_of(a)}\n({role}: outcomes\nwith a text only)"
+
+    ax.set_yticks(range(len(actors)), [tick(a) for a in reversed(actors)])
     ax.set_ylim(-0.55, len(actors) - 0.45)
     ax.set_xlim(0, 1)
     ax.set_xlabel("Utility at the outcome (1 = the actor's own ideal text)")
