@@ -289,7 +289,8 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
     if isinstance(summaries, dict):
         summaries = [summaries]
     n = len(summaries)
-    fig, ax = _figure(ax, size=(max(5.5, 1.2 * n + 3.5), 4.2))
+    width = max(5.5, 1.2 * n + 3.5) if n <= 6 else min(16.0, 6.0 + 0.4 * n)
+    fig, ax = _figure(ax, size=(width, 4.2))
     labels = labels or [s["scenario"] for s in summaries]
     x = np.arange(n)
     bottom = np.zeros(n)

@@ -277,7 +277,8 @@ def pooled(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 @closes_on_error
 def sweep_outcomes(sweep: SweepResults, ax=None):
     """Stacked outcome shares, one bar per sweep point, with 95% intervals."""
-    xlabel = sweep.label(sweep.params[0]) if len(sweep.params) == 1 else "Sweep point"
+    xlabel = (sweep.label(sweep.params[0]) if len(sweep.params) == 1 else
+              "Sweep point (" + "; ".join(sweep.label(p, units=False) for p in sweep.params) + ")")
     return outcome_shares(sweep.summaries(), ax=ax, labels=sweep.point_labels(),
                           xlabel=_wrap(xlabel, 80),
                           title=f"Summit outcomes per sweep point: {sweep.name}")
@@ -429,8 +430,10 @@ def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = Non
     note = "cells: % of worlds"
     if pooled_over:
         note += f"; pooled over {', '.join(sweep.label(p, units=False) for p in pooled_over)}"
-    fig.suptitle(f"{OUTCOME_LABELS[outcome]} share by {sweep.label(x, units=False)} and "
-                 f"{sweep.label(y, units=False)}\n{sweep.caption}; {note}", fontsize=10)
+    chars = int(fig.get_figwidth() * 11)  # what fits on a line at this font size
+    head = _wrap(f"{OUTCOME_LABELS[outcome]} share by {sweep.label(x, units=False)} and "
+                 f"{sweep.label(y, units=False)}", chars)
+    fig.suptitle(f"{head}\n{_wrap(f'{sweep.caption}; {note}', chars)}", fontsize=10)
     return fig
 
 
