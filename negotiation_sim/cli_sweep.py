@@ -37,7 +37,8 @@ def sweep(
         "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
                                        "Default: one per CPU.", show_default=False)] = None,
     scheduler: Annotated[Optional[str], typer.Option(
-        "--scheduler", help="Address of a running dask scheduler, e.g. tcp://host:8786.",
+        "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
+                            "scheduler file (JSON).",
         show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Results directory. Default: results/<experiment name>.",
@@ -239,7 +240,7 @@ def print_sensitivity(res) -> None:
         if res.method == "morris":
             cells += [f"{row['mu']:.3f}", f"{row['sigma']:.3f}"]
         t.add_row(n, *cells)
-    Console().print(t)
+    Console(width=None if sys.stdout.isatty() else 200).print(t)
 
 
 def _finite(x: float) -> float:

@@ -114,7 +114,9 @@ class DaskExecutor(_Closing):
 
     Args:
         workers: workers of the LocalCluster (ignored with ``scheduler``: the cluster has its own).
-        scheduler: address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``.
+        scheduler: address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``, or the path
+            of the JSON file a scheduler started with ``--scheduler-file`` writes (the usual
+            way on SLURM, where the scheduler's node is known only once the job runs).
         processes: LocalCluster workers as processes (default) or threads in this process.
     """
 
@@ -135,6 +137,8 @@ class DaskExecutor(_Closing):
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
                                          processes=processes, dashboard_address=":0")
             self._client = Client(self._cluster)
+        elif os.path.isfile(scheduler):  # a scheduler file (dask scheduler --scheduler-file)
+            self._client = Client(scheduler_file=scheduler)
         else:
             self._client = Client(scheduler)
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)

@@ -108,6 +108,19 @@ def test_a_point_is_the_same_as_negsim_run_of_its_scenario(reference):
                                             for i in chunk.outcome]
 
 
+def test_a_one_point_experiment_is_negsim_run(tmp_path):
+    from conftest import SMALL
+
+    path = experiment(tmp_path, SMALL, "", runs=2100)
+    assert cli.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "s"), "-q"]).exit_code == 0
+    res = cli.invoke(app, ["run", str(tmp_path / "small.yaml"), "--runs", "2100", "--seed", "9",
+                           "--out", str(tmp_path / "r"), "--no-plots", "-q"])
+    assert res.exit_code == 0, res.output
+    run = pq.read_table(tmp_path / "r" / "runs.parquet")
+    swept = pq.read_table(tmp_path / "s" / "runs").drop_columns(["point"])
+    assert swept.select(run.column_names).equals(run)
+
+
 def test_common_random_numbers_give_every_point_the_same_worlds(tmp_path):
     from conftest import SMALL
 
@@ -142,9 +155,12 @@ def test_processes_and_dask_give_identical_files(reference, dask_cluster, tmp_pa
     assert files(tmp_path / "dask") == files(ref)
 
 
-def test_cli_sweep_on_a_dask_scheduler(reference, dask_cluster, tmp_path):
+def test_cli_sweep_on_a_dask_scheduler_file(reference, dask_cluster, tmp_path):
+    """--scheduler takes a scheduler file too (how SLURM jobs find their scheduler)."""
     path, ref = reference
-    res = cli.invoke(app, ["sweep", str(path), "--scheduler", dask_cluster.scheduler_address,
+    sfile = tmp_path / "scheduler.json"
+    sfile.write_text(json.dumps({"address": dask_cluster.scheduler_address}))
+    res = cli.invoke(app, ["sweep", str(path), "--scheduler", str(sfile),
                            "--out", str(tmp_path / "o"), "--quiet"])
     assert res.exit_code == 0, res.output
     assert "agreement" in res.stdout.lower() or "Agreement" in res.stdout
