@@ -80,7 +80,12 @@ def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
     if kind == "sweep":
         return kind, plots.sweep_figures(plots.SweepResults.load(path, scenario))
     trace_file = path / "trace.json" if path.is_dir() else path
-    return kind, plots.trace_figures(plots.load_trace(trace_file))
+    sc = None
+    if scenario is not None:
+        from negotiation_sim.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+    return kind, plots.trace_figures(plots.load_trace(trace_file), sc)
 
 
 @app.command()
@@ -104,7 +109,12 @@ def plot(
     from negotiation_sim import plots
 
     with user_errors(debug), warnings_as_lines(quiet):
-        what, makers = figure_makers(results, scenario)
+        try:
+            what, makers = figure_makers(results, scenario)
+        except (ValueError, KeyError) as err:  # a file that is not what it claims to be
+            if debug:
+                raise
+            raise fail(f"{results}: cannot read these results ({err})") from None
         unknown = [k for k in kind or [] if k not in makers]
         if unknown:
             raise fail(f"no figure '{unknown[0]}' for {what} results (available: "

@@ -640,7 +640,43 @@ def load_trace(path: str | Path) -> dict[str, Any]:
 
 
 @closes_on_error
-def trajectory(trace: dict[str, Any], ax=None):
+def normalise_trace(trace: dict[str, Any], scenario: Scenario | None = None) -> dict[str, Any]:
+    """A trace in the shape ``trajectory`` reads, from that shape or ``negsim trace --json``'s.
+
+    ``negsim trace`` nests the outcome (``{"outcome": {"outcome", "format", "round", ...}}``),
+    names walk-outs ``walked_out`` and may leave out the issues' words and the actors; those come
+    from ``scenario`` when given, else the issues are read off the texts.
+    """
+    t = dict(trace)
+    if isinstance(t.get("outcome"), dict):
+        out = t["outcome"]
+        t["outcome"], t["end_round"] = out.get("outcome"), out.get("round", 0)
+        t.setdefault("format", out.get("format"))
+    rounds = []
+    for rd in t.get("rounds", []):
+        rd = dict(rd)
+        rd.setdefault("walked", rd.get("walked_out", False))
+        rd.setdefault("accept", {})
+        rounds.append(rd)
+    t["rounds"] = rounds
+    if scenario is not None:
+        t.setdefault("issues", {k: {"low": v.label("low"), "high": v.label("high"),
+                                    "status_quo": float(v.status_quo)}
+                                for k, v in scenario.issues.items()})
+        t.setdefault("actors", {a: {"name": s.display(a), "role": s.role,
+                                    "position": {k: float(x) for k, x in s.position.items()
+                                                 if isinstance(x, (int, float))}}
+                                for a, s in scenario.actors.items()})
+    if "issues" not in t:
+        keys = list(rounds[0]["text"]) if rounds else []
+        t["issues"] = {k: {} for k in keys}
+    if "actors" not in t:
+        names = {a for rd in rounds for a in (*rd["accept"], *rd.get("claim", {}))}
+        t["actors"] = {a: {"role": "principal"} for a in sorted(names)}
+    return t
+
+
+def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = None):
     """One traced world round by round: per issue, each principal's stated position and the
     mediator's text, with each principal's accept (dot) or reject (cross) and the outcome; below,
     each principal's value of the text against the reservation it claims.
@@ -648,10 +684,12 @@ def trajectory(trace: dict[str, Any], ax=None):
     Args:
         trace: a trace dict (shape in this module's comments).
         ax: one Axes per panel (issues, then the value panel if the trace has claims), or None.
+        scenario: the traced scenario, for the issues' words and actors when the trace lacks them.
 
     Returns:
         The matplotlib Figure.
     """
+    trace = normalise_trace(trace, scenario)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -661,7 +699,7 @@ def trajectory(trace: dict[str, Any], ax=None):
     principals = [a for a, spec in actors.items() if spec.get("role", "principal") == "principal"]
     principals = principals or list(rounds[0]["accept"]) if rounds else principals
     has_values = bool(rounds) and "claim" in rounds[0] and "value" in rounds[0]
-    fig, axes = _panels(len(issues) + has_values, ax, size_each=(7.5, 1.7))
+    fig, axes = _panels(max(1, len(issues) + has_values), ax, size_each=(7.5, 1.7))
     colours = {a: ACTOR_COLOURS[i % len(ACTOR_COLOURS)] for i, a in enumerate(actors or principals)}
     names = {a: actors.get(a, {}).get("name") or a for a in principals}
     r = np.array([rd["round"] for rd in rounds], dtype=float)
@@ -681,11 +719,13 @@ def trajectory(trace: dict[str, Any], ax=None):
         text = [rd["text"][issue] for rd in rounds]
         axk.plot(r, text, color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)
         for j, a in enumerate(principals):
-            acc = np.array([bool(rd["accept"].get(a)) for rd in rounds], dtype=bool)
+            answered = np.array([a in rd["accept"] for rd in rounds], dtype=bool)
+            acc = np.array([bool(rd["accept"].get(a)) for rd in rounds], dtype=bool) & answered
             xs = r + spread[j]
             axk.plot(xs[acc], np.array(text)[acc], "o", color=colours[a], markersize=6,
                      markeredgecolor="white", linestyle="none")
-            axk.plot(xs[~acc], np.array(text)[~acc], "x", color=colours[a], markersize=7,
+            axk.plot(xs[answered & ~acc], np.array(text)[answered & ~acc], "x", color=colours[a],
+                     markersize=7,
                      markeredgewidth=2, linestyle="none")
         if "status_quo" in info:
             axk.axhline(info["status_quo"], color=MARK_COLOUR, linestyle=":", linewidth=1)
@@ -717,7 +757,7 @@ def trajectory(trace: dict[str, Any], ax=None):
     axes[-1].set_xlabel("Round")
     if not rounds:
         axes[0].text(0.5, 0.5, "No summit: talks never opened", transform=axes[0].transAxes,
-                     ha="center", va="center", fontsize=11, color=OUTCOME_COLOURS["no_summit"])
+                     ha="center", va="center", fontsize=11, color=MARK_COLOUR)
     handles = [Line2D([], [], color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)]
     labels = ["Mediator's text"]
     for a in principals:
@@ -743,9 +783,9 @@ def trajectory(trace: dict[str, Any], ax=None):
     return fig
 
 
-def trace_figures(trace: dict[str, Any]) -> dict[str, Any]:
+def trace_figures(trace: dict[str, Any], scenario: Scenario | None = None) -> dict[str, Any]:
     """The figures of a traced world, by kind name."""
-    return {"trajectory": lambda: trajectory(trace)}
+    return {"trajectory": lambda: trajectory(trace, scenario=scenario)}
 
 
 # -- default figure sets ----------------------------------------------------------------------

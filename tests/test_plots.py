@@ -372,3 +372,24 @@ def test_report_of_a_sweep(sweep_dir, tmp_path):
         plots.SweepResults.load(sweep_dir)))
     assert "figures-grid" in text and "experiment_hash" in text
     assert text.count("<tr><td class='num'>") == 12  # one table row per point
+
+
+def test_plot_reads_negsim_trace_output(results, tmp_path):
+    """``negsim trace --json`` nests the outcome and leaves out the issues' words: the
+    scenario given with --scenario supplies them."""
+    import json
+
+    from negotiation_sim import cli_trace
+
+    if not hasattr(cli_trace, "trace_world"):
+        pytest.skip("negsim trace is not there yet")
+    story = next(s for s in (cli_trace.trace_world(results.scenario, seed=0, world=w)
+                             for w in range(64)) if len(s["rounds"]) >= 2)
+    path = tmp_path / "story.json"
+    path.write_text(json.dumps(story))
+    res = CliRunner().invoke(app, ["plot", str(path), "--scenario", str(SCENARIO)])
+    assert res.exit_code == 0, res.output
+    fig = plots.trajectory(story, scenario=results.scenario)
+    assert [ax.get_ylabel() for ax in fig.axes[:3]] == ["territory", "sovereignty", "guarantees"]
+    assert plots.OUTCOME_LABELS[story["outcome"]["outcome"]] in fig._suptitle.get_text()
+    plots.close(fig)
