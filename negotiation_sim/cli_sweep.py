@@ -69,12 +69,12 @@ def sweep(
         tasks = prepared[2]
         todo_worlds = sum(t.n for t in tasks if not (out_dir / "runs" / t.part).exists())
         todo_tasks = sum(1 for t in tasks if not (out_dir / "runs" / t.part).exists())
-        with _executor(kind, workers, scheduler) as ex, \
-                task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
+        with _executor(kind, workers, scheduler) as ex:
             if not quiet and getattr(ex, "dashboard", None):
                 _stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
-            report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
-                               progress=lambda task, ok: advance(task.n))
+            with task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
+                report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
+                                   progress=lambda task, ok: advance(task.n))
     if report.summary is not None:
         print_points(report.summary, loaded)
     if not quiet:
@@ -83,7 +83,7 @@ def sweep(
             f"parts), summary.parquet, manifest.json — {report.ran} tasks run in "
             f"{report.seconds:.1f} s on {kind}"
             + (f", {report.resumed} already done" if report.resumed else ""),
-            highlight=False)
+            highlight=False, soft_wrap=True)
     if report.failed:
         con = _stderr()
         con.print(f"[red]error:[/red] {len(report.failed)} of {report.tasks} tasks failed; the "
