@@ -35,6 +35,7 @@ class SummitModel(mesa.Model):
         first_world: index of this chunk's first world within the run (a multiple of
             ``worlds.BLOCK``), so chunks of one run draw disjoint, reproducible worlds.
         trace: keep a per-round record of texts, claims and answers (for ``negsim trace``).
+        solutions: compute the reference solution concepts of every world (``solutions``).
 
     Attributes (per world of the chunk, filled when the world ends):
         outcome: ``(N,)`` int8 index into ``OUTCOMES``.
@@ -50,7 +51,7 @@ class SummitModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, *, seed: int = 0, point: int = 0,
-                 first_world: int = 0, trace: bool = False) -> None:
+                 first_world: int = 0, trace: bool = False, solutions: bool = False) -> None:
         ss = np.random.SeedSequence(seed, spawn_key=(point, first_world // BLOCK, 2))
         super().__init__(rng=np.random.Generator(np.random.PCG64(ss)))
         self.spec = scenario
@@ -65,6 +66,8 @@ class SummitModel(mesa.Model):
         # Every world's uncertain inputs, kept aside: the working arrays need not carry them.
         self.inputs = self.params.inputs
         self.params.inputs = {}
+        # Reference solution concepts of every world, before formation compacts any away.
+        self.solutions = self._reference_solutions() if solutions else {}
         self._init_outputs()
         self._init_agents()
         self.first_world = first_world
@@ -116,6 +119,15 @@ class SummitModel(mesa.Model):
         first = first_world // BLOCK
         n_blocks = -(-self.n_worlds // BLOCK)
         return [block_generator(seed, point, b, stream=1) for b in range(first, first + n_blocks)]
+
+    def _reference_solutions(self) -> dict[str, np.ndarray]:
+        """Nash, Kalai-Smorodinsky, weighted mean and median texts, each ``(K, N)``."""
+        from negotiation_sim.solutions import reference_texts
+
+        prm = self.params
+        weights = prm.capability[:, None, :] * prm.abs_salience
+        return reference_texts(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi,
+                               prm.positions, weights)
 
     # -- working state ---------------------------------------------------------------------
     @property

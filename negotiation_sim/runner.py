@@ -52,13 +52,12 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
                    first_world: int = 0, solutions: bool = True) -> ChunkResult:
     """Simulate ``n`` worlds starting at world ``first_world`` and collect their outcomes.
 
-    ``solutions=False`` skips the reference texts (Nash, Kalai-Smorodinsky, ...), which cost
-    more than the negotiation itself; sweeps, which do not report them, pass it.
+    ``solutions=False`` skips the reference texts (Nash, Kalai-Smorodinsky, weighted mean and
+    median of every world); sweeps, which do not report them, pass it.
     """
-    model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world)
+    model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world,
+                        solutions=solutions)
     model.run()
-    refs = (reference_solutions(scenario, n, seed=seed, point=point, first_world=first_world)
-            if solutions else {})
     return ChunkResult(
         first_world=first_world,
         outcome=model.outcome,
@@ -68,25 +67,8 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
         terms=model.terms,
         utility=model.utility,
         inputs=model.inputs,
-        solutions=refs,
+        solutions=model.solutions,
     )
-
-
-def reference_solutions(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
-                        first_world: int = 0) -> dict[str, np.ndarray]:
-    """Nash, Kalai-Smorodinsky, weighted mean and median texts of every world, ``(K, n)``.
-
-    Drawn afresh (the same draws as the chunk's model), because the model has compacted away
-    the worlds without a summit by the time it could report them.
-    """
-    from negotiation_sim.protocols.expected_utility import positioned_weights
-    from negotiation_sim.solutions import reference_texts
-    from negotiation_sim.worlds import sample_worlds
-
-    params = sample_worlds(scenario, n, seed=seed, point=point, first_world=first_world)
-    pos, cap, sal = positioned_weights(scenario, params)
-    return reference_texts(params.prefs, params.reservation, params.clout, params.lo, params.hi,
-                           pos, cap[:, None, :] * sal)
 
 
 def iter_chunks(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,

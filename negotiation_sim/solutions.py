@@ -265,6 +265,35 @@ class LinearFrontier:
         frac = np.where(self.rank < segment, 1.0, np.where(self.rank == segment, t, 0.0))
         return self.a2 + frac * (self.a1 - self.a2)
 
+    def kalai_smorodinsky(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kalai-Smorodinsky text for disagreement points ``d`` ``(2, N)``, exactly.
+
+        The utopia values are the best each principal gets on the frontier while the other
+        keeps its disagreement value; the KS text is the frontier point whose gains are the same
+        share of each side's utopia gain. Returns ``(x, defined)`` (x is NaN where undefined).
+        """
+        y1, y2 = self.start1 - d[0], self.start2 - d[1]  # surpluses at segment starts
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t_lo = np.where(self.g1 > 0, np.maximum(0.0, -y1 / self.g1),
+                            np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
+            t_hi = np.where(self.g2 > 0, np.minimum(1.0, y2 / self.g2),
+                            np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
+            ok = t_lo <= t_hi + 1e-9
+            best1 = np.where(ok, y1 + np.clip(t_hi, 0, 1) * self.g1, -np.inf).max(axis=0)
+            best2 = np.where(ok, y2 - np.clip(t_lo, 0, 1) * self.g2, -np.inf).max(axis=0)
+            span1, span2 = np.maximum(best1, 0.0), np.maximum(best2, 0.0)
+            # r1(t) - r2(t) rises along the frontier; find the segment where it crosses zero.
+            s1, s2 = np.where(span1 > 0, span1, 1.0), np.where(span2 > 0, span2, 1.0)
+            slope = self.g1 / s1 + self.g2 / s2
+            t = np.where(slope > 0, (y2 / s2 - y1 / s1) / slope, 0.0)
+            inside = ok & (slope > 0) & (t >= -1e-12) & (t <= 1 + 1e-12)
+        # A frontier of one point (no segment moves anything) is its own KS point.
+        point = ok.any(axis=0) & ~inside.any(axis=0) & ~((self.g1 > 0) | (self.g2 > 0)).any(axis=0)
+        seg = np.where(point, 0, np.argmax(inside, axis=0))
+        t_seg = np.clip(np.take_along_axis(t, seg[None], axis=0)[0], 0.0, 1.0)
+        defined = ok.any(axis=0) & (inside.any(axis=0) | point)
+        return np.where(defined[None], self.text(seg, t_seg), np.nan), defined
+
     def take(self, idx: np.ndarray) -> LinearFrontier:
         """The frontier of worlds ``idx`` only."""
         return LinearFrontier(*(getattr(self, f).take(idx, axis=-1)
@@ -606,6 +635,8 @@ def kalai_smorodinsky_text(prefs: Preferences, disagreement: np.ndarray, lo: np.
     """
     P, N = disagreement.shape
     d = disagreement
+    if P == 2 and prefs.linear:
+        return LinearFrontier.build(prefs, lo, hi).kalai_smorodinsky(d)
     utopia = np.empty((P, N))
     ok = np.ones(N, dtype=bool)
     for a in range(P):

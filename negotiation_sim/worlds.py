@@ -114,11 +114,20 @@ class WorldParams:
     backlash: np.ndarray  # (F, P, N) walk-out chance added by that pressure
     ceasefire: np.ndarray | None  # (K, N) fallback package
     others: Preferences | None  # positioned non-principals: (A - P, K, N)
+    capability: np.ndarray  # (A, N) clout of every positioned actor, principals first
+    abs_salience: np.ndarray  # (A, K, N) salience as written (BDM's absolute salience, in [0, 1])
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (N,)
 
     @property
     def n(self) -> int:
         return self.world.shape[0]
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(A, K, N)`` ideal points of every positioned actor, principals first."""
+        if self.others is None:
+            return self.prefs.position
+        return np.concatenate([self.prefs.position, self.others.position])
 
     def take(self, idx: np.ndarray) -> WorldParams:
         """The parameters of worlds ``idx`` only (contiguous copies)."""
@@ -178,6 +187,8 @@ def _assemble(sc: Scenario, v: dict[str, np.ndarray], random_paths: list[str], n
         backlash=_pressure(sc, v, n, formats, backlash=True),
         ceasefire=_ceasefire(sc, v, sq, caps),
         others=_preferences(sc, others, v, n) if others else None,
+        capability=np.stack([v[f"actors.{a}.clout"] for a in principals + others]),
+        abs_salience=_absolute_salience(sc, principals + others, v, n),
         inputs={p: v[p] for p in random_paths},
     )
 
@@ -205,6 +216,21 @@ def _preferences(sc: Scenario, ids: list[str], v: dict, n: int) -> Preferences:
     total = sal.sum(axis=1, keepdims=True)
     sal = np.where(total > 0, sal / np.where(total > 0, total, 1.0), 1.0 / K)
     return Preferences(pos, sal, power, quad)
+
+
+def _absolute_salience(sc: Scenario, ids: list[str], v: dict, n: int) -> np.ndarray:
+    """Saliences as written, clipped to [0, 1]: 1 on positioned issues when none are given."""
+    issues = sc.issue_ids
+    sal = np.zeros((len(ids), len(issues), n))
+    for a, aid in enumerate(ids):
+        actor = sc.actors[aid]
+        for k, issue in enumerate(issues):
+            if actor.salience is not None:
+                if issue in actor.salience:
+                    sal[a, k] = v[f"actors.{aid}.salience.{issue}"]
+            elif issue in actor.position:
+                sal[a, k] = 1.0
+    return np.clip(sal, 0.0, 1.0)
 
 
 def _box(sc: Scenario, v: dict, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

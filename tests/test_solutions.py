@@ -117,3 +117,23 @@ def test_weighted_median_minimises_weighted_distance(points):
     med = weighted_median(v, w)[0]
     cost = lambda m: float((w[:, 0] * np.abs(v[:, 0] - m)).sum())  # noqa: E731
     assert cost(med) <= min(cost(m) for m in v[:, 0]) + 1e-9
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), K=st.integers(1, 4))
+def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K, monkeypatch_linear=None):
+    """The closed-form KS point on the linear frontier equals the general bisection's."""
+    from negotiation_sim import solutions as S
+
+    prefs, d, _, lo, hi = random_case(np.random.default_rng(seed), 2, K, 100)
+    xa, fa = S.kalai_smorodinsky_text(prefs, d, lo, hi)
+    original = S.Preferences.linear
+    S.Preferences.linear = property(lambda self: False)  # force the general path
+    try:
+        xb, fb = S.kalai_smorodinsky_text(prefs, d, lo, hi)
+    finally:
+        S.Preferences.linear = original
+    assert (fa == fb).all()
+    ua = utilities(np.nan_to_num(xa), prefs)[:, fa]
+    ub = utilities(np.nan_to_num(xb), prefs)[:, fa]
+    assert np.abs(ua - ub).max(initial=0.0) < 1e-7

@@ -30,15 +30,7 @@ _TINY = 1e-12
 # -- inputs ----------------------------------------------------------------------------------
 
 
-def _number(spec: Scenario, params: WorldParams, path: str, fixed: float) -> np.ndarray:
-    """One scenario number per world: the drawn values if uncertain, else the fixed one."""
-    if path in params.inputs:
-        return params.inputs[path]
-    return np.full(params.n, float(fixed))
-
-
-def positioned_weights(spec: Scenario, params: WorldParams) -> tuple[np.ndarray, np.ndarray,
-                                                                     np.ndarray]:
+def positioned_weights(params: WorldParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions, capabilities and absolute saliences of every positioned actor.
 
     Returns ``(position (A, K, n), capability (A, n), salience (A, K, n))``, principals first
@@ -46,25 +38,7 @@ def positioned_weights(spec: Scenario, params: WorldParams) -> tuple[np.ndarray,
     written (BDM's absolute salience, clipped to [0, 1]), 1 on a positioned issue when the
     scenario gives none, 0 on issues the actor takes no position on.
     """
-    ids = [a for a in spec.principals]
-    ids += [a for a, s in spec.actors.items() if s.role != "principal" and s.position]
-    pos = params.prefs.position
-    if params.others is not None:
-        pos = np.concatenate([pos, params.others.position])
-    cap = np.stack([_number(spec, params, f"actors.{a}.clout", spec.actors[a].clout)
-                    for a in ids])
-    sal = np.zeros_like(pos)
-    for i, a in enumerate(ids):
-        actor = spec.actors[a]
-        for k, issue in enumerate(spec.issue_ids):
-            if actor.salience is not None:
-                if issue in actor.salience:
-                    raw = actor.salience[issue]
-                    fixed = raw if isinstance(raw, (int, float)) else 0.0
-                    sal[i, k] = _number(spec, params, f"actors.{a}.salience.{issue}", fixed)
-            elif issue in actor.position:
-                sal[i, k] = 1.0
-    return pos, cap, np.clip(sal, 0.0, 1.0)
+    return params.positions, params.capability, params.abs_salience
 
 
 # -- one round of the model ------------------------------------------------------------------
@@ -201,7 +175,7 @@ class ExpectedUtilityProtocol(Protocol):
 
     def _inputs(self):
         m = self.model
-        x, cap, sal = positioned_weights(m.spec, m.params)
+        x, cap, sal = positioned_weights(m.params)
         return x, cap[:, None, :] * sal, sal
 
     def trajectory(self, x, weight, sal, rounds):
