@@ -121,7 +121,7 @@ def test_weighted_median_minimises_weighted_distance(points):
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**31), K=st.integers(1, 4))
-def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K, monkeypatch_linear=None):
+def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K):
     """The closed-form KS point on the linear frontier equals the general bisection's."""
     from negotiation_sim import solutions as S
 
