@@ -251,8 +251,13 @@ class Scenario(BaseModel):
         return [(f, list(self.summit.formats[f])) for f in self.summit.ordered()]
 
     def digest(self) -> str:
-        """SHA-256 of the validated content (stable across formatting and comments)."""
-        blob = json.dumps(self.model_dump(mode="json", warnings=False), sort_keys=True)
+        """SHA-256 of what the file sets, validated (stable across formatting and comments).
+
+        Fields left at their defaults are not hashed, so a later version that adds fields keeps
+        the hashes of existing files (the manifest records the versions that ran them).
+        """
+        blob = json.dumps(self.model_dump(mode="json", warnings=False, exclude_unset=True),
+                          sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     # -- checks across fields -------------------------------------------------------------
