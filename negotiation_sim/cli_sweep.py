@@ -45,13 +45,15 @@ def sweep(
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Finish an interrupted sweep in --out: run only the missing tasks.")] = False,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the sweep figures.")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run every point of an experiment and write points, per-world runs and a summary.
 
     Results do not depend on the executor or the number of workers. Writes
-    points.parquet, runs/ (one Parquet part per task), summary.parquet and manifest.json.
+    points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json and the
+    sweep figures (PNG; --no-plots to skip).
     Exits 1 if any task failed (the others are kept: --resume retries the failed ones).
     """
     kind = (executor.value if executor else ("dask" if scheduler else "serial"))
@@ -77,6 +79,15 @@ def sweep(
                                    progress=lambda task, ok: advance(task.n))
     if report.summary is not None:
         print_points(report.summary, loaded)
+        if not no_plots:
+            with user_errors(debug):
+                from negotiation_sim import plots
+
+                figures = plots.write_figures(
+                    plots.sweep_figures(plots.SweepResults.load(out_dir)), out_dir)
+            if not quiet:
+                _stderr().print(f"figures: {', '.join(f.name for f in figures)}",
+                                highlight=False, soft_wrap=True)
     if not quiet:
         _stderr().print(
             f"wrote {out_dir}/: points.parquet, runs/ ({report.tasks - len(report.failed)} "

@@ -286,3 +286,15 @@ def test_shipped_experiments_run_at_small_size(path, tmp_path):
     assert res.exit_code == 0, res.output
     n = len(load_experiment(small).design)
     assert pq.read_table(tmp_path / "o" / "summary.parquet").num_rows == n
+
+
+def test_sweep_writes_its_figures_unless_told_not_to(tmp_path):
+    from conftest import SMALL
+
+    path = experiment(tmp_path, SMALL, runs=1024)
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "a"), "-q"])
+    assert res.exit_code == 0, res.output
+    pngs = sorted(p.name for p in (tmp_path / "a").glob("*.png"))
+    assert "outcomes.png" in pngs and len(pngs) >= 2
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "b"), "-q", "--no-plots"])
+    assert res.exit_code == 0 and not list((tmp_path / "b").glob("*.png"))
