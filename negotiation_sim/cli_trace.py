@@ -19,6 +19,13 @@ import typer
 from negotiation_sim.cli import DebugOpt, SeedOpt, app, user_errors
 
 
+def _drawn(model, w: int, path: str, value) -> float:
+    """This world's value of a scenario number: its draw if uncertain, else the number."""
+    if path in model.inputs:
+        return float(model.inputs[path][w])
+    return float(value)
+
+
 def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> dict[str, Any]:
     """The story of one world as plain data (the ``--json`` shape of ``negsim trace``)."""
     from negotiation_sim.model import OUTCOMES, SummitModel
@@ -43,6 +50,13 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         "scenario": scenario.name, "seed": seed, "world": world,
         "protocol": scenario.protocol.kind,
         "inputs": {p: float(v[w]) for p, v in m.inputs.items()},
+        "issues": {k: {"low": v.label("low"), "high": v.label("high"),
+                       "status_quo": _drawn(m, w, f"issues.{k}.status_quo", v.status_quo)}
+                   for k, v in scenario.issues.items()},
+        "actors": {a: {"name": s.display(a), "role": s.role,
+                       "position": {k: _drawn(m, w, f"actors.{a}.position.{k}", x)
+                                    for k, x in s.position.items()}}
+                   for a, s in scenario.actors.items()},
         "formation": None, "rounds": [],
     }
     for h in m.history:

@@ -70,3 +70,16 @@ def test_cli_trace_json_and_table():
 def test_cli_trace_bad_input_is_one_line():
     res = CliRunner().invoke(app, ["trace", "no/such/file.yaml"])
     assert res.exit_code == 1
+
+
+def test_trace_json_carries_issue_words_and_this_worlds_positions():
+    """A trace plots on its own: issues' words and each actor's drawn position travel with it."""
+    from conftest import ROOT
+
+    res = CliRunner().invoke(app, ["trace", str(ROOT / "scenarios" / "summit_baseline.yaml"),
+                                   "--world", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    story = json.loads(res.stdout)
+    assert set(story["issues"]) >= {"territory"} and story["issues"]["territory"]["low"]
+    assert story["actors"]["russia"]["role"] == "principal"
+    assert set(story["actors"]["russia"]["position"]) == set(story["issues"])
