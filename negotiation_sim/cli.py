@@ -272,11 +272,17 @@ def validate(
 
 @app.command()
 def schema(
+    kind: Annotated[str, typer.Argument(
+        help="Which file format: scenario or experiment.")] = "scenario",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """Print the JSON Schema of scenario files (for editor completion and checks)."""
-    from negotiation_sim.scenario import json_schema
-
+    """Print the JSON Schema of scenario (or experiment) files, for editor completion and checks."""
+    if kind == "scenario":
+        from negotiation_sim.scenario import json_schema
+    elif kind == "experiment":
+        from negotiation_sim.experiment import experiment_schema as json_schema
+    else:
+        raise fail(f"unknown schema '{kind}' (choose scenario or experiment)", 2)
     text = json.dumps(json_schema(), indent=2)
     if out is None:
         typer.echo(text)

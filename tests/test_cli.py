@@ -182,3 +182,12 @@ def test_audience_cost_without_a_summit_section_is_an_error(tmp_path, pie_data):
     res = invoke("validate", path)
     assert res.exit_code == 1
     assert "actors.a.audience_cost: audience_cost needs a summit section" in res.stdout
+
+
+@pytest.mark.parametrize("kind", ["scenario", "experiment"])
+def test_schema_exports_json_schema(kind):
+    res = invoke("schema", kind)
+    assert res.exit_code == 0
+    schema = json.loads(res.stdout)
+    assert schema["type"] == "object" and "properties" in schema
+    assert invoke("schema", "nonsense").exit_code == 2
