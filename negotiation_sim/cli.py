@@ -246,18 +246,25 @@ def _print_solutions(con, summary: dict[str, Any]) -> None:
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="Scenario or experiment files to check.",
+                                                show_default=False)],
     debug: DebugOpt = False,
 ) -> None:
-    """Check scenario files: prints 'ok FILE' for each valid file, else one line per problem
-    (FILE:LINE: field.path: message) and exits 1."""
+    """Check scenario or experiment files: prints 'ok FILE' for each valid file, else one line
+    per problem (FILE:LINE: field.path: message) and exits 1. An experiment file (one with a
+    top-level `scenario:` path) is checked with its scenario and every point of its sweep."""
+    from negotiation_sim.experiment import load_experiment
     from negotiation_sim.scenario import load_scenario
-    from negotiation_sim.yamlio import InputError
+    from negotiation_sim.yamlio import InputError, load_yaml
 
     failed = False
     for path in files:
         try:
-            load_scenario(path)
+            data = load_yaml(path).data
+            if isinstance(data, dict) and "scenario" in data and "actors" not in data:
+                load_experiment(path)
+            else:
+                load_scenario(path)
         except InputError as err:
             if debug:
                 raise

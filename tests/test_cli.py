@@ -191,3 +191,16 @@ def test_schema_exports_json_schema(kind):
     schema = json.loads(res.stdout)
     assert schema["type"] == "object" and "properties" in schema
     assert invoke("schema", "nonsense").exit_code == 2
+
+
+def test_validate_checks_experiment_files_too(tmp_path):
+    from conftest import ROOT
+
+    bad = tmp_path / "exp.yaml"
+    bad.write_text(f"name: x\nscenario: {ROOT / 'scenarios' / 'summit_baseline.yaml'}\nruns: 10\n"
+                   "sweep:\n  method: grid\n  parameters:\n    actors.rusia.reservation: [0.1]\n")
+    res = invoke("validate", *sorted((ROOT / "experiments").glob("*.yaml")), bad)
+    assert res.exit_code == 1
+    lines = res.stdout.strip().splitlines()
+    assert all(line.startswith("ok ") for line in lines[:-1])
+    assert lines[-1].startswith(f"{bad}:7: sweep.parameters.actors.rusia.reservation: unknown path")
