@@ -54,12 +54,17 @@ def forecast(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _basic_utilities(x, mu, r, span):
-    """U^s, U^f, U^b, U^w, U^sq of i against j (Scholz et al. 2011, sec. 3), each (A, A, K, n)."""
+    """U^s, U^f, U^b, U^w, U^sq of i against j (Scholz et al. 2011, sec. 3), each (A, A, K, n).
+
+    ``r`` is ``(A, K, n)``, or None for risk neutrality (r = 1, no powers to take).
+    """
     d_ij = np.abs(x[:, None] - x[None]) / span  # (i, j, K, n)
     d_imu = (np.abs(x - mu[None]) / span)[:, None]
-    rr = r[:, None]  # (A, K, n) -> (A, 1, K, n): i's own exponent
+    rr = None if r is None else r[:, None]  # (A, K, n) -> (A, 1, K, n): i's own exponent
 
     def u(z):
+        if rr is None:
+            return 2.0 - 4.0 * np.clip(z, 0.0, None)
         return 2.0 - 4.0 * np.power(np.clip(z, 0.0, None), rr)
 
     return (u(0.5 - 0.5 * d_ij), u(0.5 + 0.5 * d_ij), u(0.5 - 0.25 * (d_imu + d_ij)),
@@ -74,29 +79,42 @@ def _win_probability(x, weight, span):
     replication uses max(sum of all votes, 0) on top instead; see docs/protocols.md.)
     """
     A = x.shape[0]
-    pos = np.zeros((A, A) + x.shape[1:])
-    tot = np.zeros_like(pos)
-    for k in range(A):
-        # v[i, j] = w_k (|x_k - x_j| - |x_k - x_i|): k's vote for i over j
-        v = weight[k] * (np.abs(x[k] - x[None]) - np.abs(x[k] - x[:, None])) / span
-        pos += np.maximum(v, 0.0)
-        tot += np.abs(v)
-    return np.where(tot > 0, pos / np.where(tot > 0, tot, 1.0), 0.0)
+    # v[k, i, j] = w_k (|x_k - x_j| - |x_k - x_i|) / span is k's vote for i over j. Its sum
+    # over k is s_j - s_i with s_i = sum_k w_k |x_k - x_i| / span, and v[k, j, i] = -v[k, i, j],
+    # so with tot_ij = sum_k |v[k, i, j]| (symmetric) the votes for i are (tot + s_j - s_i) / 2.
+    dist = np.abs(x[:, None] - x[None]) / span  # (k, i, K, n)
+    wd = weight[:, None] * dist
+    s_ = wd.sum(axis=0)  # (i, K, n)
+    tot = np.zeros((A, A) + x.shape[1:])
+    for i in range(A):
+        for j in range(i + 1, A):
+            tot[i, j] = tot[j, i] = np.abs(wd[:, j] - wd[:, i]).sum(axis=0)
+    pos = 0.5 * (tot + s_[None] - s_[:, None])
+    return np.where(tot > 0, np.clip(pos, 0.0, None) / np.where(tot > 0, tot, 1.0), 0.0)
 
 
-def expected_utilities(x, weight, salience, r, q, t):
-    """EU_ij of i challenging j (Scholz et al. 2011, eq. 1), ``(A, A, K, n)``, diagonal 0.
+def round_context(x, weight):
+    """What a round's expected utilities share whatever the risk exponents: ``(span, mu, P)``.
 
-    ``EU = s_j [P U^s + (1 - P) U^f] + (1 - s_j) U^s - Q U^sq - (1 - Q) [T U^b + (1 - T) U^w]``
+    Distances are shares of the span of the positions held (by actors with a stake).
     """
-    # distances are shares of the span of the positions held (by actors with a stake)
     voting = weight > 0
     top = np.where(voting, x, -np.inf).max(axis=0)
     bottom = np.where(voting, x, np.inf).min(axis=0)
     span = np.where(np.isfinite(top - bottom), np.maximum(top - bottom, _TINY), 1.0)  # (K, n)
-    mu = forecast(x, weight)
+    return span, forecast(x, weight), _win_probability(x, weight, span)
+
+
+def expected_utilities(x, weight, salience, r, q, t, context=None):
+    """EU_ij of i challenging j (Scholz et al. 2011, eq. 1), ``(A, A, K, n)``, diagonal 0.
+
+    ``EU = s_j [P U^s + (1 - P) U^f] + (1 - s_j) U^s - Q U^sq - (1 - Q) [T U^b + (1 - T) U^w]``
+
+    ``r`` None means risk neutrality (all r = 1); ``context`` is ``round_context(x, weight)``
+    when the caller already has it.
+    """
+    span, mu, p = round_context(x, weight) if context is None else context
     us, uf, ub, uw, usq = _basic_utilities(x, mu, r, span)
-    p = _win_probability(x, weight, span)
     sj = salience[None]  # target's salience
     eu = sj * (p * us + (1.0 - p) * uf) + (1.0 - sj) * us - q * usq - (1.0 - q) * (t * ub + (1.0 - t) * uw)
     A = x.shape[0]
@@ -133,10 +151,11 @@ def eu_round(x, weight, salience, fixed_r, q, t):
     """
     A = x.shape[0]
     ones = np.ones((A,) + x.shape[1:])
-    eu1 = expected_utilities(x, weight, salience, ones, q, t)
+    context = round_context(x, weight)
+    eu1 = expected_utilities(x, weight, salience, None, q, t, context)
     r = risk_exponents(eu1)
     r = np.where(np.isnan(fixed_r)[:, None, None], r, fixed_r[:, None, None] * ones)
-    eu = expected_utilities(x, weight, salience, r, q, t)
+    eu = expected_utilities(x, weight, salience, r, q, t, context)
     # eu[i, j]: i challenging j; eu_back[i, j] = eu[j, i]: j challenging i
     back = np.swapaxes(eu, 0, 1)
     challenge = eu > 0
@@ -179,28 +198,35 @@ class ExpectedUtilityProtocol(Protocol):
         return x, cap[:, None, :] * sal, sal
 
     def trajectory(self, x, weight, sal, rounds):
-        """Positions after each of ``rounds`` rounds (list of (A, K, n), starting point first)."""
-        out = [x]
+        """Positions after each of ``rounds`` rounds (list of (A, K, n), starting point first)
+        and the risk exponents of each round (list of (A, K, n))."""
+        out, risk = [x], []
         for _ in range(rounds):
-            x, _, _ = eu_round(x, weight, sal, self.fixed_r, self.q, self.t)
+            x, _, r = eu_round(x, weight, sal, self.fixed_r, self.q, self.t)
             out.append(x)
-        return out
+            risk.append(r)
+        return out, risk
 
     def opening_text(self) -> np.ndarray:
-        """The forecast principals foresee: the weighted median after all rounds of dynamics."""
+        """The forecast principals foresee: the weighted median after all rounds of dynamics.
+
+        The dynamics depend on positions, capabilities and saliences only (not on reservations
+        or pressure), so the whole path is computed once here and replayed round by round.
+        """
+        m = self.model
         x, weight, sal = self._inputs()
-        path = self.trajectory(x, weight, sal, self.model.spec.protocol.rounds)
+        path, risk = self.trajectory(x, weight, sal, m.spec.protocol.rounds)
+        m.state["eu_path"] = np.stack(path)  # (rounds + 1, A, K, n), compacted with the worlds
+        if m.trace_enabled and risk:
+            m.state["eu_risk"] = np.stack(risk)
         return forecast(path[-1], weight)
 
     def play_round(self, rnd: int) -> None:
         m, prm = self.model, self.model.params
         rounds = m.spec.protocol.rounds
-        x0, weight, sal = self._inputs()
-        x = m.state.get("eu_position", x0)
-        eu = r = None
-        if rnd <= rounds:
-            x, eu, r = eu_round(x, weight, sal, self.fixed_r, self.q, self.t)
-        m.state["eu_position"] = x
+        _, weight, _ = self._inputs()
+        x = m.state["eu_path"][min(rnd, rounds)]
+        r = m.state["eu_risk"][rnd - 1] if "eu_risk" in m.state and rnd <= rounds else None
         text = forecast(x, weight)
         decide = rnd >= max(rounds, 1)
         value = m.discount(rnd) * utilities(text, prm.prefs)
