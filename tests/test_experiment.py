@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 from conftest import ROOT, write_yaml
 from typer.testing import CliRunner
 
@@ -230,3 +231,20 @@ def test_scheduler_without_dask_is_bad_usage(tmp_path, small_data):
 def test_shipped_experiments_load(path):
     loaded = load_experiment(path)
     assert len(loaded.design) == n_points(loaded.experiment.sweep) >= 2
+
+
+def test_sensitivity_bounds_are_the_baselines_supports():
+    """experiments/sensitivity.yaml sweeps every uncertain input of the baseline over its support."""
+    from conftest import ROOT
+
+    from negotiation_sim.distributions import _Dist
+    from negotiation_sim.scenario import load_scenario
+    from negotiation_sim.worlds import number_fields
+
+    exp = yaml.safe_load((ROOT / "experiments" / "sensitivity.yaml").read_text())
+    base = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
+    supports = {p: v.support() for p, v in number_fields(base) if isinstance(v, _Dist)}
+    swept = {p: (b["low"], b["high"]) for p, b in exp["sweep"]["parameters"].items()}
+    assert set(swept) == set(supports)
+    for path, (lo, hi) in supports.items():
+        assert swept[path] == pytest.approx((lo, hi)), path
