@@ -44,9 +44,13 @@ def experiment(tmp_path: Path, data: dict, text: str = GRID, runs: int = 2100,
 
 
 def files(out: Path) -> dict[str, bytes]:
-    """Every result file but the manifest (which holds timings and hosts), by relative path."""
+    """Every data file but the manifest (which holds timings and hosts), by relative path.
+
+    Figures are left out: they are drawn from these files after the sweep (and a run made
+    through the Python API, or with --no-plots, has none).
+    """
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}
+            if p.is_file() and p.name != "manifest.json" and p.suffix != ".png"}
 
 
 @pytest.fixture(scope="module")
