@@ -144,17 +144,21 @@ sweep:
 """
 
 
-def bench_sweep(runs, out):
+EXECUTORS = (("serial", ["--executor", "serial"]),
+             ("processes-2", ["--executor", "processes", "--workers", "2"]),
+             ("dask-2", ["--executor", "dask", "--workers", "2"]))
+
+
+def bench_sweep(runs, out, executors=EXECUTORS):
     with tempfile.TemporaryDirectory() as tmp:
         exp = Path(tmp) / "bench.yaml"
         exp.write_text(_EXPERIMENT.format(scenario=BASELINE, runs=runs))
         times = {}
-        for label, args in (("serial", ["--executor", "serial"]),
-                            ("processes-2", ["--executor", "processes", "--workers", "2"]),
-                            ("dask-2", ["--executor", "dask", "--workers", "2"])):
+        for label, args in executors:
             t = time.perf_counter()
             res = subprocess.run([sys.executable, "-m", "negotiation_sim", "sweep", str(exp),
-                                  "--out", str(Path(tmp) / label), "--quiet", *args],
+                                  "--out", str(Path(tmp) / label), "--quiet", "--no-plots",
+                                  *args],
                                  capture_output=True, text=True)
             elapsed = time.perf_counter() - t
             if res.returncode != 0:
@@ -224,7 +228,8 @@ def main(argv=None) -> int:
         "one_at_a_time": lambda o: bench_one_at_a_time(20 if q else 2_000,
                                                        2_000 if q else 100_000, repeat, o),
         "memory": lambda o: bench_memory([2_000, 20_000] if q else [100_000, 10_000_000], o),
-        "sweep": lambda o: bench_sweep(1_000 if q else 100_000, o),
+        "sweep": lambda o: bench_sweep(1_000 if q else 100_000, o,
+                                       EXECUTORS[:2] if q else EXECUTORS),
         "startup": lambda o: bench_startup(1 if q else repeat, o),
     }
     results: list[dict] = []
