@@ -127,7 +127,7 @@ class SummitModel(mesa.Model):
         prm = self.params
         weights = prm.capability[:, None, :] * prm.abs_salience
         return reference_texts(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi,
-                               prm.positions, weights)
+                               prm.positions, weights, solver=self.solver)
 
     # -- working state ---------------------------------------------------------------------
     @property

@@ -110,6 +110,8 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, *, ties: str = "low
         ``(...)`` the smallest value whose cumulative weight reaches half the total (or the
         midpoint, see ``ties``). With all weights zero, the unweighted mean.
     """
+    if values.shape[0] == 2:
+        return _weighted_median_two(values, weights, ties)
     order = np.argsort(values, axis=0, kind="stable")
     v = np.take_along_axis(values, order, axis=0)
     w = np.take_along_axis(weights, order, axis=0)
@@ -123,6 +125,15 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, *, ties: str = "low
         exact = np.abs(at - 0.5 * total) <= 1e-12 * np.maximum(total, 1.0)
         med = np.where(exact, 0.5 * (med + nxt), med)
     return np.where(total > 0, med, values.mean(axis=0))
+
+
+def _weighted_median_two(values: np.ndarray, weights: np.ndarray, ties: str) -> np.ndarray:
+    """``weighted_median`` of two actors in closed form: the heavier one's value."""
+    (v0, v1), (w0, w1) = values, weights
+    lower, upper = np.minimum(v0, v1), np.maximum(v0, v1)
+    tie = lower if ties == "low" else 0.5 * (lower + upper)
+    med = np.where(w0 > w1, v0, np.where(w1 > w0, v1, np.where(v0 == v1, v0, tie)))
+    return np.where(w0 + w1 > 0, med, 0.5 * (v0 + v1))
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -691,16 +702,22 @@ def stahl_share(delta_first: float, delta_second: float, rounds: int) -> float:
 
 def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarray,
                     lo: np.ndarray, hi: np.ndarray, positions: np.ndarray,
-                    weights: np.ndarray) -> dict[str, np.ndarray]:
+                    weights: np.ndarray, solver: NashSolver | None = None) -> dict[str, np.ndarray]:
     """The solution concepts of one ensemble of worlds, each ``(K, N)``, for the run summary.
 
     Nash and Kalai-Smorodinsky among the principals, with their reservations as disagreement
     points, inside the red lines and caps (NaN in worlds where no text gives every principal its
     reservation); the weighted mean and median of all positioned actors' ideal points, weights
-    ``(A, K, N)`` (capability x salience).
+    ``(A, K, N)`` (capability x salience). ``solver``, a ``NashSolver`` of the same worlds,
+    saves building the frontier again.
     """
-    nash, ok = nash_text(prefs, reservation, clout, lo, hi)
-    ks, _ = kalai_smorodinsky_text(prefs, reservation, lo, hi)
+    if solver is None:
+        solver = NashSolver(prefs, clout, lo, hi)
+    nash, ok = solver.solve(reservation)
+    if solver.frontier is not None:
+        ks, _ = solver.frontier.kalai_smorodinsky(reservation)
+    else:
+        ks, _ = kalai_smorodinsky_text(prefs, reservation, lo, hi)
     return {
         "nash": np.where(ok[None], nash, np.nan),
         "kalai_smorodinsky": ks,

@@ -137,3 +137,26 @@ def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K):
     ua = utilities(np.nan_to_num(xa), prefs)[:, fa]
     ub = utilities(np.nan_to_num(xb), prefs)[:, fa]
     assert np.abs(ua - ub).max(initial=0.0) < 1e-7
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 5)), min_size=2, max_size=2),
+       st.sampled_from(["low", "mid"]))
+def test_two_actor_weighted_median_matches_the_general_rule(points, ties):
+    """The closed form for two actors agrees with the sort-and-accumulate rule it replaces."""
+    from negotiation_sim.solutions import _weighted_median_two
+
+    v = np.array([p for p, _ in points])[:, None]
+    w = np.array([q for _, q in points])[:, None]
+    # the general rule, written out: sort, accumulate, first reaching half (midpoint on ties)
+    order = np.argsort(v[:, 0], kind="stable")
+    vs, ws = v[order, 0], w[order, 0]
+    total = ws.sum()
+    if total == 0:
+        expected = v.mean()
+    else:
+        cum = np.cumsum(ws)
+        i = int(np.argmax(cum >= 0.5 * total - 1e-12 * max(total, 1.0)))
+        expected = vs[i]
+        if ties == "mid" and abs(cum[i] - 0.5 * total) <= 1e-12 * max(total, 1.0) and i + 1 < 2:
+            expected = 0.5 * (vs[i] + vs[i + 1])
+    assert _weighted_median_two(v, w, ties)[0] == pytest.approx(expected)
