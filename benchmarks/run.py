@@ -112,12 +112,13 @@ def peak_rss_mb(n: int) -> float:
 
 def bench_memory(sizes, out):
     from negotiation_sim.model import SummitModel
+    from negotiation_sim.runner import DEFAULT_CHUNK
 
     base = peak_rss_mb(1)
     for n in sizes:
         out.append({"bench": "memory", "worlds": n, "peak_rss_mb": peak_rss_mb(n),
                     "baseline_rss_mb": base})
-    m = SummitModel(load(), 8192, seed=0)
+    m = SummitModel(load(), DEFAULT_CHUNK, seed=0)
     nbytes = _nbytes(m.params) + sum(a.nbytes for a in m.state.values())
     out.append({"bench": "memory", "state_bytes_per_world": nbytes / m.params.n})
 
@@ -200,7 +201,7 @@ def table(results) -> str:
             rows.append(f"| peak resident memory | N = {r['worlds']:,} | {r['peak_rss_mb']:.0f} MB "
                         f"(interpreter + libraries alone: {r['baseline_rss_mb']:.0f} MB) |")
         elif b == "memory":
-            rows.append(f"| state per world | chunk of 8,192 | {r['state_bytes_per_world']:,.0f} bytes |")
+            rows.append(f"| state per world | one chunk | {r['state_bytes_per_world']:,.0f} bytes |")
         elif b == "sweep":
             rows.append(f"| sweep 9 points x {r['worlds'] // 9:,} | {r['executor']} | {r['seconds']:.1f} s |")
         elif b == "sweep_efficiency":

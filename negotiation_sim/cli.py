@@ -87,7 +87,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
     chunk_size: Annotated[int, typer.Option(
-        "--chunk-size", min=1, help="Worlds simulated together (memory per chunk; results do not depend on it).")] = 8192,
+        "--chunk-size", min=1, help="Worlds simulated together (memory per chunk; results do not depend on it).")] = 16384,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:

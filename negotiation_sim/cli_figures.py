@@ -138,7 +138,7 @@ def compare(
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for comparison.json and the figure comparison.FORMAT.")] = None,
     fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="Figure file format.")] = FigureFormat.png,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Worlds simulated together.")] = 8192,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Worlds simulated together.")] = 16384,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:

@@ -144,7 +144,7 @@ def compare_summaries(arms: list[Arm]) -> Comparison:
     return Comparison(arms, chi_square(table), pairwise)
 
 
-def load_arm(source: str | Path, *, runs: int, seed: int, chunk_size: int = 8192,
+def load_arm(source: str | Path, *, runs: int, seed: int, chunk_size: int = 16384,
              progress=None) -> Arm:
     """A scenario file run with ``runs`` worlds and ``seed``, or a results directory read back."""
     from negotiation_sim.results import Accumulator

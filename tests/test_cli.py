@@ -204,3 +204,13 @@ def test_validate_checks_experiment_files_too(tmp_path):
     lines = res.stdout.strip().splitlines()
     assert all(line.startswith("ok ") for line in lines[:-1])
     assert lines[-1].startswith(f"{bad}:7: sweep.parameters.actors.rusia.reservation: unknown path")
+
+
+def test_cli_chunk_default_is_the_engines():
+    """The CLI writes its default out (fast --help); it must stay the engine's."""
+    import inspect
+
+    from negotiation_sim.cli import run
+    from negotiation_sim.runner import DEFAULT_CHUNK
+
+    assert inspect.signature(run).parameters["chunk_size"].default == DEFAULT_CHUNK
