@@ -75,8 +75,10 @@ def sweep(
             if not quiet and getattr(ex, "dashboard", None):
                 _stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
             with task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
+                # A remote cluster may not share our disk: its tasks send rows back here.
                 report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
-                                   progress=lambda task, ok: advance(task.n))
+                                   progress=lambda task, ok: advance(task.n),
+                                   workers_write=scheduler is None)
     if report.summary is not None:
         print_points(report.summary, loaded)
         if not no_plots:

@@ -14,8 +14,10 @@ one it starts a ``LocalCluster`` and closes it at the end.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, Protocol
 
@@ -77,10 +79,12 @@ class SerialExecutor(_Closing):
 class ProcessExecutor(_Closing):
     """A pool of local worker processes.
 
-    Workers start by ``forkserver`` where the OS has it: one server process imports the
-    simulation code once (Mesa pulls in pandas and scipy: seconds on a busy machine) and every
-    worker is forked from it, already warm. Unlike plain ``fork`` this is safe while this
-    process runs threads (the progress bar). Elsewhere workers are spawned.
+    Where the OS can ``fork`` and this process runs no other thread yet, every worker is
+    forked at once, here, from this process, which has already imported the simulation code:
+    workers start warm in milliseconds (importing Mesa, pandas and scipy costs a second or more
+    per process, as much as a whole small sweep). Forking before any thread exists (the progress
+    bar starts later) is what makes ``fork`` safe. Otherwise workers start by ``forkserver``
+    (one server imports the code once and forks warm workers) or, where neither exists, spawn.
     """
 
     kind = "processes"
@@ -88,12 +92,22 @@ class ProcessExecutor(_Closing):
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        if "forkserver" in multiprocessing.get_all_start_methods():
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods and threading.active_count() == 1:
+            import negotiation_sim.sweep  # noqa: F401  (warm before forking)
+
+            ctx = multiprocessing.get_context("fork")
+        elif "forkserver" in methods:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(self.PRELOAD)
         else:
             ctx = multiprocessing.get_context("spawn")
+        self.start_method = ctx.get_start_method()
         self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        if self.start_method == "fork":
+            # With fork the pool launches every worker on the first submit, before its own
+            # manager thread starts: do it now, while this process is single-threaded.
+            self._pool.submit(int).result()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
         return self._pool.submit(fn, *args)
@@ -103,10 +117,32 @@ class ProcessExecutor(_Closing):
         return done
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": self.kind, "workers": self.workers}
+        return {"executor": self.kind, "workers": self.workers,
+                "start_method": self.start_method}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _warm_dask_workers():
+    """Start LocalCluster workers from a forkserver that has imported the simulation code.
+
+    dask spawns its workers by default, and each then imports Mesa, pandas and scipy (a second
+    or more apiece). Where the OS has forkserver, one server imports everything once and forks
+    warm workers, as for ``ProcessExecutor``.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield
+        return
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # sets dask's own preload list once
+        preload = ["distributed", "numpy", "pandas", *ProcessExecutor.PRELOAD]
+        ctx.set_forkserver_preload(preload)
+        yield
 
 
 class DaskExecutor(_Closing):
@@ -134,8 +170,9 @@ class DaskExecutor(_Closing):
         if scheduler is None:
             n = workers or os.cpu_count() or 1
             # ":0": a free port, so a second sweep (or a notebook's cluster) never clashes
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
-                                         processes=processes, dashboard_address=":0")
+            with _warm_dask_workers():
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
+                                             processes=processes, dashboard_address=":0")
             self._client = Client(self._cluster)
         elif os.path.isfile(scheduler):  # a scheduler file (dask scheduler --scheduler-file)
             self._client = Client(scheduler_file=scheduler)

@@ -86,6 +86,19 @@ def run_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int) 
                                  solutions=False)
 
 
+def run_and_write_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int,
+                       layout: Layout, point: int, path: Path) -> int:
+    """Simulate one task and write its part file atomically, in the worker.
+
+    Only the count of worlds travels back, so the parent neither unpickles nor compresses
+    per-world rows: with local workers (which share the results directory) the parent stays
+    idle and the sweep scales with the workers.
+    """
+    chunk = run_task(scenario, seed, key, first_world, n)
+    write_parquet_atomic(layout.table(chunk, scenario, point), path)
+    return n
+
+
 # -- the layout of per-world tables ---------------------------------------------------------------
 
 
@@ -350,8 +363,14 @@ def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict
 
 
 def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume: bool = False,
-              progress: ProgressFn | None = None, prepared=None) -> SweepReport:
-    """Run (or finish) an experiment's sweep into ``out``; see the module docstring."""
+              progress: ProgressFn | None = None, prepared=None,
+              workers_write: bool = True) -> SweepReport:
+    """Run (or finish) an experiment's sweep into ``out``; see the module docstring.
+
+    ``workers_write``: workers write their own part files (they must see ``out``: true for
+    local processes and a LocalCluster, and for a cluster on a shared file system); False
+    sends every task's rows back to this process, which writes them.
+    """
     out = Path(out)
     exp = loaded.experiment
     scenarios, points, tasks, identity, previous = prepared or prepare(loaded, out, resume=resume)
@@ -377,14 +396,17 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     crn = exp.common_random_numbers
 
     def args(t: Task) -> tuple:
-        return scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n
+        common = (scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n)
+        return (*common, layout, t.point, runs_dir / t.part) if workers_write else common
 
+    fn = run_and_write_task if workers_write else run_task
     try:
-        for task, future in imap_unordered(executor, run_task, todo, args):
+        for task, future in imap_unordered(executor, fn, todo, args):
             try:
-                chunk = future.result()
-                write_parquet_atomic(layout.table(chunk, scenarios[task.point], task.point),
-                                     runs_dir / task.part)
+                result = future.result()
+                if not workers_write:
+                    write_parquet_atomic(layout.table(result, scenarios[task.point], task.point),
+                                         runs_dir / task.part)
             except Exception as err:  # one bad task must not stop the sweep
                 report.failed.append(_failure(task, err))
                 ok = False
