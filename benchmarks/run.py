@@ -100,14 +100,20 @@ sc = load_scenario(sys.argv[1]); n = int(sys.argv[2])
 acc = Accumulator.for_scenario(sc)
 for chunk in iter_chunks(sc, n, seed=0):
     acc.add(chunk)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process's own peak (ru_maxrss would carry over the peak of the benchmark
+# process it was forked from, since Linux keeps it across exec).
+try:
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+except OSError:
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(hwm)
 """
 
 
 def peak_rss_mb(n: int) -> float:
     res = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(BASELINE), str(n)],
                          capture_output=True, text=True, check=True)
-    return int(res.stdout.strip()) / 1024.0  # ru_maxrss is in KiB on Linux
+    return int(res.stdout.strip()) / 1024.0  # KiB
 
 
 def bench_memory(sizes, out):

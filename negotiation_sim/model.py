@@ -181,6 +181,24 @@ class SummitModel(mesa.Model):
             self.step()
         return self
 
+    def release(self) -> None:
+        """Drop every array of a finished run, outputs included (take them first).
+
+        Mesa keeps the model in reference cycles (its scenario and event objects point back to
+        it), so a dropped model waits for the cyclic garbage collector; without its arrays it
+        waits at almost no cost, and memory stays flat chunk after chunk.
+        """
+        self.remove_all_agents()
+        self.principals = []
+        self.protocol = None
+        self.params = self.solver = None
+        self.state = {}
+        self._walk_rngs = []
+        self.history = []
+        self.inputs = self.solutions = {}
+        self.outcome = self.held_format = self.end_round = None
+        self.terms = self.utility = self.walked_out = None
+
     def walk_draws(self) -> np.ndarray:
         """This round's uniforms for walk-out decisions, ``(P, live)``.
 

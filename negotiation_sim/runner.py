@@ -58,7 +58,7 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world,
                         solutions=solutions)
     model.run()
-    return ChunkResult(
+    result = ChunkResult(
         first_world=first_world,
         outcome=model.outcome,
         held_format=model.held_format,
@@ -69,6 +69,8 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
         inputs=model.inputs,
         solutions=model.solutions,
     )
+    model.release()  # the result owns the outputs now; see SummitModel.release
+    return result
 
 
 def iter_chunks(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,
