@@ -22,7 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+# Every model of a file users write: unknown fields are errors, values immutable, numbers finite.
+STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_STRICT = STRICT
 
 
 class _Dist(BaseModel):

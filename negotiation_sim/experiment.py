@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError
 
+from negotiation_sim.distributions import STRICT
 from negotiation_sim.runner import DEFAULT_CHUNK
 from negotiation_sim.scenario import Scenario, scenario_from_data
 from negotiation_sim.yamlio import (
@@ -43,7 +44,7 @@ from negotiation_sim.yamlio import (
     problems_from_validation_error,
 )
 
-_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_STRICT = STRICT
 
 METHODS = ("grid", "list", "lhs", "sobol", "morris")
 SAMPLED = ("lhs", "sobol", "morris")  # methods that draw points inside bounds

@@ -24,13 +24,12 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     ValidationError,
 )
 
-from negotiation_sim.distributions import Discount, Finite, NonNeg, Positive, Unit
+from negotiation_sim.distributions import STRICT, Discount, Finite, NonNeg, Positive, Unit
 from negotiation_sim.yamlio import (
     InputError,
     Problem,
@@ -39,7 +38,7 @@ from negotiation_sim.yamlio import (
     problems_from_validation_error,
 )
 
-_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_STRICT = STRICT
 
 PRINCIPAL, MEDIATOR, GUARANTOR = "principal", "mediator", "guarantor"
 IMPLICIT_FORMAT = "direct"  # the format name used when a scenario has no ``summit`` section

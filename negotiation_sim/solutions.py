@@ -117,23 +117,28 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, *, ties: str = "low
     w = np.take_along_axis(weights, order, axis=0)
     cum = np.cumsum(w, axis=0)
     total = cum[-1]
-    idx = np.argmax(cum >= 0.5 * total - 1e-12 * np.maximum(total, 1.0), axis=0)
+    idx = np.argmax(cum >= 0.5 * total - 1e-12 * total, axis=0)
     med = np.take_along_axis(v, idx[None], axis=0)[0]
     if ties == "mid" and v.shape[0] > 1:
         at = np.take_along_axis(cum, idx[None], axis=0)[0]
         nxt = np.take_along_axis(v, np.minimum(idx + 1, v.shape[0] - 1)[None], axis=0)[0]
-        exact = np.abs(at - 0.5 * total) <= 1e-12 * np.maximum(total, 1.0)
+        exact = np.abs(at - 0.5 * total) <= 1e-12 * total
         med = np.where(exact, 0.5 * (med + nxt), med)
     return np.where(total > 0, med, values.mean(axis=0))
 
 
 def _weighted_median_two(values: np.ndarray, weights: np.ndarray, ties: str) -> np.ndarray:
-    """``weighted_median`` of two actors in closed form: the heavier one's value."""
+    """``weighted_median`` of two actors in closed form: the heavier one's value, with the
+    same relative tolerance for ties as the general rule."""
     (v0, v1), (w0, w1) = values, weights
-    lower, upper = np.minimum(v0, v1), np.maximum(v0, v1)
-    tie = lower if ties == "low" else 0.5 * (lower + upper)
-    med = np.where(w0 > w1, v0, np.where(w1 > w0, v1, np.where(v0 == v1, v0, tie)))
-    return np.where(w0 + w1 > 0, med, 0.5 * (v0 + v1))
+    first_low = v0 <= v1
+    lower, upper = np.where(first_low, v0, v1), np.where(first_low, v1, v0)
+    w_low, w_up = np.where(first_low, w0, w1), np.where(first_low, w1, w0)
+    total = w0 + w1
+    tie = np.abs(w_low - w_up) <= 2e-12 * total
+    at_tie = lower if ties == "low" else 0.5 * (lower + upper)
+    med = np.where(tie, at_tie, np.where(w_low > w_up, lower, upper))
+    return np.where(total > 0, med, 0.5 * (v0 + v1))
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
