@@ -77,10 +77,8 @@ class RunResults:
         The scenario is ``scenario`` if given, else the manifest's ``scenario_file`` when that
         file still exists and has the recorded hash (a changed file would mark the wrong lines).
         """
-        import pandas as pd
-
         path = Path(path)
-        runs = pd.read_parquet(path / "runs.parquet")
+        runs = read_runs_sample(path / "runs.parquet")
         for col in ("outcome", "format"):
             if col in runs:
                 runs[col] = runs[col].astype("string")
@@ -113,6 +111,35 @@ class RunResults:
         if self.scenario is not None and actor in self.scenario.actors:
             return self.scenario.actors[actor].display(actor)
         return actor
+
+
+# Figures of distributions need no more worlds than this; a larger run is read as a systematic
+# sample (every k-th world), so drawing a run of millions stays within bounded memory.
+MAX_FIGURE_ROWS = 200_000
+_FIGURE_COLUMNS = ("world", "outcome", "format", "round", "walked_out")
+
+
+def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFrame:
+    """The columns figures use from ``runs.parquet``, every k-th world when there are more
+    than ``max_rows`` (outcome shares in titles and tables come from the exact summary)."""
+    import math
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    columns = [c for c in names if c in _FIGURE_COLUMNS or c.startswith(("terms.", "utility."))
+               or (c.startswith("input.actors.") and c.endswith(".reservation"))]
+    step = max(1, math.ceil(pf.metadata.num_rows / max_rows))
+    if step == 1:
+        return pf.read(columns=columns).to_pandas()
+    parts, offset = [], 0
+    for batch in pf.iter_batches(batch_size=65_536, columns=columns):
+        first = (-offset) % step  # keep rows whose run-wide index is a multiple of step
+        parts.append(batch.take(pa.array(range(first, batch.num_rows, step))))
+        offset += batch.num_rows
+    return pa.Table.from_batches(parts).to_pandas()
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -393,3 +393,22 @@ def test_plot_reads_negsim_trace_output(results, tmp_path):
     assert [ax.get_ylabel() for ax in fig.axes[:3]] == ["territory", "sovereignty", "guarantees"]
     assert plots.OUTCOME_LABELS[story["outcome"]["outcome"]] in fig._suptitle.get_text()
     plots.close(fig)
+
+
+def test_figures_read_a_bounded_systematic_sample_of_a_large_run(tmp_path):
+    """A run of millions is drawn from every k-th world, in bounded memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from negotiation_sim.plots import read_runs_sample
+
+    n = 10_000
+    table = pa.table({"world": pa.array(range(n)), "outcome": pa.array(["agreement"] * n),
+                      "terms.a": pa.array([i / n for i in range(n)]),
+                      "input.actors.x.claim": pa.array([0.0] * n)})
+    path = tmp_path / "runs.parquet"
+    pq.write_table(table, path, row_group_size=3_333)
+    full = read_runs_sample(path, max_rows=n)
+    assert len(full) == n and "input.actors.x.claim" not in full  # only the columns figures use
+    sample = read_runs_sample(path, max_rows=1_000)
+    assert sample["world"].tolist() == list(range(0, n, 10))
