@@ -842,7 +842,7 @@ def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[st
 
 
 # Sweep figures live in their own module; importable from here like every other figure.
-from negotiation_sim.plots_sweep import (  # noqa: E402
+from negotiation_sim.plots_sweep import (  # noqa: E402, F401  (re-exported)
     SweepResults,
     sensitivity,
     sweep_figures,

@@ -53,7 +53,7 @@ def test_identical_scenarios_not_significant_and_different_ones_are(tmp_path, ha
     assert not same["chi_square"]["significant"] and same["chi_square"]["p_value"] > 0.5
     assert different["chi_square"]["significant"] and different["chi_square"]["p_value"] < 1e-6
     assert data["chi_square"]["significant"]
-    for o, d in same["outcomes"].items():
+    for d in same["outcomes"].values():
         assert d["difference"] == 0 and d["ci95"][0] <= 0 <= d["ci95"][1]
     assert different["outcomes"]["no_summit"]["difference"] > 0.9
     labels = [s["label"] for s in data["scenarios"]]

@@ -4,7 +4,6 @@ vectorised engine."""
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest

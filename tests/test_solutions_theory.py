@@ -85,7 +85,6 @@ unit = st.floats(0.0, 1.0, allow_nan=False)
 @settings(max_examples=40, deadline=None)
 @given(K=st.integers(2, 4), data=st.data())
 def test_linear_knapsack_matches_frontier_bisection(K, data):
-    n = 1
     pos = np.array([[data.draw(unit) for _ in range(K)] for _ in range(2)])
     sal = np.array([[data.draw(st.floats(0.01, 1.0)) for _ in range(K)] for _ in range(2)])
     sal /= sal.sum(axis=1, keepdims=True)

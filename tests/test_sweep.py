@@ -268,7 +268,7 @@ def test_memory_is_bounded_by_the_window_of_tasks_in_flight():
             return super().submit(fn, *args)
 
     seen = []
-    for item, fut in imap_unordered(Counting(), lambda x: x * x, range(100), lambda x: (x,),
+    for _item, fut in imap_unordered(Counting(), lambda x: x * x, range(100), lambda x: (x,),
                                     window=3):
         live -= 1
         seen.append(fut.result())

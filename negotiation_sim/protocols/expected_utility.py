@@ -20,7 +20,6 @@ import numpy as np
 
 from negotiation_sim.model import AGREEMENT
 from negotiation_sim.protocols.base import Protocol
-from negotiation_sim.scenario import Scenario
 from negotiation_sim.solutions import FEASIBILITY_TOL, utilities, weighted_median
 from negotiation_sim.worlds import WorldParams
 
