@@ -113,7 +113,7 @@ class Layout:
     inputs: list[str]
     issues: list[str]
     actors: list[str]
-    fixed: list[dict[str, float]]  # per point: value of each non-random number
+    fixed: dict[int, dict[str, float]]  # per point: value of each non-random number
 
     @classmethod
     def of(cls, scenarios: list[Scenario], base: Scenario | None = None) -> Layout:
@@ -125,14 +125,19 @@ class Layout:
                           if not isinstance(v, (int, float)))
         issues: dict[str, None] = {}
         actors: dict[str, None] = {}
-        fixed = []
-        for sc in scenarios:
+        fixed = {}
+        for point, sc in enumerate(scenarios):
             nums = number_fields(sc)
             inputs.update((p, None) for p, v in nums if not isinstance(v, (int, float)))
-            fixed.append({p: float(v) for p, v in nums if isinstance(v, (int, float))})
+            fixed[point] = {p: float(v) for p, v in nums if isinstance(v, (int, float))}
             issues.update(dict.fromkeys(sc.issue_ids))
             actors.update(dict.fromkeys(actor_ids(sc)))
         return cls(list(inputs), list(issues), list(actors), fixed)
+
+    def for_point(self, point: int) -> Layout:
+        """The same layout carrying only one point's fixed values: what a task needs, so a
+        sweep of thousands of points does not ship all of them with every task."""
+        return Layout(self.inputs, self.issues, self.actors, {point: self.fixed[point]})
 
     def columns(self) -> list[str]:
         return (["point", "world", *(f"input.{p}" for p in self.inputs), "outcome", "format",
@@ -397,7 +402,9 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
 
     def args(t: Task) -> tuple:
         common = (scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n)
-        return (*common, layout, t.point, runs_dir / t.part) if workers_write else common
+        if workers_write:
+            return (*common, layout.for_point(t.point), t.point, runs_dir / t.part)
+        return common
 
     fn = run_and_write_task if workers_write else run_task
     try:

@@ -302,3 +302,16 @@ def test_sweep_writes_its_figures_unless_told_not_to(tmp_path):
     assert "outcomes.png" in pngs and len(pngs) >= 2
     res = cli.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "b"), "-q", "--no-plots"])
     assert res.exit_code == 0 and not list((tmp_path / "b").glob("*.png"))
+
+
+def test_a_task_carries_only_its_own_points_values():
+    """Thousands of points must not ship all their fixed values with every task."""
+    import pickle
+
+    from negotiation_sim.sweep import Layout
+
+    fixed = {p: {f"actors.a.n{i}": float(i) for i in range(60)} for p in range(4000)}
+    layout = Layout(["x"], ["k"], ["a"], fixed)
+    one = layout.for_point(7)
+    assert one.fixed == {7: fixed[7]}
+    assert len(pickle.dumps(one)) < len(pickle.dumps(layout)) / 1000
