@@ -198,11 +198,16 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     con.print(t)
     _print_terms(con, sc, summary)
     _print_solutions(con, summary)
-    t = Table(title="Mean utility at the outcome (1 = own ideal text)", title_justify="left")
+    t = Table(title="Mean utility at the outcome", title_justify="left",
+              caption="1 = the actor's own ideal text; principals' deals are discounted, and "
+                      "breakdown or no summit is worth their value of war; other actors count "
+                      "only outcomes with a text", caption_justify="left")
     t.add_column("actor")
-    t.add_column("mean", justify="right")
+    t.add_column("role")
+    t.add_column("mean utility", justify="right")
     for a, u in summary["utilities"].items():
-        t.add_row(sc.actors[a].display(a), "–" if u["mean"] is None else f"{u['mean']:.3f}")
+        t.add_row(sc.actors[a].display(a), sc.actors[a].role,
+                  "–" if u["mean"] is None else f"{u['mean']:.3f}")
     con.print(t)
 
 
