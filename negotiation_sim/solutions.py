@@ -203,19 +203,7 @@ def nash_text(
         least ``d_i`` (within ``FEASIBILITY_TOL``). Where infeasible, ``x`` is the
         clout-weighted utilitarian text, the limit of the Nash text as all d fall.
     """
-    if prefs.position.shape[0] == 2 and prefs.linear:
-        x, feasible = _nash_two_linear(prefs, disagreement, clout, lo, hi)
-    else:
-        x, feasible = _nash_coordinate_ascent(prefs, disagreement, clout, lo, hi)
-    if not feasible.all():
-        fallback = utilitarian_text(prefs, clout, lo, hi)
-        x = np.where(feasible[None], x, fallback)
-    return x, feasible
-
-
-def _nash_two_linear(prefs, d, c, lo, hi):
-    """Exact Nash text for two principals with linear utilities (see ``LinearFrontier``)."""
-    return LinearFrontier.build(prefs, lo, hi).nash(d, c)
+    return NashSolver(prefs, clout, lo, hi).solve(disagreement)
 
 
 @dataclass
