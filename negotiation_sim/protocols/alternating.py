@@ -60,11 +60,9 @@ class AlternatingOffersProtocol(Protocol):
     # -- the plan ---------------------------------------------------------------------------
     def failure_value(self, rnd: int, reservation: np.ndarray) -> np.ndarray:
         """``(P, n)`` what failing in round ``rnd`` is worth, as ``end_talks`` records it."""
-        prm = self.model.params
-        if prm.ceasefire is None:
+        if self.model.params.ceasefire is None:
             return reservation
-        value = self.model.discount(rnd) * utilities(prm.ceasefire, prm.prefs)
-        ok = (value >= reservation - FEASIBILITY_TOL).all(axis=0)
+        value, ok = self.ceasefire_value(rnd, reservation)
         return np.where(ok[None], value, reservation)
 
     def _plan(self, pressure: np.ndarray, walk: np.ndarray) -> None:

@@ -101,7 +101,14 @@ class Protocol:
             return
         m.walked_out[m.params.world[mask & walked] - m.first_world] = True
         if prm.ceasefire is not None:
-            value = m.discount(rnd) * utilities(prm.ceasefire, prm.prefs)
-            ok = (value >= m.reservation - FEASIBILITY_TOL).all(axis=0)
+            value, ok = self.ceasefire_value(rnd, m.reservation)
             m.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value)
         m.finish(mask, BREAKDOWN, rnd, value=m.reservation)
+
+    def ceasefire_value(self, rnd: int, reservation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(value (P, n), taken (n,))``: the ceasefire package's worth to each principal if
+        talks fail in round ``rnd``, and whether every principal prefers it to ``reservation``.
+        The scenario must have a ceasefire."""
+        prm = self.model.params
+        value = self.model.discount(rnd) * utilities(prm.ceasefire, prm.prefs)
+        return value, (value >= reservation - FEASIBILITY_TOL).all(axis=0)
