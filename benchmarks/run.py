@@ -37,7 +37,7 @@ def timed(fn, repeat: int) -> float:
 
 
 def load(path: Path = BASELINE, **protocol):
-    from negotiation_sim.scenario import Scenario, load_scenario
+    from negotiation_sim.config.scenario import Scenario, load_scenario
 
     sc = load_scenario(path)
     if protocol:
@@ -48,8 +48,8 @@ def load(path: Path = BASELINE, **protocol):
 
 
 def run_ensemble(sc, n: int, seed: int = 0) -> None:
-    from negotiation_sim.results import Accumulator
-    from negotiation_sim.runner import iter_chunks
+    from negotiation_sim.results.summary import Accumulator
+    from negotiation_sim.run.chunks import iter_chunks
 
     acc = Accumulator.for_scenario(sc)
     for chunk in iter_chunks(sc, n, seed=seed):
@@ -58,7 +58,7 @@ def run_ensemble(sc, n: int, seed: int = 0) -> None:
 
 def run_one_at_a_time(sc, n: int) -> None:
     """What a conventional per-world Mesa run does: one model per world, in a loop."""
-    from negotiation_sim.model import SummitModel
+    from negotiation_sim.core.model import SummitModel
 
     for w in range(n):
         SummitModel(sc, 1, seed=0, point=w).run()
@@ -93,9 +93,9 @@ def bench_one_at_a_time(n_single, n_ensemble, repeat, out):
 
 _MEMORY_SCRIPT = """
 import resource, sys
-from negotiation_sim.scenario import load_scenario
-from negotiation_sim.results import Accumulator
-from negotiation_sim.runner import iter_chunks
+from negotiation_sim.config.scenario import load_scenario
+from negotiation_sim.results.summary import Accumulator
+from negotiation_sim.run.chunks import iter_chunks
 sc = load_scenario(sys.argv[1]); n = int(sys.argv[2])
 acc = Accumulator.for_scenario(sc)
 for chunk in iter_chunks(sc, n, seed=0):
@@ -117,8 +117,8 @@ def peak_rss_mb(n: int) -> float:
 
 
 def bench_memory(sizes, out):
-    from negotiation_sim.model import SummitModel
-    from negotiation_sim.runner import DEFAULT_CHUNK
+    from negotiation_sim.config.defaults import DEFAULT_CHUNK
+    from negotiation_sim.core.model import SummitModel
 
     base = peak_rss_mb(1)
     for n in sizes:

@@ -62,7 +62,7 @@ def small_data():
 
 
 def make_scenario(data):
-    from negotiation_sim.scenario import Scenario
+    from negotiation_sim.config.scenario import Scenario
 
     return Scenario.model_validate(data)
 

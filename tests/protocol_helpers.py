@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from negotiation_sim.model import OUTCOMES, SummitModel
-from negotiation_sim.scenario import Scenario
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.model import SummitModel
+from negotiation_sim.core.outcomes import OUTCOMES
 
 
 def principal(pos: dict[str, float], **kw: Any) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def test_cli_chunk_default_is_the_engines():
     """The CLI writes its default out (fast --help); it must stay the engine's."""
     import inspect
 
-    from negotiation_sim.cli import run
-    from negotiation_sim.runner import DEFAULT_CHUNK
+    from negotiation_sim.cli.run import run
+    from negotiation_sim.config.defaults import DEFAULT_CHUNK
 
     assert inspect.signature(run).parameters["chunk_size"].default == DEFAULT_CHUNK

@@ -13,8 +13,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from negotiation_sim import compare as cmp  # noqa: E402
+from negotiation_sim.analysis import compare as cmp  # noqa: E402
 from negotiation_sim.cli import app  # noqa: E402
+from negotiation_sim.plots.compare import figure as comparison_figure  # noqa: E402
 
 SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
 
@@ -82,11 +83,11 @@ def test_compare_needs_two(tmp_path):
 def test_figure_is_closed_by_save(tmp_path, hardline):
     arms = [cmp.load_arm(p, runs=1024, seed=0) for p in (SCENARIO, hardline)]
     before = len(plt.get_fignums())
-    fig = cmp.figure(cmp.compare_summaries(arms))
+    fig = comparison_figure(cmp.compare_summaries(arms))
     assert len(fig.axes) == 2
     assert "chi-square" in fig.axes[1].get_title()
     fig.savefig(tmp_path / "c.svg")
-    from negotiation_sim.plots import save
+    from negotiation_sim.plots.style import save
 
     save(fig, tmp_path / "c.png")
     assert len(plt.get_fignums()) == before

@@ -11,17 +11,12 @@ from conftest import ROOT, write_yaml
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
-from negotiation_sim.experiment import (
-    Range,
-    Sweep,
-    load_experiment,
-    make_design,
-    n_points,
-    path_error,
-    set_path,
-)
-from negotiation_sim.scenario import Scenario
-from negotiation_sim.yamlio import InputError
+from negotiation_sim.config.design import make_design, n_points
+from negotiation_sim.config.design import Range, Sweep
+from negotiation_sim.config.experiment import load_experiment
+from negotiation_sim.config.paths import path_error, set_path
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.config.yamlio import InputError
 
 LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (?P<field>[\w.\-]+): (?P<msg>.+)$")
 
@@ -237,9 +232,9 @@ def test_sensitivity_bounds_are_the_baselines_supports():
     """experiments/sensitivity.yaml sweeps every uncertain input of the baseline over its support."""
     from conftest import ROOT
 
-    from negotiation_sim.distributions import _Dist
-    from negotiation_sim.scenario import load_scenario
-    from negotiation_sim.worlds import number_fields
+    from negotiation_sim.config.distributions import _Dist
+    from negotiation_sim.config.paths import number_fields
+    from negotiation_sim.config.scenario import load_scenario
 
     exp = yaml.safe_load((ROOT / "experiments" / "sensitivity.yaml").read_text())
     base = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from negotiation_sim.runner import iter_chunks
-from negotiation_sim.scenario import load_scenario
+from negotiation_sim.config.scenario import load_scenario
+from negotiation_sim.run.chunks import iter_chunks
 
 
 def test_baseline_golden_run():

@@ -8,8 +8,9 @@ from conftest import make_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim.model import AGREEMENT, CEASEFIRE, NO_SUMMIT, OUTCOMES, SummitModel
-from negotiation_sim.runner import iter_chunks, simulate_chunk
+from negotiation_sim.core.model import SummitModel
+from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, NO_SUMMIT, OUTCOMES
+from negotiation_sim.run.chunks import iter_chunks, simulate_chunk
 
 ISSUES = ["a", "b", "c"]
 
@@ -229,7 +230,7 @@ def _traced_growth(sc, monkeypatch=None) -> float:
     import gc
     import tracemalloc
 
-    from negotiation_sim.results import Accumulator
+    from negotiation_sim.results.summary import Accumulator
 
     acc = Accumulator.for_scenario(sc)
     chunks = iter_chunks(sc, 4096 * 14, seed=0, chunk_size=4096)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import matplotlib
 
+from negotiation_sim.plots.run import scenario_marks
+from negotiation_sim.results.reader import RunResults, SweepResults
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -14,7 +17,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from negotiation_sim import plots  # noqa: E402
 from negotiation_sim.cli import app  # noqa: E402
-from negotiation_sim.model import OUTCOMES  # noqa: E402
+from negotiation_sim.core.outcomes import OUTCOMES  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 SCENARIO = DATA / "figures_summit.yaml"
@@ -31,8 +34,8 @@ def run_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def results(run_dir) -> plots.RunResults:
-    return plots.RunResults.load(run_dir)
+def results(run_dir) -> RunResults:
+    return RunResults.load(run_dir)
 
 
 @pytest.fixture(autouse=True)
@@ -116,14 +119,14 @@ def test_terms_panels_and_marks(results, tmp_path):
 
 
 def test_terms_without_scenario_draws_histograms_only(results):
-    bare = plots.RunResults(results.runs, results.summary, {}, None)
+    bare = RunResults(results.runs, results.summary, {}, None)
     fig = plots.terms(bare, issues=["territory"])
     assert len(fig.axes) == 1 and fig.axes[0].patches
     plots.close(fig)
 
 
 def test_scenario_marks_nash_point_inside_red_lines(results):
-    marks = plots.scenario_marks(results.scenario)
+    marks = scenario_marks(results.scenario)
     assert marks["territory"].nash <= 0.85 + 1e-9
     assert marks["guarantees"].nash <= 0.6 + 1e-9  # the guarantor's cap
     assert marks["territory"].status_quo == pytest.approx(0.8)
@@ -190,9 +193,9 @@ sweep:
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
-    from negotiation_sim.execution import SerialExecutor
-    from negotiation_sim.experiment import load_experiment
-    from negotiation_sim.sweep import run_sweep
+    from negotiation_sim.config.experiment import load_experiment
+    from negotiation_sim.results.sweep import run_sweep
+    from negotiation_sim.run.executors.serial import SerialExecutor
 
     root = tmp_path_factory.mktemp("sweep")
     exp = root / "grid.yaml"
@@ -203,8 +206,8 @@ def sweep_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sweep(sweep_dir) -> plots.SweepResults:
-    return plots.SweepResults.load(sweep_dir)
+def sweep(sweep_dir) -> SweepResults:
+    return SweepResults.load(sweep_dir)
 
 
 def test_sweep_results_read_back(sweep):
@@ -285,7 +288,7 @@ def test_plot_command_on_a_sweep(sweep_dir, tmp_path):
 
 def trace_of(scenario, seed: int) -> dict:
     """A trace in the shape ``plots.trajectory`` documents, from a one-world model's history."""
-    from negotiation_sim.model import SummitModel
+    from negotiation_sim.core.model import SummitModel
 
     m = SummitModel(scenario, 1, seed=seed, trace=True)
     m.run()
@@ -369,7 +372,7 @@ def test_report_of_a_sweep(sweep_dir, tmp_path):
 
     text = report.build_report(sweep_dir)
     assert text.count("data:image/png;base64,") == len(plots.sweep_figures(
-        plots.SweepResults.load(sweep_dir)))
+        SweepResults.load(sweep_dir)))
     assert "figures-grid" in text and "experiment_hash" in text
     assert text.count("<tr><td class='num'>") == 12  # one table row per point
 
@@ -379,7 +382,7 @@ def test_plot_reads_negsim_trace_output(results, tmp_path):
     scenario given with --scenario supplies them."""
     import json
 
-    from negotiation_sim import cli_trace
+    from negotiation_sim.run import trace as cli_trace
 
     if not hasattr(cli_trace, "trace_world"):
         pytest.skip("negsim trace is not there yet")
@@ -400,7 +403,7 @@ def test_figures_read_a_bounded_systematic_sample_of_a_large_run(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from negotiation_sim.plots import read_runs_sample
+    from negotiation_sim.results.reader import read_runs_sample
 
     n = 10_000
     table = pa.table({"world": pa.array(range(n)), "outcome": pa.array(["agreement"] * n),

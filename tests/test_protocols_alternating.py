@@ -11,9 +11,9 @@ import itertools
 import numpy as np
 import pytest
 
-from negotiation_sim.solutions import rubinstein_share, stahl_share, utilities
+from negotiation_sim.core.preferences import utilities
+from negotiation_sim.core.solutions import rubinstein_share, stahl_share
 from tests.protocol_helpers import close, outcome, pie, principal, run, scenario
-
 
 # -- Rubinstein (infinite horizon as the limit of long finite ones) ---------------------------
 
@@ -192,7 +192,7 @@ def grid_best(sc_prefs, proposer, floors, steps=401):
     g = np.linspace(0, 1, steps)
     X, Y = np.meshgrid(g, g, indexing="ij")
     x = np.stack([X.ravel(), Y.ravel()])
-    from negotiation_sim.solutions import Preferences
+    from negotiation_sim.core.preferences import Preferences
 
     prefs = Preferences(*(np.repeat(a[..., :1], x.shape[1], axis=-1)
                           for a in (sc_prefs.position, sc_prefs.salience, sc_prefs.power)),
@@ -207,7 +207,7 @@ def grid_best(sc_prefs, proposer, floors, steps=401):
 def test_concave_multi_issue_trade_matches_brute_force():
     sc = two_issue((0.7, 0.3), (0.2, 0.8), 0.5, utility="quadratic")
     m = run(sc)
-    from negotiation_sim.worlds import sample_worlds
+    from negotiation_sim.core.worlds import sample_worlds
 
     prefs = sample_worlds(sc, 1).prefs
     best = grid_best(prefs, 0, {1: 0.5})
@@ -258,7 +258,7 @@ def test_three_principals_two_issues_is_feasible_and_near_optimal():
     m = run(sc)
     assert outcome(m) == "agreement"
     assert m.utility[1, 0] >= 0.6 - 1e-9 and m.utility[2, 0] >= 0.55 - 1e-9
-    from negotiation_sim.worlds import sample_worlds
+    from negotiation_sim.core.worlds import sample_worlds
 
     best = grid_best(sample_worlds(sc, 1).prefs, 0, {1: 0.6, 2: 0.55}, steps=801)
     assert m.utility[0, 0] >= best - 2e-3  # documented precision of the general method
@@ -276,7 +276,7 @@ def test_vectorised_worlds_match_one_by_one():
                                   patience={"dist": "uniform", "low": 0.6, "high": 0.99},
                                   reservation={"dist": "uniform", "low": 0.0, "high": 0.3})},
                   issues=("x", "y"), kind="alternating_offers", rounds=6)
-    from negotiation_sim.model import SummitModel
+    from negotiation_sim.core.model import SummitModel
 
     many = SummitModel(sc, 40, seed=3).run()
     single = SummitModel(sc, 40, seed=3)

@@ -4,11 +4,10 @@ vectorised engine."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from negotiation_sim.protocols.expected_utility import eu_round
+from negotiation_sim.core.protocols.expected_utility import eu_round
 from tests.protocol_helpers import outcome, principal, run, scenario
 
 # Bueno de Mesquita (1994, "Political forecasting: an expected utility method", in Bueno de

@@ -8,8 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim.model import AGREEMENT, SummitModel
-from negotiation_sim.scenario import Scenario
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.model import SummitModel
+from negotiation_sim.core.outcomes import AGREEMENT
 
 ISSUES = ("x", "y")
 unit = st.floats(0.0, 1.0, allow_nan=False).map(lambda v: round(v, 3))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import matplotlib
 
+from negotiation_sim.results.reader import RunResults
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
@@ -16,6 +18,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from negotiation_sim import plots, report  # noqa: E402
 from negotiation_sim.cli import app  # noqa: E402
+from negotiation_sim.report import html as report_html  # noqa: E402
 
 SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
 
@@ -40,7 +43,7 @@ def test_report_holds_every_figure_the_scenario_and_the_manifest(run_dir, tmp_pa
     assert res.exit_code == 0, res.output
     assert len(plt.get_fignums()) == before
     text = out.read_text()
-    kinds = list(plots.run_figures(plots.RunResults.load(run_dir)))
+    kinds = list(plots.run_figures(RunResults.load(run_dir)))
     for kind in kinds:
         assert f'id="figure-{kind}"' in text
     images = _images(text)
@@ -87,9 +90,9 @@ def test_report_without_the_scenario_file_says_so(run_dir, tmp_path):
 
 
 def test_number_words():
-    from negotiation_sim.distributions import Normal, Triangular
+    from negotiation_sim.config.distributions import Normal, Triangular
 
-    assert report.number_words(0.25) == "0.25"
+    assert report_html.number_words(0.25) == "0.25"
     tri = Triangular(dist="triangular", low=0.1, mode=0.2, high=0.5)
-    assert report.number_words(tri) == "triangular 0.1–0.5, most likely 0.2"
-    assert "mean 0.3, sd 0.1" in report.number_words(Normal(dist="normal", mean=0.3, sd=0.1))
+    assert report_html.number_words(tri) == "triangular 0.1–0.5, most likely 0.2"
+    assert "mean 0.3, sd 0.1" in report_html.number_words(Normal(dist="normal", mean=0.3, sd=0.1))

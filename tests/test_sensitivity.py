@@ -11,9 +11,10 @@ import pytest
 from conftest import write_yaml
 from typer.testing import CliRunner
 
+from negotiation_sim.analysis.sensitivity import SensitivityError, analyze
 from negotiation_sim.cli import app
-from negotiation_sim.experiment import Range, Sweep, make_design
-from negotiation_sim.sensitivity import SensitivityError, analyze
+from negotiation_sim.config.design import make_design
+from negotiation_sim.config.design import Range, Sweep
 
 pytest.importorskip("SALib")
 cli = CliRunner()

@@ -7,13 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim.solutions import (
-    Preferences,
-    _nash_coordinate_ascent,
-    nash_text,
-    utilities,
-    weighted_median,
-)
+from negotiation_sim.core.nash import nash_coordinate_ascent, nash_text
+from negotiation_sim.core.preferences import Preferences, utilities, weighted_median
+from negotiation_sim.core.proposer import kalai_smorodinsky_text
 
 
 def pie_prefs(n: int = 1) -> Preferences:
@@ -82,7 +78,7 @@ def test_exact_and_general_solvers_agree(seed, K):
     """The closed-form frontier walk and coordinate ascent find the same Nash text."""
     prefs, d, c, lo, hi = random_case(np.random.default_rng(seed), 2, K, 200)
     xa, fa = nash_text(prefs, d, c, lo, hi)
-    xb, fb = _nash_coordinate_ascent(prefs, d, c, lo, hi)
+    xb, fb = nash_coordinate_ascent(prefs, d, c, lo, hi)
     assert (fa == fb).all()
     oa, ob = nash_objective(xa, prefs, d, c)[fa], nash_objective(xb, prefs, d, c)[fa]
     assert np.all(ob <= oa + 1e-9), "the exact solver must be at least as good"
@@ -105,7 +101,7 @@ def test_general_solver_beats_a_grid_for_three_principals(seed):
 
 def test_texts_stay_inside_the_box():
     prefs, d, c, lo, hi = random_case(np.random.default_rng(3), 2, 3, 500)
-    for solver in (nash_text, _nash_coordinate_ascent):
+    for solver in (nash_text, nash_coordinate_ascent):
         x, _ = solver(prefs, d, c, lo, hi)
         assert np.all(x >= lo - 1e-12) and np.all(x <= hi + 1e-12)
 
@@ -123,16 +119,15 @@ def test_weighted_median_minimises_weighted_distance(points):
 @given(seed=st.integers(0, 2**31), K=st.integers(1, 4))
 def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K):
     """The closed-form KS point on the linear frontier equals the general bisection's."""
-    from negotiation_sim import solutions as S
-
+    
     prefs, d, _, lo, hi = random_case(np.random.default_rng(seed), 2, K, 100)
-    xa, fa = S.kalai_smorodinsky_text(prefs, d, lo, hi)
-    original = S.Preferences.linear
-    S.Preferences.linear = property(lambda self: False)  # force the general path
+    xa, fa = kalai_smorodinsky_text(prefs, d, lo, hi)
+    original = Preferences.linear
+    Preferences.linear = property(lambda self: False)  # force the general path
     try:
-        xb, fb = S.kalai_smorodinsky_text(prefs, d, lo, hi)
+        xb, fb = kalai_smorodinsky_text(prefs, d, lo, hi)
     finally:
-        S.Preferences.linear = original
+        Preferences.linear = original
     assert (fa == fb).all()
     ua = utilities(np.nan_to_num(xa), prefs)[:, fa]
     ub = utilities(np.nan_to_num(xb), prefs)[:, fa]
@@ -143,7 +138,7 @@ def test_exact_kalai_smorodinsky_matches_the_frontier_bisection(seed, K):
        st.sampled_from(["low", "mid"]))
 def test_two_actor_weighted_median_matches_the_general_rule(points, ties):
     """The closed form for two actors agrees with the sort-and-accumulate rule it replaces."""
-    from negotiation_sim.solutions import _weighted_median_two
+    from negotiation_sim.core.preferences import _weighted_median_two
 
     v = np.array([p for p, _ in points])[:, None]
     w = np.array([q for _, q in points])[:, None]

@@ -6,8 +6,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim import solutions as S
-from negotiation_sim.solutions import Preferences, utilities
+from negotiation_sim.core.nash import nash_text
+from negotiation_sim.core.preferences import Preferences, utilities, weighted_mean, weighted_median
+from negotiation_sim.core.proposer import (
+    _proposer_two_frontier,
+    _proposer_two_linear,
+    kalai_smorodinsky_text,
+    proposer_text,
+)
+from negotiation_sim.core.solutions import rubinstein_share, stahl_share
 
 
 def prefs(pos, sal, power=None, quad=None, n=1):
@@ -27,21 +34,21 @@ PIE = prefs([[1.0], [0.0]], [[1.0], [1.0]])
 
 
 def test_nash_symmetric_pie_splits_in_half():
-    x, ok = S.nash_text(PIE, np.zeros((2, 1)), np.ones((2, 1)), *box(1))
+    x, ok = nash_text(PIE, np.zeros((2, 1)), np.ones((2, 1)), *box(1))
     assert ok[0] and abs(x[0, 0] - 0.5) < 1e-9
 
 
 def test_nash_with_reservations():
     # d1 + (1 - d1 - d2) / 2 = 0.2 + 0.35
-    x, _ = S.nash_text(PIE, np.array([[0.2], [0.1]]), np.ones((2, 1)), *box(1))
+    x, _ = nash_text(PIE, np.array([[0.2], [0.1]]), np.ones((2, 1)), *box(1))
     assert abs(x[0, 0] - 0.55) < 1e-9
 
 
 def test_kalai_smorodinsky_symmetric_and_with_reservations():
-    x, ok = S.kalai_smorodinsky_text(PIE, np.zeros((2, 1)), *box(1))
+    x, ok = kalai_smorodinsky_text(PIE, np.zeros((2, 1)), *box(1))
     assert ok[0] and abs(x[0, 0] - 0.5) < 1e-9
     # utopia (0.9, 0.8); equal shares of (0.7, 0.7) give x = 0.55 as well on a linear pie
-    x, _ = S.kalai_smorodinsky_text(PIE, np.array([[0.2], [0.1]]), *box(1))
+    x, _ = kalai_smorodinsky_text(PIE, np.array([[0.2], [0.1]]), *box(1))
     assert abs(x[0, 0] - 0.55) < 1e-9
 
 
@@ -49,8 +56,8 @@ def test_kalai_smorodinsky_differs_from_nash_with_a_concave_responder():
     # u_a = x, u_b = sqrt(1 - x): KS solves x = sqrt(1 - x), x = (sqrt 5 - 1) / 2;
     # Nash maximises x sqrt(1 - x), x = 2 / 3.
     p = prefs([[1.0], [0.0]], [[1.0], [1.0]], power=[1.0, 0.5])
-    ks, _ = S.kalai_smorodinsky_text(p, np.zeros((2, 1)), *box(1))
-    nash, _ = S.nash_text(p, np.zeros((2, 1)), np.ones((2, 1)), *box(1))
+    ks, _ = kalai_smorodinsky_text(p, np.zeros((2, 1)), *box(1))
+    nash, _ = nash_text(p, np.zeros((2, 1)), np.ones((2, 1)), *box(1))
     assert abs(ks[0, 0] - (5 ** 0.5 - 1) / 2) < 1e-7
     assert abs(nash[0, 0] - 2 / 3) < 1e-7
 
@@ -58,7 +65,7 @@ def test_kalai_smorodinsky_differs_from_nash_with_a_concave_responder():
 def test_kalai_smorodinsky_two_issues_concave():
     # symmetric two-issue problem with quadratic utilities: KS is the symmetric point
     p = prefs([[1.0, 1.0], [0.0, 0.0]], [[0.5, 0.5], [0.5, 0.5]], quad=[True, True])
-    ks, ok = S.kalai_smorodinsky_text(p, np.zeros((2, 1)), *box(2))
+    ks, ok = kalai_smorodinsky_text(p, np.zeros((2, 1)), *box(2))
     u = utilities(ks, p)
     assert ok[0] and abs(u[0, 0] - u[1, 0]) < 1e-7
 
@@ -66,15 +73,15 @@ def test_kalai_smorodinsky_two_issues_concave():
 def test_weighted_median_and_mean():
     v = np.array([[4.0], [7.0], [10.0]])
     w = np.array([[2480.0], [930.0], [3360.0]])
-    assert S.weighted_median(v, w)[0] == 7.0
-    assert abs(S.weighted_mean(v, w)[0] - 50030 / 6770) < 1e-12
+    assert weighted_median(v, w)[0] == 7.0
+    assert abs(weighted_mean(v, w)[0] - 50030 / 6770) < 1e-12
 
 
 def test_rubinstein_closed_form_and_stahl_limit():
-    assert abs(S.rubinstein_share(0.9, 0.9) - 1 / 1.9) < 1e-15
-    assert S.rubinstein_share(1.0, 1.0) == 0.5
-    assert abs(S.stahl_share(0.9, 0.8, 500) - S.rubinstein_share(0.9, 0.8)) < 1e-12
-    assert S.stahl_share(0.9, 0.8, 1) == 1.0 and abs(S.stahl_share(0.9, 0.8, 2) - 0.2) < 1e-15
+    assert abs(rubinstein_share(0.9, 0.9) - 1 / 1.9) < 1e-15
+    assert rubinstein_share(1.0, 1.0) == 0.5
+    assert abs(stahl_share(0.9, 0.8, 500) - rubinstein_share(0.9, 0.8)) < 1e-12
+    assert stahl_share(0.9, 0.8, 1) == 1.0 and abs(stahl_share(0.9, 0.8, 2) - 0.2) < 1e-15
 
 
 # -- the proposer's problem: the exact and the general methods agree -------------------------
@@ -92,8 +99,8 @@ def test_linear_knapsack_matches_frontier_bisection(K, data):
     lo = np.array([[data.draw(st.floats(0.0, 0.4))] for _ in range(K)])
     hi = np.maximum(lo, np.array([[data.draw(st.floats(0.6, 1.0))] for _ in range(K)]))
     floor = np.array([[0.0], [data.draw(st.floats(0.0, 1.0))]])
-    x1, f1 = S._proposer_two_linear(p, 0, floor[1], lo, hi)
-    x2, f2 = S._proposer_two_frontier(p, 0, floor[1], lo, hi)
+    x1, f1 = _proposer_two_linear(p, 0, floor[1], lo, hi)
+    x2, f2 = _proposer_two_frontier(p, 0, floor[1], lo, hi)
     assert f1[0] == f2[0]
     if f1[0]:
         u1, u2 = utilities(x1, p), utilities(x2, p)
@@ -111,7 +118,7 @@ def test_one_issue_exact_method_beats_a_fine_grid(data):
     quad = np.array([data.draw(st.booleans()) for _ in range(P)])
     p = prefs(pos, np.ones((P, 1)), power=power, quad=quad)
     floor = np.array([[data.draw(st.floats(0.0, 1.0))] for _ in range(P)])
-    x, ok = S.proposer_text(p, 0, floor, *box(1))
+    x, ok = proposer_text(p, 0, floor, *box(1))
     grid = np.linspace(0, 1, 20001)[None]
     pg = Preferences(*(np.repeat(a, grid.shape[1], axis=-1) for a in (p.position, p.salience, p.power)),
                      p.quadratic)

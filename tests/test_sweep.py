@@ -17,11 +17,13 @@ import yaml
 from conftest import ROOT, write_yaml
 from typer.testing import CliRunner
 
-from negotiation_sim import runner as runner_module
 from negotiation_sim.cli import app
-from negotiation_sim.execution import DaskExecutor, make_executor
-from negotiation_sim.experiment import load_experiment
-from negotiation_sim.sweep import SweepError, plan_tasks, run_sweep
+from negotiation_sim.config.experiment import load_experiment
+from negotiation_sim.results.sweep import SweepError, run_sweep
+from negotiation_sim.run import chunks as runner_module
+from negotiation_sim.run.executors import make_executor
+from negotiation_sim.run.executors.dask import DaskExecutor
+from negotiation_sim.run.tasks import plan_tasks
 
 cli = CliRunner()
 
@@ -256,7 +258,8 @@ def test_a_failing_task_is_recorded_and_the_rest_go_on(reference, tmp_path, monk
 
 def test_memory_is_bounded_by_the_window_of_tasks_in_flight():
     """imap_unordered never holds more than ``window`` submitted tasks."""
-    from negotiation_sim.execution import SerialExecutor, imap_unordered
+    from negotiation_sim.run.executors.base import imap_unordered
+    from negotiation_sim.run.executors.serial import SerialExecutor
 
     live, peak = 0, 0
 
@@ -308,7 +311,7 @@ def test_a_task_carries_only_its_own_points_values():
     """Thousands of points must not ship all their fixed values with every task."""
     import pickle
 
-    from negotiation_sim.sweep import Layout
+    from negotiation_sim.results.schema import Layout
 
     fixed = {p: {f"actors.a.n{i}": float(i) for i in range(60)} for p in range(4000)}
     layout = Layout(["x"], ["k"], ["a"], fixed)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
-from negotiation_sim.cli_trace import trace_world
-from negotiation_sim.model import OUTCOMES
-from negotiation_sim.runner import iter_chunks
-from negotiation_sim.scenario import load_scenario
+from negotiation_sim.config.scenario import load_scenario
+from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.run.chunks import iter_chunks
+from negotiation_sim.run.trace import trace_world
 
 BASELINE = "scenarios/summit_baseline.yaml"
 RUNS = 2200  # three blocks of worlds

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from negotiation_sim import yamlio
-from negotiation_sim.yamlio import (
+from negotiation_sim.config import yamlio
+from negotiation_sim.config.yamlio import (
     InputError,
     Problem,
     YamlDoc,

@@ -1,0 +1,1 @@
+"""Analyses of results, data only: comparisons of scenarios and sensitivity indices."""

@@ -1,0 +1,156 @@
+"""Sensitivity analysis of a sweep's results: Sobol indices and Morris elementary effects.
+
+The samples are the sweep's own: ``experiment.make_design`` drew them with SALib, ``sweep`` ran
+one point per sample, and this module hands the design matrix and one summary column (an outcome
+share, a mean term, a mean utility...) back to SALib's analysers. ``analyze`` is the whole
+contract (design in, indices out) and is what the tests run on analytic functions with known
+indices (Ishigami); ``analyze_results`` reads a results directory and calls it.
+
+SALib is optional and imported only here, when an analysis runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim.config.design import Space
+
+SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
+MORRIS_COLUMNS = ("mu_star", "mu_star_conf", "mu", "sigma")
+NOT_METRICS = {"point", "runs", "label", "scenario_hash"}
+
+
+class SensitivityError(Exception):
+    """Results that cannot be analysed (the message says why)."""
+
+
+@dataclass
+class Sensitivity:
+    """Indices per parameter, with 95% confidence half-widths (bootstrap, as SALib computes)."""
+
+    method: str
+    metric: str
+    names: list[str]
+    indices: dict[str, dict[str, float]]  # parameter -> column -> value
+    points: int
+    second_order: dict[str, dict[str, float]] | None = None  # sobol S2, when sampled for it
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return SOBOL_COLUMNS if self.method == "sobol" else MORRIS_COLUMNS
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(x: float) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        out = {
+            **self.meta,
+            "method": self.method,
+            "metric": self.metric,
+            "points": self.points,
+            "parameters": {n: {c: clean(v) for c, v in self.indices[n].items()}
+                           for n in self.names},
+        }
+        if self.second_order is not None:
+            out["second_order"] = {a: {b: clean(v) for b, v in row.items()}
+                                   for a, row in self.second_order.items()}
+        return out
+
+
+def analyze(method: str, space: Space, X: np.ndarray, Y: np.ndarray, *,
+            second_order: bool = False, levels: int = 4, seed: int | None = 0,
+            num_resamples: int = 200, metric: str = "y") -> Sensitivity:
+    """Sobol (Saltelli/Jansen estimators) or Morris indices of ``Y`` over the design ``X``.
+
+    Args:
+        method: ``sobol`` or ``morris``; ``X`` must come from the same method's sampler.
+        space: parameter names and bounds the design was drawn in.
+        X: ``(points, D)`` the design matrix (Morris needs it; Sobol uses its order only).
+        Y: ``(points,)`` the output at each point.
+        second_order: the Sobol design was drawn with second-order columns.
+        levels: the Morris design's number of levels.
+        seed: seed of the bootstrap confidence intervals.
+    """
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 1 or Y.shape[0] != X.shape[0]:
+        raise SensitivityError(f"need one output per point: {X.shape[0]} points, "
+                               f"{Y.shape[0]} outputs")
+    bad = int((~np.isfinite(Y)).sum())
+    if bad:
+        raise SensitivityError(f"{metric} is undefined at {bad} of {Y.size} points (e.g. a "
+                               "mean term where no world agreed); choose another --metric")
+    problem = space.salib()
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        res = sobol.analyze(problem, Y, calc_second_order=second_order,
+                            num_resamples=num_resamples, conf_level=0.95, seed=seed)
+        idx = {n: {c: float(res[c][j]) for c in SOBOL_COLUMNS}
+               for j, n in enumerate(space.names)}
+        s2 = None
+        if second_order:
+            s2 = {a: {b: float(res["S2"][i][j]) for j, b in enumerate(space.names) if j > i}
+                  for i, a in enumerate(space.names)}
+        return Sensitivity(method, metric, list(space.names), idx, int(Y.size), s2)
+    if method == "morris":
+        from SALib.analyze import morris
+
+        res = morris.analyze(problem, np.asarray(X, dtype=float), Y, num_resamples=num_resamples,
+                             conf_level=0.95, num_levels=levels, seed=seed)
+        idx = {n: {c: float(res[c][j]) for c in MORRIS_COLUMNS}
+               for j, n in enumerate(space.names)}
+        return Sensitivity(method, metric, list(space.names), idx, int(Y.size))
+    raise SensitivityError(f"sensitivity needs a sobol or morris sweep, not {method}")
+
+
+def metrics(summary_columns: list[str], parameters: list[str]) -> list[str]:
+    """Summary columns that can be analysed (everything but ids and parameter values)."""
+    return [c for c in summary_columns if c not in NOT_METRICS and c not in parameters]
+
+
+def analyze_results(results: str | Path, metric: str = "agreement", *,
+                    num_resamples: int = 200) -> Sensitivity:
+    """Analyse ``metric`` of a finished sobol or morris sweep in the directory ``results``."""
+    import pyarrow.parquet as pq
+
+    results = Path(results)
+    mpath = results / "manifest.json"
+    if not mpath.is_file():
+        raise SensitivityError(f"{results} is not a sweep's results directory (no manifest.json)")
+    man = json.loads(mpath.read_text())
+    design = man.get("design") or {}
+    method = design.get("method")
+    if method not in ("sobol", "morris"):
+        raise SensitivityError(f"{results} holds a {method} sweep; sensitivity needs method "
+                               "sobol or morris")
+    spath = results / "summary.parquet"
+    if not spath.is_file():
+        raise SensitivityError(f"{results} has no summary.parquet: finish the sweep "
+                               "(negsim sweep ... --resume)")
+    names = list(design["parameters"])
+    space = Space(names, [tuple(b) for b in design["bounds"]])
+    summary = pq.read_table(spath)
+    choices = metrics(summary.column_names, names)
+    if metric not in choices:
+        raise SensitivityError(f"unknown metric '{metric}' (choose from: {', '.join(choices)})")
+    expected = int(design["points"])
+    if summary.num_rows != expected:
+        raise SensitivityError(f"the sweep is incomplete ({summary.num_rows} of {expected} "
+                               "points have results): finish it with negsim sweep ... --resume")
+    points = pq.read_table(results / "points.parquet")
+    order = np.argsort(summary["point"].to_numpy())
+    X = np.column_stack([points[n].to_numpy() for n in names])
+    Y = summary[metric].to_numpy()[order]
+    out = analyze(method, space, X, Y, second_order=bool(design.get("second_order")),
+                  levels=int(design.get("levels") or 4), seed=design.get("seed"),
+                  num_resamples=num_resamples, metric=metric)
+    out.meta = {"experiment": man.get("experiment"), "scenario": man.get("scenario"),
+                "runs_per_point": man.get("runs"), "results": str(results)}
+    return out

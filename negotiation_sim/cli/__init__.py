@@ -1,0 +1,60 @@
+"""The ``negsim`` command line: one module per command group, registered here explicitly.
+
+Command modules define plain functions with typer annotations and import only ``cli.common``
+(and, inside the functions, the layers below); this module builds the ``app`` and registers
+every command in the order ``negsim --help`` lists them. Nothing here imports numpy or the
+model, so ``negsim --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from negotiation_sim import __version__
+from negotiation_sim.cli import figures, files, run, sweep, trace
+
+app = typer.Typer(
+    name="negsim",
+    help="Simulate negotiations between states: will the summit happen, in which format, and "
+    "does it end in agreement, ceasefire or breakdown? Scenarios are YAML files "
+    "(see scenarios/ and docs/scenario.md).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+COMMANDS = [  # (function, name), in the order of ``negsim --help``
+    (run.run, "run"),
+    (files.validate, "validate"),
+    (files.schema, "schema"),
+    (figures.plot, "plot"),
+    (figures.compare, "compare"),
+    (figures.report, "report"),
+    (sweep.sweep, "sweep"),
+    (sweep.sensitivity, "sensitivity"),
+    (trace.trace, "trace"),
+]
+for _function, _name in COMMANDS:
+    app.command(_name)(_function)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"negsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """negsim: negotiation scenario simulation."""
+
+
+def main() -> None:
+    """Entry point of the ``negsim`` console script."""
+    app()

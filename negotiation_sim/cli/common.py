@@ -1,0 +1,86 @@
+"""What every command shares: options, one-line errors, progress bars on stderr.
+
+Conventions: kebab-case options, ``--help`` everywhere; progress and errors on stderr, data on
+stdout or in files; exit 0 on success, 1 for invalid input or a failed run, 2 for bad usage.
+A mistake in a user's file is one red line ``FILE:LINE: field: message`` (``--debug`` shows the
+traceback instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+
+
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the run's random numbers.")]
+
+
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one red error line on stderr and return the Exit to raise."""
+    stderr().print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """Turn input problems into one-line errors with exit code 1 (tracebacks with --debug)."""
+    from negotiation_sim.config.yamlio import InputError
+
+    try:
+        yield
+    except (InputError, NotImplementedError, OSError) as err:
+        if debug:
+            raise
+        raise fail(str(err)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, unit: str, *, quiet: bool):
+    """A rich progress bar on stderr; silent when quiet or when stderr is not a terminal.
+
+    Yields a function ``advance(n)``.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    start = time.perf_counter()
+    with Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task(f"simulating {unit}", total=total, rate="")
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, advance=n, rate=f"{rate:,.0f} {unit}/s")
+
+        yield advance

@@ -1,0 +1,230 @@
+"""negsim plot, compare and report: figures and reports of results.
+
+``plot`` draws the figures of a results directory (a run, a sweep) or a trace file; without
+``--kind`` it draws the sensible set for what it finds. ``compare`` runs scenarios with one seed
+and number of worlds (or reads runs back) and tests whether their outcome distributions differ.
+``report`` writes one self-contained HTML file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    SeedOpt,
+    fail,
+    progress_bar,
+    stderr,
+    user_errors,
+)
+from negotiation_sim.results.reader import results_kind
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+@contextlib.contextmanager
+def warnings_as_lines(quiet: bool):
+    """Show library warnings (a changed scenario file) as one yellow line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if not quiet:
+        for w in caught:
+            stderr().print(f"[yellow]warning:[/yellow] {w.message}", highlight=False,
+                            soft_wrap=True)
+
+
+def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
+    """(kind of results, {figure kind: function making it}) for a results path."""
+    from negotiation_sim import plots
+    from negotiation_sim.results.reader import RunResults, SweepResults, load_trace
+
+    kind = results_kind(path)
+    if kind == "run":
+        return kind, plots.run_figures(RunResults.load(path, scenario))
+    if kind == "sweep":
+        return kind, plots.sweep_figures(SweepResults.load(path, scenario))
+    trace_file = path / "trace.json" if path.is_dir() else path
+    sc = None
+    if scenario is not None:
+        from negotiation_sim.config.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+    return kind, plots.trace_figures(load_trace(trace_file), sc)
+
+
+def plot(
+    results: Annotated[Path, typer.Argument(
+        help="A run or sweep results directory, or a trace .json file.", show_default=False)],
+    kind: Annotated[Optional[list[str]], typer.Option(
+        "--kind", "-k", help="Figure to draw (repeatable); default: every figure that fits the "
+        "results. Run: outcomes, terms, utilities, formats. Sweep: outcomes, sweep-line, "
+        "heatmap, sensitivity. Trace: trajectory.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Directory for the figures (default: beside the results).")] = None,
+    fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="File format.")] = FigureFormat.png,
+    scenario: Annotated[Optional[Path], typer.Option(
+        "--scenario", help="Scenario file of the results, for ideal points and red lines "
+        "(default: the file named in manifest.json, if unchanged).")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT)."""
+    from negotiation_sim import plots
+
+    with user_errors(debug), warnings_as_lines(quiet):
+        try:
+            what, makers = figure_makers(results, scenario)
+        except (ValueError, KeyError) as err:  # a file that is not what it claims to be
+            if debug:
+                raise
+            raise fail(f"{results}: cannot read these results ({err})") from None
+        unknown = [k for k in kind or [] if k not in makers]
+        if unknown:
+            raise fail(f"no figure '{unknown[0]}' for {what} results (available: "
+                       f"{', '.join(makers)})", 2)
+        target = out or (results if results.is_dir() else results.parent)
+        written = plots.write_figures(makers, target, kinds=kind, fmt=fmt.value)
+    for path in written:
+        typer.echo(str(path))
+    if not quiet:
+        stderr().print(f"{len(written)} figure(s) of {what} results written to {target}")
+
+
+def compare(
+    sources: Annotated[list[Path], typer.Argument(
+        help="Scenario files (run here) or run results directories; the first is the baseline.",
+        show_default=False)],
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Worlds per scenario.")] = 10_000,
+    seed: SeedOpt = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout (nothing else).")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Directory for comparison.json and the figure comparison.FORMAT.")] = None,
+    fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="Figure file format.")] = FigureFormat.png,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Worlds simulated together.")] = 16384,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare the outcome distributions of scenarios run with the same seed and worlds.
+
+    Shows each scenario's outcome shares, each one's difference from the first (baseline) with
+    a 95% interval, and a chi-square test of whether the distributions differ.
+    """
+    from negotiation_sim import plots
+    from negotiation_sim.analysis import compare as cmp
+    from negotiation_sim.results.files import write_json_atomic
+
+    if len(sources) < 2:
+        raise fail("compare needs at least two scenarios or results directories", 2)
+    with user_errors(debug):
+        arms = []
+        for src in sources:
+            with progress_bar(runs, f"worlds of {src.name}", quiet=quiet or src.is_dir()) as adv:
+                arms.append(cmp.load_arm(src, runs=runs, seed=seed, chunk_size=chunk_size,
+                                         progress=adv))
+        cmp.unique_labels(arms)
+        _warn_mismatch(arms, quiet)
+        result = cmp.compare_summaries(arms)
+        if out is not None:
+            write_json_atomic(out / "comparison.json", result.as_dict())
+            plots.save(plots.comparison_figure(result), out / f"comparison.{fmt.value}")
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        print_comparison(result)
+        if out is not None and not quiet:
+            stderr().print(f"wrote {out}/comparison.json, comparison.{fmt.value}")
+
+
+def _warn_mismatch(arms, quiet: bool) -> None:
+    runs = {a.runs for a in arms}
+    seeds = {a.summary["seed"] for a in arms}
+    if (len(runs) > 1 or len(seeds) > 1) and not quiet:
+        stderr().print("[yellow]warning:[/yellow] the compared results differ in worlds "
+                        f"({sorted(runs)}) or seed ({sorted(seeds)}); differences then mix "
+                        "scenario effects with sampling noise")
+
+
+def print_comparison(result) -> None:
+    """The comparison as tables on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from negotiation_sim.analysis.compare import format_p
+    from negotiation_sim.core.outcomes import OUTCOMES
+    from negotiation_sim.plots.style import OUTCOME_LABELS
+
+    con = Console()
+    base = result.baseline
+    t = Table(title="Outcome shares (below: 95% interval, %)", title_justify="left")
+    t.add_column("scenario", no_wrap=True)
+    for o in OUTCOMES:
+        t.add_column(OUTCOME_LABELS[o], justify="right")
+    for arm in result.arms:
+        cells = []
+        for o in OUTCOMES:
+            s = arm.summary["outcomes"][o]
+            cells.append(f"{s['share']:.1%}\n{s['ci95'][0] * 100:.1f}–{s['ci95'][1] * 100:.1f}")
+        t.add_row(arm.label, *cells)
+    con.print(t)
+    t = Table(title=f"Difference from {base.label} in percentage points (below: 95% interval)",
+              title_justify="left")
+    t.add_column("scenario", no_wrap=True)
+    for o in OUTCOMES:
+        t.add_column(OUTCOME_LABELS[o], justify="right")
+    for arm in result.arms[1:]:
+        cells = []
+        for o in OUTCOMES:
+            d, lo, hi = result.difference(arm, o)
+            cells.append(f"{d * 100:+.1f}\n{lo * 100:+.1f}, {hi * 100:+.1f}")
+        t.add_row(arm.label, *cells)
+    con.print(t)
+    worlds = "/".join(f"{r:,}" for r in sorted({a.runs for a in result.arms}))
+    seeds = "/".join(str(s) for s in sorted({a.summary["seed"] for a in result.arms}))
+    con.print(f"{worlds} worlds per scenario, seed {seeds}")
+    tests = [("all scenarios", result.chi_square)]
+    tests += [(f"{a.label} vs {base.label}", c) for a, c in zip(result.arms[1:], result.pairwise)]
+    for name, c in tests:
+        verdict = "[bold]differ[/bold]" if c.significant else "no significant difference"
+        con.print(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p {format_p(c.p_value)}: "
+                  f"{verdict} at the 5% level")
+
+
+def report(
+    results: Annotated[Path, typer.Argument(
+        help="A run or sweep results directory.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="The HTML file to write (default: RESULTS/report.html).")] = None,
+    scenario: Annotated[Optional[Path], typer.Option(
+        "--scenario", help="Scenario file of the results (default: the file named in "
+        "manifest.json, if unchanged).")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write one self-contained HTML report (figures embedded; opens offline): the scenario in
+    words, the outcome table, every figure and the provenance from the manifest."""
+    from negotiation_sim.report.html import write_report
+
+    with user_errors(debug), warnings_as_lines(quiet):
+        kind = results_kind(results)
+        if kind == "trace":
+            raise fail("report takes a run or sweep results directory; for a trace use "
+                       "negsim plot", 2)
+        target = write_report(results, out, scenario)
+    typer.echo(str(target))
+    if not quiet:
+        stderr().print(f"report of {kind} results written to {target} "
+                        f"({target.stat().st_size / 1e6:.1f} MB)")

@@ -1,0 +1,63 @@
+"""negsim validate and negsim schema: checking files and exporting their JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, fail
+
+
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario or experiment files to check.",
+                                                show_default=False)],
+    debug: DebugOpt = False,
+) -> None:
+    """Check scenario or experiment files: prints 'ok FILE' for each valid file, else one line
+    per problem (FILE:LINE: field.path: message) and exits 1. An experiment file (one with a
+    top-level `scenario:` path) is checked with its scenario and every point of its sweep."""
+    from negotiation_sim.config.experiment import load_experiment
+    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.yamlio import InputError, load_yaml
+
+    failed = False
+    for path in files:
+        try:
+            data = load_yaml(path).data
+            if isinstance(data, dict) and "scenario" in data and "actors" not in data:
+                load_experiment(path)
+            else:
+                load_scenario(path)
+        except InputError as err:
+            if debug:
+                raise
+            failed = True
+            for problem in err.problems:
+                typer.echo(str(problem))
+        else:
+            typer.echo(f"ok {path}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def schema(
+    kind: Annotated[str, typer.Argument(
+        help="Which file format: scenario or experiment.")] = "scenario",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of scenario (or experiment) files, for editor completion and checks."""
+    if kind == "scenario":
+        from negotiation_sim.config.scenario import json_schema
+    elif kind == "experiment":
+        from negotiation_sim.config.experiment import experiment_schema as json_schema
+    else:
+        raise fail(f"unknown schema '{kind}' (choose scenario or experiment)", 2)
+    text = json.dumps(json_schema(), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")

@@ -1,0 +1,163 @@
+"""negsim run: simulate a scenario's ensemble of worlds and print its summary tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    SeedOpt,
+    progress_bar,
+    stderr,
+    user_errors,
+)
+
+
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Number of simulated worlds.")] = 10_000,
+    seed: SeedOpt = 0,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Directory for runs.parquet, summary.json, manifest.json and the figures "
+        "(outcomes, terms, utilities, formats .png).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
+    chunk_size: Annotated[int, typer.Option(
+        "--chunk-size", min=1, help="Worlds simulated together (memory per chunk; results do not depend on it).")] = 16384,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a scenario's ensemble of worlds and summarise the outcomes.
+
+    Prints outcome shares with 95% Wilson intervals, the summit formats held, the terms of
+    agreements per issue (mean and 5th/50th/95th percentiles) and mean utilities.
+    """
+    with user_errors(debug):
+        from negotiation_sim.config.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        summary = _run(sc, str(scenario), runs=runs, seed=seed, out=out, chunk_size=chunk_size,
+                       quiet=quiet, plots=not no_plots)
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        print_summary(sc, summary)
+        if out is not None and not quiet:
+            stderr().print(f"wrote {out}/runs.parquet, summary.json, manifest.json"
+                            + ("" if no_plots else ", outcomes.png, terms.png, utilities.png, "
+                               "formats.png"))
+
+
+def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size: int,
+         quiet: bool, plots: bool) -> dict[str, Any]:
+    import time
+
+    from negotiation_sim.results.files import RunWriter, write_json_atomic
+    from negotiation_sim.results.manifest import manifest
+    from negotiation_sim.results.summary import Accumulator
+    from negotiation_sim.run.chunks import iter_chunks
+
+    acc = Accumulator.for_scenario(sc)
+    writer = RunWriter(out, sc) if out is not None else None
+    start = time.perf_counter()
+    with progress_bar(runs, "worlds", quiet=quiet) as advance:
+        for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance):
+            acc.add(chunk)
+            if writer is not None:
+                writer.add(chunk)
+    summary = acc.summary(sc.name, seed)
+    if out is not None:
+        writer.close()
+        write_json_atomic(out / "summary.json", summary)
+        write_json_atomic(out / "manifest.json", manifest(
+            sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
+            seconds=round(time.perf_counter() - start, 3)))
+        if plots:
+            from negotiation_sim.plots.figures import run_figures, write_figures
+            from negotiation_sim.results.reader import RunResults
+
+            write_figures(run_figures(RunResults.load(out, sc)), out)
+    return summary
+
+
+def print_summary(sc, summary: dict[str, Any]) -> None:
+    """The run summary as tables on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from negotiation_sim.plots.style import OUTCOME_LABELS
+
+    con = Console()
+    con.print(f"[bold]{summary['scenario']}[/bold]: {summary['runs']:,} worlds, seed {summary['seed']}, "
+              f"protocol {sc.protocol.kind}")
+    t = Table(title="Outcomes", title_justify="left")
+    t.add_column("outcome")
+    t.add_column("share", justify="right")
+    t.add_column("95% interval", justify="right")
+    for name, o in summary["outcomes"].items():
+        lo, hi = o["ci95"]
+        t.add_row(OUTCOME_LABELS[name], f"{o['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
+    con.print(t)
+    t = Table(title="Summit formats held", title_justify="left")
+    t.add_column("format")
+    t.add_column("share of worlds", justify="right")
+    for f, share in summary["formats"].items():
+        t.add_row(f, f"{share:.1%}")
+    con.print(t)
+    _print_terms(con, sc, summary)
+    _print_solutions(con, summary)
+    t = Table(title="Mean utility at the outcome", title_justify="left",
+              caption="1 = the actor's own ideal text; principals' deals are discounted, and "
+                      "breakdown or no summit is worth their value of war; other actors count "
+                      "only outcomes with a text", caption_justify="left")
+    t.add_column("actor")
+    t.add_column("role")
+    t.add_column("mean utility", justify="right")
+    for a, u in summary["utilities"].items():
+        t.add_row(sc.actors[a].display(a), sc.actors[a].role,
+                  "–" if u["mean"] is None else f"{u['mean']:.3f}")
+    con.print(t)
+
+
+def _print_terms(con, sc, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    rounds = summary["rounds"]
+    if rounds is None:
+        con.print("[italic]No world reached agreement: no terms to show.[/italic]")
+        return
+    t = Table(title=f"Terms of agreements (0 = low end, 1 = high end); agreed in round "
+              f"{rounds['mean']:.1f} on average (median {rounds['p50']:.0f})", title_justify="left")
+    for col in ("issue", "mean", "sd", "p05", "p50", "p95"):
+        t.add_column(col, justify="left" if col == "issue" else "right")
+    for k, stats in summary["terms"].items():
+        t.add_row(k, *(f"{stats[c]:.3f}" for c in ("mean", "sd", "p05", "p50", "p95")))
+    con.print(t)
+    for k, issue in sc.issues.items():
+        con.print(f"  [bold]{k}[/bold]: 0 = {issue.label('low')}; 1 = {issue.label('high')}",
+                  highlight=False)
+
+
+def _print_solutions(con, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    sol = summary.get("solutions")
+    if not sol:
+        return
+    names = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
+    t = Table(title="Reference solutions, mean over worlds (docs/protocols.md)", title_justify="left")
+    t.add_column("issue")
+    for name in ("Nash", "Kalai-Smorodinsky", "weighted mean", "weighted median"):
+        t.add_column(name, justify="right")
+    for k in summary["terms"]:
+        t.add_row(k, *("–" if sol[n][k] is None else f"{sol[n][k]:.3f}" for n in names))
+    con.print(t)
+    if sol["distance_to_nash"] is not None:
+        con.print(f"Agreed terms lie {sol['distance_to_nash']:.3f} from the Nash text on average "
+                  "(Euclidean, over agreements).")

@@ -1,0 +1,282 @@
+"""negsim sweep and negsim sensitivity: experiments over many scenario variants."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+
+MAX_ROWS = 40  # points printed after a sweep; the rest are in summary.parquet
+
+
+class ExecutorName(str, Enum):
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file (see experiments/).",
+                                               show_default=False)],
+    executor: Annotated[Optional[ExecutorName], typer.Option(
+        "--executor", "-e", case_sensitive=False,
+        help="Where tasks run: serial (this process), processes (local worker processes) or "
+             "dask (a LocalCluster, or the cluster at --scheduler). Default: serial, or dask "
+             "with --scheduler.", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
+                                       "Default: one per CPU.", show_default=False)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
+                            "scheduler file (JSON).",
+        show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Results directory. Default: results/<experiment name>.",
+        show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Finish an interrupted sweep in --out: run only the missing tasks.")] = False,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the sweep figures.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run every point of an experiment and write points, per-world runs and a summary.
+
+    Results do not depend on the executor or the number of workers. Writes
+    points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json and the
+    sweep figures (PNG; --no-plots to skip).
+    Exits 1 if any task failed (the others are kept: --resume retries the failed ones).
+    """
+    kind = (executor.value if executor else ("dask" if scheduler else "serial"))
+    if scheduler is not None and kind != "dask":
+        raise fail("--scheduler needs --executor dask", 2)
+    from negotiation_sim.results.sweep import SweepError
+
+    with user_errors(debug), _sweep_errors(debug, SweepError):
+        from negotiation_sim.config.experiment import load_experiment
+        from negotiation_sim.results.sweep import prepare, run_sweep
+
+        loaded = load_experiment(experiment)
+        out_dir = out if out is not None else Path("results") / loaded.experiment.name
+        prepared = prepare(loaded, out_dir, resume=resume)
+        tasks = prepared[2]
+        todo_worlds = sum(t.n for t in tasks if not (out_dir / "runs" / t.part).exists())
+        todo_tasks = sum(1 for t in tasks if not (out_dir / "runs" / t.part).exists())
+        with _executor(kind, workers, scheduler) as ex:
+            if not quiet and getattr(ex, "dashboard", None):
+                stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
+            with task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
+                # A remote cluster may not share our disk: its tasks send rows back here.
+                report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
+                                   progress=lambda task, ok: advance(task.n),
+                                   workers_write=scheduler is None)
+    if report.summary is not None:
+        print_points(report.summary, loaded)
+        if loaded.design.method in ("sobol", "morris") and report.ok:
+            _save_sensitivity(out_dir, quiet)
+        if not no_plots:
+            with user_errors(debug):
+                from negotiation_sim.plots.figures import sweep_figures, write_figures
+                from negotiation_sim.results.reader import SweepResults
+
+                figures = write_figures(sweep_figures(SweepResults.load(out_dir)), out_dir)
+            if not quiet:
+                stderr().print(f"figures: {', '.join(f.name for f in figures)}",
+                                highlight=False, soft_wrap=True)
+    if not quiet:
+        stderr().print(
+            f"wrote {out_dir}/: points.parquet, runs/ ({report.tasks - len(report.failed)} "
+            f"parts), summary.parquet, manifest.json — {report.ran} tasks run in "
+            f"{report.seconds:.1f} s on {kind}"
+            + (f", {report.resumed} already done" if report.resumed else ""),
+            highlight=False, soft_wrap=True)
+    if report.failed:
+        con = stderr()
+        con.print(f"[red]error:[/red] {len(report.failed)} of {report.tasks} tasks failed; the "
+                  f"others are in {out_dir}. Fix the cause and rerun with --resume to run only "
+                  "the failed ones.", highlight=False, soft_wrap=True)
+        for f in report.failed[:10]:
+            con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", markup=False,
+                      highlight=False, soft_wrap=True)
+        if len(report.failed) > 10:
+            con.print(f"  ... and {len(report.failed) - 10} more (see manifest.json)")
+        raise typer.Exit(1)
+
+
+def _save_sensitivity(out_dir: Path, quiet: bool) -> None:
+    """Save the agreement share's indices beside a finished sobol or morris sweep (its figure
+    and report read them); a missing SALib or an undefined metric is one warning line."""
+    from negotiation_sim.analysis.sensitivity import SensitivityError, analyze_results
+    from negotiation_sim.results.files import write_json_atomic
+
+    try:
+        res = analyze_results(out_dir, "agreement")
+    except (ImportError, SensitivityError) as err:
+        if not quiet:
+            stderr().print(f"[yellow]warning:[/yellow] no sensitivity indices saved: {err}",
+                           highlight=False, soft_wrap=True)
+        return
+    write_json_atomic(out_dir / "sensitivity.json", res.to_json())
+
+
+@contextlib.contextmanager
+def _sweep_errors(debug: bool, *kinds: type[BaseException]):
+    """Sweep-level problems (and a missing optional dependency) as one-line errors."""
+    try:
+        yield
+    except (ImportError, *kinds) as err:
+        if debug:
+            raise
+        raise fail(str(err)) from None
+
+
+def _executor(kind: str, workers: int | None, scheduler: str | None):
+    from negotiation_sim.run.executors import make_executor
+
+    return make_executor(kind, workers=workers, scheduler=scheduler,
+                         preload=["negotiation_sim.results.sweep"])
+
+
+@contextlib.contextmanager
+def task_progress(tasks: int, worlds: int, *, quiet: bool):
+    """A progress bar on stderr (tasks, worlds per second, time left); silent when quiet or
+    when stderr is not a terminal. Yields ``advance(worlds_of_the_task)``."""
+    if quiet or not sys.stderr.isatty() or tasks == 0:
+        yield lambda n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("tasks"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    start = time.perf_counter()
+    done = 0
+    with Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task("sweep", total=tasks, rate="")
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, advance=1, rate=f"{rate:,.0f} worlds/s")
+
+        yield advance
+
+
+def print_points(summary, loaded) -> None:
+    """The sweep's summary, one row per point, on stdout (at most ``MAX_ROWS`` rows)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from negotiation_sim.core.outcomes import OUTCOMES
+
+    has_label = "label" in summary.column_names
+    params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
+    rows = summary.to_pylist()
+    con = Console(width=None if sys.stdout.isatty() else 200)
+    exp = loaded.experiment
+    t = Table(title=f"{exp.name}: {exp.runs:,} worlds per point, seed {exp.seed}; outcome "
+                    "shares in % [95% interval]", title_justify="left")
+    t.add_column("point", justify="right")
+    if has_label:
+        t.add_column("label")
+    for p in params:
+        t.add_column(_short(p), justify="right")
+    for o in OUTCOMES:
+        t.add_column(o.replace("_", " ").capitalize(), justify="right")
+    for r in rows[:MAX_ROWS]:
+        cells = [str(r["point"])]
+        if has_label:
+            cells.append(r.get("label") or "")
+        cells += [_fmt(r.get(p)) for p in params]
+        cells += [f"{100 * r[o]:.1f} [{100 * r[o + '.lo']:.1f}, {100 * r[o + '.hi']:.1f}]"
+                  for o in OUTCOMES]
+        t.add_row(*cells)
+    con.print(t)
+    if len(rows) > MAX_ROWS:
+        con.print(f"... {len(rows) - MAX_ROWS} more points in summary.parquet")
+
+
+def _short(path: str) -> str:
+    """A column title for a dotted path: its last two parts."""
+    return ".".join(path.split(".")[-2:])
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def sensitivity(
+    results: Annotated[Path, typer.Argument(help="Results directory of a sobol or morris sweep.",
+                                            show_default=False)],
+    metric: Annotated[str, typer.Option(
+        "--metric", "-m", help="Summary column to analyse: an outcome share (agreement, "
+                               "ceasefire, breakdown, no_summit), format.<name>, terms.<issue>, "
+                               "utility.<actor> or rounds.")] = "agreement",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the indices as JSON on stdout "
+                                                         "(nothing else).")] = False,
+    resamples: Annotated[int, typer.Option(
+        "--resamples", min=10, help="Bootstrap resamples for the confidence intervals.")] = 200,
+    debug: DebugOpt = False,
+) -> None:
+    """Sobol indices (first-order S1, total ST) or Morris mu*/sigma of a sweep's metric, with
+    95% confidence intervals, computed with SALib from the sweep's own samples."""
+    from negotiation_sim.analysis.sensitivity import SensitivityError, analyze_results
+
+    with user_errors(debug), _sweep_errors(debug, SensitivityError):
+        res = analyze_results(results, metric, num_resamples=resamples)
+    if as_json:
+        typer.echo(json.dumps(res.to_json()))
+        return
+    print_sensitivity(res)
+
+
+def print_sensitivity(res) -> None:
+    """Indices as a table on stdout, most influential parameter first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    key = "ST" if res.method == "sobol" else "mu_star"
+    names = sorted(res.names, key=lambda n: -_finite(res.indices[n][key]))
+    runs = res.meta.get("runs_per_point")
+    title = (f"{res.method.capitalize()} sensitivity of '{res.metric}' over {res.points:,} "
+             f"points" + (f" of {runs:,} worlds" if runs else "") + " (± 95% half-width)")
+    t = Table(title=title, title_justify="left")
+    t.add_column("parameter")
+    if res.method == "sobol":
+        heads = [("first-order S1", "S1", "S1_conf"), ("total ST", "ST", "ST_conf")]
+    else:
+        heads = [("mu*", "mu_star", "mu_star_conf")]
+    for head, _, _ in heads:
+        t.add_column(head, justify="right")
+    if res.method == "morris":
+        t.add_column("mu", justify="right")
+        t.add_column("sigma", justify="right")
+    for n in names:
+        row = res.indices[n]
+        cells = [f"{row[v]:.3f} ± {row[c]:.3f}" for _, v, c in heads]
+        if res.method == "morris":
+            cells += [f"{row['mu']:.3f}", f"{row['sigma']:.3f}"]
+        t.add_row(n, *cells)
+    Console(width=None if sys.stdout.isatty() else 200).print(t)
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else -math.inf

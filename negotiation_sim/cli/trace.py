@@ -1,0 +1,83 @@
+"""negsim trace: one world's negotiation told round by round.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, SeedOpt, user_errors
+from negotiation_sim.run.trace import trace_world
+
+
+def trace(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    seed: SeedOpt = 0,
+    world: Annotated[int, typer.Option("--world", "-w", min=0,
+                                       help="Which world of `negsim run` (same seed) to tell.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the story as JSON on stdout.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Tell one world's negotiation round by round: the format tried and who declined, each
+    text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
+    with user_errors(debug):
+        from negotiation_sim.config.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        story = trace_world(sc, seed=seed, world=world)
+    if as_json:
+        typer.echo(json.dumps(story))
+    else:
+        print_story(sc, story)
+
+
+def _fmt(d: dict | None, digits: int = 3) -> str:
+    if not d:
+        return "–"
+    return ", ".join(f"{k} {('–' if v is None else (('yes' if v else 'no') if isinstance(v, bool) else f'{v:.{digits}f}'))}"
+                     for k, v in d.items())
+
+
+def print_story(sc, story: dict[str, Any]) -> None:
+    """The story as text and a table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{story['scenario']}[/bold]: world {story['world']}, seed {story['seed']}, "
+              f"protocol {story['protocol']}")
+    if story["inputs"]:
+        con.print("Drawn inputs: " + _fmt(story["inputs"]))
+    form = story["formation"]
+    if form is not None:
+        con.print(f"Expected text when deciding to attend: {_fmt(form['expected_text'])}")
+        con.print(f"Expected gain over the value of war: {_fmt(form['gain'])}")
+        for t in form["tried"]:
+            declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
+            con.print(f"  format {t['format']}: " + ("all attend" if not declined else
+                      "declined by " + ", ".join(declined)))
+        if form["held"] is None:
+            con.print("[bold]No summit.[/bold]")
+    if story["rounds"]:
+        t = Table(title="Rounds", title_justify="left")
+        for col in ("round", "proposer", "text", "value (discounted)", "accepts", "walk-out"):
+            t.add_column(col)
+        for r in story["rounds"]:
+            t.add_row(str(r["round"]), r.get("proposer", "mediator" if "claim" in r else "–"),
+                      _fmt(r["text"]), _fmt(r.get("value")), _fmt(r.get("accept")),
+                      "yes" if r.get("walked_out") else "")
+        con.print(t)
+        last = story["rounds"][-1]
+        if "positions" in last:
+            con.print("Final stated positions: " + "; ".join(
+                f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
+    o = story["outcome"]
+    con.print(f"[bold]Outcome: {o['outcome']}[/bold] in round {o['round']}"
+              + (f", format {o['format']}" if o["format"] else "")
+              + (" (walk-out)" if o["walked_out"] else ""))
+    if o["terms"]:
+        con.print("Terms: " + _fmt(o["terms"]))
+    con.print("Utilities: " + _fmt(o["utilities"]))

@@ -1,0 +1,220 @@
+"""The sweep of an experiment file and the points it makes, in the vocabulary of exploratory
+modelling.
+
+This module owns the ``sweep:`` section's schema (``Sweep``, ``Range``) and its consistency checks,
+and the designs: ``grid`` (cartesian product), ``list`` (explicit points), ``lhs`` (Latin hypercube, scipy),
+``sobol`` (Saltelli's scheme) and ``morris`` (elementary-effect trajectories), the last two via
+SALib so that ``negsim sensitivity`` analyses exactly the samples that were run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, Discriminator, Field, Tag
+
+from negotiation_sim.config.distributions import STRICT
+
+_STRICT = STRICT
+
+METHODS = ("grid", "list", "lhs", "sobol", "morris")
+SAMPLED = ("lhs", "sobol", "morris")  # methods that draw points inside bounds
+LABEL = "label"  # reserved key of a ``list`` point: its name in tables (not a scenario path)
+
+
+class Range(BaseModel):
+    """A numeric range: bounds for lhs/sobol/morris, or ``num`` evenly spaced values for grid."""
+
+    model_config = _STRICT
+    low: float
+    high: float
+    num: int | None = Field(None, ge=1, description="grid only: how many values from low to high.")
+    integer: bool = Field(False, description="Round sampled values to whole numbers.")
+
+
+def _spec_kind(value: Any) -> str:
+    return "values" if isinstance(value, list) else "range"
+
+
+ParamSpec = Annotated[
+    Union[Annotated[list[Any], Tag("values")], Annotated[Range, Tag("range")]],
+    Discriminator(_spec_kind),
+]
+
+
+class Sweep(BaseModel):
+    """How the points of an experiment are chosen."""
+
+    model_config = _STRICT
+    method: Literal["grid", "list", "lhs", "sobol", "morris"]
+    samples: int | None = Field(
+        None, ge=1, le=1_000_000,
+        description="lhs: number of points; sobol/morris: base sample count N "
+                    "(sobol runs N(D+2) points, N(2D+2) with second_order; morris N(D+1)).")
+    parameters: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="Dotted scenario path -> list of values or {low, high, num} (grid), "
+                    "or {low, high} bounds (lhs, sobol, morris).")
+    points: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="method list: explicit points, each a mapping of dotted path -> value "
+                    "(the key 'label' names the point).")
+    second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
+    levels: int = Field(4, ge=2, le=100, description="morris: number of grid levels.")
+
+
+def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
+    """(loc inside the sweep, message) for every inconsistency of a sweep's fields."""
+    out: list[tuple[tuple, str]] = []
+    m, params = sweep.method, sweep.parameters
+    if m == "list":
+        if not sweep.points:
+            out.append((("points",), "method list needs at least one point"))
+        if params:
+            out.append((("parameters",), "method list takes its values from points, not "
+                                         "parameters (use grid to cross parameters)"))
+        for i, point in enumerate(sweep.points):
+            if not any(k != LABEL for k in point):
+                out.append((("points", i), "a point must set at least one path"))
+        return out
+    if sweep.points:
+        out.append((("points",), f"points are for method list, not {m}"))
+    if not params:
+        out.append((("parameters",), f"method {m} needs at least one parameter"))
+    for path, spec in params.items():
+        loc = ("parameters", path)
+        if isinstance(spec, Range) and spec.low > spec.high:
+            out.append((loc, f"bounds reversed: low ({spec.low:g}) > high ({spec.high:g})"))
+        if m == "grid":
+            if isinstance(spec, list) and not spec:
+                out.append((loc, "a grid parameter needs at least one value"))
+            if isinstance(spec, Range) and spec.num is None:
+                out.append((loc, "a grid range needs num (how many values from low to high)"))
+        else:
+            if isinstance(spec, list):
+                out.append((loc, f"method {m} needs bounds {{low: ..., high: ...}}, not a "
+                                 "list of values"))
+            elif spec.num is not None:
+                out.append((loc, f"num is for grid; method {m} draws its own values"))
+            elif spec.low == spec.high:
+                out.append((loc, "bounds must differ (fix the value in overrides instead)"))
+    if m in SAMPLED and sweep.samples is None:
+        out.append((("method",), f"method {m} needs samples (the base sample count)"))
+    if m == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
+        out.append((("samples",), f"sobol needs samples to be a power of 2 (got "
+                                  f"{sweep.samples}; try {1 << sweep.samples.bit_length()})"))
+    return out
+
+
+@dataclass(frozen=True)
+class Space:
+    """The uncertain space of a sampled design: one (low, high) per parameter path."""
+
+    names: list[str]
+    bounds: list[tuple[float, float]]
+
+    def salib(self) -> dict[str, Any]:
+        """SALib's problem specification (kept at this boundary only)."""
+        return {"num_vars": len(self.names), "names": list(self.names),
+                "bounds": [list(b) for b in self.bounds]}
+
+
+@dataclass
+class Design:
+    """The points of a sweep, in order: point ``i`` sets ``points[i]`` on top of the overrides."""
+
+    method: str
+    points: list[dict[str, Any]]
+    labels: list[str | None]
+    space: Space | None = None  # lhs / sobol / morris
+    X: np.ndarray | None = None  # (points, D) sampled values, lhs / sobol / morris
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter paths in column order (the union over points for ``list``)."""
+        seen: dict[str, None] = {}
+        for p in self.points:
+            seen.update(dict.fromkeys(p))
+        return list(seen)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def make_design(sweep: Sweep | None, seed: int) -> Design:
+    """The points of a (checked) sweep. Sampled designs are seeded from ``seed``."""
+    if sweep is None:
+        return Design("single", [{}], [None])
+    if sweep.method == "grid":
+        axes = [_grid_values(spec) for spec in sweep.parameters.values()]
+        names = list(sweep.parameters)
+        points = [dict(zip(names, combo)) for combo in itertools.product(*axes)]
+        return Design("grid", points, [None] * len(points))
+    if sweep.method == "list":
+        points = [{k: v for k, v in p.items() if k != LABEL} for p in sweep.points]
+        labels = [None if p.get(LABEL) is None else str(p[LABEL]) for p in sweep.points]
+        return Design("list", points, labels)
+    space = Space(list(sweep.parameters),
+                  [(spec.low, spec.high) for spec in sweep.parameters.values()])
+    X = sample_space(sweep.method, space, sweep.samples or 0, seed,
+                     second_order=sweep.second_order, levels=sweep.levels)
+    integer = np.array([spec.integer for spec in sweep.parameters.values()])
+    X = np.where(integer, np.round(X), X)
+    points = [{name: (int(v) if integer[j] else float(v)) for j, (name, v) in
+               enumerate(zip(space.names, row))} for row in X]
+    options = {"second_order": sweep.second_order, "levels": sweep.levels,
+               "samples": sweep.samples, "seed": seed}
+    return Design(sweep.method, points, [None] * len(points), space, X, options)
+
+
+def _grid_values(spec: list[Any] | Range) -> list[Any]:
+    if isinstance(spec, list):
+        return list(spec)
+    num = spec.num or 1
+    values = np.linspace(spec.low, spec.high, num).tolist()
+    return [int(round(v)) for v in values] if spec.integer else values
+
+
+def sample_space(method: str, space: Space, samples: int, seed: int, *,
+                 second_order: bool = False, levels: int = 4) -> np.ndarray:
+    """Draw a design matrix ``(points, D)`` inside ``space`` (lhs: scipy; sobol, morris: SALib)."""
+    if method == "lhs":
+        from scipy.stats import qmc
+
+        rng = np.random.default_rng(seed)
+        key = "rng" if "rng" in inspect.signature(qmc.LatinHypercube).parameters else "seed"
+        unit = qmc.LatinHypercube(d=len(space.names), **{key: rng}).random(samples)
+        lo, hi = np.array(space.bounds).T
+        return lo + unit * (hi - lo)
+    problem = space.salib()
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, samples, calc_second_order=second_order, scramble=True,
+                            seed=seed)
+    if method == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem, samples, num_levels=levels, seed=seed)
+    raise ValueError(f"unknown sampling method {method!r}")
+
+
+def n_points(sweep: Sweep | None) -> int:
+    """How many points a sweep has, without sampling it."""
+    if sweep is None:
+        return 1
+    d = len(sweep.parameters)
+    n = sweep.samples or 0
+    return {
+        "grid": math.prod(len(_grid_values(s)) for s in sweep.parameters.values()),
+        "list": len(sweep.points),
+        "lhs": n,
+        "sobol": n * (2 * d + 2 if sweep.second_order else d + 2),
+        "morris": n * (d + 1),
+    }[sweep.method]

@@ -1,0 +1,218 @@
+"""Experiment files: which scenario variants a sweep runs, and how its points are sampled.
+
+An experiment names a scenario file, fixed *overrides* and a *sweep* over some of the scenario's
+numbers, each addressed by a dotted path into the scenario (``actors.russia.reservation.high``).
+This module owns:
+
+* the schema of experiment files (strict, frozen pydantic models, like scenario files);
+* dotted paths: checking them against the scenario (an unknown path names the closest valid
+  ones) and applying values to the scenario's raw YAML data *before* validation, so a swept value
+  can replace a distribution with a fixed number or change one of a distribution's parameters;
+* sampling designs, in the vocabulary of exploratory modelling (EMA Workbench): ``grid``
+  (cartesian product), ``list`` (explicit points), ``lhs`` (Latin hypercube, scipy), ``sobol``
+  (Saltelli's scheme) and ``morris`` (elementary-effect trajectories), the last two via SALib so
+  that ``negsim sensitivity`` analyses exactly the samples that were run;
+* ``load_experiment``: every mistake becomes a one-line ``FILE:LINE: field: message`` problem.
+
+Execution and storage live elsewhere (``execution``, ``sweep``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.config.design import LABEL, Design, Sweep, make_design, sweep_problems
+from negotiation_sim.config.distributions import STRICT
+from negotiation_sim.config.paths import path_error, set_path
+from negotiation_sim.config.scenario import Scenario, scenario_from_data
+from negotiation_sim.config.yamlio import (
+    InputError,
+    Problem,
+    YamlDoc,
+    load_yaml,
+    problems_from_validation_error,
+)
+
+_STRICT = STRICT
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class Experiment(BaseModel):
+    """A whole experiment file."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    description: str | None = None
+    scenario: str = Field(min_length=1, description="Scenario file, relative to this file.")
+    runs: int = Field(ge=1, le=10**9, description="Worlds simulated per point.")
+    seed: int = Field(0, ge=0, description="Root of every random number of the sweep.")
+    common_random_numbers: bool = Field(
+        False, description="Every point draws the same worlds (seed spawn key 0 instead of the "
+                           "point's index): sharper differences between points.")
+    chunk_size: int = Field(
+        DEFAULT_CHUNK, ge=1,
+        description="Worlds per task (rounded to whole blocks of 1024); memory per task.")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed changes to the scenario, dotted path -> value.")
+    sweep: Sweep | None = Field(None, description="Without a sweep: one point, the scenario "
+                                                  "with its overrides.")
+
+    def digest(self) -> str:
+        """SHA-256 of the validated content (stable across formatting and comments)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+
+
+@dataclass
+class LoadedExperiment:
+    """An experiment file with its scenario, checked and ready to make point scenarios."""
+
+    experiment: Experiment
+    doc: YamlDoc
+    scenario_doc: YamlDoc
+    base: Scenario  # the scenario as written, before overrides
+    design: Design
+
+    @property
+    def path(self) -> str:
+        return self.doc.path
+
+    @property
+    def scenario_path(self) -> str:
+        return self.scenario_doc.path
+
+    def point_scenarios(self) -> list[Scenario]:
+        """The scenario of every point, in order (raises InputError on the first bad one)."""
+        return [self.point_scenario(i) for i in range(len(self.design))]
+
+    def point_scenario(self, i: int) -> Scenario:
+        """The scenario of point ``i``: the file, then the overrides, then the point's values."""
+        data = copy.deepcopy(self.scenario_doc.data)
+        assigned: list[tuple[tuple, str, Any]] = []
+        for path, value in self.experiment.overrides.items():
+            set_path(data, path, value)
+            assigned.append((("overrides", path), path, value))
+        for path, value in self.design.points[i].items():
+            set_path(data, path, value)
+            assigned.append((self._point_loc(i, path), path, value))
+        try:
+            return scenario_from_data(data, self.scenario_doc)
+        except InputError as err:
+            raise InputError([self._relocate(p, assigned, i) for p in err.problems]) from None
+
+    def _point_loc(self, i: int, path: str) -> tuple:
+        if self.design.method == "list":
+            return ("sweep", "points", i, path)
+        return ("sweep", "parameters", path)
+
+    def _relocate(self, problem: Problem, assigned, i: int) -> Problem:
+        """Report a problem caused by a set path at that path's line in the experiment file."""
+        best = None
+        for loc, path, value in assigned:
+            hit = (problem.field == path or problem.field.startswith(path + ".")
+                   or path.startswith(problem.field + "."))
+            if hit and (best is None or len(path) > len(best[1])):
+                best = (loc, path, value)
+        if best is None:
+            return problem
+        loc, path, value = best
+        what = "" if loc[0] == "overrides" else f" at point {i}"
+        field_ = "" if problem.field == path else f"{problem.field}: "
+        message = f"{path} = {_show(value)}{what} makes the scenario invalid: {field_}{problem.message}"
+        return Problem(self.doc.path, self.doc.line_of(loc), _dotted(loc), message)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def load_experiment(path: str | Path, *, check_points: bool = True) -> LoadedExperiment:
+    """Read and check an experiment file and its scenario.
+
+    Args:
+        path: the experiment file.
+        check_points: build every point's scenario once, so that a value that makes the
+            scenario invalid is reported now, at its line, rather than when the sweep runs.
+
+    Raises:
+        InputError: with one located problem per mistake (``str(err)`` is the first one).
+    """
+    doc = load_yaml(path)
+    try:
+        exp = Experiment.model_validate(doc.data)
+    except ValidationError as err:
+        raise InputError(problems_from_validation_error(err, doc, model=Experiment)) from None
+    if exp.sweep is not None:
+        problems = [Problem(doc.path, doc.line_of(("sweep", *loc)), _dotted(("sweep", *loc)), msg)
+                    for loc, msg in sweep_problems(exp.sweep)]
+        if problems:
+            raise InputError(problems)
+    scenario_doc = _scenario_doc(doc, exp)
+    base = scenario_from_data(scenario_doc.data, scenario_doc)
+    problems = [Problem(doc.path, doc.line_of(loc), _dotted(loc), msg)
+                for loc, msg in _path_problems(exp, base)]
+    if problems:
+        raise InputError(problems)
+    loaded = LoadedExperiment(exp, doc, scenario_doc, base, make_design(exp.sweep, exp.seed))
+    if check_points:
+        loaded.point_scenarios()
+    return loaded
+
+
+def _scenario_doc(doc: YamlDoc, exp: Experiment) -> YamlDoc:
+    target = Path(doc.path).parent / exp.scenario
+    if not target.is_file():
+        what = "is a directory" if target.is_dir() else "not found"
+        raise InputError([Problem(doc.path, doc.line_of(("scenario",)), "scenario",
+                                  f"scenario file {what}: {target}")])
+    return load_yaml(target)
+
+
+def _path_problems(exp: Experiment, base: Scenario) -> list[tuple[tuple, str]]:
+    out = []
+    for path in exp.overrides:
+        if (msg := path_error(base, path)) is not None:
+            out.append((("overrides", path), msg))
+    if exp.sweep is not None:
+        for path in exp.sweep.parameters:
+            if (msg := path_error(base, path)) is not None:
+                out.append((("sweep", "parameters", path), msg))
+        for i, point in enumerate(exp.sweep.points):
+            for path in point:
+                if path != LABEL and (msg := path_error(base, path)) is not None:
+                    out.append((("sweep", "points", i, path), msg))
+    return out
+
+
+def experiment_schema() -> dict[str, Any]:
+    """The JSON Schema of experiment files, for editors that complete YAML."""
+    return Experiment.model_json_schema()

@@ -1,0 +1,344 @@
+"""The scenario file: what users write, validated into typed, frozen pydantic models.
+
+A scenario names the *issues* under negotiation (each a dimension scaled to [0, 1]) and the
+*actors*: principals who sign or refuse, mediators who draft and press, guarantors who back a
+level of security guarantee. Any number may be a distribution (see ``distributions``).
+
+This module owns the schema (the pydantic models are the single source of truth; ``negsim
+schema`` exports it as JSON Schema), the constraint mini-language of red lines and
+preconditions (``"territory <= 0.2"``), the cross-reference checks that pydantic cannot do field
+by field (unknown issue or actor ids), and ``load_scenario``, which turns every mistake into a
+one-line ``FILE:LINE: field: message`` problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+)
+
+from negotiation_sim.config.constraints import ConstraintField
+from negotiation_sim.config.distributions import STRICT, Discount, Finite, NonNeg, Positive, Unit
+from negotiation_sim.config.yamlio import (
+    InputError,
+    Problem,
+    YamlDoc,
+    load_yaml,
+    problems_from_validation_error,
+)
+
+_STRICT = STRICT
+
+
+PRINCIPAL, MEDIATOR, GUARANTOR = "principal", "mediator", "guarantor"
+
+
+IMPLICIT_FORMAT = "direct"  # the format name used when a scenario has no ``summit`` section
+
+
+class Issue(BaseModel):
+    """One dimension of the negotiation, scaled to [0, 1]."""
+
+    model_config = _STRICT
+    low: str | None = Field(None, description="What 0 means on this issue.")
+    high: str | None = Field(None, description="What 1 means on this issue.")
+    status_quo: Unit = Field(0.5, description="Where things stand if nothing is agreed.")
+
+    def label(self, end: Literal["low", "high"]) -> str:
+        """Words for one end of the scale, or the number when the scenario gives none."""
+        text = self.low if end == "low" else self.high
+        return text or ("0" if end == "low" else "1")
+
+
+class PowerUtility(BaseModel):
+    """Utility ``sum_k s_k (1 - |x_k - p_k|)^a``; a < 1 is risk-averse.
+
+    With a > 1 (risk-seeking) utilities are not concave, so the Nash text the solvers find is a
+    local optimum (docs/model.md).
+    """
+
+    model_config = _STRICT
+    power: Positive
+
+
+UtilityShape = Union[Literal["linear", "quadratic"], PowerUtility]
+
+
+class _Actor(BaseModel):
+    model_config = _STRICT
+    name: str | None = Field(None, description="Display name.")
+    leader: str | None = Field(None, description="Who speaks for the actor.")
+    position: dict[str, Unit] = Field(default_factory=dict, description="Ideal point per issue.")
+    salience: dict[str, NonNeg] | None = Field(
+        None, description="Weight per issue (default equal); normalised to sum 1 in utilities."
+    )
+    clout: Positive = Field(1.0, description="Bargaining weight / capability.")
+
+    def display(self, actor_id: str) -> str:
+        return self.name or actor_id
+
+
+class Principal(_Actor):
+    """A party that signs or refuses (Russia, Ukraine)."""
+
+    role: Literal["principal"]
+    utility: UtilityShape = "linear"
+    reservation: Finite = Field(0.0, description="Utility of no deal (the war going on).")
+    patience: Discount = Field(1.0, description="Per-round discount factor in (0, 1].")
+    claim: NonNeg = Field(0.0, description="Overstatement of the reservation when talks open.")
+    concession: Unit = Field(0.0, description="Share of remaining overstatement dropped per rejection.")
+    walkout: Unit = Field(0.0, description="Per-round probability of leaving after rejecting.")
+    red_lines: list[ConstraintField] = Field(default_factory=list)
+    audience_cost: dict[str, Finite] = Field(default_factory=dict)
+    preconditions: list[ConstraintField] = Field(default_factory=list)
+
+
+class Mediator(_Actor):
+    """A party that invites, drafts texts and applies pressure (the US)."""
+
+    role: Literal["mediator"]
+    pressure: dict[str, Finite] = Field(
+        default_factory=dict, description="Per-round fall in that principal's reservation."
+    )
+    backlash: NonNeg = Field(0.0, description="Walk-out chance added per unit of pressure.")
+
+
+class Guarantor(_Actor):
+    """A party that backs a level of guarantee on some issues (European states)."""
+
+    role: Literal["guarantor"]
+    offer: dict[str, Unit] = Field(
+        default_factory=dict, description="The most it will back on that issue (a cap)."
+    )
+
+
+Actor = Annotated[Union[Principal, Mediator, Guarantor], Field(discriminator="role")]
+
+
+class Summit(BaseModel):
+    """Which summit formats the mediator can propose, and in which order."""
+
+    model_config = _STRICT
+    formats: dict[str, list[str]] = Field(min_length=1)
+    order: list[str] | None = None
+
+    def ordered(self) -> list[str]:
+        return list(self.order) if self.order is not None else list(self.formats)
+
+
+class Ceasefire(BaseModel):
+    """The fallback package when talks fail: unnamed issues stay at the status quo."""
+
+    model_config = _STRICT
+    terms: dict[str, Union[Literal["status_quo"], Unit]] = Field(default_factory=dict)
+
+
+class Protocol(BaseModel):
+    """How the negotiation is played."""
+
+    model_config = _STRICT
+    kind: Literal["mediated", "alternating_offers", "expected_utility"] = "mediated"
+    rounds: int = Field(10, ge=0, le=10_000, description="Deadline in rounds.")
+    first_proposer: str | None = Field(
+        None, description="alternating_offers: the principal proposing in round 1.")
+    order: list[str] | None = Field(
+        None, description="alternating_offers: the proposers' rotation (default: file order).")
+    risk_exponents: dict[str, float] | None = Field(
+        None, description="expected_utility: fixed risk exponent r > 0 per actor id; actors not "
+        "named get r from their security level each round (Scholz et al. 2011, sec. 5).")
+    status_quo_belief: float = Field(
+        1.0, ge=0.0, le=1.0, description="expected_utility: Q, the probability an actor "
+        "assigns to the status quo persisting when it does not challenge.")
+    improvement_belief: float = Field(
+        1.0, ge=0.0, le=1.0, description="expected_utility: T, the probability that, absent a "
+        "challenge, things change for the better.")
+
+
+class Scenario(BaseModel):
+    """A whole scenario file."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    description: str | None = None
+    issues: dict[str, Issue] = Field(min_length=1)
+    actors: dict[str, Actor] = Field(min_length=1)
+    summit: Summit | None = None
+    ceasefire: Ceasefire | None = None
+    protocol: Protocol = Protocol()
+
+    # -- convenient views -------------------------------------------------------------------
+    def ids(self, role: str) -> list[str]:
+        """Actor ids with the given role, in file order."""
+        return [a for a, actor in self.actors.items() if actor.role == role]
+
+    @property
+    def principals(self) -> list[str]:
+        return self.ids(PRINCIPAL)
+
+    @property
+    def issue_ids(self) -> list[str]:
+        return list(self.issues)
+
+    @property
+    def positioned(self) -> list[str]:
+        """Actors with ideal points, whose utility is reported: principals first (file order),
+        then mediators and guarantors that state a position (file order)."""
+        principals = self.principals
+        return principals + [a for a, s in self.actors.items()
+                             if s.role != PRINCIPAL and s.position]
+
+    def formats(self) -> list[tuple[str, list[str]]]:
+        """(name, members) in the order the mediator tries them."""
+        if self.summit is None:
+            return [(IMPLICIT_FORMAT, list(self.actors))]
+        return [(f, list(self.summit.formats[f])) for f in self.summit.ordered()]
+
+    def digest(self) -> str:
+        """SHA-256 of what the file sets, validated (stable across formatting and comments).
+
+        Fields left at their defaults are not hashed, so a later version that adds fields keeps
+        the hashes of existing files (the manifest records the versions that ran them).
+        """
+        blob = json.dumps(self.model_dump(mode="json", warnings=False, exclude_unset=True),
+                          sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    # -- checks across fields -------------------------------------------------------------
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(loc, message) for every id that refers to nothing, and other whole-file rules."""
+        return list(_references(self))
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} '{name}' (known: {', '.join(known) or 'none'})"
+
+
+def _check_keys(loc: tuple, keys, known: list[str], kind: str) -> Iterator[tuple[tuple, str]]:
+    for key in keys:
+        if key not in known:
+            yield (*loc, key), _unknown(kind, key, known)
+
+
+def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    issues, actors, principals = sc.issue_ids, list(sc.actors), sc.principals
+    if not principals:
+        yield ("actors",), "a scenario needs at least one actor with role: principal"
+    formats = list(sc.summit.formats) if sc.summit else []
+    for aid, actor in sc.actors.items():
+        base = ("actors", aid)
+        yield from _check_keys((*base, "position"), actor.position, issues, "issue")
+        if actor.salience is not None:
+            yield from _check_keys((*base, "salience"), actor.salience, issues, "issue")
+        if isinstance(actor, Principal):
+            yield from _principal_refs(base, actor, issues, formats, sc.summit is not None)
+        elif isinstance(actor, Mediator):
+            yield from _check_keys((*base, "pressure"), actor.pressure, principals, "principal")
+        else:
+            yield from _check_keys((*base, "offer"), actor.offer, issues, "issue")
+    if sc.summit is not None:
+        yield from _summit_refs(sc.summit, actors, principals)
+    if sc.ceasefire is not None:
+        yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
+    yield from _protocol_refs(sc.protocol, principals, actors)
+
+
+def _principal_refs(base, actor: Principal, issues, formats, has_summit):
+    missing = [k for k in issues if k not in actor.position]
+    if missing:
+        yield (*base, "position"), f"a principal needs a position on every issue (missing: {', '.join(missing)})"
+    if actor.salience is not None and sum(_mean_of(v) for v in actor.salience.values()) <= 0:
+        yield (*base, "salience"), "saliences must not all be zero"
+    for field in ("red_lines", "preconditions"):
+        for i, c in enumerate(getattr(actor, field)):
+            if c.issue not in issues:
+                yield (*base, field, i), _unknown("issue", c.issue, issues)
+    if has_summit:
+        yield from _check_keys((*base, "audience_cost"), actor.audience_cost, formats, "summit format")
+    else:
+        for field in ("audience_cost", "preconditions"):
+            if getattr(actor, field):
+                yield (*base, field), (
+                    f"{field} needs a summit section (without one the principals meet "
+                    "unconditionally)")
+
+
+def _summit_refs(summit: Summit, actors, principals):
+    for name, members in summit.formats.items():
+        for i, m in enumerate(members):
+            if m not in actors:
+                yield ("summit", "formats", name, i), _unknown("actor", m, actors)
+        absent = [p for p in principals if p not in members]
+        if absent:
+            yield ("summit", "formats", name), (
+                f"format '{name}' must include every principal (missing: {', '.join(absent)})"
+            )
+    if summit.order is not None:
+        if not summit.order:
+            yield ("summit", "order"), "order must name at least one format"
+        for i, f in enumerate(summit.order):
+            if f not in summit.formats:
+                yield ("summit", "order", i), _unknown("summit format", f, list(summit.formats))
+
+
+def _protocol_refs(protocol: Protocol, principals, actors=()):
+    if protocol.first_proposer is not None and protocol.first_proposer not in principals:
+        yield ("protocol", "first_proposer"), _unknown("principal", protocol.first_proposer, principals)
+    for i, p in enumerate(protocol.order or []):
+        if p not in principals:
+            yield ("protocol", "order", i), _unknown("principal", p, principals)
+    for a, r in (protocol.risk_exponents or {}).items():
+        if a not in actors:
+            yield ("protocol", "risk_exponents", a), _unknown("actor", a, actors)
+        elif not r > 0:
+            yield ("protocol", "risk_exponents", a), f"risk exponent must be > 0, got {r:g}"
+    if protocol.kind != "expected_utility" and protocol.rounds < 1:
+        yield ("protocol", "rounds"), f"protocol '{protocol.kind}' needs rounds >= 1"
+
+
+def _mean_of(value) -> float:
+    from negotiation_sim.config.distributions import support
+
+    lo, hi = support(value)
+    return hi  # a distribution that can be positive counts as possibly positive
+
+
+def scenario_from_data(data: Any, doc: YamlDoc, *, prefix: tuple = ()) -> Scenario:
+    """Validate already-loaded YAML data; every problem becomes a located ``Problem``."""
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise InputError(problems_from_validation_error(err, doc, prefix=prefix)) from None
+    problems = [
+        Problem(doc.path, doc.line_of((*prefix, *loc)), _dotted((*prefix, *loc)), msg)
+        for loc, msg in sc.reference_problems()
+    ]
+    if problems:
+        raise InputError(problems)
+    return sc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises:
+        InputError: with one located problem per mistake (``str(err)`` is the first one).
+    """
+    doc = load_yaml(path)
+    return scenario_from_data(doc.data, doc)
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def json_schema() -> Mapping[str, Any]:
+    """The JSON Schema of scenario files, for editors that complete YAML."""
+    return Scenario.model_json_schema()

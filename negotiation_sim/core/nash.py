@@ -1,0 +1,322 @@
+"""The generalised Nash bargaining text inside a box of feasible texts, vectorised over worlds.
+
+Red lines and guarantor caps are bounds per issue. Exact for two principals with linear
+utilities (the Pareto frontier is piecewise linear: walk its segments in closed form,
+``LinearFrontier``, which also gives Kalai-Smorodinsky exactly); a vectorised coordinate ascent
+with exact one-dimensional line solves otherwise. ``utilitarian_text`` is the clout-weighted
+utilitarian text, the limit of the Nash text as disagreement points fall. Equations:
+docs/model.md section 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from negotiation_sim.core.preferences import (
+    FEASIBILITY_TOL,
+    Preferences,
+    issue_slopes,
+    issue_values,
+    utilities,
+    weighted_mean,
+    weighted_median,
+)
+
+_TINY = 1e-300  # floor of the Nash objective's log arguments
+
+
+def utilitarian_text(
+    prefs: Preferences, clout: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """The text maximising ``sum_i c_i u_i(x)`` inside the box [lo, hi] (K, N).
+
+    Separable by issue: the clout x salience weighted median of positions for linear
+    utilities, the weighted mean for quadratic ones, a one-dimensional concave solve otherwise.
+    """
+    w = clout[:, None, :] * prefs.salience
+    if prefs.linear:
+        x = weighted_median(prefs.position, w, ties="mid")
+    elif prefs.quadratic.all():
+        x = weighted_mean(prefs.position, w)
+    else:
+        x = bisect_issues(prefs, w, lo, hi)
+    return np.clip(x, lo, hi)
+
+
+def bisect_issues(prefs: Preferences, w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   iters: int = 48) -> np.ndarray:
+    """Per issue, the root of ``sum_i w_ik g'_ik(x)`` on [lo, hi] by bisection (concave g)."""
+    a, b = lo.copy(), hi.copy()
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        up = (w * issue_slopes(mid, prefs)).sum(axis=0) > 0
+        a = np.where(up, mid, a)
+        b = np.where(up, b, mid)
+    return 0.5 * (a + b)
+
+
+def nash_text(
+    prefs: Preferences,
+    disagreement: np.ndarray,
+    clout: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised Nash bargaining text inside the box [lo, hi].
+
+    Maximises ``sum_i c_i log(u_i(x) - d_i)`` over texts with ``u_i(x) >= d_i`` for all i.
+
+    Args:
+        prefs: the principals' preferences (P actors).
+        disagreement: ``(P, N)`` disagreement points d.
+        clout: ``(P, N)`` bargaining weights c > 0.
+        lo, hi: ``(K, N)`` bounds of feasible texts (``lo <= hi``).
+
+    Returns:
+        ``(x, feasible)``: the text ``(K, N)`` and whether any text gives every principal at
+        least ``d_i`` (within ``FEASIBILITY_TOL``). Where infeasible, ``x`` is the
+        clout-weighted utilitarian text, the limit of the Nash text as all d fall.
+    """
+    return NashSolver(prefs, clout, lo, hi).solve(disagreement)
+
+
+@dataclass
+class LinearFrontier:
+    """The Pareto frontier of two principals with linear utilities inside a box.
+
+    The weighted-sum maximisers ``theta u_1 + (1 - theta) u_2`` trace the Pareto frontier; with
+    linear utilities each issue jumps from principal 2's (clipped) ideal to principal 1's at
+    ``theta_k = s_2k / (s_1k + s_2k)``, so the frontier is a chain of K segments, sorted by that
+    ratio, along which both utilities are linear. It depends only on positions, saliences and
+    the box, so it is built once and re-used as disagreement points change round by round.
+
+    Attributes (all ``(K, N)``): ``a1``/``a2`` the principals' ideals clipped to the box;
+    ``rank`` each issue's place in the segment order; ``g1``/``g2`` principal 1's gain and
+    principal 2's loss along each segment (in segment order); ``start1``/``start2`` the
+    utilities at the start of each segment.
+    """
+
+    a1: np.ndarray
+    a2: np.ndarray
+    rank: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    start1: np.ndarray
+    start2: np.ndarray
+
+    @classmethod
+    def build(cls, prefs: Preferences, lo: np.ndarray, hi: np.ndarray) -> LinearFrontier:
+        pos, sal = prefs.position, prefs.salience
+        a1 = np.clip(pos[0], lo, hi)
+        a2 = np.clip(pos[1], lo, hi)
+        gain1 = sal[0] * (np.abs(a2 - pos[0]) - np.abs(a1 - pos[0]))
+        loss2 = sal[1] * (np.abs(a1 - pos[1]) - np.abs(a2 - pos[1]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(gain1 + loss2 > 0, loss2 / (gain1 + loss2), 0.0)
+        order = np.argsort(ratio, axis=0, kind="stable")
+        g1 = np.take_along_axis(gain1, order, axis=0)
+        g2 = np.take_along_axis(loss2, order, axis=0)
+        u1_0 = (sal[0] * (1.0 - np.abs(a2 - pos[0]))).sum(axis=0)
+        u2_0 = (sal[1] * (1.0 - np.abs(a2 - pos[1]))).sum(axis=0)
+        start1 = u1_0 + np.cumsum(g1, axis=0) - g1
+        start2 = u2_0 - (np.cumsum(g2, axis=0) - g2)
+        rank = np.argsort(order, axis=0, kind="stable")
+        return cls(a1, a2, rank, g1, g2, start1, start2)
+
+    def nash(self, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The Nash text for disagreement points ``d`` and clouts ``c`` (both ``(2, N)``).
+
+        On each segment the Nash product has a closed-form maximiser; the best feasible
+        segment wins. Returns ``(x, feasible)``.
+        """
+        t, value, ok = _segment_nash(self.start1 - d[0], self.start2 - d[1], self.g1, self.g2,
+                                     c[0], c[1])
+        best = np.argmax(np.where(ok, value, -np.inf), axis=0)  # (N,)
+        t_best = np.take_along_axis(t, best[None], axis=0)[0]
+        return self.text(best, t_best), ok.any(axis=0)
+
+    def text(self, segment: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The text at fraction ``t`` of segment ``segment`` (both ``(N,)``): ``(K, N)``.
+
+        Issues ordered before the segment sit at principal 1's clipped ideal, after it at 2's.
+        """
+        frac = np.where(self.rank < segment, 1.0, np.where(self.rank == segment, t, 0.0))
+        return self.a2 + frac * (self.a1 - self.a2)
+
+    def kalai_smorodinsky(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kalai-Smorodinsky text for disagreement points ``d`` ``(2, N)``, exactly.
+
+        The utopia values are the best each principal gets on the frontier while the other
+        keeps its disagreement value; the KS text is the frontier point whose gains are the same
+        share of each side's utopia gain. Returns ``(x, defined)`` (x is NaN where undefined).
+        """
+        y1, y2 = self.start1 - d[0], self.start2 - d[1]  # surpluses at segment starts
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t_lo = np.where(self.g1 > 0, np.maximum(0.0, -y1 / self.g1),
+                            np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
+            t_hi = np.where(self.g2 > 0, np.minimum(1.0, y2 / self.g2),
+                            np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
+            ok = t_lo <= t_hi + 1e-9
+            best1 = np.where(ok, y1 + np.clip(t_hi, 0, 1) * self.g1, -np.inf).max(axis=0)
+            best2 = np.where(ok, y2 - np.clip(t_lo, 0, 1) * self.g2, -np.inf).max(axis=0)
+            span1, span2 = np.maximum(best1, 0.0), np.maximum(best2, 0.0)
+            # r1(t) - r2(t) rises along the frontier; find the segment where it crosses zero.
+            s1, s2 = np.where(span1 > 0, span1, 1.0), np.where(span2 > 0, span2, 1.0)
+            slope = self.g1 / s1 + self.g2 / s2
+            t = np.where(slope > 0, (y2 / s2 - y1 / s1) / slope, 0.0)
+            inside = ok & (slope > 0) & (t >= -1e-12) & (t <= 1 + 1e-12)
+        # A frontier of one point (no segment moves anything) is its own KS point.
+        point = ok.any(axis=0) & ~inside.any(axis=0) & ~((self.g1 > 0) | (self.g2 > 0)).any(axis=0)
+        seg = np.where(point, 0, np.argmax(inside, axis=0))
+        t_seg = np.clip(np.take_along_axis(t, seg[None], axis=0)[0], 0.0, 1.0)
+        defined = ok.any(axis=0) & (inside.any(axis=0) | point)
+        return np.where(defined[None], self.text(seg, t_seg), np.nan), defined
+
+    def take(self, idx: np.ndarray) -> LinearFrontier:
+        """The frontier of worlds ``idx`` only."""
+        return LinearFrontier(*(getattr(self, f).take(idx, axis=-1)
+                                for f in self.__dataclass_fields__))
+
+
+class NashSolver:
+    """Nash texts for fixed preferences, clouts and box, re-solved as disagreement points move.
+
+    Everything that does not depend on the disagreement points (the two-principal frontier,
+    the utilitarian fallback) is computed once; ``take`` keeps it aligned when worlds are
+    compacted away.
+    """
+
+    def __init__(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 *, _frontier: LinearFrontier | None = None, _fallback: np.ndarray | None = None):
+        self.prefs, self.clout, self.lo, self.hi = prefs, clout, lo, hi
+        exact = prefs.position.shape[0] == 2 and prefs.linear
+        self.frontier = _frontier if _frontier is not None or not exact else \
+            LinearFrontier.build(prefs, lo, hi)
+        self._fallback = _fallback
+
+    def fallback(self) -> np.ndarray:
+        """The clout-weighted utilitarian text (computed on first use)."""
+        if self._fallback is None:
+            self._fallback = utilitarian_text(self.prefs, self.clout, self.lo, self.hi)
+        return self._fallback
+
+    def solve(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, feasible)`` exactly as ``nash_text(prefs, d, clout, lo, hi)``."""
+        if self.frontier is not None:
+            x, feasible = self.frontier.nash(d, self.clout)
+        else:
+            x, feasible = nash_coordinate_ascent(self.prefs, d, self.clout, self.lo, self.hi)
+        if not feasible.all():
+            x = np.where(feasible[None], x, self.fallback())
+        return x, feasible
+
+    def take(self, idx: np.ndarray) -> NashSolver:
+        """The solver of worlds ``idx`` only."""
+        return NashSolver(
+            self.prefs.take(idx), self.clout.take(idx, axis=-1), self.lo.take(idx, axis=-1),
+            self.hi.take(idx, axis=-1),
+            _frontier=None if self.frontier is None else self.frontier.take(idx),
+            _fallback=None if self._fallback is None else self._fallback.take(idx, axis=-1))
+
+
+def _segment_nash(y1, y2, g1, g2, c1, c2):
+    """Maximise ``c1 log(y1 + t g1) + c2 log(y2 - t g2)`` over t in [0, 1] with both terms >= 0.
+
+    Returns ``(t, value, feasible)`` per segment, arrays of the shape of ``y1``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t_lo = np.where(g1 > 0, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
+        t_hi = np.where(g2 > 0, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
+        ok = t_lo <= t_hi + 1e-9
+        interior = (c1 * g1 * y2 - c2 * g2 * y1) / ((c1 + c2) * g1 * g2)
+        t_star = np.where((g1 > 0) & (g2 > 0), interior, np.where(g1 > 0, np.inf, -np.inf))
+        t = np.clip(t_star, t_lo, np.maximum(t_lo, t_hi))
+        t = np.where(ok, np.clip(t, 0.0, 1.0), 0.0)
+        value = c1 * np.log(np.maximum(y1 + t * g1, _TINY)) + c2 * np.log(
+            np.maximum(y2 - t * g2, _TINY)
+        )
+    return t, value, ok
+
+
+# Continuation in the shift sigma: maximise sum c log(u - d + sigma) for falling sigma, so
+# the iterate stays where the objective is finite and ends at the Nash text when one exists.
+_SIGMAS = (1.0, 0.1, 0.01, 1e-3, 1e-5, 0.0)
+
+
+def nash_coordinate_ascent(prefs, d, c, lo, hi, sweeps: int = 4, final_sweeps: int = 60,
+                            iters: int = 44, tol: float = 1e-11):
+    """Nash text for any number of principals and concave utilities.
+
+    Cyclic coordinate ascent with an exact one-dimensional solve per issue (bisection on the
+    sign of the derivative, which is monotone because the objective is concave in each issue).
+    Because the utilities are separable and the outer log is smooth, the directional
+    derivative splits across issues, so a point no single issue can improve is optimal: the
+    ascent cannot stall at a kink. ``sweeps`` passes per continuation stage, then up to
+    ``final_sweeps`` at sigma = 0 until no issue moves by more than ``tol``.
+    """
+    x = utilitarian_text(prefs, c, lo, hi)
+    g = issue_values(x, prefs)
+    u = np.einsum("pkn,pkn->pn", prefs.salience, g)
+    for sigma in _SIGMAS:
+        for _ in range(sweeps if sigma > 0 else final_sweeps):
+            start = x.copy()
+            for k in range(x.shape[0]):
+                rest = u - prefs.salience[:, k] * g[:, k] - d + sigma  # (P, N)
+                x[k] = _line_solve(prefs, k, rest, c, lo[k], hi[k], iters)
+                gk = issue_values(x, prefs)[:, k]
+                u = rest + prefs.salience[:, k] * gk + d - sigma
+                g[:, k] = gk
+            # Coordinate steps crawl along ridges where issues trade at nearly equal rates;
+            # a line search along the whole sweep's displacement jumps along the ridge.
+            x = _extrapolate(prefs, x, x - start, d - sigma, c, lo, hi, iters)
+            g = issue_values(x, prefs)
+            u = np.einsum("pkn,pkn->pn", prefs.salience, g)
+            if sigma == 0 and float(np.max(np.abs(x - start), initial=0.0)) < tol:
+                break
+    feasible = (u - d >= -FEASIBILITY_TOL).all(axis=0)
+    return x, feasible
+
+
+def _extrapolate(prefs, x, v, d, c, lo, hi, iters):
+    """Maximise the Nash objective along ``x + tau v`` for tau in [0, tau_max] (box-limited)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(v > 0, (hi - x) / v, np.where(v < 0, (lo - x) / v, np.inf))
+    tau_max = np.minimum(np.min(room, axis=0), 1e6)
+    a, b = np.zeros_like(tau_max), tau_max
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        xm = np.clip(x + mid * v, lo, hi)
+        y = np.maximum(utilities(xm, prefs) - d, _TINY)
+        slope = np.einsum("pkn,pkn->pn", prefs.salience, issue_slopes(xm, prefs) * v[None])
+        up = (c * slope / y).sum(axis=0) > 0
+        a = np.where(up, mid, a)
+        b = np.where(up, b, mid)
+    # Keep the step only where it does not lower the objective (bisection on a flat ridge).
+    cand = np.clip(x + a * v, lo, hi)
+    better = _objective(cand, prefs, d, c) >= _objective(x, prefs, d, c)
+    return np.where(better[None], cand, x)
+
+
+def _objective(x, prefs, d, c):
+    return (c * np.log(np.maximum(utilities(x, prefs) - d, _TINY))).sum(axis=0)
+
+
+def _line_solve(prefs, k, rest, c, lo, hi, iters):
+    """argmax over x_k in [lo, hi] of ``sum_i c_i log(rest_i + s_ik g_ik(x_k))``."""
+    sub = Preferences(
+        prefs.position[:, k : k + 1], prefs.salience[:, k : k + 1], prefs.power, prefs.quadratic
+    )
+    s = prefs.salience[:, k]
+    a, b = lo.copy(), hi.copy()
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        m = mid[None]
+        gk = issue_values(m, sub)[:, 0]
+        slope = issue_slopes(m, sub)[:, 0]
+        denom = np.maximum(rest + s * gk, _TINY)
+        up = (c * s * slope / denom).sum(axis=0) > 0
+        a = np.where(up, mid, a)
+        b = np.where(up, b, mid)
+    return 0.5 * (a + b)

@@ -1,0 +1,51 @@
+"""Outcome codes of a world: agreement, ceasefire, breakdown, no summit.
+
+The codes are small integers (stored as int8 per world) named by ``Outcome``; ``OUTCOMES`` gives
+their names in code order, the order of every table and figure. ``ChunkResult`` holds what a chunk
+of worlds hands back. Only numpy is imported, so results, figures and reports can name outcomes
+without loading the model (or Mesa).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+
+class Outcome(IntEnum):
+    """How a world ended."""
+
+    AGREEMENT = 0  # a text every principal accepted
+    CEASEFIRE = 1  # talks failed, but every principal preferred the fallback package to war
+    BREAKDOWN = 2  # talks failed and the war goes on
+    NO_SUMMIT = 3  # no format that every principal attends
+
+    @property
+    def label(self) -> str:
+        """The outcome's name in tables and files (``no_summit``)."""
+        return self.name.lower()
+
+
+OUTCOMES: tuple[str, ...] = tuple(o.label for o in Outcome)
+AGREEMENT, CEASEFIRE, BREAKDOWN, NO_SUMMIT = Outcome
+
+
+@dataclass
+class ChunkResult:
+    """The per-world outcome of one chunk of worlds (worlds on the last axis)."""
+
+    first_world: int
+    outcome: np.ndarray  # (n,) int8, an ``Outcome``
+    held_format: np.ndarray  # (n,) int8, index into scenario.formats(); -1 none
+    end_round: np.ndarray  # (n,) int16
+    walked_out: np.ndarray  # (n,) bool
+    terms: np.ndarray  # (K, n)
+    utility: np.ndarray  # (A, n), actors in ``Scenario.positioned`` order
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
+    solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solutions.reference_texts
+
+    @property
+    def n(self) -> int:
+        return self.outcome.shape[0]

@@ -1,0 +1,137 @@
+"""Preferences over issues and their utilities, vectorised over worlds.
+
+Texts ``x`` are ``(K, N)`` (issues x worlds), actor parameters ``(P, K, N)`` or ``(P, N)``.
+This module owns ``Preferences`` and ``utilities`` (``u_i(x) = sum_k s_ik g(|x_k - p_ik|)`` with
+g linear, quadratic or power; docs/model.md section 2), their slopes, the acceptance tolerance,
+and weighted medians and means of positions. Nothing here knows about Mesa or scenario files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_TINY = 1e-300
+
+
+FEASIBILITY_TOL = 1e-9  # a surplus this far below zero still counts as zero (ties accept)
+
+
+@dataclass
+class Preferences:
+    """Positions, normalised saliences and utility shapes of P actors over K issues in N worlds.
+
+    Attributes:
+        position: ``(P, K, N)`` ideal points in [0, 1].
+        salience: ``(P, K, N)`` weights, summing to 1 over issues.
+        power: ``(P, N)`` exponent ``a`` of ``(1 - |d|)^a`` (1 for linear).
+        quadratic: ``(P,)`` bool, quadratic loss ``1 - d^2`` instead.
+    """
+
+    position: np.ndarray
+    salience: np.ndarray
+    power: np.ndarray
+    quadratic: np.ndarray
+
+    @property
+    def linear(self) -> bool:
+        """Whether every actor has linear utility in every world (enables exact solvers)."""
+        return not self.quadratic.any() and bool(np.all(self.power == 1.0))
+
+    def take(self, idx: np.ndarray) -> Preferences:
+        """The same preferences restricted to worlds ``idx``."""
+        return Preferences(
+            self.position.take(idx, axis=-1),
+            self.salience.take(idx, axis=-1),
+            self.power.take(idx, axis=-1),
+            self.quadratic,
+        )
+
+    def subset(self, actors: list[int] | np.ndarray) -> Preferences:
+        """The preferences of some actors only."""
+        a = np.asarray(actors)
+        return Preferences(self.position[a], self.salience[a], self.power[a], self.quadratic[a])
+
+
+def issue_values(x: np.ndarray, prefs: Preferences) -> np.ndarray:
+    """Per-issue value ``g(|x_k - p_ik|)`` in [0, 1], shape ``(P, K, N)``."""
+    dist = np.abs(x[None] - prefs.position)
+    if prefs.linear:
+        return 1.0 - dist
+    g = np.power(np.clip(1.0 - dist, 0.0, 1.0), prefs.power[:, None, :])
+    if prefs.quadratic.any():
+        q = prefs.quadratic[:, None, None]
+        g = np.where(q, 1.0 - dist * dist, g)
+    return g
+
+
+def utilities(x: np.ndarray, prefs: Preferences) -> np.ndarray:
+    """Utility of text ``x`` (K, N) for every actor: ``(P, N)``, 1 at the actor's ideal point."""
+    return np.einsum("pkn,pkn->pn", prefs.salience, issue_values(x, prefs))
+
+
+def issue_slopes(x: np.ndarray, prefs: Preferences) -> np.ndarray:
+    """d g(|x - p|) / dx per actor and issue (right-derivative at kinks): ``(P, K, N)``."""
+    diff = x[None] - prefs.position
+    sign = np.where(diff >= 0.0, 1.0, -1.0)
+    dist = np.abs(diff)
+    if prefs.linear:
+        return -sign
+    a = prefs.power[:, None, :]
+    base = np.clip(1.0 - dist, 1e-12, 1.0)
+    slope = -sign * a * np.power(base, a - 1.0)
+    if prefs.quadratic.any():
+        slope = np.where(prefs.quadratic[:, None, None], -2.0 * diff, slope)
+    return slope
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray, *, ties: str = "low") -> np.ndarray:
+    """Weighted median along axis 0 (the point no weighted majority wants to move from).
+
+    Args:
+        values: ``(A, ...)`` positions of A actors.
+        weights: ``(A, ...)`` non-negative weights (clout x salience).
+        ties: when the cumulative weight reaches exactly half at some value, "low" returns
+            that value (the lower median), "mid" the midpoint to the next value.
+
+    Returns:
+        ``(...)`` the smallest value whose cumulative weight reaches half the total (or the
+        midpoint, see ``ties``). With all weights zero, the unweighted mean.
+    """
+    if values.shape[0] == 2:
+        return _weighted_median_two(values, weights, ties)
+    order = np.argsort(values, axis=0, kind="stable")
+    v = np.take_along_axis(values, order, axis=0)
+    w = np.take_along_axis(weights, order, axis=0)
+    cum = np.cumsum(w, axis=0)
+    total = cum[-1]
+    idx = np.argmax(cum >= 0.5 * total - 1e-12 * total, axis=0)
+    med = np.take_along_axis(v, idx[None], axis=0)[0]
+    if ties == "mid" and v.shape[0] > 1:
+        at = np.take_along_axis(cum, idx[None], axis=0)[0]
+        nxt = np.take_along_axis(v, np.minimum(idx + 1, v.shape[0] - 1)[None], axis=0)[0]
+        exact = np.abs(at - 0.5 * total) <= 1e-12 * total
+        med = np.where(exact, 0.5 * (med + nxt), med)
+    return np.where(total > 0, med, values.mean(axis=0))
+
+
+def _weighted_median_two(values: np.ndarray, weights: np.ndarray, ties: str) -> np.ndarray:
+    """``weighted_median`` of two actors in closed form: the heavier one's value, with the
+    same relative tolerance for ties as the general rule."""
+    (v0, v1), (w0, w1) = values, weights
+    first_low = v0 <= v1
+    lower, upper = np.where(first_low, v0, v1), np.where(first_low, v1, v0)
+    w_low, w_up = np.where(first_low, w0, w1), np.where(first_low, w1, w0)
+    total = w0 + w1
+    tie = np.abs(w_low - w_up) <= 2e-12 * total
+    at_tie = lower if ties == "low" else 0.5 * (lower + upper)
+    med = np.where(tie, at_tie, np.where(w_low > w_up, lower, upper))
+    return np.where(total > 0, med, 0.5 * (v0 + v1))
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean along axis 0 (unweighted where all weights are zero)."""
+    total = weights.sum(axis=0)
+    mean = (values * weights).sum(axis=0) / np.where(total > 0, total, 1.0)
+    return np.where(total > 0, mean, values.mean(axis=0))

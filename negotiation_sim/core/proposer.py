@@ -1,0 +1,217 @@
+"""The proposer's problem of alternating offers, and the Kalai-Smorodinsky text.
+
+``proposer_text`` solves ``max u_i(x)`` s.t. ``u_j(x) >= floor_j`` for every responder j, inside
+the box of feasible texts; ``kalai_smorodinsky_text`` uses it for the utopia point. Methods and
+their precision: docs/protocols.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from negotiation_sim.core.nash import LinearFrontier, bisect_issues, nash_coordinate_ascent
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
+
+BARRIER_WEIGHT = 1e-4
+
+
+_THETA_EPS = 1e-9  # weights at the ends of the frontier break indifference toward the other side
+
+
+def clipped_ideal(prefs: Preferences, a: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Actor ``a``'s ideal text inside the box, ``(K, N)``."""
+    return np.clip(prefs.position[a], lo, hi)
+
+
+def proposer_text(prefs: Preferences, proposer: int, floor: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The text best for ``proposer`` among those giving every other actor at least its floor.
+
+    Args:
+        prefs: P actors' preferences.
+        proposer: index of the proposing actor.
+        floor: ``(P, N)`` undiscounted utility each responder must get (the proposer's row is
+            ignored).
+        lo, hi: ``(K, N)`` bounds of feasible texts.
+
+    Returns:
+        ``(x, feasible)``: the text ``(K, N)`` and whether any text meets every floor (within
+        ``FEASIBILITY_TOL``). Where infeasible, ``x`` is the proposer's clipped ideal.
+    """
+    P, K = prefs.position.shape[:2]
+    floor = np.where(np.arange(P)[:, None] == proposer, -np.inf, floor)
+    if P == 1:
+        x, feasible = clipped_ideal(prefs, 0, lo, hi), np.ones(lo.shape[1], dtype=bool)
+    elif K == 1:
+        x, feasible = _proposer_one_issue(prefs, proposer, floor, lo, hi)
+    elif P == 2 and prefs.linear:
+        x, feasible = _proposer_two_linear(prefs, proposer, floor[1 - proposer], lo, hi)
+    elif P == 2:
+        x, feasible = _proposer_two_frontier(prefs, proposer, floor[1 - proposer], lo, hi)
+    else:
+        x, feasible = _proposer_barrier(prefs, proposer, floor, lo, hi)
+    ideal = clipped_ideal(prefs, proposer, lo, hi)
+    return np.where(feasible[None], x, ideal), feasible
+
+
+def _acceptable_radius(prefs: Preferences, floor: np.ndarray) -> np.ndarray:
+    """One issue: the largest distance from its position at which each actor gets ``floor``."""
+    s = prefs.salience[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where(s > 0, floor / s, np.where(floor <= FEASIBILITY_TOL, -np.inf, np.inf))
+    need = np.clip(1.0 - level, 0.0, None)  # required 1 - g: as g = 1 - d (linear)
+    radius = need
+    if not prefs.linear:
+        a = prefs.power
+        with np.errstate(invalid="ignore", divide="ignore"):
+            powr = 1.0 - np.power(np.clip(level, 0.0, 1.0), 1.0 / a)
+        powr = np.where(level <= 0, np.inf, powr)
+        quad = np.sqrt(need)
+        radius = np.where(prefs.quadratic[:, None], quad, powr)
+    # level > 1 (beyond the ideal point's value, bar rounding) leaves no text
+    return np.where(level > 1.0 + FEASIBILITY_TOL, -np.inf, np.maximum(radius, 0.0))
+
+
+def _proposer_one_issue(prefs, i, floor, lo, hi):
+    r = _acceptable_radius(prefs, floor)  # (P, N)
+    p = prefs.position[:, 0]
+    bound = floor > -np.inf  # the proposer's own row carries no floor
+    left = np.max(np.where(bound, p - r, -np.inf), axis=0)
+    right = np.min(np.where(bound, p + r, np.inf), axis=0)
+    left, right = np.maximum(left, lo[0]), np.minimum(right, hi[0])
+    feasible = left <= right + FEASIBILITY_TOL
+    x = np.clip(prefs.position[i, 0], left, np.maximum(left, right))
+    return x[None], feasible
+
+
+def _proposer_two_linear(prefs, i, floor_j, lo, hi):
+    j = 1 - i
+    pos, sal = prefs.position, prefs.salience
+    ai, aj = np.clip(pos[i], lo, hi), np.clip(pos[j], lo, hi)
+    gain = sal[i] * (np.abs(aj - pos[i]) - np.abs(ai - pos[i]))  # >= 0
+    loss = sal[j] * (np.abs(ai - pos[j]) - np.abs(aj - pos[j]))  # >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending = most efficient first
+    order = np.argsort(key, axis=0, kind="stable")
+    g = np.take_along_axis(gain, order, axis=0)
+    ls = np.take_along_axis(loss, order, axis=0)
+    slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
+    before = np.cumsum(ls, axis=0) - ls
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(ls > 0, np.clip((slack - before) / ls, 0.0, 1.0), 1.0)
+    frac = np.where(g > 0, frac, 0.0)
+    rank = np.argsort(order, axis=0, kind="stable")
+    frac = np.take_along_axis(frac, rank, axis=0)
+    return aj + frac * (ai - aj), slack >= -FEASIBILITY_TOL
+
+
+def _frontier_point(prefs, i, j, theta, a, b, iters=30):
+    """argmax of ``(1 - theta) u_i + theta u_j`` per issue, searched in the bracket [a, b]."""
+    P = prefs.position.shape[0]
+    w = np.zeros((P,) + theta.shape)
+    w[i], w[j] = 1.0 - theta, theta
+    return bisect_issues(prefs, w[:, None, :] * prefs.salience, a, b, iters)
+
+
+def _frontier_bisect(prefs, i, j, crit, lo, hi, iters=50):
+    """Texts on the (i, j) frontier bracketing the root of ``crit``, nondecreasing in theta.
+
+    Returns ``(x, ok)``: the point of the frontier where ``crit`` crosses zero (on the segment
+    between the bracketing texts), and whether it does (``crit`` >= 0 at the responder's end).
+    """
+    N = lo.shape[1]
+    t_lo, t_hi = np.full(N, _THETA_EPS), np.full(N, 1.0 - _THETA_EPS)
+    x_lo = _frontier_point(prefs, i, j, t_lo, lo, hi, 60)
+    x_hi = _frontier_point(prefs, i, j, t_hi, lo, hi, 60)
+    c_lo, ok = crit(x_lo), crit(x_hi) >= -FEASIBILITY_TOL
+    done = c_lo >= 0
+    for _ in range(iters):
+        mid = 0.5 * (t_lo + t_hi)
+        x = _frontier_point(prefs, i, j, mid, np.minimum(x_lo, x_hi), np.maximum(x_lo, x_hi))
+        up = crit(x) < 0
+        t_lo, t_hi = np.where(up, mid, t_lo), np.where(up, t_hi, mid)
+        x_lo, x_hi = np.where(up, x, x_lo), np.where(up, x_hi, x)
+    # exact crossing on the segment (covers the jumps of issues both value linearly)
+    a, b = np.zeros(N), np.ones(N)
+    for _ in range(50):
+        mid = 0.5 * (a + b)
+        up = crit(x_lo + mid * (x_hi - x_lo)) < 0
+        a, b = np.where(up, mid, a), np.where(up, b, mid)
+    x = x_lo + b * (x_hi - x_lo)
+    return np.where(done, x_lo, x), ok
+
+
+def _proposer_two_frontier(prefs, i, floor_j, lo, hi):
+    j = 1 - i
+    sub = prefs.subset([j])
+    return _frontier_bisect(prefs, i, j, lambda x: utilities(x, sub)[0] - floor_j, lo, hi)
+
+
+def _proposer_barrier(prefs, i, floor, lo, hi):
+    P = prefs.position.shape[0]
+    d = np.where(np.arange(P)[:, None] == i, -1.0, floor)
+    c = np.where(np.arange(P)[:, None] == i, 1.0, BARRIER_WEIGHT) * np.ones_like(floor)
+    x0, feasible = nash_coordinate_ascent(prefs, d, c, lo, hi)
+    x = _push_toward(prefs, x0, clipped_ideal(prefs, i, lo, hi), floor, i)
+    return x, feasible
+
+
+def _push_toward(prefs, x0, target, floor, skip):
+    """The point of segment [x0, target] furthest toward ``target`` meeting every floor.
+
+    Each responder's utility is concave along the segment and meets its floor at ``x0``, so
+    the feasible part of the segment is an interval starting at ``x0``.
+    """
+    P = prefs.position.shape[0]
+    others = np.arange(P) != skip
+
+    def ok(t):
+        u = utilities(x0 + t * (target - x0), prefs)
+        return ((u - floor >= -FEASIBILITY_TOL) | ~others[:, None]).all(axis=0)
+
+    t_ok, t_bad = np.zeros(x0.shape[1]), np.ones(x0.shape[1])
+    full = ok(t_bad)
+    for _ in range(50):
+        mid = 0.5 * (t_ok + t_bad)
+        good = ok(mid)
+        t_ok, t_bad = np.where(good, mid, t_ok), np.where(good, t_bad, mid)
+    t = np.where(full, 1.0, t_ok)
+    return x0 + t * (target - x0)
+
+
+def kalai_smorodinsky_text(prefs: Preferences, disagreement: np.ndarray, lo: np.ndarray,
+                           hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kalai-Smorodinsky text: the furthest point along d + t (U - d) that some text reaches.
+
+    ``U_i`` is actor i's best utility among texts giving everyone at least its disagreement
+    value (the utopia point of the bargaining set). Returns ``(x, defined)``; ``defined`` is
+    False where no text gives everyone its disagreement value (x is NaN there).
+    """
+    P, N = disagreement.shape
+    d = disagreement
+    if P == 2 and prefs.linear:
+        return LinearFrontier.build(prefs, lo, hi).kalai_smorodinsky(d)
+    utopia = np.empty((P, N))
+    ok = np.ones(N, dtype=bool)
+    for a in range(P):
+        xa, fa = proposer_text(prefs, a, d, lo, hi)
+        utopia[a] = utilities(xa, prefs.subset([a]))[0]
+        ok &= fa & (utopia[a] >= d[a] - FEASIBILITY_TOL)
+    span = np.maximum(utopia - d, 0.0)
+    if P == 2 and not prefs.linear and lo.shape[0] > 1:
+        def crit(x):
+            u = utilities(x, prefs)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = (u - d) / np.where(span > 0, span, 1.0)
+            return r[1] - r[0]
+        x, _ = _frontier_bisect(prefs, 0, 1, crit, lo, hi)
+    else:
+        t_ok, t_bad = np.zeros(N), np.ones(N)
+        for _ in range(50):
+            mid = 0.5 * (t_ok + t_bad)
+            fl = d + mid * span
+            xm, fm = proposer_text(prefs, 0, fl, lo, hi)
+            good = fm & (utilities(xm, prefs.subset([0]))[0] >= fl[0] - FEASIBILITY_TOL)
+            t_ok, t_bad = np.where(good, mid, t_ok), np.where(good, t_bad, mid)
+        x, _ = proposer_text(prefs, 0, d + t_ok * span, lo, hi)
+    return np.where(ok[None], x, np.nan), ok

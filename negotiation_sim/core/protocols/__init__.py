@@ -1,0 +1,35 @@
+"""Negotiation protocols: how the rounds of a summit are played.
+
+A protocol is selected by ``protocol.kind`` in the scenario and works on the model's stacked
+arrays over worlds. Every protocol shares summit formation and the ending of failed talks
+(``base.Protocol``); each implements ``play_round``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from negotiation_sim.core.protocols.alternating import AlternatingOffersProtocol
+from negotiation_sim.core.protocols.base import Protocol
+from negotiation_sim.core.protocols.expected_utility import ExpectedUtilityProtocol
+from negotiation_sim.core.protocols.mediated import MediatedProtocol
+
+if TYPE_CHECKING:
+    from negotiation_sim.core.model import SummitModel
+
+PROTOCOLS: dict[str, type[Protocol]] = {
+    "mediated": MediatedProtocol,
+    "alternating_offers": AlternatingOffersProtocol,
+    "expected_utility": ExpectedUtilityProtocol,
+}
+
+
+def make_protocol(kind: str, model: SummitModel) -> Protocol:
+    """The protocol object for ``protocol.kind``."""
+    try:
+        cls = PROTOCOLS[kind]
+    except KeyError:
+        raise NotImplementedError(
+            f"protocol '{kind}' is not available (available: {', '.join(PROTOCOLS)})"
+        ) from None
+    return cls(model)

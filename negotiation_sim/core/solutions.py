@@ -1,0 +1,66 @@
+"""Solution concepts in closed form and the reference texts a run reports.
+
+``rubinstein_share`` and ``stahl_share`` are the published answers the protocols are tested
+against; ``reference_texts`` gives each world's Nash, Kalai-Smorodinsky, weighted mean and
+weighted median texts for the run summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from negotiation_sim.core.nash import NashSolver
+from negotiation_sim.core.preferences import Preferences, weighted_mean, weighted_median
+from negotiation_sim.core.proposer import kalai_smorodinsky_text
+
+
+def rubinstein_share(delta_first: np.ndarray | float, delta_second: np.ndarray | float):
+    """Rubinstein (1982): the first proposer's share of a unit pie, infinite horizon.
+
+    ``(1 - d2) / (1 - d1 d2)``; 1/2 in the limit of equal patience 1.
+    """
+    d1, d2 = np.asarray(delta_first, float), np.asarray(delta_second, float)
+    denom = 1.0 - d1 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(denom > 0, (1.0 - d2) / np.where(denom > 0, denom, 1.0), 0.5)
+    return share
+
+
+def stahl_share(delta_first: float, delta_second: float, rounds: int) -> float:
+    """Stahl (1972): the first proposer's share of a unit pie when round ``rounds`` is the last.
+
+    The last proposer takes the whole pie; one round earlier the proposer offers the other
+    what it would take as proposer next round, discounted by its patience.
+    """
+    deltas = (delta_first, delta_second)
+    share = 1.0
+    for t in range(rounds - 1, 0, -1):
+        responder = t % 2  # round t's proposer is (t - 1) % 2; its responder proposes next
+        share = 1.0 - deltas[responder] * share
+    return share
+
+
+def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarray,
+                    lo: np.ndarray, hi: np.ndarray, positions: np.ndarray,
+                    weights: np.ndarray, solver: NashSolver | None = None) -> dict[str, np.ndarray]:
+    """The solution concepts of one ensemble of worlds, each ``(K, N)``, for the run summary.
+
+    Nash and Kalai-Smorodinsky among the principals, with their reservations as disagreement
+    points, inside the red lines and caps (NaN in worlds where no text gives every principal its
+    reservation); the weighted mean and median of all positioned actors' ideal points, weights
+    ``(A, K, N)`` (capability x salience). ``solver``, a ``NashSolver`` of the same worlds,
+    saves building the frontier again.
+    """
+    if solver is None:
+        solver = NashSolver(prefs, clout, lo, hi)
+    nash, ok = solver.solve(reservation)
+    if solver.frontier is not None:
+        ks, _ = solver.frontier.kalai_smorodinsky(reservation)
+    else:
+        ks, _ = kalai_smorodinsky_text(prefs, reservation, lo, hi)
+    return {
+        "nash": np.where(ok[None], nash, np.nan),
+        "kalai_smorodinsky": ks,
+        "weighted_mean": weighted_mean(positions, weights),
+        "weighted_median": weighted_median(positions, weights, ties="mid"),
+    }

@@ -1,0 +1,60 @@
+"""The default figure sets of runs, sweeps and traces, and writing them to files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from negotiation_sim.plots.run import formats, outcome_shares, terms, utilities
+from negotiation_sim.plots.style import save
+from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, sweep_outcomes
+from negotiation_sim.plots.trace import trajectory
+from negotiation_sim.results.reader import RunResults, SweepResults
+
+if TYPE_CHECKING:
+    from negotiation_sim.config.scenario import Scenario
+
+
+def trace_figures(trace: dict[str, Any], scenario: Scenario | None = None) -> dict[str, Any]:
+    """The figures of a traced world, by kind name."""
+    return {"trajectory": lambda: trajectory(trace, scenario=scenario)}
+
+
+def run_figures(results: RunResults) -> dict[str, Any]:
+    """The figures of a run, by kind name, as functions that make them (one open at a time)."""
+    return {
+        "outcomes": lambda: outcome_shares(results.summary),
+        "terms": lambda: terms(results),
+        "utilities": lambda: utilities(results),
+        "formats": lambda: formats(results),
+    }
+
+
+def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[str] | None = None,
+                  fmt: str = "png") -> list[Path]:
+    """Make, save and close each figure in turn; returns the files written (``KIND.FMT``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in kinds or list(makers):
+        path = out / f"{kind}.{fmt}"
+        save(makers[kind](), path)
+        written.append(path)
+    return written
+
+
+def sweep_figures(sweep: SweepResults) -> dict[str, Any]:
+    """The sensible figures of a sweep, by kind name, as functions that make them."""
+    makers: dict[str, Any] = {}
+    varying = [p for p in sweep.params if sweep.summary[p].nunique() > 1]
+    numeric = [p for p in varying if sweep.numeric(p)]
+    if len(sweep.summary) <= 40:
+        makers["outcomes"] = lambda: sweep_outcomes(sweep)
+    if numeric:
+        makers["sweep-line"] = lambda: sweep_line(sweep, numeric[0])
+    if sweep.method in ("grid", "list") and len(varying) >= 2:
+        makers["heatmap"] = lambda: sweep_heatmap(sweep)
+    if sweep.sensitivity is not None:
+        makers["sensitivity"] = lambda: sensitivity(sweep.sensitivity, title=sweep.caption,
+                                                       scenario=sweep.scenario)
+    return makers

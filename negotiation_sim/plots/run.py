@@ -1,0 +1,374 @@
+"""Figures of a run: outcome shares, agreed terms against the parties' positions, utilities, formats.
+
+Every function takes result tables (``results.reader.RunResults``) and an optional ``ax``, and
+returns the Figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.plots.style import (
+    ACTOR_COLOURS,
+    MARK_COLOUR,
+    OUTCOME_COLOURS,
+    OUTCOME_LABELS,
+    closes_on_error,
+    headroom,
+    issue_axis,
+    new_figure,
+    panels,
+    pct_axis,
+    wrap,
+)
+from negotiation_sim.results.reader import RunResults
+
+if TYPE_CHECKING:
+
+    from negotiation_sim.config.scenario import Scenario
+
+
+@closes_on_error
+def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
+                   labels: list[str] | None = None, xlabel: str = "Scenario",
+                   title: str | None = None):
+    """Stacked bars of outcome shares, one bar per summary, with 95% Wilson intervals.
+
+    Each segment carries an error bar: the 95% interval of that outcome's share, drawn at the
+    segment's middle (left out when narrower than half a percentage point).
+
+    Args:
+        summaries: one run summary (the ``negsim run --json`` shape) or several (scenarios of a
+            comparison, points of a sweep: see ``sweep_summaries``).
+        ax: matplotlib Axes to draw on; a new figure when omitted.
+        labels: bar labels (default: each summary's scenario name).
+        xlabel: what the bars are.
+        title: first title line (default "Summit outcomes").
+
+    Returns:
+        The matplotlib Figure.
+    """
+    if isinstance(summaries, dict):
+        summaries = [summaries]
+    n = len(summaries)
+    width = max(5.5, 1.2 * n + 3.5) if n <= 6 else min(16.0, 6.0 + 0.4 * n)
+    fig, ax = new_figure(ax, size=(width, 4.2))
+    labels = labels or [s["scenario"] for s in summaries]
+    x = np.arange(n)
+    bottom = np.zeros(n)
+    width = 0.6 if n < 12 else 0.8
+    for name in OUTCOMES:
+        share = np.array([s["outcomes"][name]["share"] for s in summaries]) * 100
+        lo = np.array([s["outcomes"][name]["ci95"][0] for s in summaries]) * 100
+        hi = np.array([s["outcomes"][name]["ci95"][1] for s in summaries]) * 100
+        ax.bar(x, share, width, bottom=bottom, color=OUTCOME_COLOURS[name],
+               label=OUTCOME_LABELS[name], edgecolor="white", linewidth=0.5)
+        centre = bottom + share / 2
+        # Intervals under half a point would draw as a stray dash: leave them out.
+        shown = (hi - lo) >= 0.5
+        ax.errorbar(x[shown], centre[shown],
+                    yerr=[np.maximum(share - lo, 0)[shown], np.maximum(hi - share, 0)[shown]],
+                    fmt="none", ecolor=MARK_COLOUR, elinewidth=1, capsize=3 if n < 12 else 1.5)
+        if n <= 8:
+            for xi, c, s, l, h in zip(x, centre, share, lo, hi):
+                if s >= 4:
+                    text = f"{s:.1f}%" if n > 1 else f"{s:.1f}% ({l:.1f}-{h:.1f})"
+                    ax.text(xi + width / 2 + 0.03, c, text, va="center", ha="left", fontsize=8)
+        bottom += share
+    widest = max(len(str(lb)) for lb in labels)
+    rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
+    ax.set_xticks(x, [wrap(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
+                  ha="right" if rotate else "center")
+    ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
+    ax.set_ylim(0, 100)
+    pct_axis(ax)
+    ax.set_ylabel("Share of simulated worlds")
+    ax.set_xlabel(xlabel)
+    runs = sorted({s["runs"] for s in summaries})
+    seeds = sorted({s["seed"] for s in summaries})
+    head = title or ("Summit outcomes" if n > 1 else f"Summit outcomes: {summaries[0]['scenario']}")
+    ax.set_title(f"{head}\n{'/'.join(f'{r:,}' for r in runs)} worlds per bar, seed "
+                 f"{'/'.join(map(str, seeds))}; error bars: 95% Wilson intervals", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+@dataclass
+class IssueMarks:
+    """What to mark on an issue's axis: ideal points, red lines, caps, status quo, Nash point."""
+
+    ideal: dict[str, tuple[float, float, float]]  # actor -> (p05, median, p95) of its ideal point
+    red_lines: list[tuple[str, str, float]]  # (actor, op, value)
+    caps: list[tuple[str, float]]  # (guarantor, median offer)
+    status_quo: float
+    nash: float | None  # median Nash text over worlds where one exists
+
+
+def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> dict[str, IssueMarks]:
+    """Per issue, the reference points of a scenario, over ``worlds`` draws of its numbers.
+
+    The Nash point is the clout-weighted Nash bargaining text at the principals' *true*
+    reservations (no overstatement, no pressure), inside every red line and guarantor cap: where
+    talks would land with complete information. Uncertain numbers are summarised by their median
+    (ideal points also by their 5-95% range).
+    """
+    from negotiation_sim.core.nash import nash_text
+    from negotiation_sim.core.worlds import sample_numbers, sample_worlds
+
+    prm = sample_worlds(scenario, worlds, seed=seed)
+    values, _ = sample_numbers(scenario, seed, 0, range(-(-worlds // 1024)), worlds)
+    text, feasible = nash_text(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi)
+    feasible &= prm.box_ok
+    principals = scenario.principals
+    marks = {}
+    for k, issue in enumerate(scenario.issue_ids):
+        ideal = {}
+        for a, aid in enumerate(principals):
+            p = prm.prefs.position[a, k]
+            ideal[aid] = tuple(float(v) for v in np.quantile(p, [0.05, 0.5, 0.95]))
+        red = [(aid, c.op, c.value) for aid in principals
+               for c in scenario.actors[aid].red_lines if c.issue == issue]
+        caps = [(aid, float(np.median(values[f"actors.{aid}.offer.{issue}"])))
+                for aid, actor in scenario.actors.items()
+                if actor.role == "guarantor" and issue in actor.offer]
+        nash = float(np.median(text[k, feasible])) if feasible.any() else None
+        marks[issue] = IssueMarks(ideal, red, caps, float(np.median(prm.status_quo[k])), nash)
+    return marks
+
+
+@closes_on_error
+def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, bins: int = 40):
+    """Per issue, the distribution of agreed terms (and ceasefire packages) with reference marks.
+
+    One panel per issue: a histogram of the agreed value over worlds that reached agreement
+    (and, stacked on it in its own colour, the ceasefire package where talks ended in one), each
+    principal's ideal point (triangle, with its 5-95% range when uncertain), red lines (dashed,
+    the forbidden side shaded), guarantor caps (dash-dot), the status quo (dotted) and the Nash
+    point (star). Marks need ``results.scenario``; without it only the histograms are drawn.
+
+    Args:
+        results: a run's tables.
+        ax: one Axes per issue (a sequence), or None for a new figure.
+        issues: which issues (default all, in scenario order).
+        bins: histogram bins over [0, 1].
+
+    Returns:
+        The matplotlib Figure.
+    """
+    issues = list(issues or results.issues)
+    fig, axes = panels(len(issues), ax)
+    sc = results.scenario
+    marks = scenario_marks(sc, seed=results.summary["seed"]) if sc is not None else {}
+    colours = _actor_colours(results)
+    n = len(results.runs)
+    # Bins centred on multiples of 1/bins, so round values (a red line at 0.85, a status quo
+    # at 0.8) sit in the middle of a bar rather than on an edge.
+    half = 0.5 / bins
+    edges = np.linspace(-half, 1 + half, bins + 2)
+    for axk, issue in zip(axes, issues):
+        col = results.runs[f"terms.{issue}"].to_numpy()
+        stacks, colors, labels = [], [], []
+        for outcome in ("agreement", "ceasefire"):
+            mask = (results.runs["outcome"] == outcome).to_numpy() & ~np.isnan(col)
+            stacks.append(col[mask])
+            colors.append(OUTCOME_COLOURS[outcome])
+            labels.append("Agreed terms" if outcome == "agreement" else "Ceasefire package")
+        weights = [np.full(len(s), 100.0 / max(n, 1)) for s in stacks]
+        axk.hist(stacks, bins=edges, weights=weights, stacked=True, color=colors, label=labels,
+                 edgecolor="white", linewidth=0.3)
+        headroom(axk, 1.5)  # room above the bars for the marks
+        axk.set_ylabel("% of worlds")
+        if issue in marks:
+            _mark_issue(axk, marks[issue], colours, results)
+        spec = sc.issues[issue] if sc is not None else None
+        issue_axis(axk, spec.label("low") if spec else "0", spec.label("high") if spec else "1",
+                    issue)
+        agreed = stacks[0]
+        note = (f"agreed in {len(agreed) / max(n, 1):.0%} of worlds; median {np.median(agreed):.2f}, "
+                f"5-95% {np.quantile(agreed, 0.05):.2f}-{np.quantile(agreed, 0.95):.2f}"
+                if len(agreed) else "no world reached agreement")
+        axk.set_title(f"{issue}: {note}", fontsize=9, loc="left")
+    handles, labels = _terms_legend(axes[0], colours, results, with_marks=bool(marks))
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
+    fig.suptitle(f"Terms by issue\n{results.caption}", fontsize=10)
+    return fig
+
+
+def _actor_colours(results: RunResults) -> dict[str, str]:
+    return {a: ACTOR_COLOURS[i % len(ACTOR_COLOURS)] for i, a in enumerate(results.actors)}
+
+
+def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults) -> None:
+    import matplotlib.transforms as mtransforms
+
+    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+    for op_actor, op, value in m.red_lines:
+        c = colours.get(op_actor, MARK_COLOUR)
+        ax.axvline(value, color=c, linestyle="--", linewidth=1.2)
+        span = (value, 1.02) if op in ("<=", "<") else (-0.02, value)
+        ax.axvspan(*span, color=c, alpha=0.07, linewidth=0)
+    by_value: dict[float, list[str]] = {}
+    for gid, cap in m.caps:
+        by_value.setdefault(round(cap, 6), []).append(results.name_of(gid))
+    for i, (cap, names) in enumerate(sorted(by_value.items())):
+        ax.axvline(cap, color=MARK_COLOUR, linestyle="-.", linewidth=1)
+        right = cap > 0.7  # write the guarantors' names on the side with room
+        ax.annotate(f"cap: {', '.join(names)}", (cap, 0.62 - 0.16 * i), xycoords=trans,
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.6),
+                    textcoords="offset points", xytext=(-3 if right else 3, 0),
+                    ha="right" if right else "left", va="center", fontsize=7, color="#444444")
+    ax.axvline(m.status_quo, color=MARK_COLOUR, linestyle=":", linewidth=1.3)
+    for i, (aid, (lo, mid, hi)) in enumerate(m.ideal.items()):
+        y = 0.90 - 0.1 * i
+        c = colours.get(aid, MARK_COLOUR)
+        if hi - lo > 1e-9:
+            ax.plot([lo, hi], [y, y], color=c, linewidth=2, transform=trans, alpha=0.6)
+        ax.plot([mid], [y], marker="v", markersize=8, color=c, transform=trans, clip_on=False,
+                linestyle="none")
+        left = mid > 0.5  # write the name on the side with room
+        ax.annotate(results.name_of(aid), (mid, y), xycoords=trans, textcoords="offset points",
+                    xytext=(-8 if left else 8, 0), ha="right" if left else "left",
+                    va="center", fontsize=8, color=c)
+    if m.nash is not None:
+        ax.plot([m.nash], [0.9], marker="*", markersize=12, color=MARK_COLOUR, transform=trans,
+                linestyle="none", markeredgecolor="white")
+
+
+def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=OUTCOME_COLOURS["agreement"]), Patch(color=OUTCOME_COLOURS["ceasefire"])]
+    labels = ["Agreed terms", "Ceasefire package"]
+    if not with_marks:
+        return handles, labels
+    for aid in results.principals:
+        c = colours.get(aid, MARK_COLOUR)
+        handles.append(Line2D([], [], marker="v", color=c, linestyle="none", markersize=8))
+        labels.append(f"{results.name_of(aid)} ideal (5-95% range)")
+        handles.append(Line2D([], [], color=c, linestyle="--"))
+        labels.append(f"{results.name_of(aid)} red line (shaded: excluded)")
+    handles += [Line2D([], [], color=MARK_COLOUR, linestyle="-."),
+                Line2D([], [], color=MARK_COLOUR, linestyle=":"),
+                Line2D([], [], marker="*", color=MARK_COLOUR, linestyle="none", markersize=11)]
+    labels += ["Guarantor cap", "Status quo", "Nash point (true reservations)"]
+    return handles, labels
+
+
+@closes_on_error
+def utilities(results: RunResults, ax=None):
+    """Per actor, utility at the outcome by outcome (box: quartiles, whiskers: 5-95%), against
+    the actor's reservation value (grey band: its 5-95% range over worlds; line: median).
+
+    Returns:
+        The matplotlib Figure.
+    """
+    actors = results.actors
+    fig, ax = new_figure(ax, size=(7.5, 1.3 + 1.25 * len(actors)))
+    runs = results.runs
+    present = [o for o in OUTCOMES if (runs["outcome"] == o).any()]
+    step = 0.8 / max(len(present), 1)
+    for i, actor in enumerate(actors):
+        base = len(actors) - 1 - i  # first actor on top
+        res = _reservations(results, actor)
+        if res is not None:
+            lo, mid, hi = np.quantile(res, [0.05, 0.5, 0.95])
+            ax.fill_betweenx([base - 0.45, base + 0.45], lo, max(hi, lo + 0.002), color="#bbbbbb",
+                             alpha=0.45, linewidth=0)
+            ax.plot([mid, mid], [base - 0.45, base + 0.45], color=MARK_COLOUR, linewidth=1.5)
+        for j, outcome in enumerate(present):
+            vals = runs.loc[runs["outcome"] == outcome, f"utility.{actor}"].dropna().to_numpy()
+            if not len(vals):
+                continue
+            y = base + 0.4 - step * (j + 0.5)
+            if np.ptp(vals) < 1e-6:  # one value (a fixed ceasefire package): a box would vanish
+                ax.plot([vals[0]], [y], marker="D", markersize=7, linestyle="none",
+                        color=OUTCOME_COLOURS[outcome], markeredgecolor=MARK_COLOUR,
+                        markeredgewidth=0.6)
+                continue
+            bp = ax.boxplot(vals, positions=[y], widths=step * 0.8, orientation="horizontal",
+                            whis=(5, 95), showfliers=False, patch_artist=True,
+                            manage_ticks=False)
+            for box in bp["boxes"]:
+                box.set(facecolor=OUTCOME_COLOURS[outcome], edgecolor=MARK_COLOUR, linewidth=0.6)
+            for part in ("whiskers", "caps", "medians"):
+                for line in bp[part]:
+                    line.set(color=MARK_COLOUR, linewidth=0.8)
+    principals = set(results.principals)
+
+    def tick(a: str) -> str:
+        if a in principals:
+            return results.name_of(a)
+        role = results.scenario.actors[a].role if results.scenario is not None else "non-principal"
+        return f"{results.name_of(a)}\n({role}: outcomes\nwith a text only)"
+
+    ax.set_yticks(range(len(actors)), [tick(a) for a in reversed(actors)])
+    ax.set_ylim(-0.55, len(actors) - 0.45)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Utility at the outcome (1 = the actor's own ideal text)")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=OUTCOME_COLOURS[o], edgecolor=MARK_COLOUR, linewidth=0.6)
+               for o in present]
+    labels = [OUTCOME_LABELS[o] for o in present]
+    handles += [Line2D([], [], color=MARK_COLOUR), Patch(color="#bbbbbb", alpha=0.45)]
+    labels += ["Reservation (median)", "Reservation 5-95%"]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
+              fontsize=8)
+    ax.set_title(f"Utility at the outcome against the value of no deal\n{results.caption}; "
+                 "boxes: quartiles, whiskers: 5-95%", fontsize=10)
+    return fig
+
+
+def _reservations(results: RunResults, actor: str) -> np.ndarray | None:
+    """An actor's true reservation value per world (before pressure), if it has one."""
+    col = f"input.actors.{actor}.reservation"
+    if col in results.runs:
+        return results.runs[col].to_numpy()
+    sc = results.scenario
+    if sc is not None and actor in sc.actors and sc.actors[actor].role == "principal":
+        return np.array([float(sc.actors[actor].reservation)])
+    return None
+
+
+@closes_on_error
+def formats(results: RunResults, ax=None):
+    """How often each summit format was held, split by the outcome it ended in.
+
+    One bar per format (in the order the mediator tries them) plus one for no summit; heights
+    are shares of all worlds, so the bars add up to 100%.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    runs = results.runs
+    names = list(results.summary.get("formats", {})) or sorted(runs["format"].dropna().unique())
+    groups = names + [None]
+    fig, ax = new_figure(ax, size=(max(5.5, 1.3 * len(groups) + 3), 4.0))
+    n = max(len(runs), 1)
+    x = np.arange(len(groups))
+    bottom = np.zeros(len(groups))
+    fmt = runs["format"]
+    for outcome in OUTCOMES:
+        is_o = runs["outcome"] == outcome
+        share = np.array([((fmt.isna() if g is None else fmt == g) & is_o).sum() for g in groups])
+        share = share * 100.0 / n
+        ax.bar(x, share, 0.6, bottom=bottom, color=OUTCOME_COLOURS[outcome],
+               label=OUTCOME_LABELS[outcome], edgecolor="white", linewidth=0.5)
+        bottom += share
+    for xi, total in zip(x, bottom):
+        ax.text(xi, total + 1.5, f"{total:.1f}%", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [*names, "no summit"])
+    ax.set_ylim(0, 108)
+    pct_axis(ax)
+    ax.set_ylabel("Share of simulated worlds")
+    ax.set_xlabel("Summit format held")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Ended in",
+              fontsize=8, title_fontsize=8)
+    ax.set_title(f"Summit formats and how they ended\n{results.caption}", fontsize=10)
+    return fig

@@ -1,0 +1,140 @@
+"""What every figure shares: outcome and actor colours, labels, and the figure plumbing.
+
+Conventions every figure keeps:
+- each outcome has one colour, the same everywhere (``OUTCOME_COLOURS``); principals have their
+  own colours (``ACTOR_COLOURS``) that never reuse an outcome's;
+- titles say the scenario, the number of worlds and the seed;
+- an issue's axis runs from 0 to 1 with the issue's ``low``/``high`` words at its ends;
+- functions never call ``plt.show()``; a figure they create is returned for the caller to save
+  (``save`` closes it). Given ``ax``, they draw there and return ``ax.figure``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+
+    pass
+
+
+OUTCOME_COLOURS = {
+    "agreement": "#2a9d8f",
+    "ceasefire": "#e9c46a",
+    "breakdown": "#e76f51",
+    "no_summit": "#8d99ae",
+}
+
+
+OUTCOME_LABELS = {
+    "agreement": "Agreement",
+    "ceasefire": "Ceasefire",
+    "breakdown": "Breakdown",
+    "no_summit": "No summit",
+}
+
+
+# Principals and other actors, in scenario order; dark tones that no outcome uses.
+ACTOR_COLOURS = ("#9b2226", "#005f9e", "#6a4c93", "#3a5a40", "#7f4f24", "#343a40")
+
+
+MARK_COLOUR = "#222222"  # status quo, Nash point, intervals
+
+
+def closes_on_error(func):
+    """Close the figures a plotting function opened if it fails half-way (no leaked figures)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        plt = pyplot()
+        before = set(plt.get_fignums())
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+            raise
+
+    return wrapper
+
+
+def pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf", "cairo"):
+        # Never open windows: figures are saved, not shown.
+        matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def new_figure(ax=None, size=(7.0, 4.0)):
+    """A new figure and axes, or the given axes and its figure."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = pyplot().subplots(figsize=size, layout="constrained")
+    return fig, ax
+
+
+def panels(n: int, ax, *, size_each=(7.5, 1.9), extra_height=1.1):
+    """One axes per item stacked vertically, or the axes given (one per item)."""
+    if ax is not None:
+        axes = list(np.atleast_1d(ax).ravel())
+        if len(axes) != n:
+            raise ValueError(f"need {n} axes (one per panel), got {len(axes)}")
+        return axes[0].figure, axes
+    fig, axes = pyplot().subplots(
+        n, 1, figsize=(size_each[0], size_each[1] * n + extra_height), layout="constrained",
+        squeeze=False)
+    return fig, list(axes[:, 0])
+
+
+def wrap(text: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def issue_axis(ax, low: str, high: str, name: str) -> None:
+    """An issue's x-axis: 0 to 1, with the words for each end under the ends."""
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_xlabel(name, labelpad=2)
+    kw = dict(xycoords="axes fraction", textcoords="offset points", va="top", fontsize=8,
+              color="#444444")
+    ax.annotate(f"0 = {wrap(low, 30)}", xy=(0, 0), xytext=(0, -26), ha="left", **kw)
+    ax.annotate(f"1 = {wrap(high, 30)}", xy=(1, 0), xytext=(0, -26), ha="right", **kw)
+
+
+def headroom(ax, factor: float) -> None:
+    """Stretch a percentage y-axis by ``factor`` above the data, ticks only up to the data."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    top = ax.get_ylim()[1] or 1.0
+    ticks = [t for t in MaxNLocator(3).tick_values(0, top) if 0 <= t <= top * 1.02]
+    ax.set_ylim(0, top * factor)
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    pct_axis(ax)
+
+
+def pct_axis(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(100, decimals=0))
+
+
+def save(fig, path, **kwargs) -> None:
+    """Save a figure (format from the file suffix) and close it."""
+    plt = pyplot()
+    try:
+        fig.savefig(path, dpi=kwargs.pop("dpi", 150), **kwargs)
+    finally:
+        plt.close(fig)
+
+
+def close(fig) -> None:
+    """Close a figure without saving it."""
+    pyplot().close(fig)

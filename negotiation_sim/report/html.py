@@ -1,0 +1,330 @@
+"""One self-contained HTML report of a run or a sweep.
+
+The report says what was simulated (the scenario in words: issues, actors, stated positions, red
+lines, reservation values, pressure, guarantees, summit formats), what came out (the outcome
+table and every figure ``negsim plot`` draws for these results) and how (the provenance from
+``manifest.json``). Figures are embedded as base64 PNG and the styles are inline, so the file
+opens offline in any browser with nothing beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from negotiation_sim.core.outcomes import OUTCOMES
+
+if TYPE_CHECKING:
+    from negotiation_sim.config.scenario import Scenario
+
+FIGURE_CAPTIONS = {
+    "outcomes": "How often each outcome happened, with 95% Wilson intervals.",
+    "terms": "Where agreements landed on each issue, against each side's ideal point, red "
+             "lines, the status quo and the Nash bargaining point.",
+    "utilities": "Each actor's utility at the outcome, against its value of no deal.",
+    "formats": "Which summit format was held, and how it ended.",
+    "sweep-line": "Outcome shares along a swept parameter, with 95% bands.",
+    "heatmap": "The agreement share over two swept parameters.",
+    "sensitivity": "Which uncertain parameters drive the agreement share (Sobol or Morris).",
+    "trajectory": "One world's talks round by round.",
+}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:980px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ddd;
+padding-bottom:.2em;margin-top:1.8em}h3{font-size:1.05em;margin-bottom:.3em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}.muted{color:#666}.swatch{display:inline-block;width:.9em;
+height:.9em;border-radius:2px;margin-right:.4em;vertical-align:-.1em}
+pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def figure_png(fig) -> bytes:
+    """A figure as PNG bytes (the figure is closed)."""
+    from negotiation_sim import plots
+
+    buf = io.BytesIO()
+    plots.save(fig, buf, format="png")
+    return buf.getvalue()
+
+
+def _figures_html(makers: dict[str, Any]) -> str:
+    parts = []
+    for kind, make in makers.items():
+        data = base64.b64encode(figure_png(make())).decode("ascii")
+        caption = FIGURE_CAPTIONS.get(kind, "")
+        parts.append(f'<figure id="figure-{_e(kind)}"><img alt="{_e(kind)} figure" '
+                     f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}'
+                     "</figcaption></figure>")
+    return "\n".join(parts)
+
+
+# -- the scenario in words ---------------------------------------------------------------------
+
+
+def number_words(value: Any) -> str:
+    """A scenario number in words: ``0.3`` or ``uniform 0.25-0.5`` and the like."""
+    from negotiation_sim.config.distributions import _Dist
+
+    if not isinstance(value, _Dist):
+        return f"{float(value):g}"
+    d = value.model_dump()
+    kind = d.pop("dist")
+    if kind == "uniform":
+        return f"uniform {d['low']:g}–{d['high']:g}"
+    if kind == "normal":
+        bounds = ""
+        if d.get("low") is not None or d.get("high") is not None:
+            bounds = f", within [{_g(d.get('low'))}, {_g(d.get('high'))}]"
+        return f"normal, mean {d['mean']:g}, sd {d['sd']:g}{bounds}"
+    if kind == "triangular":
+        return f"triangular {d['low']:g}–{d['high']:g}, most likely {d['mode']:g}"
+    if kind == "beta":
+        return f"beta(a={d['a']:g}, b={d['b']:g})"
+    if kind == "choice":
+        vals = ", ".join(f"{v:g}" for v in d["values"])
+        w = d.get("weights")
+        return f"one of {vals}" + (f" (weights {', '.join(f'{x:g}' for x in w)})" if w else "")
+    return json.dumps(d)
+
+
+def _g(v: Any) -> str:
+    return "–" if v is None else f"{v:g}"
+
+
+def scenario_html(sc: Scenario) -> str:
+    """Issues, actors and the summit of a scenario, in words."""
+    out = []
+    if sc.description:
+        out.append(f"<p>{_e(sc.description)}</p>")
+    out.append("<h3>Issues</h3><p class='muted'>Each issue runs from 0 to 1.</p><table>"
+               "<tr><th>issue</th><th>0 means</th><th>1 means</th><th>status quo</th></tr>")
+    for k, issue in sc.issues.items():
+        out.append(f"<tr><td>{_e(k)}</td><td>{_e(issue.label('low'))}</td>"
+                   f"<td>{_e(issue.label('high'))}</td>"
+                   f"<td class='num'>{_e(number_words(issue.status_quo))}</td></tr>")
+    out.append("</table><h3>Actors</h3>")
+    for aid, actor in sc.actors.items():
+        out.append(_actor_html(sc, aid, actor))
+    out.append("<h3>Summit and talks</h3><ul>")
+    for name, members in sc.formats():
+        who = ", ".join(sc.actors[m].display(m) for m in members)
+        out.append(f"<li>format <b>{_e(name)}</b>: {_e(who)}</li>")
+    if sc.summit is not None:
+        out.append(f"<li>the mediator tries the formats in this order: "
+                   f"{_e(', '.join(sc.summit.ordered()))}</li>")
+    if sc.ceasefire is not None:
+        terms = ", ".join(f"{k} at {v if v == 'status_quo' else number_words(v)}"
+                          for k, v in sc.ceasefire.terms.items()) or "every issue at its status quo"
+        out.append(f"<li>if talks fail, a ceasefire package: {_e(terms)} (other issues stay "
+                   "at their status quo)</li>")
+    out.append(f"<li>protocol <b>{_e(sc.protocol.kind)}</b> with a deadline of "
+               f"{sc.protocol.rounds} rounds</li></ul>")
+    return "\n".join(out)
+
+
+def _actor_html(sc: Scenario, aid: str, actor) -> str:
+    title = actor.display(aid)
+    if actor.leader:
+        title += f" (led by {actor.leader})"
+    rows = []
+    for k, v in actor.position.items():
+        issue = sc.issues[k]
+        rows.append(("wants", f"{k} at {number_words(v)} (0 = {issue.label('low')}; "
+                              f"1 = {issue.label('high')})"))
+    if actor.salience:
+        rows.append(("cares about", ", ".join(f"{k} {number_words(v)}"
+                                              for k, v in actor.salience.items())))
+    if actor.role == "principal":
+        if actor.red_lines:
+            rows.append(("red lines", "; ".join(str(c) for c in actor.red_lines)))
+        rows.append(("value of no deal (reservation)", number_words(actor.reservation)))
+        if _nonzero(actor.claim):
+            rows.append(("overstates it by", f"{number_words(actor.claim)}, dropping "
+                         f"{number_words(actor.concession)} of what is left per rejection"))
+        if _nonzero(actor.walkout):
+            rows.append(("walks out after a rejection with chance", number_words(actor.walkout)))
+        if actor.patience != 1.0:
+            rows.append(("patience (discount per round)", number_words(actor.patience)))
+        if actor.audience_cost:
+            rows.append(("audience cost of attending", ", ".join(
+                f"{f} {number_words(v)}" for f, v in actor.audience_cost.items())))
+        if actor.preconditions:
+            rows.append(("preconditions", "; ".join(str(c) for c in actor.preconditions)))
+    elif actor.role == "mediator":
+        if actor.pressure:
+            rows.append(("presses (fall in reservation per round)", ", ".join(
+                f"{sc.actors[p].display(p)} {number_words(v)}" for p, v in actor.pressure.items())))
+    elif actor.role == "guarantor" and actor.offer:
+        rows.append(("backs at most", ", ".join(f"{k} {number_words(v)}"
+                                                 for k, v in actor.offer.items())))
+    if actor.clout != 1.0:
+        rows.append(("clout", number_words(actor.clout)))
+    body = "".join(f"<tr><th>{_e(a)}</th><td>{_e(b)}</td></tr>" for a, b in rows)
+    return (f"<p><b>{_e(title)}</b> <span class='muted'>— {_e(actor.role)}</span></p>"
+            f"<table>{body}</table>" if rows else
+            f"<p><b>{_e(title)}</b> <span class='muted'>— {_e(actor.role)}</span></p>")
+
+
+def _nonzero(v: Any) -> bool:
+    from negotiation_sim.config.distributions import support
+
+    return support(v) != (0.0, 0.0)
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def outcome_table_html(summary: dict[str, Any]) -> str:
+    from negotiation_sim.plots.style import OUTCOME_COLOURS, OUTCOME_LABELS
+
+    rows = []
+    for o in OUTCOMES:
+        s = summary["outcomes"][o]
+        lo, hi = s["ci95"]
+        rows.append(f"<tr><td><span class='swatch' style='background:{OUTCOME_COLOURS[o]}'>"
+                    f"</span>{OUTCOME_LABELS[o]}</td><td class='num'>{s['share']:.1%}</td>"
+                    f"<td class='num'>{lo:.1%} – {hi:.1%}</td></tr>")
+    table = ("<table><tr><th>outcome</th><th>share of worlds</th><th>95% interval (Wilson)</th>"
+             f"</tr>{''.join(rows)}</table>")
+    formats = "".join(f"<tr><td>{_e(f)}</td><td class='num'>{v:.1%}</td></tr>"
+                      for f, v in summary.get("formats", {}).items())
+    if formats:
+        table += f"<h3>Summit formats held</h3><table><tr><th>format</th><th>share of worlds</th></tr>{formats}</table>"
+    terms = summary.get("terms") or {}
+    if any(v is not None for v in terms.values()):
+        r = summary.get("rounds") or {}
+        table += (f"<h3>Terms of agreements</h3><p class='muted'>Over worlds that agreed; "
+                  f"agreement came in round {r.get('mean', float('nan')):.1f} on average.</p>"
+                  "<table><tr><th>issue</th><th>mean</th><th>5%</th><th>median</th><th>95%</th></tr>")
+        for k, t in terms.items():
+            if t is not None:
+                table += (f"<tr><td>{_e(k)}</td>" + "".join(
+                    f"<td class='num'>{t[c]:.3f}</td>" for c in ("mean", "p05", "p50", "p95"))
+                    + "</tr>")
+        table += "</table>"
+    utils = summary.get("utilities") or {}
+    if utils:
+        table += ("<h3>Mean utility at the outcome</h3><table><tr><th>actor</th><th>mean "
+                  "(1 = own ideal text)</th></tr>" + "".join(
+                      f"<tr><td>{_e(a)}</td><td class='num'>"
+                      f"{'–' if u['mean'] is None else format(u['mean'], '.3f')}</td></tr>"
+                      for a, u in utils.items()) + "</table>")
+    return table
+
+
+def sweep_table_html(sweep) -> str:
+    """Per point: the swept values and the outcome shares with their intervals."""
+    from negotiation_sim.plots.style import OUTCOME_LABELS
+
+    head = "".join(f"<th>{_e(sweep.label(p, units=False))}</th>" for p in sweep.params)
+    head += "".join(f"<th>{OUTCOME_LABELS[o]}</th>" for o in OUTCOMES)
+    rows = []
+    for _, row in sweep.summary.iterrows():
+        cells = "".join(f"<td class='num'>{_e(_fmt(row[p]))}</td>" for p in sweep.params)
+        cells += "".join(f"<td class='num'>{row[o]:.1%}<br><span class='muted'>"
+                         f"{row[o + '.lo']:.1%}–{row[o + '.hi']:.1%}</span></td>"
+                         for o in OUTCOMES)
+        rows.append(f"<tr><td class='num'>{int(row['point'])}</td>{cells}</tr>")
+    return f"<table><tr><th>point</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def provenance_html(manifest: dict[str, Any]) -> str:
+    """The manifest's key facts as a table, then the whole manifest as JSON."""
+    keys = [("scenario", "scenario"), ("scenario_file", "scenario file"),
+            ("scenario_hash", "scenario hash (SHA-256)"), ("experiment", "experiment"),
+            ("experiment_file", "experiment file"), ("seed", "seed"), ("runs", "worlds"),
+            ("chunk_size", "chunk size"), ("protocol", "protocol"), ("seconds", "seconds"),
+            ("platform", "platform")]
+    rows = [f"<tr><th>{_e(label)}</th><td>{_e(manifest[k])}</td></tr>"
+            for k, label in keys if manifest.get(k) is not None]
+    if manifest.get("command"):
+        cmd = manifest["command"]
+        rows.append(f"<tr><th>command</th><td><code>{_e(' '.join(map(str, cmd)) if isinstance(cmd, list) else cmd)}</code></td></tr>")
+    if manifest.get("versions"):
+        rows.append("<tr><th>versions</th><td>" + _e(", ".join(
+            f"{k} {v}" for k, v in manifest["versions"].items())) + "</td></tr>")
+    raw = _e(json.dumps(manifest, indent=2))
+    return (f"<table>{''.join(rows)}</table><details><summary>manifest.json</summary>"
+            f"<pre id='manifest'>{raw}</pre></details>")
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def build_report(path: str | Path, scenario: Scenario | str | Path | None = None) -> str:
+    """The HTML report of a run or sweep results directory."""
+    from negotiation_sim import plots
+    from negotiation_sim.results.reader import RunResults, SweepResults
+
+    path = Path(path)
+    if (path / "summary.parquet").exists():
+        sweep = SweepResults.load(path, scenario)
+        title = f"Sweep report: {sweep.name}"
+        intro = (f"{len(sweep.summary)} points of {int(sweep.summary['runs'].iloc[0]):,} worlds "
+                 f"each, seed {sweep.manifest.get('seed', '?')}, design "
+                 f"{sweep.method}, swept: {', '.join(sweep.label(p) for p in sweep.params)}.")
+        results_html = sweep_table_html(sweep)
+        makers, manifest, sc = plots.sweep_figures(sweep), sweep.manifest, sweep.scenario
+    else:
+        run = RunResults.load(path, scenario)
+        s = run.summary
+        title = f"Run report: {s['scenario']}"
+        intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
+        results_html = outcome_table_html(s)
+        makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
+    changed = ""
+    if sc is not None and manifest.get("scenario_hash") not in (None, sc.digest()):
+        changed = ("<p class='muted'><b>Note:</b> the scenario file has changed since these "
+                   "results were made (its hash differs from the manifest's); the description "
+                   "and the marks in the figures are those of the file as it is now.</p>")
+    words = changed + (scenario_html(sc) if sc is not None else
+             "<p class='muted'>The scenario file was not found (or has changed since the run): "
+             "pass <code>--scenario FILE</code> to describe it here.</p>")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title><style>{_CSS}</style></head><body>
+<h1>{_e(title)}</h1>
+<p class="muted">{_e(intro)} Report written {stamp} by negsim from {_e(path)}.</p>
+<h2 id="scenario">The scenario in words</h2>
+{words}
+<h2 id="outcomes">Outcomes</h2>
+{results_html}
+<h2 id="figures">Figures</h2>
+{_figures_html(makers)}
+<h2 id="provenance">Provenance</h2>
+{provenance_html(manifest)}
+</body></html>
+"""
+
+
+def write_report(path: str | Path, out: str | Path | None = None,
+                 scenario: Scenario | str | Path | None = None) -> Path:
+    """Write the report of ``path`` to ``out`` (default ``path/report.html``); returns it."""
+    target = Path(out) if out is not None else Path(path) / "report.html"
+    text = build_report(path, scenario)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target

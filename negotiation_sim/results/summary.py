@@ -1,0 +1,220 @@
+"""Streaming summaries of a run: outcome shares with Wilson intervals, formats, terms, rounds.
+
+``Accumulator`` folds chunk results into counts, sums and fixed-bin histograms, so a summary of
+any number of worlds costs constant memory, and accumulators of chunks, points or workers merge
+exactly. ``Accumulator.summary`` is the ``negsim run --json`` shape; ``summary_row`` flattens it
+to one row of a sweep's ``summary.parquet``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.outcomes import AGREEMENT, OUTCOMES
+from negotiation_sim.core.outcomes import ChunkResult
+
+Z95 = 1.959963984540054
+
+
+SOLUTIONS = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
+
+
+TERM_BINS = 20_000  # histogram bins on [0, 1] for terms: quantiles to within 5e-5
+
+
+def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial share (Wilson 1927); (0, 0) when n is 0."""
+    if n <= 0:
+        return 0.0, 0.0
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return lo, hi
+
+
+def _hist_quantile(hist: np.ndarray, q: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    """Quantile from a fixed-bin histogram on [lo, hi] (linear within the bin)."""
+    total = hist.sum()
+    cum = np.cumsum(hist)
+    target = q * total
+    i = int(np.searchsorted(cum, target, side="left"))
+    i = min(i, hist.size - 1)
+    before = cum[i] - hist[i]
+    frac = 0.0 if hist[i] == 0 else (target - before) / hist[i]
+    width = (hi - lo) / hist.size
+    return float(lo + (i + min(max(frac, 0.0), 1.0)) * width)
+
+
+@dataclass
+class Accumulator:
+    """Mergeable running totals of a run's outcomes (constant memory in the number of worlds)."""
+
+    issues: list[str]
+    formats: list[str]
+    actors: list[str]
+    max_round: int
+    n: int = 0
+    outcomes: np.ndarray = field(init=False)  # (4,)
+    format_outcomes: np.ndarray = field(init=False)  # (F + 1, 4): last row is "no format"
+    term_sum: np.ndarray = field(init=False)  # (K,)
+    term_sq: np.ndarray = field(init=False)
+    term_hist: np.ndarray = field(init=False)  # (K, TERM_BINS)
+    term_min: np.ndarray = field(init=False)  # (K,) quantiles are clipped to the seen range
+    term_max: np.ndarray = field(init=False)
+    round_hist: np.ndarray = field(init=False)  # (max_round + 1,) over agreements
+    util_sum: np.ndarray = field(init=False)  # (A,)
+    util_n: np.ndarray = field(init=False)
+    sol_sum: np.ndarray = field(init=False)  # (len(SOLUTIONS), K) over worlds where defined
+    sol_n: np.ndarray = field(init=False)
+    nash_dist: np.ndarray = field(init=False)  # [sum, count] of |terms - nash| over agreements
+
+    def __post_init__(self) -> None:
+        K, A = len(self.issues), len(self.actors)
+        self.outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
+        self.format_outcomes = np.zeros((len(self.formats) + 1, len(OUTCOMES)), dtype=np.int64)
+        self.term_sum = np.zeros(K)
+        self.term_sq = np.zeros(K)
+        self.term_hist = np.zeros((K, TERM_BINS), dtype=np.int64)
+        self.term_min = np.full(K, np.inf)
+        self.term_max = np.full(K, -np.inf)
+        self.round_hist = np.zeros(self.max_round + 1, dtype=np.int64)
+        self.util_sum = np.zeros(A)
+        self.util_n = np.zeros(A, dtype=np.int64)
+        self.sol_sum = np.zeros((len(SOLUTIONS), K))
+        self.sol_n = np.zeros((len(SOLUTIONS), K), dtype=np.int64)
+        self.nash_dist = np.zeros(2)
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario) -> Accumulator:
+        return cls(
+            issues=scenario.issue_ids,
+            formats=[f for f, _ in scenario.formats()],
+            actors=scenario.positioned,
+            max_round=scenario.protocol.rounds,
+        )
+
+    def add(self, chunk: ChunkResult) -> None:
+        """Fold one chunk's worlds into the totals."""
+        self.n += chunk.n
+        self.outcomes += np.bincount(chunk.outcome, minlength=len(OUTCOMES))
+        fmt = np.where(chunk.held_format < 0, len(self.formats), chunk.held_format)
+        np.add.at(self.format_outcomes, (fmt, chunk.outcome), 1)
+        agreed = chunk.outcome == AGREEMENT
+        terms = chunk.terms[:, agreed]
+        self.term_sum += terms.sum(axis=1)
+        self.term_sq += (terms * terms).sum(axis=1)
+        if terms.size:
+            self.term_min = np.minimum(self.term_min, terms.min(axis=1))
+            self.term_max = np.maximum(self.term_max, terms.max(axis=1))
+        bins = np.minimum((terms * TERM_BINS).astype(np.int64), TERM_BINS - 1)
+        for k in range(len(self.issues)):
+            self.term_hist[k] += np.bincount(bins[k], minlength=TERM_BINS)
+        rounds = np.minimum(chunk.end_round[agreed], self.max_round)
+        self.round_hist += np.bincount(rounds, minlength=self.max_round + 1)
+        ok = ~np.isnan(chunk.utility)
+        self.util_sum += np.where(ok, chunk.utility, 0.0).sum(axis=1)
+        self.util_n += ok.sum(axis=1)
+        self._add_solutions(chunk, agreed)
+
+    def _add_solutions(self, chunk: ChunkResult, agreed: np.ndarray) -> None:
+        if not chunk.solutions:
+            return
+        for s, name in enumerate(SOLUTIONS):
+            x = chunk.solutions[name]
+            ok = ~np.isnan(x)
+            self.sol_sum[s] += np.where(ok, x, 0.0).sum(axis=1)
+            self.sol_n[s] += ok.sum(axis=1)
+        gap = chunk.terms[:, agreed] - chunk.solutions["nash"][:, agreed]
+        dist = np.sqrt((gap * gap).sum(axis=0))
+        dist = dist[~np.isnan(dist)]
+        self.nash_dist += (dist.sum(), dist.size)
+
+    def merge(self, other: Accumulator) -> None:
+        """Add another accumulator's totals (from another chunk, point or worker)."""
+        self.n += other.n
+        for name in ("outcomes", "format_outcomes", "term_sum", "term_sq", "term_hist",
+                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        self.term_min = np.minimum(self.term_min, other.term_min)
+        self.term_max = np.maximum(self.term_max, other.term_max)
+
+    def summary(self, scenario_name: str, seed: int) -> dict[str, Any]:
+        """The run summary in the ``negsim run --json`` shape."""
+        n = max(self.n, 1)
+        agreements = int(self.outcomes[AGREEMENT])
+        return {
+            "scenario": scenario_name,
+            "runs": int(self.n),
+            "seed": int(seed),
+            "outcomes": {
+                name: {"share": float(self.outcomes[i] / n),
+                       "ci95": list(wilson_interval(float(self.outcomes[i]), self.n))}
+                for i, name in enumerate(OUTCOMES)
+            },
+            "formats": {f: float(self.format_outcomes[i].sum() / n)
+                        for i, f in enumerate(self.formats)},
+            "terms": {k: self._term_stats(i, agreements) for i, k in enumerate(self.issues)},
+            "rounds": self._round_stats(agreements),
+            "utilities": {
+                a: {"mean": float(self.util_sum[i] / self.util_n[i]) if self.util_n[i] else None}
+                for i, a in enumerate(self.actors)
+            },
+            "solutions": self._solution_stats(),
+        }
+
+    def _solution_stats(self) -> dict[str, Any]:
+        """Mean solution texts per issue (None where undefined in every world)."""
+        out: dict[str, Any] = {
+            name: {k: (float(self.sol_sum[s, i] / self.sol_n[s, i]) if self.sol_n[s, i] else None)
+                   for i, k in enumerate(self.issues)}
+            for s, name in enumerate(SOLUTIONS)
+        }
+        total, count = self.nash_dist
+        out["distance_to_nash"] = float(total / count) if count else None
+        return out
+
+    def _term_stats(self, k: int, count: int) -> dict[str, float] | None:
+        if count == 0:
+            return None
+        mean = self.term_sum[k] / count
+        var = max(self.term_sq[k] / count - mean * mean, 0.0)
+        h, lo, hi = self.term_hist[k], self.term_min[k], self.term_max[k]
+
+        def q(p: float) -> float:
+            return float(min(max(_hist_quantile(h, p), lo), hi))
+
+        return {"mean": float(mean), "sd": float(math.sqrt(var)),
+                "p05": q(0.05), "p50": q(0.5), "p95": q(0.95)}
+
+    def _round_stats(self, count: int) -> dict[str, float] | None:
+        if count == 0:
+            return None
+        r = np.arange(self.round_hist.size)
+        cum = np.cumsum(self.round_hist)
+        return {"mean": float((r * self.round_hist).sum() / count),
+                "p50": float(np.searchsorted(cum, 0.5 * count, side="left"))}
+
+
+def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, Any]:
+    """A point's summary flattened to columns (NaN where no world qualifies)."""
+    s = acc.summary(scenario.name, seed)
+    row: dict[str, Any] = {"runs": s["runs"]}
+    for name, o in s["outcomes"].items():
+        row[name] = o["share"]
+        row[f"{name}.lo"], row[f"{name}.hi"] = o["ci95"]
+    for f, share in s["formats"].items():
+        row[f"format.{f}"] = share
+    for k, t in s["terms"].items():
+        row[f"terms.{k}"] = math.nan if t is None else t["mean"]
+    row["rounds"] = math.nan if s["rounds"] is None else s["rounds"]["mean"]
+    for a, u in s["utilities"].items():
+        row[f"utility.{a}"] = math.nan if u["mean"] is None else u["mean"]
+    return row

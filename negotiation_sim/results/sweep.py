@@ -1,0 +1,334 @@
+"""Running an experiment: tasks of (point, chunk of worlds), the results directory, resuming.
+
+A sweep of P points with R worlds each is cut into tasks: point ``p``, chunk ``c`` of
+``runner.chunk_bounds(R, chunk_size)``. Every random number of a task comes from
+``SeedSequence(seed, spawn_key=(p, block, ...))`` (see ``worlds``), so a task's result depends
+only on the experiment, never on the executor, the number of workers or the order in which tasks
+finish. With ``common_random_numbers: true`` every point uses ``p = 0``: all points see the same
+worlds, which sharpens differences between points (the core draws each uncertain input from its
+own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
+
+    DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
+    DIR/runs/part-PPPPPP-CCCCC.parquet
+                          one file per task, one row per world (as ``negsim run``), written to a
+                          temporary file and renamed, so a part exists whole or not at all
+    DIR/summary.parquet   one row per point: outcome shares with 95% Wilson intervals, formats,
+                          mean terms, mean round, mean utilities (built from the parts, in order)
+    DIR/manifest.json     hashes, seed and seeding scheme, versions, command, tasks done and
+                          failed, one entry per session with its executor, hosts and timings
+
+Everything that varies between sessions (times, hosts, executor) lives in the manifest only, so
+after ``kill -9`` and ``--resume`` the other files are byte-for-byte those of an uninterrupted
+run. A task that raises is recorded with its error and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim.config.defaults import BLOCK
+from negotiation_sim.config.experiment import LABEL, LoadedExperiment
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.results.files import write_json_atomic, write_parquet_atomic
+from negotiation_sim.results.manifest import manifest
+from negotiation_sim.results.schema import FORMAT_VERSION, RUNS_DIR, Layout, chunk_from_table
+from negotiation_sim.results.summary import Accumulator, summary_row
+from negotiation_sim.run.executors.base import Executor, imap_unordered
+from negotiation_sim.run.tasks import Task, plan_tasks, run_task
+
+
+class SweepError(Exception):
+    """A sweep that cannot start or resume (the message says why and what to do)."""
+
+
+def run_and_write_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int,
+                       layout: Layout, point: int, path: Path) -> int:
+    """Simulate one task and write its part file atomically, in the worker.
+
+    Only the count of worlds travels back, so the parent neither unpickles nor compresses
+    per-world rows: with local workers (which share the results directory) the parent stays
+    idle and the sweep scales with the workers.
+    """
+    chunk = run_task(scenario, seed, key, first_world, n)
+    write_parquet_atomic(layout.table(chunk, scenario, point), path)
+    return n
+
+
+def _encode(values: list[Any]):
+    """A parameter column: numbers as float64, strings as strings, anything else as JSON."""
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
+    if all(isinstance(v, str) for v in present):
+        return pa.array(values, pa.string())
+    return pa.array([None if v is None else json.dumps(v) for v in values], pa.string())
+
+
+def points_table(loaded: LoadedExperiment, scenarios: list[Scenario]):
+    """One row per point: id, label (list designs), scenario hash, parameter values."""
+    import pyarrow as pa
+
+    design = loaded.design
+    cols: dict[str, Any] = {"point": pa.array(np.arange(len(design), dtype=np.int32))}
+    if any(label is not None for label in design.labels):
+        cols[LABEL] = pa.array(design.labels, pa.string())
+    cols["scenario_hash"] = pa.array([sc.digest() for sc in scenarios], pa.string())
+    for name in design.names:
+        cols[name] = _encode([p.get(name) for p in design.points])
+    return pa.table(cols)
+
+
+def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, seed: int):
+    """summary.parquet's table, from the part files in (point, chunk) order.
+
+    Only points whose every task is done get a row. Reading the parts back (one at a time)
+    rather than keeping running totals makes the summary independent of completion order and
+    of how many sessions the sweep took.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    by_point: dict[int, list[Task]] = {}
+    for t in tasks:
+        by_point.setdefault(t.point, []).append(t)
+    keep = [c for c in points.column_names if c != "scenario_hash"]
+    rows = []
+    for p, ptasks in by_point.items():
+        parts = [out / RUNS_DIR / t.part for t in ptasks]
+        if not all(path.exists() for path in parts):
+            continue
+        sc = scenarios[p]
+        acc = Accumulator.for_scenario(sc)
+        cols = ["world", "outcome", "format", "round", "walked_out",
+                *(f"terms.{k}" for k in sc.issue_ids), *(f"utility.{a}" for a in sc.positioned)]
+        for path in parts:
+            with pq.ParquetFile(path) as f:
+                acc.add(chunk_from_table(f.read(columns=cols), sc))
+        row = {c: points[c][p].as_py() for c in keep}
+        rows.append({**row, **summary_row(acc, sc, seed)})
+    if not rows:
+        return None
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name == "point":
+            columns[name] = pa.array(values, pa.int32())
+        elif name == "runs":
+            columns[name] = pa.array(values, pa.int64())
+        elif name in points.column_names:
+            columns[name] = pa.array(values, points.schema.field(name).type)
+        else:
+            columns[name] = pa.array([math.nan if v is None else v for v in values], pa.float64())
+    return pa.table(columns)
+
+
+def _table_hash(table) -> str:
+    blob = json.dumps(table.to_pylist(), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class SweepReport:
+    """What a session did."""
+
+    out: Path
+    tasks: int
+    resumed: int  # tasks already done when this session started
+    ran: int  # tasks finished (successfully) in this session
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    worlds: int = 0
+    seconds: float = 0.0
+    summary: Any = None  # pyarrow Table of summary.parquet, or None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+ProgressFn = Callable[[Task, bool], None]
+
+
+def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
+    """Scenarios, layout, tasks and the starting manifest of a sweep into ``out``."""
+    exp = loaded.experiment
+    scenarios = loaded.point_scenarios()
+    points = points_table(loaded, scenarios)
+    tasks = plan_tasks(len(scenarios), exp.runs, exp.chunk_size)
+    identity = {  # what must not change for --resume; most telling difference first
+        "format_version": FORMAT_VERSION,
+        "seed": exp.seed,
+        "runs": exp.runs,
+        "chunk_size": exp.chunk_size,
+        "scenario_hash": loaded.base.digest(),
+        "design_hash": _table_hash(points),
+        "experiment_hash": exp.digest(),
+    }
+    previous = _check_out_dir(out, identity, resume=resume)
+    return scenarios, points, tasks, identity, previous
+
+
+def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict | None:
+    mpath = out / "manifest.json"
+    started = mpath.exists() or (out / RUNS_DIR).exists() or (out / "points.parquet").exists()
+    if started and not resume:
+        raise SweepError(f"{out} already holds a sweep: add --resume to finish it, or choose "
+                         "another --out")
+    if not started:
+        return None
+    if not mpath.exists():  # killed before the manifest was written: nothing to trust
+        for part in (out / RUNS_DIR).glob("*.parquet"):
+            part.unlink()
+        return None
+    try:
+        previous = json.loads(mpath.read_text())
+    except (OSError, ValueError) as err:
+        raise SweepError(f"cannot read {mpath}: {err}") from None
+    for key, value in identity.items():
+        if previous.get(key) != value:
+            was, now = (str(v)[:12] if key.endswith("hash") else v
+                        for v in (previous.get(key), value))
+            raise SweepError(
+                f"cannot resume into {out}: the {key.replace('_', ' ')} differs from the "
+                f"sweep's ({was} there, {now} now); resume with the experiment and scenario "
+                "it was started with, or choose another --out")
+    return previous
+
+
+def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume: bool = False,
+              progress: ProgressFn | None = None, prepared=None,
+              workers_write: bool = True) -> SweepReport:
+    """Run (or finish) an experiment's sweep into ``out``; see the module docstring.
+
+    ``workers_write``: workers write their own part files (they must see ``out``: true for
+    local processes and a LocalCluster, and for a cluster on a shared file system); False
+    sends every task's rows back to this process, which writes them.
+    """
+    out = Path(out)
+    exp = loaded.experiment
+    scenarios, points, tasks, identity, previous = prepared or prepare(loaded, out, resume=resume)
+    runs_dir = out / RUNS_DIR
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for stale in runs_dir.glob(".*.tmp"):  # a kill mid-write leaves these behind
+        stale.unlink(missing_ok=True)
+    write_parquet_atomic(points, out / "points.parquet")
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    sessions = list((previous or {}).get("sessions", []))
+    session = {"started": started.isoformat(timespec="seconds"), "command": sys.argv,
+               "host": socket.gethostname(), **executor.describe()}
+    base = _manifest(loaded, identity, tasks, points)
+    write_json_atomic(out / "manifest.json", {
+        **base, "status": "running", "sessions": [*sessions, session]})
+
+    todo = [t for t in tasks if not (runs_dir / t.part).exists()]
+    report = SweepReport(out, len(tasks), len(tasks) - len(todo), 0)
+    layout = Layout.of(scenarios, loaded.base)
+    seed = exp.seed
+
+    crn = exp.common_random_numbers
+
+    def args(t: Task) -> tuple:
+        common = (scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n)
+        if workers_write:
+            return (*common, layout.for_point(t.point), t.point, runs_dir / t.part)
+        return common
+
+    fn = run_and_write_task if workers_write else run_task
+    try:
+        for task, future in imap_unordered(executor, fn, todo, args):
+            try:
+                result = future.result()
+                if not workers_write:
+                    write_parquet_atomic(layout.table(result, scenarios[task.point], task.point),
+                                         runs_dir / task.part)
+            except Exception as err:  # one bad task must not stop the sweep
+                report.failed.append(_failure(task, err))
+                ok = False
+            else:
+                report.ran += 1
+                report.worlds += task.n
+                ok = True
+            if progress is not None:
+                progress(task, ok)
+    finally:
+        report.seconds = time.perf_counter() - clock
+        session.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       seconds=round(report.seconds, 3), tasks_run=report.ran,
+                       worlds=report.worlds,
+                       worlds_per_second=round(report.worlds / max(report.seconds, 1e-9)))
+        if report.failed:
+            session["failed"] = len(report.failed)
+
+    summary = summarise(out, tasks, scenarios, points, seed)
+    if summary is not None:
+        write_parquet_atomic(summary, out / "summary.parquet")
+    report.summary = summary
+    done = sum((runs_dir / t.part).exists() for t in tasks)
+    write_json_atomic(out / "manifest.json", {
+        **base,
+        "status": "complete" if done == len(tasks) else "incomplete",
+        "tasks": {**base["tasks"], "done": done, "failed": report.failed},
+        "sessions": [*sessions, session],
+    })
+    return report
+
+
+def _failure(task: Task, err: BaseException) -> dict[str, Any]:
+    lines = traceback.format_exception_only(type(err), err)
+    return {"point": task.point, "chunk": task.chunk, "first_world": task.first_world,
+            "worlds": task.n, "error": "".join(lines).strip()}
+
+
+def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Task],
+              points) -> dict[str, Any]:
+    exp, design = loaded.experiment, loaded.design
+    chunks = sorted({(t.first_world, t.n) for t in tasks})
+    info = manifest(loaded.base, loaded.scenario_path, seed=exp.seed, runs=exp.runs,
+                    chunk_size=exp.chunk_size)
+    return {
+        **info,
+        **identity,
+        "experiment": exp.name,
+        "experiment_file": loaded.path,
+        "experiment_data": exp.model_dump(mode="json"),
+        "design": {
+            "method": design.method,
+            "points": len(design),
+            "parameters": design.names,
+            "bounds": None if design.space is None else [list(b) for b in design.space.bounds],
+            **design.options,
+        },
+        "seeding": {
+            "entropy": exp.seed,
+            "common_random_numbers": exp.common_random_numbers,
+            "spawn_key_prefix": ["point", "block"],
+            "block_size": BLOCK,
+            "note": "task (point p, chunk c) simulates the blocks first_world // block_size "
+                    "onwards of its chunk; each block draws from SeedSequence(entropy, "
+                    "spawn_key=(p, block, ...)) with one stream per uncertain input, one for "
+                    "in-run draws and one for the model (see negotiation_sim.worlds); with "
+                    "common_random_numbers every point uses p = 0",
+        },
+        "tasks": {"total": len(tasks), "points": len(points), "chunks": [list(c) for c in chunks],
+                  "done": 0, "failed": []},
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,100 @@
+"""The dask.distributed back-end: an existing cluster, or a ``LocalCluster``.
+
+dask is optional and imported only when this back-end is chosen. With a scheduler address the
+executor joins an existing cluster (your own machines, or dask-jobqueue on SLURM); without one it
+starts a ``LocalCluster`` and closes it at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from negotiation_sim.run.executors.base import Closing
+from negotiation_sim.run.executors.processes import ProcessExecutor
+
+
+@contextlib.contextmanager
+def _warm_dask_workers(preload: list[str]):
+    """Start LocalCluster workers from a forkserver that has imported the simulation code.
+
+    dask spawns its workers by default, and each then imports Mesa, pandas and scipy (a second
+    or more apiece). Where the OS has forkserver, one server imports everything once and forks
+    warm workers, as for ``ProcessExecutor``.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield
+        return
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # sets dask's own preload list once
+        ctx.set_forkserver_preload(["distributed", "numpy", "pandas", *preload])
+        yield
+
+
+class DaskExecutor(Closing):
+    """Tasks on a ``dask.distributed`` cluster: an existing one, or a ``LocalCluster``.
+
+    Args:
+        workers: workers of the LocalCluster (ignored with ``scheduler``: the cluster has its own).
+        scheduler: address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``, or the path
+            of the JSON file a scheduler started with ``--scheduler-file`` writes (the usual
+            way on SLURM, where the scheduler's node is known only once the job runs).
+        processes: LocalCluster workers as processes (default) or threads in this process.
+        preload: modules LocalCluster workers import before their first task.
+    """
+
+    kind = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
+                 processes: bool = True,
+                 preload: Sequence[str] = ProcessExecutor.PRELOAD) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as err:
+            raise ImportError("the dask executor needs dask.distributed: "
+                              "pip install 'negotiation_sim[dask]'") from err
+        self.scheduler = scheduler
+        self._cluster = None
+        if scheduler is None:
+            n = workers or os.cpu_count() or 1
+            # ":0": a free port, so a second sweep (or a notebook's cluster) never clashes
+            with _warm_dask_workers(list(preload)):
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
+                                             processes=processes, dashboard_address=":0")
+            self._client = Client(self._cluster)
+        elif os.path.isfile(scheduler):  # a scheduler file (dask scheduler --scheduler-file)
+            self._client = Client(scheduler_file=scheduler)
+        else:
+            self._client = Client(scheduler)
+        self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any):
+        return self._client.submit(fn, *args, pure=False)
+
+    def wait_first(self, futures: set) -> set:
+        from distributed import wait
+
+        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def describe(self) -> dict[str, Any]:
+        info = self._client.scheduler_info()
+        hosts = sorted({w.get("host", "") for w in info.get("workers", {}).values()})
+        return {"executor": self.kind, "workers": self.workers,
+                "scheduler": self.scheduler or "LocalCluster", "hosts": hosts}
+
+    @property
+    def dashboard(self) -> str | None:
+        """Link to the cluster's dashboard (watch tasks and workers live), if it has one."""
+        return getattr(self._client, "dashboard_link", None)
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()

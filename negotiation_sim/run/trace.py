@@ -1,0 +1,118 @@
+"""One world's negotiation as plain data: the model's own history, picked out for world K.
+
+The story is read from ``SummitModel.history`` of the ordinary model (``trace=True``): there is no
+second implementation. To give world K exactly the draws it gets in ``negsim run`` with the same
+seed, the model simulates K's block of worlds from its first world up to K (every draw is made
+per block of worlds and does not depend on the other worlds simulated) and the story of world K
+is picked out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _drawn(model, w: int, path: str, value) -> float:
+    """This world's value of a scenario number: its draw if uncertain, else the number."""
+    if path in model.inputs:
+        return float(model.inputs[path][w])
+    return float(value)
+
+
+def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> dict[str, Any]:
+    """The story of one world as plain data (the ``--json`` shape of ``negsim trace``)."""
+    from negotiation_sim.config.defaults import BLOCK
+    from negotiation_sim.core.model import SummitModel
+    from negotiation_sim.core.outcomes import OUTCOMES
+    
+    first = (world // BLOCK) * BLOCK
+    w = world - first
+    m = SummitModel(scenario, w + 1, seed=seed, point=point, first_world=first, trace=True)
+    m.run()
+    principals = scenario.principals
+    issues = scenario.issue_ids
+    formats = [f for f, _ in scenario.formats()]
+
+    def text(x, col):
+        return {k: float(x[i, col]) for i, k in enumerate(issues)}
+
+    def per(arr, col, ids=principals):
+        return {a: _py(arr[i, col]) for i, a in enumerate(ids)}
+
+    story: dict[str, Any] = {
+        "scenario": scenario.name, "seed": seed, "world": world,
+        "protocol": scenario.protocol.kind,
+        "inputs": {p: float(v[w]) for p, v in m.inputs.items()},
+        "issues": {k: {"low": v.label("low"), "high": v.label("high"),
+                       "status_quo": _drawn(m, w, f"issues.{k}.status_quo", v.status_quo)}
+                   for k, v in scenario.issues.items()},
+        "actors": {a: {"name": s.display(a), "role": s.role,
+                       "position": {k: _drawn(m, w, f"actors.{a}.position.{k}", x)
+                                    for k, x in s.position.items()}}
+                   for a, s in scenario.actors.items()},
+        "formation": None, "rounds": [],
+    }
+    for h in m.history:
+        stage = h["stage"]
+        if stage == "formation":
+            story["formation"] = _formation(h, w, formats, principals, text, m)
+            continue
+        live = list(h.get("world", []))
+        if w not in live:
+            continue
+        col = live.index(w)
+        if stage == "plan":
+            continue  # the plan's numbers appear round by round below as thresholds
+        entry: dict[str, Any] = {"round": h["round"], "text": text(h["text"], col)}
+        if stage == "round" and "proposer" in h:
+            entry["proposer"] = principals[h["proposer"]]
+        if "claim" in h:
+            entry["claim"] = per(h["claim"], col)
+        if "value" in h:
+            entry["value"] = per(h["value"], col)
+        if "accept" in h:
+            entry["accept"] = per(h["accept"], col)
+        if "walked" in h:
+            entry["walked_out"] = bool(h["walked"][col])
+        if stage == "eu_round":
+            entry["positions"] = {a: text(h["positions"][i], col)
+                                  for i, a in enumerate(h["actors"])}
+            entry["decision"] = bool(h["decide"])
+        story["rounds"].append(entry)
+    out = int(m.outcome[w])
+    fmt = int(m.held_format[w])
+    story["outcome"] = {
+        "outcome": OUTCOMES[out], "format": formats[fmt] if fmt >= 0 else None,
+        "round": int(m.end_round[w]), "walked_out": bool(m.walked_out[w]),
+        "terms": None if np.isnan(m.terms[:, w]).all() else text(m.terms, w),
+        "utilities": per(m.utility, w, scenario.positioned),
+    }
+    return story
+
+
+def _formation(h, w, formats, principals, text, m) -> dict[str, Any]:
+    tried = []
+    held = int(h["held"][w])
+    for f, name in enumerate(formats):
+        tried.append({
+            "format": name,
+            "attend": {p: bool(h["attend"][f, i, w]) for i, p in enumerate(principals)},
+        })
+        if f == held:
+            break
+    return {
+        "expected_text": text(h["text"], w),
+        "gain": {p: float(h["gain"][i, w]) for i, p in enumerate(principals)},
+        "preconditions_met": {p: bool(h["preconditions"][i, w]) for i, p in enumerate(principals)},
+        "tried": tried,
+        "held": formats[held] if held >= 0 else None,
+    }
+
+
+def _py(v):
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    f = float(v)
+    return None if np.isnan(f) else f
