@@ -125,7 +125,7 @@ def bench_memory(sizes, out):
         out.append({"bench": "memory", "worlds": n, "peak_rss_mb": peak_rss_mb(n),
                     "baseline_rss_mb": base})
     m = SummitModel(load(), DEFAULT_CHUNK, seed=0)
-    nbytes = _nbytes(m.params) + sum(a.nbytes for a in m.state.values())
+    nbytes = _nbytes(m.params) + _nbytes(m.state)
     out.append({"bench": "memory", "state_bytes_per_world": nbytes / m.params.n})
 
 

@@ -1,9 +1,18 @@
-"""The actors as Mesa agents: one agent per state, its parameters as arrays over worlds.
+"""The actors as Mesa agents: one agent per state, acting over its rows of the ensemble.
 
-An agent does not own a private copy of its numbers: the model keeps every parameter stacked
-over actors and worlds (``WorldParams``, worlds on the last axis) so protocols can work on all
-principals at once, and each agent reads its own row. When the model compacts finished worlds
-out of the working arrays, agents see the compacted rows automatically.
+The model keeps every parameter stacked over actors and worlds (``WorldParams``, worlds on the
+last axis) and the talks' working state in the protocol's state (``core.state``); an agent reads
+and writes its own rows. The model and the protocols call agents through Mesa's ``AgentSet``
+(``model.principals.map("answer", ...)``), so each role's behaviour lives here:
+
+- a ``PrincipalAgent`` decides whether to attend a format, answers a text, gives up part of an
+  overstated claim after rejecting, and may walk out;
+- a ``MediatorAgent`` drafts the single negotiating text (mediated protocol) and presses the
+  principals it has leverage over in the worlds whose format it sits in;
+- a ``GuarantorAgent`` caps what any text may promise on the issues it backs.
+
+Methods that take a ``(P, n)`` table (values, thresholds, draws) use the agent's own row, so
+one ``map`` call answers for every principal.
 """
 
 from __future__ import annotations
@@ -14,22 +23,24 @@ import mesa
 import numpy as np
 
 from negotiation_sim.config.scenario import Guarantor, Mediator, Principal
-from negotiation_sim.core.preferences import utilities
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.worlds import constraint_box
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
 
 
 class StateAgent(mesa.Agent):
-    """A state at the table: its id, role and display name."""
+    """A state at the table: its id, role and display name; row ``index`` among its role."""
 
     model: SummitModel
     role: str = ""
 
-    def __init__(self, model: SummitModel, actor_id: str, spec) -> None:
+    def __init__(self, model: SummitModel, actor_id: str, spec, index: int) -> None:
         super().__init__(model)
         self.actor_id = actor_id
         self.spec = spec
+        self.index = index
         self.name = spec.display(actor_id)
         self.leader = spec.leader
 
@@ -44,43 +55,124 @@ class PrincipalAgent(StateAgent):
     spec: Principal
 
     def __init__(self, model: SummitModel, actor_id: str, spec: Principal, index: int) -> None:
-        super().__init__(model, actor_id, spec)
-        self.index = index
+        super().__init__(model, actor_id, spec, index)
+        self._pre = (constraint_box(spec.preconditions, model.issues)
+                     if spec.preconditions else None)
 
     @property
-    def reservation(self) -> np.ndarray:
-        """True value of no deal now, per live world (pressure lowers it round by round)."""
-        return self.model.reservation[self.index]
-
-    @property
-    def claim(self) -> np.ndarray:
-        """The reservation it claims now: the true one plus what is left of its overstatement."""
-        return self.model.reservation[self.index] + self.model.excess[self.index]
+    def value_of_war(self) -> np.ndarray:
+        """``(n,)`` what the war going on is worth to it now, per live world."""
+        return self.model.state.reservation[self.index]
 
     def utility(self, text: np.ndarray) -> np.ndarray:
-        """Undiscounted utility of a text ``(K, n)`` in each live world."""
-        prefs = self.model.params.prefs.subset([self.index])
-        return utilities(text, prefs)[0]
+        """``(n,)`` undiscounted utility of a text ``(K, n)`` in each live world."""
+        return utilities(text, self.model.params.prefs.subset([self.index]))[0]
+
+    # -- stage 1 ----------------------------------------------------------------------------
+    def meets_preconditions(self, text: np.ndarray) -> np.ndarray:
+        """``(n,)`` whether a text ``(K, n)`` meets every precondition it set for attending."""
+        if self._pre is None:
+            return np.ones(text.shape[1], dtype=bool)
+        lo, hi = self._pre
+        inside = (text >= lo[:, None] - FEASIBILITY_TOL) & (text <= hi[:, None] + FEASIBILITY_TOL)
+        return inside.all(axis=0)
+
+    def attends(self, gain: np.ndarray, preconditions: np.ndarray) -> np.ndarray:
+        """``(F, n)`` whether it attends each format: its expected gain from the talks (row of
+        ``gain``, ``(P, n)``) covers its audience cost there, and its preconditions hold (row of
+        ``preconditions``). Ties attend, as indifferent responders accept a text."""
+        cost = self.model.params.audience[self.index]  # (F, n)
+        return (gain[self.index] - cost >= -FEASIBILITY_TOL) & preconditions[self.index]
+
+    # -- stage 2 ----------------------------------------------------------------------------
+    def answer(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:
+        """``(n,)`` whether it accepts a text worth ``value`` to it (row of ``(P, n)``) when it
+        asks for at least ``demand`` (row of ``(P, n)``). Ties accept."""
+        return value[self.index] >= demand[self.index] - FEASIBILITY_TOL
+
+    def concede(self, excess: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+        """``(n,)`` what is left of its overstatement (row of ``excess``) after the round: a
+        principal that rejected gives up ``concession`` of it."""
+        drop = self.model.params.concession[self.index]
+        return np.where(rejected[self.index], excess[self.index] * (1.0 - drop),
+                        excess[self.index])
+
+    def walk_chance(self) -> np.ndarray:
+        """``(n,)`` its chance of leaving after rejecting: ``walkout`` plus the backlash the
+        pressure on it provokes."""
+        state = self.model.state
+        return np.clip(self.model.params.walkout[self.index] + state.backlash[self.index],
+                       0.0, 1.0)
+
+    def walks_out(self, rejected: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """``(n,)`` whether it leaves the talks: it rejected (row of ``rejected``) and its
+        uniform draw (row of ``draws``) falls below its walk-out chance."""
+        return rejected[self.index] & (draws[self.index] < self.walk_chance())
 
 
 class MediatorAgent(StateAgent):
-    """A party that invites, drafts the texts and applies pressure."""
+    """A party that invites, drafts the texts and presses. Row ``index`` of the mediators'."""
 
     role = "mediator"
     spec: Mediator
 
+    def present(self, held: np.ndarray) -> np.ndarray:
+        """``(n,)`` whether it sits in the format each world holds (``held``: format index,
+        -1 for none)."""
+        members = self.model.format_members[:, self.index]
+        return np.where(held >= 0, members[np.maximum(held, 0)], False)
+
+    def pressure_on(self, present: np.ndarray) -> np.ndarray:
+        """``(P, n)`` the per-round fall it brings to each principal's value of war where it is
+        present."""
+        return np.where(present, self.model.params.pressure[self.index], 0.0)
+
+    def backlash_on(self, present: np.ndarray) -> np.ndarray:
+        """``(P, n)`` the walk-out chance its pressure adds to each principal where present."""
+        prm = self.model.params
+        push = prm.backlash[self.index] * np.maximum(prm.pressure[self.index], 0.0)
+        return np.where(present, push, 0.0)
+
+    def press(self) -> None:
+        """Lower (or raise) the pressured principals' value of war for the next round, in the
+        worlds whose format it sits in."""
+        state = self.model.state
+        state.reservation = state.reservation - self.pressure_on(state.present[self.index])
+
+    def draft(self, claim: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The single negotiating text: the clout-weighted Nash text on discounted utilities
+        with the principals' claims as disagreement points, inside every red line and cap.
+
+        Returns ``(text (K, n), feasible (n,))``; see ``draft_text``.
+        """
+        return draft_text(self.model, claim, discount)
+
+
+def draft_text(model: SummitModel, claim: np.ndarray,
+               discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mediated text of a round (drafted by the scenario's first mediator, or by the table
+    itself when the scenario has none: the text is the same).
+
+    Nash on discounted utilities ``beta * u`` equals Nash on ``u`` with disagreement points
+    ``claim / beta`` (docs/model.md section 6).
+    """
+    return model.solver.solve(claim / discount)
+
 
 class GuarantorAgent(StateAgent):
-    """A party that backs guarantees up to its offer (a cap on what texts may promise)."""
+    """A party that backs guarantees up to its offer. Row ``index`` of the guarantors'."""
 
     role = "guarantor"
     spec: Guarantor
 
+    def cap(self) -> np.ndarray:
+        """``(K, n)`` the most it backs on each issue (1 where it offers nothing)."""
+        return self.model.params.offers[self.index]
 
-def make_agent(model: SummitModel, actor_id: str, spec, principal_index: int | None) -> StateAgent:
-    """The agent for one scenario actor."""
-    if isinstance(spec, Principal):
-        return PrincipalAgent(model, actor_id, spec, principal_index)
-    if isinstance(spec, Mediator):
-        return MediatorAgent(model, actor_id, spec)
-    return GuarantorAgent(model, actor_id, spec)
+
+AGENT_CLASSES = {Principal: PrincipalAgent, Mediator: MediatorAgent, Guarantor: GuarantorAgent}
+
+
+def make_agent(model: SummitModel, actor_id: str, spec, index: int) -> StateAgent:
+    """The agent for one scenario actor, row ``index`` among the actors of its role."""
+    return AGENT_CLASSES[type(spec)](model, actor_id, spec, index)

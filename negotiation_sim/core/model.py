@@ -1,11 +1,17 @@
 """The ensemble summit model: N independent worlds simulated at once as one Mesa model.
 
-``SummitModel`` draws N worlds from a scenario, forms the summit in each (stage 1), then each
-``step()`` plays one negotiation round in every world still negotiating (stage 2) under the
-scenario's protocol, and records each world's outcome when it ends (stage 3). Parameters live in
-numpy arrays with worlds on the last axis; worlds that have ended are compacted out of the
-working arrays (``take``), so later rounds cost only what is still live. A single traced world
-is N = 1: there is no other implementation.
+``SummitModel`` draws N worlds from a scenario and forms the summit in each (stage 1: the
+principals decide whether to attend each format). Each ``step()`` (Mesa's, counted by
+``model.steps``) then plays one round in every world still negotiating, in explicit phases:
+
+1. between-round changes (nothing yet: events between rounds will go here);
+2. the protocol's round: texts, answers, walk-outs, the deadline (``protocols``);
+3. pressure: each mediator presses in the worlds whose format it sits in;
+4. ending the worlds that end: agreements, and failed talks as ceasefire or breakdown.
+
+Parameters live in numpy arrays with worlds on the last axis; worlds that have ended are
+compacted out of the working arrays (``take``), so later rounds cost only what is still live. A
+single traced world is N = 1: there is no other implementation.
 """
 
 from __future__ import annotations
@@ -13,18 +19,35 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
+from mesa.agent import AgentSet
 import numpy as np
 
 from negotiation_sim.config.defaults import BLOCK
-from negotiation_sim.config.scenario import PRINCIPAL, Scenario
-from negotiation_sim.core.agents import PrincipalAgent, StateAgent, make_agent
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.agents import (
+    GuarantorAgent,
+    MediatorAgent,
+    PrincipalAgent,
+    StateAgent,
+    make_agent,
+)
 from negotiation_sim.core.nash import NashSolver
-from negotiation_sim.core.outcomes import AGREEMENT, BREAKDOWN, CEASEFIRE, OUTCOMES
+from negotiation_sim.core.outcomes import (
+    AGREEMENT,
+    BREAKDOWN,
+    CEASEFIRE,
+    NO_SUMMIT,
+    OUTCOMES,
+    ChunkResult,
+)
 from negotiation_sim.core.preferences import utilities
-from negotiation_sim.core.protocols import make_protocol
+from negotiation_sim.core.protocols import RoundResult, make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solutions import reference_texts
-from negotiation_sim.core.worlds import WorldParams, sample_worlds
+from negotiation_sim.core.worlds import WorldParams, bound_texts, combine_caps, sample_worlds
+
+# Per-round aggregates the DataCollector keeps (``model.rounds_table()``), in column order.
+REPORTERS = ("negotiating", *OUTCOMES[:3])
 
 
 class SummitModel(mesa.Model):
@@ -36,21 +59,24 @@ class SummitModel(mesa.Model):
         seed: the run's seed; with ``point`` and the world index it fixes every draw.
         point: index of the sweep point (0 for a single run).
         first_world: index of this chunk's first world within the run (a multiple of
-            ``worlds.BLOCK``), so chunks of one run draw disjoint, reproducible worlds.
+            ``config.defaults.BLOCK``), so chunks of one run draw disjoint, reproducible worlds.
         trace: keep a per-round record of texts, claims and answers (for ``negsim trace``).
         solutions: compute the reference solution concepts of every world (``solutions``).
 
     Attributes (per world of the chunk, filled when the world ends):
-        outcome: ``(N,)`` int8 index into ``OUTCOMES``.
+        outcome: ``(N,)`` int8 ``Outcome`` code.
         held_format: ``(N,)`` int8 index into ``scenario.formats()``, -1 for no summit.
         end_round: ``(N,)`` round the world ended in (0: no summit).
         terms: ``(K, N)`` the agreed text or the ceasefire package, NaN otherwise.
         utility: ``(A, N)`` each positioned actor's utility at the outcome (principals first).
         walked_out: ``(N,)`` whether talks ended by a walk-out.
 
-    Randomness: inputs come from per-block, per-input streams (``worlds``) and in-run draws from
-    per-block streams (``walk_draws``). ``self.rng`` (Mesa's) is seeded per chunk; protocols must
-    not draw from it, or results would depend on how worlds were chunked.
+    Agents: ``principals``, ``mediators`` and ``guarantors`` are Mesa ``AgentSet``s in file order
+    (``agents_by_type``); the protocols act through them.
+
+    Randomness: inputs come from per-block, per-input streams (``core.seeds``) and in-run draws
+    from per-block streams (``walk_draws``). ``self.rng`` (Mesa's) is seeded per chunk; protocols
+    must not draw from it, or results would depend on how worlds were chunked.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, *, seed: int = 0, point: int = 0,
@@ -60,34 +86,29 @@ class SummitModel(mesa.Model):
         self.spec = scenario
         self.issues = scenario.issue_ids
         self.formats = scenario.formats()
+        self.n_worlds = n_worlds
+        self.first_world = first_world
+        self.trace_enabled = trace
+        self.history: list[dict[str, Any]] = []
         self.params: WorldParams = sample_worlds(
             scenario, n_worlds, seed=seed, point=point, first_world=first_world
         )
-        self.solver = NashSolver(self.params.prefs, self.params.clout, self.params.lo,
-                                 self.params.hi)
-        self.n_worlds = n_worlds
         # Every world's uncertain inputs, kept aside: the working arrays need not carry them.
         self.inputs = self.params.inputs
         self.params.inputs = {}
+        self._init_agents()
+        self._bound_texts()
+        self.solver = NashSolver(self.params.prefs, self.params.clout, self.params.lo,
+                                 self.params.hi)
         # Reference solution concepts of every world, before formation compacts any away.
         self.solutions = self._reference_solutions() if solutions else {}
         self._init_outputs()
-        self._init_agents()
-        self.first_world = first_world
         self.open = np.ones(n_worlds, dtype=bool)  # working worlds that have not ended yet
-        self.state: dict[str, np.ndarray] = {
-            "reservation": self.params.reservation.copy(),
-            "excess": self.params.claim.copy(),
-        }
-        self.round = 0
-        self.trace_enabled = trace
-        self.history: list[dict[str, Any]] = []
         self._walk_rngs = self._walk_generators(seed, point, first_world)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={k: k for k in ("negotiating", *OUTCOMES[:3])}
-        )
+        self.datacollector = mesa.DataCollector(model_reporters={k: k for k in REPORTERS})
         self.protocol = make_protocol(scenario.protocol.kind, self)
-        self.protocol.form()
+        self.state = self.protocol.initial_state()
+        self._form()
         self.compact()
         self.running = self.params.n > 0
         self.datacollector.collect(self)
@@ -100,18 +121,28 @@ class SummitModel(mesa.Model):
         self.end_round = np.zeros(n, dtype=np.int16)
         self.terms = np.full((K, n), np.nan)
         self.walked_out = np.zeros(n, dtype=bool)
-        n_others = 0 if self.params.others is None else self.params.others.position.shape[0]
-        self.utility = np.full((len(self.spec.principals) + n_others, n), np.nan)
+        self.utility = np.full((len(self.spec.positioned), n), np.nan)
 
     def _init_agents(self) -> None:
-        principals = self.spec.principals
+        seen: dict[str, int] = {}
         for aid, spec in self.spec.actors.items():
-            index = principals.index(aid) if spec.role == PRINCIPAL else None
-            make_agent(self, aid, spec, index)
-        self.principals: list[PrincipalAgent] = sorted(
-            self.agents_by_type.get(PrincipalAgent, []), key=lambda a: a.index
-        )
+            make_agent(self, aid, spec, seen.setdefault(spec.role, 0))
+            seen[spec.role] += 1
+        empty = AgentSet([], random=self.random)
+        self.principals = self.agents_by_type.get(PrincipalAgent, empty)
+        self.mediators = self.agents_by_type.get(MediatorAgent, empty)
+        self.guarantors = self.agents_by_type.get(GuarantorAgent, empty)
+        ids = [m.actor_id for m in self.mediators]
+        self.format_members = np.array([[m in members for m in ids]
+                                        for _, members in self.formats], dtype=bool)
+        self.format_members = self.format_members.reshape(len(self.formats), len(ids))
         self.positioned_ids = self.spec.positioned
+
+    def _bound_texts(self) -> None:
+        """Every text must lie inside all principals' red lines and under the guarantors' caps
+        on the issues they back (``core.worlds.combine_caps``)."""
+        prm = self.params
+        bound_texts(prm, combine_caps(self.guarantors.map("cap"), prm.red_hi))
 
     def _walk_generators(self, seed: int, point: int, first_world: int) -> list[np.random.Generator]:
         first = first_world // BLOCK
@@ -125,17 +156,48 @@ class SummitModel(mesa.Model):
         return reference_texts(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi,
                                prm.positions, weights, solver=self.solver)
 
+    # -- stage 1: summit formation ------------------------------------------------------------
+    def _form(self) -> None:
+        """Decide in every world which format is held, if any; end the others as no_summit.
+
+        The mediator tries the formats in order; each principal attends a format when the text
+        it expects from the talks (the protocol's ``opening_text``) is worth at least its value
+        of war plus its audience cost there, and that text meets its preconditions. The first
+        format every principal attends is held.
+        """
+        prm, state = self.params, self.state
+        x0 = self.protocol.opening_text()
+        gain = utilities(x0, prm.prefs) - state.reservation  # (P, n)
+        pre_ok = np.stack(self.principals.map("meets_preconditions", x0))
+        held = np.full(prm.n, -1, dtype=np.int64)
+        F = len(self.formats)
+        if self.spec.summit is None:
+            held[:] = 0
+            attend = np.ones((F,) + gain.shape, dtype=bool)
+        else:
+            attend = np.stack(self.principals.map("attends", gain, pre_ok), axis=1)  # (F, P, n)
+            for f in range(F):
+                held = np.where((held < 0) & attend[f].all(axis=0), f, held)
+        self.held_format[self.live] = held
+        if self.trace_enabled:
+            self.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),
+                                 "preconditions": pre_ok.copy(), "attend": attend.copy(),
+                                 "held": held.copy()})
+        self.finish(held < 0, NO_SUMMIT, 0, value=state.reservation)
+        present = self.mediators.map("present", held)
+        state.present = (np.stack(present) if present
+                         else np.zeros((0, prm.n), dtype=bool))
+        state.pressure = self._summed("pressure_on", present, gain)
+        state.backlash = self._summed("backlash_on", present, gain)
+
+    def _summed(self, method: str, present: list[np.ndarray], like: np.ndarray) -> np.ndarray:
+        """``(P, n)`` the sum over mediators of ``mediator.method(its presence)``."""
+        total = np.zeros_like(like)
+        for mediator, here in zip(self.mediators, present):
+            total = total + getattr(mediator, method)(here)
+        return total
+
     # -- working state ---------------------------------------------------------------------
-    @property
-    def reservation(self) -> np.ndarray:
-        """True reservation values now, ``(P, live)``."""
-        return self.state["reservation"]
-
-    @property
-    def excess(self) -> np.ndarray:
-        """What is left of each principal's overstatement, ``(P, live)``."""
-        return self.state["excess"]
-
     @property
     def live(self) -> np.ndarray:
         """Indices (within this chunk) of the worlds in the working arrays."""
@@ -161,20 +223,32 @@ class SummitModel(mesa.Model):
         """The agent of a scenario actor."""
         return next(a for a in self.agents if a.actor_id == actor_id)
 
+    def rounds_table(self) -> np.ndarray:
+        """``(rounds + 1, 4)`` the DataCollector's per-round counts, one row per collection
+        (after formation, then after each round): worlds still negotiating, and worlds ended
+        in agreement, ceasefire and breakdown so far (``REPORTERS``)."""
+        data = self.datacollector.model_vars
+        return np.array([data[k] for k in REPORTERS], dtype=np.int64).T.reshape(-1, len(REPORTERS))
+
     # -- running ---------------------------------------------------------------------------
     def step(self) -> None:
-        """One negotiation round in every world still negotiating."""
-        self.round += 1
-        self.protocol.play_round(self.round)
+        """One negotiation round in every world still negotiating (Mesa counts ``steps``)."""
+        rnd = self.steps
+        self.between_rounds(rnd)
+        result = self.protocol.play_round(rnd)
+        self.mediators.do("press")
+        self.end_worlds(rnd, result)
         self.compact()
         self.datacollector.collect(self)
         if self.params.n == 0:
             self.running = False
 
+    def between_rounds(self, rnd: int) -> None:
+        """Phase 1: what changes between rounds before round ``rnd`` (nothing yet)."""
+
     def run(self) -> SummitModel:
-        """Play rounds until every world has ended; returns the model."""
-        while self.running:
-            self.step()
+        """Play rounds until every world has ended (Mesa's ``run_model``); returns the model."""
+        self.run_model()
         return self
 
     def release(self) -> None:
@@ -185,15 +259,29 @@ class SummitModel(mesa.Model):
         waits at almost no cost, and memory stays flat chunk after chunk.
         """
         self.remove_all_agents()
-        self.principals = []
+        self.principals = self.mediators = self.guarantors = None
         self.protocol = None
-        self.params = self.solver = None
-        self.state = {}
+        self.params = self.solver = self.state = None
         self._walk_rngs = []
         self.history = []
         self.inputs = self.solutions = {}
         self.outcome = self.held_format = self.end_round = None
         self.terms = self.utility = self.walked_out = None
+
+    def result(self) -> ChunkResult:
+        """What the chunk hands back once every world has ended."""
+        return ChunkResult(
+            first_world=self.first_world,
+            outcome=self.outcome,
+            held_format=self.held_format,
+            end_round=self.end_round,
+            walked_out=self.walked_out,
+            terms=self.terms,
+            utility=self.utility,
+            inputs=self.inputs,
+            solutions=self.solutions,
+            by_round=self.rounds_table(),
+        )
 
     def walk_draws(self) -> np.ndarray:
         """This round's uniforms for walk-out decisions, ``(P, live)``.
@@ -209,7 +297,29 @@ class SummitModel(mesa.Model):
         """``patience ** (round - 1)`` per principal and live world, ``(P, live)``."""
         return self.params.patience ** (rnd - 1)
 
-    # -- ending worlds -----------------------------------------------------------------------
+    # -- stage 3: ending worlds ---------------------------------------------------------------
+    def end_worlds(self, rnd: int, result: RoundResult) -> None:
+        """Phase 4: record the worlds that agreed in round ``rnd``, and end the talks that
+        failed in it (a walk-out or the deadline) in a ceasefire or a breakdown."""
+        if result.agreed is not None:
+            self.finish(result.agreed, AGREEMENT, rnd, text=result.text, value=result.value)
+        if result.failed is not None:
+            self.end_talks(result.failed, rnd, result.walked, result.war)
+
+    def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray,
+                  war: np.ndarray) -> None:
+        """Worlds in ``mask`` failed in round ``rnd``: a ceasefire if every principal prefers
+        the package to ``war`` (its value of war in that round), else breakdown."""
+        prm = self.params
+        mask = mask & self.open
+        if not mask.any():
+            return
+        self.walked_out[prm.world[mask & walked] - self.first_world] = True
+        if prm.ceasefire is not None:
+            value, ok = self.protocol.ceasefire_value(rnd, war)
+            self.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value)
+        self.finish(mask, BREAKDOWN, rnd, value=war)
+
     def finish(self, mask: np.ndarray, outcome: int | np.ndarray, rnd: int,
                text: np.ndarray | None = None, value: np.ndarray | None = None) -> None:
         """Record the end of the working worlds in ``mask`` (those already ended are skipped).
@@ -245,5 +355,5 @@ class SummitModel(mesa.Model):
         keep = np.flatnonzero(self.open)
         self.params = self.params.take(keep)
         self.solver = self.solver.take(keep)
-        self.state = {k: v.take(keep, axis=-1) for k, v in self.state.items()}
+        self.state = self.state.take(keep)
         self.open = np.ones(keep.size, dtype=bool)

@@ -45,6 +45,7 @@ class ChunkResult:
     utility: np.ndarray  # (A, n), actors in ``Scenario.positioned`` order
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
     solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solutions.reference_texts
+    by_round: np.ndarray | None = None  # (rounds + 1, 4) SummitModel.rounds_table()
 
     @property
     def n(self) -> int:

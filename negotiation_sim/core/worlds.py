@@ -11,69 +11,113 @@ worker ran them, or which other inputs the scenario has. This module owns that s
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.distributions import _Dist, draw
-from negotiation_sim.config.paths import number_fields
-from negotiation_sim.config.scenario import GUARANTOR, PowerUtility, Principal, Scenario
+from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
 from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.seeds import input_generator
 
 
-def sample_numbers(scenario: Scenario, seed: int, point: int, blocks: range,
-                   n_worlds: int) -> tuple[dict[str, np.ndarray], list[str]]:
+class Drawn:
+    """One node of a scenario with every number drawn: the same fields, arrays over worlds.
+
+    ``draw_scenario`` mirrors the validated scenario node by node: a pydantic model becomes a
+    ``Drawn`` with the same field names, mappings stay mappings, lists stay lists, and every
+    number or distribution becomes an ``(N,)`` array. Code reads a drawn scenario exactly as it
+    reads the scenario itself (``drawn.actors["russia"].reservation``), so no dotted path is
+    spelled outside ``config.paths``, which owns them.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
+                  n_worlds: int) -> tuple[Drawn, dict[str, np.ndarray]]:
     """Draw every number of the scenario for worlds ``blocks.start * BLOCK`` onwards.
 
     Returns:
-        ``(values, random_paths)``: an array of ``n_worlds`` values per dotted path, and the
-        paths that are distributions (the uncertain inputs recorded per world).
+        ``(drawn, inputs)``: the scenario with an array of ``n_worlds`` values in place of each
+        number, and the uncertain inputs (the distributions) by dotted path, in file order.
     """
-    nums = number_fields(scenario)
-    random_paths = [p for p, v in nums if isinstance(v, _Dist)]
-    values = {p: np.full(n_worlds, float(v)) for p, v in nums if not isinstance(v, _Dist)}
-    parts: dict[str, list[np.ndarray]] = {p: [] for p in random_paths}
-    left = n_worlds
-    for b in blocks:
-        size = min(BLOCK, left)
-        for p, v in nums:
-            if isinstance(v, _Dist):
-                parts[p].append(draw(v, input_generator(seed, point, b, p), BLOCK)[:size])
-        left -= size
-    for p in random_paths:
-        values[p] = np.concatenate(parts[p]) if parts[p] else np.empty(0)
-    return values, random_paths
+    inputs: dict[str, np.ndarray] = {}
+
+    def number(value: Any, path: str) -> np.ndarray:
+        if not isinstance(value, _Dist):
+            return np.full(n_worlds, float(value))
+        parts, left = [], n_worlds
+        for b in blocks:
+            size = min(BLOCK, left)
+            parts.append(draw(value, input_generator(seed, point, b, path), BLOCK)[:size])
+            left -= size
+        inputs[path] = np.concatenate(parts) if parts else np.empty(0)
+        return inputs[path]
+
+    def build(node: Any, path: tuple) -> Any:
+        if isinstance(node, _Dist) or (isinstance(node, (int, float))
+                                      and not isinstance(node, bool)):
+            return number(node, ".".join(map(str, path)))
+        if isinstance(node, BaseModel):
+            return Drawn({name: build(getattr(node, name), (*path, name))
+                          for name in type(node).model_fields})
+        if isinstance(node, dict):
+            return {k: build(v, (*path, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [build(v, (*path, i)) for i, v in enumerate(node)]
+        return node
+
+    return build(scenario, ()), inputs
 
 
 @dataclass
 class WorldParams:
-    """The parameters of N worlds, stacked; worlds on the last axis of every array.
+    """The drawn parameters of N worlds, stacked; worlds on the last axis of every array.
 
-    P principals, K issues, F formats, A positioned actors (principals first).
+    P principals, K issues, F formats, M mediators, G guarantors, A positioned actors
+    (principals first). What the actors do with these numbers lives on the agents
+    (``core.agents``); the bounds texts must respect are set by the model from the principals'
+    red lines and the guarantors' caps (``SummitModel``).
     """
 
     world: np.ndarray  # (N,) index of each world within the run
     status_quo: np.ndarray  # (K, N)
     prefs: Preferences  # principals: (P, K, N)
-    reservation: np.ndarray  # (P, N) true value of no deal before any pressure
+    reservation: np.ndarray  # (P, N) value of the war going on before any pressure
     patience: np.ndarray  # (P, N)
     claim: np.ndarray  # (P, N) opening overstatement
     concession: np.ndarray  # (P, N)
     clout: np.ndarray  # (P, N)
     walkout: np.ndarray  # (P, N)
-    lo: np.ndarray  # (K, N) lowest text all red lines allow
-    hi: np.ndarray  # (K, N) highest text all red lines and guarantor caps allow
-    box_ok: np.ndarray  # (N,) whether the red lines and caps leave any text at all
+    red_lo: np.ndarray  # (K, N) lowest text every principal's red lines allow
+    red_hi: np.ndarray  # (K, N) highest text every principal's red lines allow
+    offers: np.ndarray  # (G, K, N) the most each guarantor backs per issue (1: no cap)
     audience: np.ndarray  # (P, F, N)
-    pressure: np.ndarray  # (F, P, N) per-round fall in reservation from mediators present
-    backlash: np.ndarray  # (F, P, N) walk-out chance added by that pressure
-    ceasefire: np.ndarray | None  # (K, N) fallback package
+    pressure: np.ndarray  # (M, P, N) per-round fall in each principal's value of war
+    backlash: np.ndarray  # (M, N) walk-out chance added per unit of that pressure
+    ceasefire_terms: np.ndarray | None  # (K, N) fallback package before guarantor caps
     others: Preferences | None  # positioned non-principals: (A - P, K, N)
     capability: np.ndarray  # (A, N) clout of every positioned actor, principals first
     abs_salience: np.ndarray  # (A, K, N) salience as written (BDM's absolute salience, in [0, 1])
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (N,)
+    # Set by the model from red lines and guarantor caps (SummitModel._bound_texts):
+    lo: np.ndarray | None = None  # (K, N) lowest text allowed
+    hi: np.ndarray | None = None  # (K, N) highest text allowed (at least lo)
+    box_ok: np.ndarray | None = None  # (N,) whether red lines and caps leave any text
+    ceasefire: np.ndarray | None = None  # (K, N) fallback package under the guarantors' caps
 
     @property
     def n(self) -> int:
@@ -108,49 +152,52 @@ def sample_worlds(scenario: Scenario, n_worlds: int, *, seed: int = 0, point: in
         raise ValueError(f"first_world must be a multiple of {BLOCK}")
     first = first_world // BLOCK
     blocks = range(first, first + -(-n_worlds // BLOCK))
-    v, random_paths = sample_numbers(scenario, seed, point, blocks, n_worlds)
-    return _assemble(scenario, v, random_paths, n_worlds, first_world)
+    drawn, inputs = draw_scenario(scenario, seed, point, blocks, n_worlds)
+    return _assemble(scenario, drawn, inputs, n_worlds, first_world)
 
 
-def _assemble(sc: Scenario, v: dict[str, np.ndarray], random_paths: list[str], n: int,
+def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
               first_world: int) -> WorldParams:
     issues, principals = sc.issue_ids, sc.principals
-    sq = np.stack([v[f"issues.{k}.status_quo"] for k in issues])
+    sq = np.stack([d.issues[k].status_quo for k in issues])
 
-    def per(field_: str, ids: list[str]) -> np.ndarray:
-        return np.stack([v[f"actors.{a}.{field_}"] for a in ids])
+    def per(name: str, ids: list[str]) -> np.ndarray:
+        return np.stack([getattr(d.actors[a], name) for a in ids])
 
-    lo, hi, caps = _box(sc, v, n)
     others = sc.positioned[len(principals):]
-    formats = sc.formats()
+    mediators, guarantors = sc.ids(MEDIATOR), sc.ids(GUARANTOR)
+    lo, hi = _red_line_box(sc, n)
+    zeros = np.zeros(n)
     return WorldParams(
         world=np.arange(first_world, first_world + n),
         status_quo=sq,
-        prefs=_preferences(sc, principals, v, n),
+        prefs=_preferences(sc, d, principals, n),
         reservation=per("reservation", principals),
         patience=per("patience", principals),
         claim=per("claim", principals),
         concession=per("concession", principals),
         clout=per("clout", principals),
         walkout=per("walkout", principals),
-        lo=lo,
-        hi=np.maximum(hi, lo),
-        box_ok=(lo <= hi).all(axis=0),
+        red_lo=lo,
+        red_hi=hi,
+        offers=np.stack([np.stack([d.actors[g].offer.get(k, np.ones(n)) for k in issues])
+                         for g in guarantors]) if guarantors else np.ones((0, len(issues), n)),
         audience=np.stack([
-            np.stack([v.get(f"actors.{p}.audience_cost.{f}", np.zeros(n)) for f, _ in formats])
+            np.stack([d.actors[p].audience_cost.get(f, zeros) for f, _ in sc.formats()])
             for p in principals
         ]),
-        pressure=_pressure(sc, v, n, formats, backlash=False),
-        backlash=_pressure(sc, v, n, formats, backlash=True),
-        ceasefire=_ceasefire(sc, v, sq, caps),
-        others=_preferences(sc, others, v, n) if others else None,
-        capability=np.stack([v[f"actors.{a}.clout"] for a in principals + others]),
-        abs_salience=_absolute_salience(sc, principals + others, v, n),
-        inputs={p: v[p] for p in random_paths},
+        pressure=np.stack([np.stack([d.actors[m].pressure.get(p, zeros) for p in principals])
+                           for m in mediators]) if mediators else np.zeros((0, len(principals), n)),
+        backlash=per("backlash", mediators) if mediators else np.zeros((0, n)),
+        ceasefire_terms=_ceasefire(sc, d, sq),
+        others=_preferences(sc, d, others, n) if others else None,
+        capability=per("clout", principals + others),
+        abs_salience=_absolute_salience(sc, d, principals + others, n),
+        inputs=inputs,
     )
 
 
-def _preferences(sc: Scenario, ids: list[str], v: dict, n: int) -> Preferences:
+def _preferences(sc: Scenario, d: Drawn, ids: list[str], n: int) -> Preferences:
     issues = sc.issue_ids
     K = len(issues)
     pos = np.full((len(ids), K, n), 0.5)
@@ -158,24 +205,24 @@ def _preferences(sc: Scenario, ids: list[str], v: dict, n: int) -> Preferences:
     power = np.ones((len(ids), n))
     quad = np.zeros(len(ids), dtype=bool)
     for a, aid in enumerate(ids):
-        actor = sc.actors[aid]
+        actor, drawn = sc.actors[aid], d.actors[aid]
         for k, issue in enumerate(issues):
             if issue in actor.position:
-                pos[a, k] = v[f"actors.{aid}.position.{issue}"]
+                pos[a, k] = drawn.position[issue]
             if actor.salience is None:
                 sal[a, k] = 1.0 if issue in actor.position else 0.0
             elif issue in actor.salience:
-                sal[a, k] = v[f"actors.{aid}.salience.{issue}"]
+                sal[a, k] = drawn.salience[issue]
         if isinstance(actor, Principal):
             if isinstance(actor.utility, PowerUtility):
-                power[a] = v[f"actors.{aid}.utility.power"]
+                power[a] = drawn.utility.power
             quad[a] = actor.utility == "quadratic"
     total = sal.sum(axis=1, keepdims=True)
     sal = np.where(total > 0, sal / np.where(total > 0, total, 1.0), 1.0 / K)
     return Preferences(pos, sal, power, quad)
 
 
-def _absolute_salience(sc: Scenario, ids: list[str], v: dict, n: int) -> np.ndarray:
+def _absolute_salience(sc: Scenario, d: Drawn, ids: list[str], n: int) -> np.ndarray:
     """Saliences as written, clipped to [0, 1]: 1 on positioned issues when none are given."""
     issues = sc.issue_ids
     sal = np.zeros((len(ids), len(issues), n))
@@ -184,31 +231,39 @@ def _absolute_salience(sc: Scenario, ids: list[str], v: dict, n: int) -> np.ndar
         for k, issue in enumerate(issues):
             if actor.salience is not None:
                 if issue in actor.salience:
-                    sal[a, k] = v[f"actors.{aid}.salience.{issue}"]
+                    sal[a, k] = d.actors[aid].salience[issue]
             elif issue in actor.position:
                 sal[a, k] = 1.0
     return np.clip(sal, 0.0, 1.0)
 
 
-def _box(sc: Scenario, v: dict, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounds every text must respect: all principals' red lines and all guarantor offers.
+def combine_caps(caps: list[np.ndarray], like: np.ndarray) -> np.ndarray:
+    """``(K, N)`` the cap on texts from the guarantors' caps (each ``(K, N)``): a text cannot
+    promise what one guarantor will not back, so the lowest offer binds (1 without guarantors)."""
+    return np.minimum.reduce([*caps, np.ones_like(like)])
 
-    Returns ``(lo, hi, caps)``, each ``(K, N)``; ``caps`` holds the guarantor offers alone.
-    """
+
+def bound_texts(params: WorldParams, caps: np.ndarray) -> None:
+    """Set ``params.lo``, ``hi``, ``box_ok`` and ``ceasefire``: texts lie inside every
+    principal's red lines and under the guarantors' ``caps``; the ceasefire package is capped
+    too (guarantors back no more in a ceasefire than in any text)."""
+    hi = np.minimum(caps, params.red_hi)
+    params.lo = params.red_lo
+    params.box_ok = (params.lo <= hi).all(axis=0)
+    params.hi = np.maximum(hi, params.lo)
+    params.ceasefire = (None if params.ceasefire_terms is None
+                        else np.minimum(params.ceasefire_terms, caps))
+
+
+def _red_line_box(sc: Scenario, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)``, each ``(K, N)``: the texts every principal's red lines allow."""
     issues = sc.issue_ids
-    lo = np.zeros((len(issues), n))
-    caps = np.ones((len(issues), n))
-    for aid, actor in sc.actors.items():
-        if actor.role == GUARANTOR:
-            for issue in actor.offer:
-                k = issues.index(issue)
-                caps[k] = np.minimum(caps[k], v[f"actors.{aid}.offer.{issue}"])
-    hi = caps.copy()
+    lo, hi = np.zeros((len(issues), n)), np.ones((len(issues), n))
     for actor in sc.actors.values():
         if isinstance(actor, Principal):
             for c in actor.red_lines:
                 _tighten(lo, hi, issues.index(c.issue), c)
-    return lo, hi, caps
+    return lo, hi
 
 
 def _tighten(lo: np.ndarray, hi: np.ndarray, k: int, c: Constraint) -> None:
@@ -226,29 +281,13 @@ def constraint_box(constraints: list[Constraint], issues: list[str]) -> tuple[np
     return lo[:, 0], hi[:, 0]
 
 
-def _pressure(sc: Scenario, v: dict, n: int, formats, *, backlash: bool) -> np.ndarray:
-    principals = sc.principals
-    out = np.zeros((len(formats), len(principals), n))
-    for f, (_, members) in enumerate(formats):
-        for m in members:
-            actor = sc.actors[m]
-            if actor.role != "mediator":
-                continue
-            for p in actor.pressure:
-                push = v[f"actors.{m}.pressure.{p}"]
-                if backlash:
-                    push = v[f"actors.{m}.backlash"] * np.maximum(push, 0.0)
-                out[f, principals.index(p)] += push
-    return out
-
-
-def _ceasefire(sc: Scenario, v: dict, sq: np.ndarray, cap: np.ndarray) -> np.ndarray | None:
+def _ceasefire(sc: Scenario, d: Drawn, sq: np.ndarray) -> np.ndarray | None:
+    """The fallback package: the named terms, the status quo on every other issue."""
     if sc.ceasefire is None:
         return None
     terms = sq.copy()
     for k, issue in enumerate(sc.issue_ids):
         value = sc.ceasefire.terms.get(issue, "status_quo")
         if value != "status_quo":
-            terms[k] = v[f"ceasefire.terms.{issue}"]
-    # Guarantors back no more in a ceasefire than they would in any text.
-    return np.minimum(terms, cap)
+            terms[k] = d.ceasefire.terms[issue]
+    return terms

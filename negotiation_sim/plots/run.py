@@ -117,10 +117,11 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> 
     (ideal points also by their 5-95% range).
     """
     from negotiation_sim.core.nash import nash_text
-    from negotiation_sim.core.worlds import sample_numbers, sample_worlds
+    from negotiation_sim.core.worlds import bound_texts, combine_caps, sample_worlds
 
     prm = sample_worlds(scenario, worlds, seed=seed)
-    values, _ = sample_numbers(scenario, seed, 0, range(-(-worlds // 1024)), worlds)
+    bound_texts(prm, combine_caps(list(prm.offers), prm.red_hi))
+    guarantors = scenario.ids("guarantor")
     text, feasible = nash_text(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi)
     feasible &= prm.box_ok
     principals = scenario.principals
@@ -132,9 +133,8 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> 
             ideal[aid] = tuple(float(v) for v in np.quantile(p, [0.05, 0.5, 0.95]))
         red = [(aid, c.op, c.value) for aid in principals
                for c in scenario.actors[aid].red_lines if c.issue == issue]
-        caps = [(aid, float(np.median(values[f"actors.{aid}.offer.{issue}"])))
-                for aid, actor in scenario.actors.items()
-                if actor.role == "guarantor" and issue in actor.offer]
+        caps = [(aid, float(np.median(prm.offers[g, k])))
+                for g, aid in enumerate(guarantors) if issue in scenario.actors[aid].offer]
         nash = float(np.median(text[k, feasible])) if feasible.any() else None
         marks[issue] = IssueMarks(ideal, red, caps, float(np.median(prm.status_quo[k])), nash)
     return marks

@@ -33,18 +33,7 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
     """
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world,
                         solutions=solutions)
-    model.run()
-    result = ChunkResult(
-        first_world=first_world,
-        outcome=model.outcome,
-        held_format=model.held_format,
-        end_round=model.end_round,
-        walked_out=model.walked_out,
-        terms=model.terms,
-        utility=model.utility,
-        inputs=model.inputs,
-        solutions=model.solutions,
-    )
+    result = model.run().result()
     model.release()  # the result owns the outputs now; see SummitModel.release
     return result
 

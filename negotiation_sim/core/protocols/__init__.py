@@ -1,8 +1,8 @@
 """Negotiation protocols: how the rounds of a summit are played.
 
-A protocol is selected by ``protocol.kind`` in the scenario and works on the model's stacked
-arrays over worlds. Every protocol shares summit formation and the ending of failed talks
-(``base.Protocol``); each implements ``play_round``.
+A protocol is selected by ``protocol.kind`` in the scenario: one module per protocol, each with
+its own state class and a ``play_round`` that returns a ``RoundResult`` (``base``). Summit
+formation, pressure and the ending of worlds belong to the model (``SummitModel.step``).
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from negotiation_sim.core.protocols.alternating import AlternatingOffersProtocol
-from negotiation_sim.core.protocols.base import Protocol
+from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.protocols.expected_utility import ExpectedUtilityProtocol
 from negotiation_sim.core.protocols.mediated import MediatedProtocol
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
+
+__all__ = ["PROTOCOLS", "Protocol", "RoundResult", "make_protocol"]
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     "mediated": MediatedProtocol,

@@ -22,16 +22,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.outcomes import AGREEMENT
+from dataclasses import dataclass
+
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.proposer import clipped_ideal, proposer_text
-from negotiation_sim.core.protocols.base import Protocol
+from negotiation_sim.core.protocols.base import Protocol, RoundResult
+from negotiation_sim.core.state import TalksState
 
 _DISCOUNT_FLOOR = 1e-300  # below this an agreement is worth nothing: no floor can be met
 
 
+@dataclass
+class AlternatingState(TalksState):
+    """``TalksState`` plus the subgame-perfect plan of play.
+
+    Attributes:
+        plan_round: ``(n,)`` the round agreement comes in (0: never).
+        plan_text: ``(K, n)`` the text agreed then.
+        plan_reject: ``(T, P, n)`` who rejects in each round of the plan.
+    """
+
+    plan_round: np.ndarray | None = None
+    plan_text: np.ndarray | None = None
+    plan_reject: np.ndarray | None = None
+
+
 class AlternatingOffersProtocol(Protocol):
     """Complete-information alternating offers with rotating proposers and unanimity."""
+
+    State = AlternatingState
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -50,8 +69,8 @@ class AlternatingOffersProtocol(Protocol):
         nothing from attending and stays away.
         """
         m = self.model
-        self._plan(np.zeros_like(m.reservation), np.clip(m.params.walkout, 0.0, 1.0))
-        return m.state["plan_text"].copy()
+        self._plan(np.zeros_like(m.state.reservation), np.clip(m.params.walkout, 0.0, 1.0))
+        return m.state.plan_text.copy()
 
     # -- the plan ---------------------------------------------------------------------------
     def failure_value(self, rnd: int, reservation: np.ndarray) -> np.ndarray:
@@ -65,8 +84,8 @@ class AlternatingOffersProtocol(Protocol):
         """Backward induction over the horizon; stores the path in ``model.state``."""
         m, prm = self.model, self.model.params
         T = m.spec.protocol.rounds
-        P, n = m.reservation.shape
-        res1 = m.reservation  # true reservations in round 1 (plans are made before it is played)
+        P, n = m.state.reservation.shape
+        res1 = m.state.reservation  # true reservations in round 1 (plans are made before it is played)
         start = 1
         rounds = range(T, start - 1, -1)
         V = self.failure_value(T, res1 - (T - start) * pressure)
@@ -102,37 +121,36 @@ class AlternatingOffersProtocol(Protocol):
                 trace.append({"round": t, "proposer": i, "offer": x.copy(),
                               "threshold": R.copy(), "feasible": feasible.copy(),
                               "agree": agree.copy(), "value": V.copy()})
-        m.state["plan_round"] = plan_round
-        m.state["plan_text"] = plan_text
-        m.state["plan_reject"] = rejects
+        m.state.plan_round = plan_round
+        m.state.plan_text = plan_text
+        m.state.plan_reject = rejects
         if trace is not None:
             m.history.append({"stage": "plan", "world": m.live.copy(), "rounds": trace[::-1],
                               "cycle": list(self.cycle)})
 
     # -- stage 2 ----------------------------------------------------------------------------
-    def play_round(self, rnd: int) -> None:
-        m, prm = self.model, self.model.params
-        if rnd == 1 and (np.any(m.state["pressure"] != 0) or np.any(m.state["backlash"] != 0)):
+    def play_round(self, rnd: int) -> RoundResult:
+        m, prm, state = self.model, self.model.params, self.model.state
+        if rnd == 1 and (np.any(state.pressure != 0) or np.any(state.backlash != 0)):
             # the held format's pressure and backlash change the values of waiting
-            self._plan(m.state["pressure"], self.walk_chance())
+            self._plan(state.pressure, np.stack(m.principals.map("walk_chance")))
         i = self.proposer(rnd)
         beta = m.discount(rnd)
-        agree = m.state["plan_round"] == rnd
+        agree = state.plan_round == rnd
         demand = clipped_ideal(prm.prefs, i, prm.lo, prm.hi)
-        text = np.where(agree[None], m.state["plan_text"], demand)
+        text = np.where(agree[None], state.plan_text, demand)
         value = beta * utilities(text, prm.prefs)
-        accept = agree[None] | ~m.state["plan_reject"][rnd - 1]
-        m.finish(agree, AGREEMENT, rnd, text=text, value=value)
+        accept = agree[None] | ~state.plan_reject[rnd - 1]
         reject = ~accept & ~agree[None]
-        walked = (reject & (m.walk_draws() < self.walk_chance())).any(axis=0)
-        deadline = rnd >= m.spec.protocol.rounds
+        walked = self.walks(reject)
         if m.trace_enabled:
             m.history.append({"stage": "round", "round": rnd, "world": m.live.copy(),
                               "proposer": i, "text": text.copy(), "value": value.copy(),
                               "accept": accept.copy(), "walked": walked.copy(),
-                              "reservation": m.reservation.copy()})
-        self.end_talks(walked | deadline, rnd, walked)
-        self.apply_pressure()
+                              "reservation": state.reservation.copy()})
+        failed = (walked | self.deadline(rnd)) & ~agree
+        return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
+                           war=state.reservation)
 
 
 def proposer_cycle(spec) -> list[int]:

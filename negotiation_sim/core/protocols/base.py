@@ -1,110 +1,97 @@
-"""What every protocol shares: summit formation and the end of talks that fail.
+"""What every protocol shares: its state, the text principals expect, and what a round returns.
 
-Formation (stage 1): the mediator tries the scenario's formats in order; a principal attends a
-format when the text it expects from talks (``opening_text``) is worth more to it than its true
-reservation by at least its audience cost for that format (ties attend, as indifferent
-responders accept), and that text meets its preconditions. The first format
-every principal attends is held. Failed talks (deadline or walk-out) end in the ceasefire
-package when every principal values it at least at its true reservation, else in breakdown.
+A protocol is one module with its own state class (a ``TalksState`` subclass) and a
+``play_round`` that returns a ``RoundResult``: which worlds agreed (on which text, worth what to
+each principal), which failed (a walk-out or the deadline) and each principal's value of war in
+that round. The model does the rest in its own phases: mediators press, then the worlds that end
+are recorded (``SummitModel.end_worlds``). Summit formation (``SummitModel._form``) asks the
+protocol only for its ``opening_text``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.outcomes import BREAKDOWN, CEASEFIRE, NO_SUMMIT
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
-from negotiation_sim.core.worlds import constraint_box
+from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
 
 
+@dataclass
+class RoundResult:
+    """What one round did in every live world.
+
+    Attributes:
+        agreed: ``(n,)`` worlds that agreed this round (None: none can).
+        text: ``(K, n)`` the text agreed (read where ``agreed``).
+        value: ``(P, n)`` each principal's (discounted) value of that text.
+        failed: ``(n,)`` worlds whose talks failed this round (None: none).
+        walked: ``(n,)`` failed by a walk-out (rather than the deadline).
+        war: ``(P, n)`` each principal's value of war in this round: what failing is worth.
+    """
+
+    agreed: np.ndarray | None = None
+    text: np.ndarray | None = None
+    value: np.ndarray | None = None
+    failed: np.ndarray | None = None
+    walked: np.ndarray | None = None
+    war: np.ndarray | None = None
+
+
 class Protocol:
-    """Base class: formation, failure and the working arrays a protocol reads."""
+    """Base class: the state a protocol keeps and the texts principals expect from it."""
+
+    State: ClassVar[type[TalksState]] = TalksState
 
     def __init__(self, model: SummitModel) -> None:
         self.model = model
+
+    def initial_state(self) -> TalksState:
+        """The state before formation: values of war as drawn, no pressure yet."""
+        prm = self.model.params
+        zeros = np.zeros_like(prm.reservation)
+        return self.State(reservation=prm.reservation.copy(), pressure=zeros, backlash=zeros,
+                          present=np.zeros((len(self.model.mediators), prm.n), dtype=bool),
+                          **self.extra_state())
+
+    def extra_state(self) -> dict[str, np.ndarray | None]:
+        """Initial values of the protocol's own state fields (beyond ``TalksState``'s)."""
+        return {}
 
     # -- stage 1 -------------------------------------------------------------------------
     def opening_text(self) -> np.ndarray:
         """The text principals expect from talks when deciding to attend.
 
-        The Nash text on the true reservations: the settlement that complete information would
+        The Nash text on the true values of war: the settlement that complete information would
         bring (each side knows its own value of war; the mediator's draft converges there as
         overstatements are given up). Where no text is acceptable to all, the utilitarian
-        fallback leaves some principal below its reservation, and it stays away.
+        fallback leaves some principal below its value of war, and it stays away.
         """
         m = self.model
-        x, _ = m.solver.solve(m.reservation)
+        x, _ = m.solver.solve(m.state.reservation)
         return x
 
-    def form(self) -> None:
-        """Decide in every world which format is held, if any; end the others as no_summit."""
-        m, prm = self.model, self.model.params
-        x0 = self.opening_text()
-        gain = utilities(x0, prm.prefs) - m.reservation  # (P, n)
-        pre_ok = self._preconditions_met(x0)
-        held = np.full(prm.n, -1, dtype=np.int64)
-        if m.spec.summit is None:
-            held[:] = 0
-            attend = np.ones((len(m.formats),) + gain.shape, dtype=bool)
-        else:
-            # Ties attend, as indifferent responders accept a text.
-            surplus = gain[None] - prm.audience.transpose(1, 0, 2)
-            attend = (surplus >= -FEASIBILITY_TOL) & pre_ok[None]  # (F, P, n)
-            for f in range(len(m.formats)):
-                held = np.where((held < 0) & attend[f].all(axis=0), f, held)
-        m.held_format[m.live] = held
-        if m.trace_enabled:
-            m.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),
-                              "preconditions": pre_ok.copy(), "attend": attend.copy(),
-                              "held": held.copy()})
-        m.finish(held < 0, NO_SUMMIT, 0, value=m.reservation)
-        f = np.maximum(held, 0)[None, None]
-        m.state["pressure"] = np.take_along_axis(prm.pressure, f, axis=0)[0]
-        m.state["backlash"] = np.take_along_axis(prm.backlash, f, axis=0)[0]
-
-    def _preconditions_met(self, x: np.ndarray) -> np.ndarray:
-        """``(P, n)``: whether text ``x`` meets each principal's preconditions."""
-        m = self.model
-        ok = np.ones((len(m.principals), x.shape[1]), dtype=bool)
-        for agent in m.principals:
-            if agent.spec.preconditions:
-                lo, hi = constraint_box(agent.spec.preconditions, m.issues)
-                inside = (x >= lo[:, None] - FEASIBILITY_TOL) & (x <= hi[:, None] + FEASIBILITY_TOL)
-                ok[agent.index] = inside.all(axis=0)
-        return ok
-
     # -- stage 2 -------------------------------------------------------------------------
-    def play_round(self, rnd: int) -> None:
-        """Play round ``rnd`` in every working world; end the worlds that end in it."""
+    def play_round(self, rnd: int) -> RoundResult:
+        """Play round ``rnd`` in every working world; say which agreed and which failed."""
         raise NotImplementedError
 
-    def apply_pressure(self) -> None:
-        """Mediators present lower (or raise) the pressured principals' value of the war."""
-        self.model.state["reservation"] = self.model.reservation - self.model.state["pressure"]
+    def walks(self, rejected: np.ndarray) -> np.ndarray:
+        """``(n,)`` worlds where some principal that rejected walks out (this round's draws)."""
+        m = self.model
+        draws = m.walk_draws()
+        return np.stack(m.principals.map("walks_out", rejected, draws)).any(axis=0)
 
-    def walk_chance(self) -> np.ndarray:
-        """``(P, n)`` probability that a principal who rejected leaves the talks."""
-        prm = self.model.params
-        return np.clip(prm.walkout + self.model.state["backlash"], 0.0, 1.0)
+    def deadline(self, rnd: int) -> bool:
+        """Whether round ``rnd`` is the last one."""
+        return rnd >= self.model.spec.protocol.rounds
 
     # -- stage 3 -------------------------------------------------------------------------
-    def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray) -> None:
-        """Worlds in ``mask`` failed in round ``rnd``: ceasefire if all prefer it, else breakdown."""
-        m, prm = self.model, self.model.params
-        mask = mask & m.open
-        if not mask.any():
-            return
-        m.walked_out[m.params.world[mask & walked] - m.first_world] = True
-        if prm.ceasefire is not None:
-            value, ok = self.ceasefire_value(rnd, m.reservation)
-            m.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value)
-        m.finish(mask, BREAKDOWN, rnd, value=m.reservation)
-
     def ceasefire_value(self, rnd: int, reservation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(value (P, n), taken (n,))``: the ceasefire package's worth to each principal if
         talks fail in round ``rnd``, and whether every principal prefers it to ``reservation``.

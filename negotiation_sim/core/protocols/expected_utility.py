@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.outcomes import AGREEMENT
+from dataclasses import dataclass
+
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities, weighted_median
-from negotiation_sim.core.protocols.base import Protocol
+from negotiation_sim.core.protocols.base import Protocol, RoundResult
+from negotiation_sim.core.state import TalksState
 from negotiation_sim.core.worlds import WorldParams
 
 _TINY = 1e-12
@@ -177,8 +179,24 @@ def eu_round(x, weight, salience, fixed_r, q, t):
     return np.where(moved, chosen, x), eu, r
 
 
+@dataclass
+class ExpectedUtilityState(TalksState):
+    """``TalksState`` plus the positions' path.
+
+    Attributes:
+        path: ``(rounds + 1, A, K, n)`` every positioned actor's stated positions after each
+            round of dynamics (the start first).
+        risk: ``(rounds, A, K, n)`` the risk exponents of each round (kept for traces only).
+    """
+
+    path: np.ndarray | None = None
+    risk: np.ndarray | None = None
+
+
 class ExpectedUtilityProtocol(Protocol):
     """Bueno de Mesquita's expected-utility model of position change; the forecast is the text."""
+
+    State = ExpectedUtilityState
 
     SLICE = 512  # worlds per slice of the pairwise computation (measured: 8.2k worlds/s vs 6.4k unsliced)
 
@@ -224,30 +242,30 @@ class ExpectedUtilityProtocol(Protocol):
             paths.append(np.stack(path))
             risks.append(np.stack(risk) if risk else None)
         full = np.concatenate(paths, axis=-1) if paths else np.empty((rounds + 1, *x.shape))
-        m.state["eu_path"] = full  # (rounds + 1, A, K, n), compacted with the worlds
+        m.state.path = full  # compacted with the worlds
         if m.trace_enabled and rounds and paths:
-            m.state["eu_risk"] = np.concatenate(risks, axis=-1)
+            m.state.risk = np.concatenate(risks, axis=-1)
         return forecast(full[-1], weight)
 
-    def play_round(self, rnd: int) -> None:
-        m, prm = self.model, self.model.params
+    def play_round(self, rnd: int) -> RoundResult:
+        m, prm, state = self.model, self.model.params, self.model.state
         rounds = m.spec.protocol.rounds
         _, weight, _ = self._inputs()
-        x = m.state["eu_path"][min(rnd, rounds)]
-        r = m.state["eu_risk"][rnd - 1] if "eu_risk" in m.state and rnd <= rounds else None
+        x = state.path[min(rnd, rounds)]
+        r = state.risk[rnd - 1] if state.risk is not None and rnd <= rounds else None
         text = forecast(x, weight)
         decide = rnd >= max(rounds, 1)
         value = m.discount(rnd) * utilities(text, prm.prefs)
         inside = ((text >= prm.lo - FEASIBILITY_TOL) & (text <= prm.hi + FEASIBILITY_TOL)).all(axis=0)
-        accept = (value >= m.reservation - FEASIBILITY_TOL) & inside[None]
+        accept = np.stack(m.principals.map("answer", value, state.reservation)) & inside[None]
         if m.trace_enabled:
             m.history.append({"stage": "eu_round", "round": rnd, "world": m.live.copy(),
                               "positions": x.copy(), "text": text.copy(), "decide": decide,
                               "value": value.copy(), "accept": accept.copy(),
                               "actors": list(self.actor_ids),
                               "risk": None if r is None else r.copy()})
-        if decide:
-            agree = accept.all(axis=0) & prm.box_ok
-            m.finish(agree, AGREEMENT, rnd, text=text, value=value)
-            self.end_talks(np.ones(prm.n, dtype=bool), rnd, np.zeros(prm.n, dtype=bool))
-        self.apply_pressure()
+        if not decide:
+            return RoundResult()
+        agree = accept.all(axis=0) & prm.box_ok
+        return RoundResult(agreed=agree, text=text, value=value, failed=~agree,
+                           walked=np.zeros(prm.n, dtype=bool), war=state.reservation)

@@ -12,34 +12,56 @@ text (the limit of the Nash text as disagreement points fall), which someone rej
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from negotiation_sim.core.outcomes import AGREEMENT
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
-from negotiation_sim.core.protocols.base import Protocol
+from negotiation_sim.core.agents import draft_text
+from negotiation_sim.core.preferences import utilities
+from negotiation_sim.core.protocols.base import Protocol, RoundResult
+from negotiation_sim.core.state import TalksState
+
+
+@dataclass
+class MediatedState(TalksState):
+    """``TalksState`` plus ``excess``: ``(P, n)`` what is left of each principal's
+    overstatement of its value of war (its claim is the value plus this)."""
+
+    excess: np.ndarray
 
 
 class MediatedProtocol(Protocol):
     """Mediated single negotiating text with overstated, shrinking claims."""
 
-    def play_round(self, rnd: int) -> None:
-        m, prm = self.model, self.model.params
+    State = MediatedState
+
+    def extra_state(self) -> dict[str, np.ndarray]:
+        return {"excess": self.model.params.claim.copy()}
+
+    def draft(self, claim: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The round's text: drafted by the scenario's first mediator (the table drafts the
+        same text when there is none)."""
+        m = self.model
+        if len(m.mediators):
+            return m.mediators[0].draft(claim, beta)
+        return draft_text(m, claim, beta)
+
+    def play_round(self, rnd: int) -> RoundResult:
+        m, prm, state = self.model, self.model.params, self.model.state
         beta = m.discount(rnd)
-        claim = m.reservation + m.excess
-        # Nash on discounted utilities beta*u equals Nash on u with disagreement d / beta.
-        text, feasible = m.solver.solve(claim / beta)
+        claim = state.reservation + state.excess
+        text, feasible = self.draft(claim, beta)
         value = beta * utilities(text, prm.prefs)
-        accept = value >= claim - FEASIBILITY_TOL
+        accept = np.stack(m.principals.map("answer", value, claim))
         agree = accept.all(axis=0) & prm.box_ok
-        m.finish(agree, AGREEMENT, rnd, text=text, value=value)
         reject = ~accept & ~agree[None]
-        m.state["excess"] = np.where(reject, m.excess * (1.0 - prm.concession), m.excess)
-        walked = (reject & (m.walk_draws() < self.walk_chance())).any(axis=0)
-        deadline = rnd >= m.spec.protocol.rounds
+        state.excess = np.stack(m.principals.map("concede", state.excess, reject))
+        walked = self.walks(reject)
         if m.trace_enabled:
             m.history.append({"stage": "round", "round": rnd, "world": m.live.copy(),
                               "text": text.copy(), "claim": claim.copy(), "value": value.copy(),
                               "accept": accept.copy(), "feasible": feasible.copy(),
                               "walked": walked.copy()})
-        self.end_talks(walked | deadline, rnd, walked)
-        self.apply_pressure()
+        failed = (walked | self.deadline(rnd)) & ~agree
+        return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
+                           war=state.reservation)

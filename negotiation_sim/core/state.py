@@ -1,0 +1,45 @@
+"""The working state of talks in progress: typed arrays over the live worlds.
+
+Each protocol owns a state dataclass derived from ``TalksState`` (the state every protocol
+shares: each principal's value of war now and the pressure of the format held). Every field is
+an array with worlds on its last axis, or ``None``; ``take`` keeps the rows of the worlds still
+open, so ``SummitModel.compact`` never needs to know what a protocol keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Self
+
+import numpy as np
+
+
+@dataclass
+class TalksState:
+    """What every protocol tracks in each live world.
+
+    Attributes:
+        reservation: ``(P, n)`` each principal's value of the war going on now (pressure
+            moves it round by round).
+        pressure: ``(P, n)`` the per-round fall in that value from the mediators of the
+            held format (set at formation).
+        backlash: ``(P, n)`` the walk-out chance that pressure adds.
+        present: ``(M, n)`` which mediators sit in the held format.
+    """
+
+    reservation: np.ndarray
+    pressure: np.ndarray
+    backlash: np.ndarray
+    present: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Self:
+        """The state of worlds ``idx`` only (contiguous copies)."""
+        return replace(self, **{f.name: _take(getattr(self, f.name), idx) for f in fields(self)})
+
+
+def _take(value, idx: np.ndarray):
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return value.take(idx, axis=-1)
+    return value.take(idx)
