@@ -90,11 +90,13 @@ def test_ultimatum_with_reservations_leaves_the_responder_exactly_its_reservatio
 
 
 def test_two_rounds_with_reservations():
-    # Failing is worth the reservation undiscounted; a deal in round 2 is worth 0.9 u.
-    # Round 2: b proposes; a needs 0.9 x >= 0.2, so x = 2/9 and b gets 0.9 (1 - 2/9) = 0.7.
-    # Round 1: a must leave b 0.7 and keeps 0.3.
+    # Values are per round: the war pays 0.2 (a) and 0.1 (b) in every round without a deal,
+    # a deal pays its share from its round on, both discounted by 0.9. Round 2 (b proposes, the
+    # last): rejecting is worth a's war for ever, 0.2, so b offers a 0.2 and keeps 0.8. Round 1
+    # (a proposes): b's rejecting is worth 0.1 now and 0.8 from round 2,
+    # (1 - 0.9) 0.1 + 0.9 0.8 = 0.73, so a keeps 0.27 (more than waiting, 0.2).
     m = run(pie(0.9, 0.9, rounds=2, ra=0.2, rb=0.1))
-    assert abs(m.terms[0, 0] - 0.3) < 1e-12 and m.end_round[0] == 1
+    assert abs(m.terms[0, 0] - 0.27) < 1e-12 and m.end_round[0] == 1
 
 
 def test_no_zone_of_agreement_breaks_down_at_the_deadline():

@@ -27,6 +27,7 @@ from pydantic import (
 
 from negotiation_sim.config.constraints import ConstraintField
 from negotiation_sim.config.distributions import STRICT, Discount, Finite, NonNeg, Positive, Unit
+from negotiation_sim.config.events import Event, Scheduled, event_targets, target_error
 from negotiation_sim.config.yamlio import (
     InputError,
     Problem,
@@ -109,6 +110,9 @@ class Mediator(_Actor):
         default_factory=dict, description="Per-round fall in that principal's reservation."
     )
     backlash: NonNeg = Field(0.0, description="Walk-out chance added per unit of pressure.")
+    pressure_applies: Literal["always", "at_table"] = Field(
+        "at_table", description="at_table: pressure bites only in worlds whose summit format "
+        "the mediator sits in; always: sanctions bite whether or not it attends.")
 
 
 class Guarantor(_Actor):
@@ -160,6 +164,17 @@ class Protocol(BaseModel):
     improvement_belief: float = Field(
         1.0, ge=0.0, le=1.0, description="expected_utility: T, the probability that, absent a "
         "challenge, things change for the better.")
+    information: Literal["complete", "private"] = Field(
+        "complete", description="complete: every value of war is common knowledge; private: "
+        "each principal knows its own, the others hold the scenario's distribution of it as "
+        "their prior and update it by Bayes' rule on every answer.")
+    responders: Literal["sincere", "strategic"] = Field(
+        "sincere", description="sincere: accept any text worth at least the value of war; "
+        "strategic: answer as in the perfect Bayesian equilibrium (may wait for a better "
+        "offer; docs/protocols.md says where it is computed exactly).")
+    round_days: float = Field(
+        14.0, gt=0, le=3660, allow_inf_nan=False,
+        description="Calendar length of one round, in days (reported with rounds).")
 
 
 class Scenario(BaseModel):
@@ -173,6 +188,9 @@ class Scenario(BaseModel):
     summit: Summit | None = None
     ceasefire: Ceasefire | None = None
     protocol: Protocol = Protocol()
+    events: list[Event] = Field(
+        default_factory=list, description="Events between rounds (shocks and scheduled "
+        "events), applied before every round from round 2 on, in file order.")
 
     # -- convenient views -------------------------------------------------------------------
     def ids(self, role: str) -> list[str]:
@@ -248,6 +266,22 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     if sc.ceasefire is not None:
         yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
     yield from _protocol_refs(sc.protocol, principals, actors)
+    yield from _event_refs(sc)
+
+
+def _event_refs(sc: Scenario):
+    roles = {a: actor.role for a, actor in sc.actors.items()}
+    for i, event in enumerate(sc.events):
+        if isinstance(event, Scheduled):
+            if not event.set and not event.add:
+                yield ("events", i), "a scheduled event needs set or add (what it changes)"
+            for path in set(event.set) & set(event.add):
+                yield ("events", i, "add", path), f"'{path}' is both set and added"
+        for field, path in event_targets(event):
+            if (msg := target_error(path, roles, sc.issue_ids)) is not None:
+                yield ("events", i, field, path), msg
+            elif path.startswith("ceasefire.") and sc.ceasefire is None:
+                yield ("events", i, field, path), "the scenario has no ceasefire section"
 
 
 def _principal_refs(base, actor: Principal, issues, formats, has_summit):

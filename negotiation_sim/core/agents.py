@@ -8,7 +8,8 @@ and writes its own rows. The model and the protocols call agents through Mesa's 
 - a ``PrincipalAgent`` decides whether to attend a format, answers a text, gives up part of an
   overstated claim after rejecting, and may walk out;
 - a ``MediatorAgent`` drafts the single negotiating text (mediated protocol) and presses the
-  principals it has leverage over in the worlds whose format it sits in;
+  principals it has leverage over (where it sits at the table, or everywhere when its
+  ``pressure_applies`` is ``always``);
 - a ``GuarantorAgent`` caps what any text may promise on the issues it backs.
 
 Methods that take a ``(P, n)`` table (values, thresholds, draws) use the agent's own row, so
@@ -23,6 +24,7 @@ import mesa
 import numpy as np
 
 from negotiation_sim.config.scenario import Guarantor, Mediator, Principal
+from negotiation_sim.core.drafting import complete_text, screening_text
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.worlds import constraint_box
 
@@ -123,40 +125,46 @@ class MediatorAgent(StateAgent):
         return np.where(held >= 0, members[np.maximum(held, 0)], False)
 
     def pressure_on(self, present: np.ndarray) -> np.ndarray:
-        """``(P, n)`` the per-round fall it brings to each principal's value of war where it is
-        present."""
+        """``(P, n)`` the per-round fall it brings to each principal's value of war in the
+        worlds of ``present``."""
         return np.where(present, self.model.params.pressure[self.index], 0.0)
 
     def backlash_on(self, present: np.ndarray) -> np.ndarray:
-        """``(P, n)`` the walk-out chance its pressure adds to each principal where present."""
+        """``(P, n)`` the walk-out chance its pressure adds to each principal where it bites."""
         prm = self.model.params
         push = prm.backlash[self.index] * np.maximum(prm.pressure[self.index], 0.0)
         return np.where(present, push, 0.0)
 
+    def presses(self) -> np.ndarray:
+        """``(n,)`` the worlds its pressure bites in: those whose format it sits in, or every
+        world when its ``pressure_applies`` is ``always`` (sanctions need no seat at the table)."""
+        here = self.model.state.present[self.index]
+        return here | (self.spec.pressure_applies == "always")
+
     def press(self) -> None:
-        """Lower (or raise) the pressured principals' value of war for the next round, in the
-        worlds whose format it sits in."""
-        state = self.model.state
-        state.reservation = state.reservation - self.pressure_on(state.present[self.index])
+        """Lower (or raise) the pressured principals' value of war for the next round where its
+        pressure bites (public: everyone sees sanctions)."""
+        self.model.move_values(-self.pressure_on(self.presses()))
 
-    def draft(self, claim: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The single negotiating text: the clout-weighted Nash text on discounted utilities
-        with the principals' claims as disagreement points, inside every red line and cap.
-
-        Returns ``(text (K, n), feasible (n,))``; see ``draft_text``.
-        """
-        return draft_text(self.model, claim, discount)
+    def draft(self) -> tuple[np.ndarray, np.ndarray]:
+        """The round's single negotiating text and the chance it passes (``draft_text``)."""
+        return draft_text(self.model)
 
 
-def draft_text(model: SummitModel, claim: np.ndarray,
-               discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The mediated text of a round (drafted by the scenario's first mediator, or by the table
-    itself when the scenario has none: the text is the same).
-
-    Nash on discounted utilities ``beta * u`` equals Nash on ``u`` with disagreement points
-    ``claim / beta`` (docs/model.md section 6).
+def draft_text(model: SummitModel) -> tuple[np.ndarray, np.ndarray]:
+    """The mediated text of a round, ``(text (K, n), p (n,))`` with ``p`` the mediator's
+    probability that every principal accepts it (``core.drafting``): the Nash text on the
+    principals' thresholds where they are common knowledge, the text most likely to pass under
+    the public beliefs where they are not. The scenario's first mediator drafts it, or the table
+    itself when the scenario has none: the text is the same.
     """
-    return model.solver.solve(claim / discount)
+    state = model.state
+    excess = getattr(state, "excess", np.zeros_like(state.reservation))
+    if state.beliefs.known.all():
+        text, ok = complete_text(model.solver, state.reservation + excess)
+        return text, ok.astype(float)
+    return screening_text(model.solver, excess, state.beliefs, model.priors, state.shift,
+                          state.reservation)
 
 
 class GuarantorAgent(StateAgent):

@@ -32,6 +32,8 @@ from negotiation_sim.core.agents import (
     make_agent,
 )
 from negotiation_sim.core.nash import NashSolver
+from negotiation_sim.core.beliefs import priors_of
+from negotiation_sim.core.events import EventRunner
 from negotiation_sim.core.outcomes import (
     AGREEMENT,
     BREAKDOWN,
@@ -39,12 +41,20 @@ from negotiation_sim.core.outcomes import (
     NO_SUMMIT,
     OUTCOMES,
     ChunkResult,
+    EndReason,
 )
 from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.protocols import RoundResult, make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solutions import reference_texts
-from negotiation_sim.core.worlds import WorldParams, bound_texts, combine_caps, sample_worlds
+from negotiation_sim.core.worlds import (
+    WorldParams,
+    bound_texts,
+    combine_caps,
+    offered,
+    preconditions_box,
+    sample_worlds,
+)
 
 # Per-round aggregates the DataCollector keeps (``model.rounds_table()``), in column order.
 REPORTERS = ("negotiating", *OUTCOMES[:3])
@@ -68,7 +78,9 @@ class SummitModel(mesa.Model):
         held_format: ``(N,)`` int8 index into ``scenario.formats()``, -1 for no summit.
         end_round: ``(N,)`` round the world ended in (0: no summit).
         terms: ``(K, N)`` the agreed text or the ceasefire package, NaN otherwise.
-        utility: ``(A, N)`` each positioned actor's utility at the outcome (principals first).
+        utility: ``(A, N)`` each positioned actor's utility at the outcome (principals first):
+            per round, of the text reached, or of the war for breakdown and no summit.
+        war: ``(P, N)`` each principal's value of war in the round the world ended.
         walked_out: ``(N,)`` whether talks ended by a walk-out.
 
     Agents: ``principals``, ``mediators`` and ``guarantors`` are Mesa ``AgentSet``s in file order
@@ -96,6 +108,7 @@ class SummitModel(mesa.Model):
         # Every world's uncertain inputs, kept aside: the working arrays need not carry them.
         self.inputs = self.params.inputs
         self.params.inputs = {}
+        self.priors = priors_of(scenario, scenario.protocol.information)
         self._init_agents()
         self._bound_texts()
         self.solver = NashSolver(self.params.prefs, self.params.clout, self.params.lo,
@@ -108,6 +121,7 @@ class SummitModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={k: k for k in REPORTERS})
         self.protocol = make_protocol(scenario.protocol.kind, self)
         self.state = self.protocol.initial_state()
+        self.events = EventRunner(self, seed, point)
         self._form()
         self.compact()
         self.running = self.params.n > 0
@@ -117,11 +131,14 @@ class SummitModel(mesa.Model):
     def _init_outputs(self) -> None:
         n, K = self.n_worlds, len(self.issues)
         self.outcome = np.full(n, -1, dtype=np.int8)
+        self.end_reason = np.full(n, -1, dtype=np.int8)
+        self.walked_out_by = np.full(n, -1, dtype=np.int8)
         self.held_format = np.full(n, -1, dtype=np.int8)
         self.end_round = np.zeros(n, dtype=np.int16)
         self.terms = np.full((K, n), np.nan)
         self.walked_out = np.zeros(n, dtype=bool)
         self.utility = np.full((len(self.spec.positioned), n), np.nan)
+        self.war = np.full((len(self.spec.principals), n), np.nan)
 
     def _init_agents(self) -> None:
         seen: dict[str, int] = {}
@@ -132,6 +149,9 @@ class SummitModel(mesa.Model):
         self.principals = self.agents_by_type.get(PrincipalAgent, empty)
         self.mediators = self.agents_by_type.get(MediatorAgent, empty)
         self.guarantors = self.agents_by_type.get(GuarantorAgent, empty)
+        self.pre_box = preconditions_box([a.spec.preconditions for a in self.principals],
+                                         self.issues)
+        self.offered = offered(self.spec)
         ids = [m.actor_id for m in self.mediators]
         self.format_members = np.array([[m in members for m in ids]
                                         for _, members in self.formats], dtype=bool)
@@ -140,9 +160,17 @@ class SummitModel(mesa.Model):
 
     def _bound_texts(self) -> None:
         """Every text must lie inside all principals' red lines and under the guarantors' caps
-        on the issues they back (``core.worlds.combine_caps``)."""
+        on the issues they back (``core.worlds.combine_caps``); a summit's texts also meet
+        every principal's preconditions for attending (``core.worlds.bound_texts``)."""
         prm = self.params
-        bound_texts(prm, combine_caps(self.guarantors.map("cap"), prm.red_hi))
+        caps = combine_caps(self.guarantors.map("cap"), self.offered, prm.red_hi)
+        bound_texts(prm, caps, self.pre_box)
+
+    def rebound(self) -> None:
+        """Recompute the bounds on texts (an event changed an offer or the ceasefire package)."""
+        self._bound_texts()
+        prm = self.params
+        self.solver = NashSolver(prm.prefs, prm.clout, prm.lo, prm.hi)
 
     def _walk_generators(self, seed: int, point: int, first_world: int) -> list[np.random.Generator]:
         first = first_world // BLOCK
@@ -160,15 +188,17 @@ class SummitModel(mesa.Model):
     def _form(self) -> None:
         """Decide in every world which format is held, if any; end the others as no_summit.
 
-        The mediator tries the formats in order; each principal attends a format when the text
-        it expects from the talks (the protocol's ``opening_text``) is worth at least its value
-        of war plus its audience cost there, and that text meets its preconditions. The first
-        format every principal attends is held.
+        The mediator tries the formats in order. Each principal attends a format when its
+        expected gain from the talks (the protocol's ``expected_gain`` of the first text it will
+        table, ``opening_text``) covers its audience cost there and that text meets its
+        preconditions; attending is otherwise free, since a principal can always refuse. The
+        first format every principal attends is held. Where no text can meet every principal's
+        preconditions inside the red lines and caps, no format is held (``preconditions``).
         """
         prm, state = self.params, self.state
         x0 = self.protocol.opening_text()
-        gain = utilities(x0, prm.prefs) - state.reservation  # (P, n)
-        pre_ok = np.stack(self.principals.map("meets_preconditions", x0))
+        gain = self.protocol.expected_gain(x0)  # (P, n)
+        pre_ok = np.stack(self.principals.map("meets_preconditions", x0)) & prm.pre_ok[None]
         held = np.full(prm.n, -1, dtype=np.int64)
         F = len(self.formats)
         if self.spec.summit is None:
@@ -183,12 +213,21 @@ class SummitModel(mesa.Model):
             self.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),
                                  "preconditions": pre_ok.copy(), "attend": attend.copy(),
                                  "held": held.copy()})
-        self.finish(held < 0, NO_SUMMIT, 0, value=state.reservation)
+        none = held < 0
+        self.record_reason(none, np.where(prm.pre_ok, EndReason.NO_FORMAT,
+                                          EndReason.PRECONDITIONS))
+        self.finish(none, NO_SUMMIT, 0, value=state.reservation, war=state.reservation)
         present = self.mediators.map("present", held)
         state.present = (np.stack(present) if present
                          else np.zeros((0, prm.n), dtype=bool))
-        state.pressure = self._summed("pressure_on", present, gain)
-        state.backlash = self._summed("backlash_on", present, gain)
+        self.refresh_pressure()
+
+    def refresh_pressure(self) -> None:
+        """Sum each mediator's pressure and backlash over the worlds it presses in."""
+        state = self.state
+        presses = self.mediators.map("presses")
+        state.pressure = self._summed("pressure_on", presses, state.reservation)
+        state.backlash = self._summed("backlash_on", presses, state.reservation)
 
     def _summed(self, method: str, present: list[np.ndarray], like: np.ndarray) -> np.ndarray:
         """``(P, n)`` the sum over mediators of ``mediator.method(its presence)``."""
@@ -244,7 +283,27 @@ class SummitModel(mesa.Model):
             self.running = False
 
     def between_rounds(self, rnd: int) -> None:
-        """Phase 1: what changes between rounds before round ``rnd`` (nothing yet)."""
+        """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2)."""
+        if rnd >= 2:
+            self.events.apply(rnd)
+
+    def move_values(self, delta: np.ndarray) -> None:
+        """Change every value of war by ``delta`` ``(P, n)``, publicly (pressure, shocks); values
+        of war stay on the utility scale, ``[0, 1]``."""
+        state = self.state
+        state.shift = state.shift + delta
+        state.reservation = np.clip(self.params.reservation + state.shift, 0.0, 1.0)
+
+    def set_values(self, i: int, mask: np.ndarray, value: np.ndarray) -> None:
+        """Set principal ``i``'s value of war to ``value`` in the worlds of ``mask``, publicly:
+        from then on everyone knows it."""
+        state = self.state
+        shift = state.shift.copy()
+        shift[i] = np.where(mask, value - self.params.reservation[i], shift[i])
+        state.shift = np.zeros_like(shift)
+        self.move_values(shift)
+        state.beliefs.known = state.beliefs.known.copy()
+        state.beliefs.known[i] |= mask
 
     def run(self) -> SummitModel:
         """Play rounds until every world has ended (Mesa's ``run_model``); returns the model."""
@@ -266,7 +325,9 @@ class SummitModel(mesa.Model):
         self.history = []
         self.inputs = self.solutions = {}
         self.outcome = self.held_format = self.end_round = None
-        self.terms = self.utility = self.walked_out = None
+        self.terms = self.utility = self.walked_out = self.war = None
+        self.end_reason = self.walked_out_by = None
+        self.events = None
 
     def result(self) -> ChunkResult:
         """What the chunk hands back once every world has ended."""
@@ -276,8 +337,11 @@ class SummitModel(mesa.Model):
             held_format=self.held_format,
             end_round=self.end_round,
             walked_out=self.walked_out,
+            end_reason=self.end_reason,
+            walked_out_by=self.walked_out_by,
             terms=self.terms,
             utility=self.utility,
+            war=self.war,
             inputs=self.inputs,
             solutions=self.solutions,
             by_round=self.rounds_table(),
@@ -302,26 +366,45 @@ class SummitModel(mesa.Model):
         """Phase 4: record the worlds that agreed in round ``rnd``, and end the talks that
         failed in it (a walk-out or the deadline) in a ceasefire or a breakdown."""
         if result.agreed is not None:
-            self.finish(result.agreed, AGREEMENT, rnd, text=result.text, value=result.value)
+            self.record_reason(result.agreed, EndReason.AGREED)
+            self.finish(result.agreed, AGREEMENT, rnd, text=result.text, value=result.value,
+                        war=result.war)
         if result.failed is not None:
-            self.end_talks(result.failed, rnd, result.walked, result.war)
+            self.end_talks(result.failed, rnd, result.walked, result.war, result.walked_by)
 
-    def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray,
-                  war: np.ndarray) -> None:
-        """Worlds in ``mask`` failed in round ``rnd``: a ceasefire if every principal prefers
-        the package to ``war`` (its value of war in that round), else breakdown."""
+    def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray, war: np.ndarray,
+                  walked_by: np.ndarray | None = None) -> None:
+        """Worlds in ``mask`` failed in round ``rnd`` (``walked``: by a walk-out, ``walked_by``
+        the first principal to leave, -1 for none): a ceasefire if every principal accepts the
+        package by the rule it answers texts with (against ``war``, its value of war in that
+        round), else breakdown."""
         prm = self.params
         mask = mask & self.open
         if not mask.any():
             return
-        self.walked_out[prm.world[mask & walked] - self.first_world] = True
+        idx = prm.world[mask & walked] - self.first_world
+        self.walked_out[idx] = True
+        if walked_by is not None:
+            self.walked_out_by[idx] = walked_by[mask & walked]
+        how = np.where(walked, EndReason.WALK_OUT, EndReason.DEADLINE)
         if prm.ceasefire is not None:
             value, ok = self.protocol.ceasefire_value(rnd, war)
-            self.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value)
-        self.finish(mask, BREAKDOWN, rnd, value=war)
+            self.record_reason(mask & ok, how)
+            self.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value, war=war)
+            how = np.full(mask.shape, EndReason.CEASEFIRE_REFUSED)
+        self.record_reason(mask, how)
+        self.finish(mask, BREAKDOWN, rnd, value=war, war=war)
+
+    def record_reason(self, mask: np.ndarray, reason) -> None:
+        """Record why the open worlds in ``mask`` end (before ``finish`` closes them)."""
+        mask = mask & self.open
+        if mask.any():
+            reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), mask.shape)
+            self.end_reason[self.params.world[mask] - self.first_world] = reason[mask]
 
     def finish(self, mask: np.ndarray, outcome: int | np.ndarray, rnd: int,
-               text: np.ndarray | None = None, value: np.ndarray | None = None) -> None:
+               text: np.ndarray | None = None, value: np.ndarray | None = None,
+               war: np.ndarray | None = None) -> None:
         """Record the end of the working worlds in ``mask`` (those already ended are skipped).
 
         Args:
@@ -330,6 +413,7 @@ class SummitModel(mesa.Model):
             rnd: the round they end in.
             text: ``(K, n)`` the agreed text or ceasefire package, if any.
             value: ``(P, n)`` principals' utilities at the outcome.
+            war: ``(P, n)`` their values of war in the round they end in.
         """
         mask = mask & self.open
         if not mask.any():
@@ -341,6 +425,8 @@ class SummitModel(mesa.Model):
         P = len(self.principals)
         if value is not None:
             self.utility[:P, idx] = value[:, mask]
+        if war is not None:
+            self.war[:, idx] = war[:, mask]
         if text is not None:
             self.terms[:, idx] = text[:, mask]
             if self.params.others is not None:

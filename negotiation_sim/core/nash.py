@@ -82,6 +82,29 @@ def nash_text(
     return NashSolver(prefs, clout, lo, hi).solve(disagreement)
 
 
+def tied_runs(keys: np.ndarray, tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of equal values in ``keys`` sorted along axis 0: ``(first, run)``, both like
+    ``keys``: whether each position starts a run, and the run's index.
+
+    Issues that trade at the same rate are interchangeable along the Pareto frontier; moving
+    them together, by the same fraction, makes texts independent of the order of issues in the
+    file (a tie broken by file order would not be).
+    """
+    first = np.ones(keys.shape, dtype=bool)
+    first[1:] = np.abs(np.diff(keys, axis=0)) > tol * np.maximum(1.0, np.abs(keys[1:]))
+    return first, np.cumsum(first, axis=0) - 1
+
+
+def run_totals(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Each run's total of ``values`` (sorted along axis 0) at its first position, 0 elsewhere."""
+    cum = np.cumsum(values, axis=0)
+    before = np.maximum.accumulate(np.where(first, cum - values, -np.inf), axis=0)
+    last = np.ones(first.shape, dtype=bool)
+    last[:-1] = first[1:]
+    end = np.minimum.accumulate(np.where(last, cum, np.inf)[::-1], axis=0)[::-1]
+    return np.where(first, end - before, 0.0)
+
+
 @dataclass
 class LinearFrontier:
     """The Pareto frontier of two principals with linear utilities inside a box.
@@ -92,15 +115,21 @@ class LinearFrontier:
     ratio, along which both utilities are linear. It depends only on positions, saliences and
     the box, so it is built once and re-used as disagreement points change round by round.
 
+    Issues with the same ratio trade at the same rate: they form one *run* and move together
+    (``tied_runs``), so the frontier and every text on it do not depend on the order of issues.
+
     Attributes (all ``(K, N)``): ``a1``/``a2`` the principals' ideals clipped to the box;
-    ``rank`` each issue's place in the segment order; ``g1``/``g2`` principal 1's gain and
-    principal 2's loss along each segment (in segment order); ``start1``/``start2`` the
-    utilities at the start of each segment.
+    ``run`` each issue's run (runs in segment order); ``seg_run``/``seg_first`` each segment
+    position's run and whether it is the run's first (a run's gains sit on its first segment,
+    its other segments are empty); ``g1``/``g2`` principal 1's gain and principal 2's loss
+    along each segment; ``start1``/``start2`` the utilities at the start of each segment.
     """
 
     a1: np.ndarray
     a2: np.ndarray
-    rank: np.ndarray
+    run: np.ndarray
+    seg_run: np.ndarray
+    seg_first: np.ndarray
     g1: np.ndarray
     g2: np.ndarray
     start1: np.ndarray
@@ -116,14 +145,16 @@ class LinearFrontier:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(gain1 + loss2 > 0, loss2 / (gain1 + loss2), 0.0)
         order = np.argsort(ratio, axis=0, kind="stable")
-        g1 = np.take_along_axis(gain1, order, axis=0)
-        g2 = np.take_along_axis(loss2, order, axis=0)
+        seg_first, seg_run = tied_runs(np.take_along_axis(ratio, order, axis=0))
+        g1 = run_totals(np.take_along_axis(gain1, order, axis=0), seg_first)
+        g2 = run_totals(np.take_along_axis(loss2, order, axis=0), seg_first)
         u1_0 = (sal[0] * (1.0 - np.abs(a2 - pos[0]))).sum(axis=0)
         u2_0 = (sal[1] * (1.0 - np.abs(a2 - pos[1]))).sum(axis=0)
         start1 = u1_0 + np.cumsum(g1, axis=0) - g1
         start2 = u2_0 - (np.cumsum(g2, axis=0) - g2)
         rank = np.argsort(order, axis=0, kind="stable")
-        return cls(a1, a2, rank, g1, g2, start1, start2)
+        run = np.take_along_axis(seg_run, rank, axis=0)
+        return cls(a1, a2, run, seg_run, seg_first, g1, g2, start1, start2)
 
     def nash(self, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The Nash text for disagreement points ``d`` and clouts ``c`` (both ``(2, N)``).
@@ -140,9 +171,14 @@ class LinearFrontier:
     def text(self, segment: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The text at fraction ``t`` of segment ``segment`` (both ``(N,)``): ``(K, N)``.
 
-        Issues ordered before the segment sit at principal 1's clipped ideal, after it at 2's.
+        Issues of runs before the segment's sit at principal 1's clipped ideal, after it at
+        2's; the issues of the segment's own run all move the same fraction ``t`` (the run's
+        later, empty segments stand for its end, ``t = 1``).
         """
-        frac = np.where(self.rank < segment, 1.0, np.where(self.rank == segment, t, 0.0))
+        run = np.take_along_axis(self.seg_run, segment[None], axis=0)[0]
+        first = np.take_along_axis(self.seg_first, segment[None], axis=0)[0]
+        here = np.where(first, t, 1.0)
+        frac = np.where(self.run < run, 1.0, np.where(self.run == run, here, 0.0))
         return self.a2 + frac * (self.a1 - self.a2)
 
     def kalai_smorodinsky(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,12 +238,15 @@ class NashSolver:
             self._fallback = utilitarian_text(self.prefs, self.clout, self.lo, self.hi)
         return self._fallback
 
-    def solve(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(x, feasible)`` exactly as ``nash_text(prefs, d, clout, lo, hi)``."""
+    def solve(self, d: np.ndarray, clout: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, feasible)`` exactly as ``nash_text(prefs, d, clout, lo, hi)`` (``clout``: the
+        solver's own unless given)."""
+        c = self.clout if clout is None else clout
         if self.frontier is not None:
-            x, feasible = self.frontier.nash(d, self.clout)
+            x, feasible = self.frontier.nash(d, c)
         else:
-            x, feasible = nash_coordinate_ascent(self.prefs, d, self.clout, self.lo, self.hi)
+            x, feasible = nash_coordinate_ascent(self.prefs, d, c, self.lo, self.hi)
         if not feasible.all():
             x = np.where(feasible[None], x, self.fallback())
         return x, feasible

@@ -32,6 +32,26 @@ OUTCOMES: tuple[str, ...] = tuple(o.label for o in Outcome)
 AGREEMENT, CEASEFIRE, BREAKDOWN, NO_SUMMIT = Outcome
 
 
+class EndReason(IntEnum):
+    """Why a world ended as it did (``runs.parquet`` column ``end_reason``)."""
+
+    AGREED = 0  # every principal accepted a text
+    DEADLINE = 1  # the last round passed without agreement (then a ceasefire if every
+    #               principal took the package, or a breakdown where there is none)
+    WALK_OUT = 2  # a principal left after rejecting (then ceasefire or breakdown, as above)
+    CEASEFIRE_REFUSED = 3  # talks failed and some principal preferred the war to the package
+    NO_FORMAT = 4  # no summit: no format that every principal attends
+    PRECONDITIONS = 5  # no summit: no text inside the red lines and caps meets every
+    #                    principal's preconditions
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+END_REASONS: tuple[str, ...] = tuple(r.label for r in EndReason)
+
+
 @dataclass
 class ChunkResult:
     """The per-world outcome of one chunk of worlds (worlds on the last axis)."""
@@ -43,6 +63,9 @@ class ChunkResult:
     walked_out: np.ndarray  # (n,) bool
     terms: np.ndarray  # (K, n)
     utility: np.ndarray  # (A, n), actors in ``Scenario.positioned`` order
+    war: np.ndarray | None = None  # (P, n) each principal's value of war when it ended
+    end_reason: np.ndarray | None = None  # (n,) int8 ``EndReason``
+    walked_out_by: np.ndarray | None = None  # (n,) int8 principal index, -1 for none
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
     solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solutions.reference_texts
     by_round: np.ndarray | None = None  # (rounds + 1, 4) SummitModel.rounds_table()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.nash import LinearFrontier, bisect_issues, nash_coordinate_ascent
+from negotiation_sim.core.nash import run_totals, tied_runs, LinearFrontier, bisect_issues, nash_coordinate_ascent
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 
 BARRIER_WEIGHT = 1e-4
@@ -85,6 +85,9 @@ def _proposer_one_issue(prefs, i, floor, lo, hi):
 
 
 def _proposer_two_linear(prefs, i, floor_j, lo, hi):
+    """Fractional knapsack: move issues from j's clipped ideal to i's, most efficient first,
+    until j's floor binds; issues that trade at the same rate move together (by the same
+    fraction), so the text does not depend on the order of issues."""
     j = 1 - i
     pos, sal = prefs.position, prefs.salience
     ai, aj = np.clip(pos[i], lo, hi), np.clip(pos[j], lo, hi)
@@ -93,13 +96,18 @@ def _proposer_two_linear(prefs, i, floor_j, lo, hi):
     with np.errstate(divide="ignore", invalid="ignore"):
         key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending = most efficient first
     order = np.argsort(key, axis=0, kind="stable")
-    g = np.take_along_axis(gain, order, axis=0)
-    ls = np.take_along_axis(loss, order, axis=0)
+    first, run_sorted = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0),
+                                                     order, axis=0))
+    g = run_totals(np.take_along_axis(gain, order, axis=0), first)
+    ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
     slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
     before = np.cumsum(ls, axis=0) - ls
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(ls > 0, np.clip((slack - before) / ls, 0.0, 1.0), 1.0)
     frac = np.where(g > 0, frac, 0.0)
+    # every position of a run takes the fraction of the run's first position
+    frac = np.take_along_axis(frac, np.maximum.accumulate(
+        np.where(first, np.arange(first.shape[0])[:, None], 0), axis=0), axis=0)
     rank = np.argsort(order, axis=0, kind="stable")
     frac = np.take_along_axis(frac, rank, axis=0)
     return aj + frac * (ai - aj), slack >= -FEASIBILITY_TOL

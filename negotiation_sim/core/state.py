@@ -13,24 +13,31 @@ from typing import Self
 
 import numpy as np
 
+from negotiation_sim.core.beliefs import Beliefs
+
 
 @dataclass
 class TalksState:
     """What every protocol tracks in each live world.
 
     Attributes:
-        reservation: ``(P, n)`` each principal's value of the war going on now (pressure
-            moves it round by round).
+        reservation: ``(P, n)`` each principal's value of the war going on now:
+            ``clip(w(1) + shift, 0, 1)`` (``SummitModel.move_values``).
+        shift: ``(P, n)`` the public change in each value of war since round 1 (pressure and
+            events move it; everyone sees it).
         pressure: ``(P, n)`` the per-round fall in that value from the mediators of the
             held format (set at formation).
         backlash: ``(P, n)`` the walk-out chance that pressure adds.
         present: ``(M, n)`` which mediators sit in the held format.
+        beliefs: the public beliefs about each value of war (``core.beliefs``).
     """
 
     reservation: np.ndarray
+    shift: np.ndarray
     pressure: np.ndarray
     backlash: np.ndarray
     present: np.ndarray
+    beliefs: Beliefs
 
     def take(self, idx: np.ndarray) -> Self:
         """The state of worlds ``idx`` only (contiguous copies)."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.distributions import _Dist, draw
+from negotiation_sim.config.events import Shock
 from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
 from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.seeds import input_generator
@@ -72,7 +73,10 @@ def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
                                       and not isinstance(node, bool)):
             return number(node, ".".join(map(str, path)))
         if isinstance(node, BaseModel):
-            return Drawn({name: build(getattr(node, name), (*path, name))
+            # A shock's distribution is drawn each time it fires (core.events), not per world.
+            raw = ("draw",) if isinstance(node, Shock) else ()
+            return Drawn({name: getattr(node, name) if name in raw
+                          else build(getattr(node, name), (*path, name))
                           for name in type(node).model_fields})
         if isinstance(node, dict):
             return {k: build(v, (*path, k)) for k, v in node.items()}
@@ -113,10 +117,12 @@ class WorldParams:
     capability: np.ndarray  # (A, N) clout of every positioned actor, principals first
     abs_salience: np.ndarray  # (A, K, N) salience as written (BDM's absolute salience, in [0, 1])
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (N,)
+    events: dict[str, np.ndarray] = field(default_factory=dict)  # scheduled events' values, (N,)
     # Set by the model from red lines and guarantor caps (SummitModel._bound_texts):
     lo: np.ndarray | None = None  # (K, N) lowest text allowed
     hi: np.ndarray | None = None  # (K, N) highest text allowed (at least lo)
     box_ok: np.ndarray | None = None  # (N,) whether red lines and caps leave any text
+    pre_ok: np.ndarray | None = None  # (N,) whether some such text meets every precondition
     ceasefire: np.ndarray | None = None  # (K, N) fallback package under the guarantors' caps
 
     @property
@@ -194,7 +200,21 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
         capability=per("clout", principals + others),
         abs_salience=_absolute_salience(sc, d, principals + others, n),
         inputs=inputs,
+        events=_event_values(sc, d),
     )
+
+
+def _event_values(sc: Scenario, d: Drawn) -> dict[str, np.ndarray]:
+    """Each scheduled event's per-world probability and values, by dotted path."""
+    out: dict[str, np.ndarray] = {}
+    for i, event in enumerate(sc.events):
+        if isinstance(event, Shock):
+            continue
+        drawn = d.events[i]
+        out[f"events.{i}.probability"] = drawn.probability
+        out.update({f"events.{i}.set.{p}": v for p, v in drawn.set.items()})
+        out.update({f"events.{i}.add.{p}": v for p, v in drawn.add.items()})
+    return out
 
 
 def _preferences(sc: Scenario, d: Drawn, ids: list[str], n: int) -> Preferences:
@@ -237,20 +257,71 @@ def _absolute_salience(sc: Scenario, d: Drawn, ids: list[str], n: int) -> np.nda
     return np.clip(sal, 0.0, 1.0)
 
 
-def combine_caps(caps: list[np.ndarray], like: np.ndarray) -> np.ndarray:
-    """``(K, N)`` the cap on texts from the guarantors' caps (each ``(K, N)``): a text cannot
-    promise what one guarantor will not back, so the lowest offer binds (1 without guarantors)."""
-    return np.minimum.reduce([*caps, np.ones_like(like)])
+def combine_caps(caps: list[np.ndarray], offered: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``(K, N)`` the cap on texts from the guarantors' caps (each ``(K, N)``): on each issue
+    the largest offer among the guarantors that make one (a coalition of the willing backs what
+    its most willing member backs; docs/model.md section 4), 1 on issues nobody offers on.
+
+    Args:
+        caps: each guarantor's offers (1 where it offers nothing).
+        offered: ``(G, K)`` whether each guarantor makes an offer on each issue.
+        like: an array of shape ``(K, N)``.
+    """
+    best = np.full_like(like, -np.inf)
+    for cap, named in zip(caps, offered):
+        best = np.where(named[:, None], np.maximum(best, cap), best)
+    return np.where(np.isfinite(best), best, 1.0)
 
 
-def bound_texts(params: WorldParams, caps: np.ndarray) -> None:
-    """Set ``params.lo``, ``hi``, ``box_ok`` and ``ceasefire``: texts lie inside every
-    principal's red lines and under the guarantors' ``caps``; the ceasefire package is capped
-    too (guarantors back no more in a ceasefire than in any text)."""
-    hi = np.minimum(caps, params.red_hi)
-    params.lo = params.red_lo
-    params.box_ok = (params.lo <= hi).all(axis=0)
-    params.hi = np.maximum(hi, params.lo)
+def offered(scenario: Scenario) -> np.ndarray:
+    """``(G, K)`` whether each guarantor (file order) makes an offer on each issue."""
+    issues = scenario.issue_ids
+    return np.array([[k in scenario.actors[g].offer for k in issues]
+                     for g in scenario.ids(GUARANTOR)], dtype=bool).reshape(-1, len(issues))
+
+
+def sample_bounded(scenario: Scenario, n_worlds: int, *, seed: int = 0) -> WorldParams:
+    """``sample_worlds`` with the bounds on texts set as the model sets them (for reference
+    marks drawn without running the model)."""
+    prm = sample_worlds(scenario, n_worlds, seed=seed)
+    caps = combine_caps(list(prm.offers), offered(scenario), prm.red_hi)
+    pre = preconditions_box([scenario.actors[p].preconditions for p in scenario.principals],
+                            scenario.issue_ids)
+    bound_texts(prm, caps, pre)
+    return prm
+
+
+def preconditions_box(preconditions: list[list[Constraint]],
+                      issues: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(lo, hi)`` of shape ``(K,)``: the texts every principal's preconditions allow (None
+    when no principal sets any)."""
+    if not any(preconditions):
+        return None
+    return constraint_box([c for cs in preconditions for c in cs], issues)
+
+
+def bound_texts(params: WorldParams, caps: np.ndarray,
+                pre: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Set ``params.lo``, ``hi``, ``box_ok``, ``pre_ok`` and ``ceasefire``.
+
+    Texts lie inside every principal's red lines and under the guarantors' ``caps``
+    (``box_ok``: whether any text does). A summit's texts also meet the preconditions ``pre``
+    (a mediator that convenes a summit on a stated condition drafts within it); ``pre_ok`` says
+    whether some text inside the red lines and caps meets them (where none does, no summit is
+    held). The ceasefire package is capped too: guarantors back no more in a ceasefire than in
+    any text.
+    """
+    lo, hi = params.red_lo, np.minimum(caps, params.red_hi)
+    params.box_ok = (lo <= hi).all(axis=0)
+    if pre is not None:
+        plo, phi = np.maximum(lo, pre[0][:, None]), np.minimum(hi, pre[1][:, None])
+        params.pre_ok = ~params.box_ok | (plo <= phi).all(axis=0)
+        inside = params.box_ok & params.pre_ok
+        lo, hi = np.where(inside, plo, lo), np.where(inside, phi, hi)
+    else:
+        params.pre_ok = np.ones(lo.shape[1], dtype=bool)
+    params.lo = lo
+    params.hi = np.maximum(hi, lo)
     params.ceasefire = (None if params.ceasefire_terms is None
                         else np.minimum(params.ceasefire_terms, caps))
 

@@ -117,10 +117,9 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> 
     (ideal points also by their 5-95% range).
     """
     from negotiation_sim.core.nash import nash_text
-    from negotiation_sim.core.worlds import bound_texts, combine_caps, sample_worlds
+    from negotiation_sim.core.worlds import sample_bounded
 
-    prm = sample_worlds(scenario, worlds, seed=seed)
-    bound_texts(prm, combine_caps(list(prm.offers), prm.red_hi))
+    prm = sample_bounded(scenario, worlds, seed=seed)
     guarantors = scenario.ids("guarantor")
     text, feasible = nash_text(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi)
     feasible &= prm.box_ok

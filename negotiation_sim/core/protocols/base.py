@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.agents import draft_text
+from negotiation_sim.core.beliefs import Beliefs
 from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class RoundResult:
         failed: ``(n,)`` worlds whose talks failed this round (None: none).
         walked: ``(n,)`` failed by a walk-out (rather than the deadline).
         war: ``(P, n)`` each principal's value of war in this round: what failing is worth.
+        walked_by: ``(n,)`` the first principal to walk out (-1: none).
     """
 
     agreed: np.ndarray | None = None
@@ -41,6 +44,7 @@ class RoundResult:
     failed: np.ndarray | None = None
     walked: np.ndarray | None = None
     war: np.ndarray | None = None
+    walked_by: np.ndarray | None = None
 
 
 class Protocol:
@@ -53,11 +57,12 @@ class Protocol:
 
     def initial_state(self) -> TalksState:
         """The state before formation: values of war as drawn, no pressure yet."""
-        prm = self.model.params
+        m, prm = self.model, self.model.params
         zeros = np.zeros_like(prm.reservation)
-        return self.State(reservation=prm.reservation.copy(), pressure=zeros, backlash=zeros,
-                          present=np.zeros((len(self.model.mediators), prm.n), dtype=bool),
-                          **self.extra_state())
+        return self.State(reservation=np.clip(prm.reservation, 0.0, 1.0), shift=zeros,
+                          pressure=zeros, backlash=zeros,
+                          present=np.zeros((len(m.mediators), prm.n), dtype=bool),
+                          beliefs=Beliefs.prior(m.priors, prm.n), **self.extra_state())
 
     def extra_state(self) -> dict[str, np.ndarray | None]:
         """Initial values of the protocol's own state fields (beyond ``TalksState``'s)."""
@@ -65,37 +70,80 @@ class Protocol:
 
     # -- stage 1 -------------------------------------------------------------------------
     def opening_text(self) -> np.ndarray:
-        """The text principals expect from talks when deciding to attend.
+        """The first text the talks would table (principals decide on it whether to attend,
+        and test their preconditions against it): the mediated draft of round 1."""
+        text, _ = draft_text(self.model)
+        return text
 
-        The Nash text on the true values of war: the settlement that complete information would
-        bring (each side knows its own value of war; the mediator's draft converges there as
-        overstatements are given up). Where no text is acceptable to all, the utilitarian
-        fallback leaves some principal below its value of war, and it stays away.
+    def excess(self) -> np.ndarray:
+        """``(P, n)`` what each principal claims above its value of war (0 unless the
+        protocol keeps a posture)."""
+        return getattr(self.model.state, "excess", np.zeros_like(self.model.state.reservation))
+
+    def expected_gain(self, text: np.ndarray) -> np.ndarray:
+        """``(P, n)`` what each principal expects the talks to add to the war going on, when
+        the first text tabled is ``text`` (docs/model.md section 5).
+
+        Complete information: the text's worth above the value of war if every principal
+        accepts it, else the ceasefire package's if every principal would take it, else 0 (a
+        principal can always refuse). Private information: the same for the principal's own
+        side, weighed by the chance under its beliefs that the others accept (round 1 only).
         """
-        m = self.model
-        x, _ = m.solver.solve(m.state.reservation)
-        return x
+        prm, state = self.model.params, self.model.state
+        w, e = state.reservation, self.excess()
+        u = utilities(text, prm.prefs)
+        own = (u >= w + e - FEASIBILITY_TOL) & prm.box_ok[None]
+        chance = self._others_accept(u - e, own)
+        gain = np.where(own, chance * np.maximum(u - w, 0.0), 0.0)
+        if prm.ceasefire is not None:
+            uc = utilities(prm.ceasefire, prm.prefs)
+            takes = uc >= w + e - FEASIBILITY_TOL
+            fallback = np.where(takes, self._others_accept(uc - e, takes)
+                                * np.maximum(uc - w, 0.0), 0.0)
+            gain = gain + (1.0 - chance * own) * fallback
+        return gain
+
+    def _others_accept(self, margin: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """``(P, n)``: for each principal, the chance under the public beliefs that every other
+        principal accepts (a principal knows its own answer, ``own``)."""
+        m, state = self.model, self.model.state
+        P = margin.shape[0]
+        each = np.stack([state.beliefs.accept_probability(m.priors, i, margin[i],
+                                                          state.shift[i], state.reservation[i])
+                         for i in range(P)])
+        each = np.where(state.beliefs.known, own, each)
+        out = np.ones_like(each)
+        for i in range(P):
+            for j in range(P):
+                if j != i:
+                    out[i] = out[i] * each[j]
+        return out
 
     # -- stage 2 -------------------------------------------------------------------------
     def play_round(self, rnd: int) -> RoundResult:
         """Play round ``rnd`` in every working world; say which agreed and which failed."""
         raise NotImplementedError
 
-    def walks(self, rejected: np.ndarray) -> np.ndarray:
-        """``(n,)`` worlds where some principal that rejected walks out (this round's draws)."""
+    def walks(self, rejected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(walked (n,), by (n,))``: worlds where some principal that rejected walks out
+        (this round's draws), and the first such principal in file order (-1: none)."""
         m = self.model
         draws = m.walk_draws()
-        return np.stack(m.principals.map("walks_out", rejected, draws)).any(axis=0)
+        leaves = np.stack(m.principals.map("walks_out", rejected, draws))
+        walked = leaves.any(axis=0)
+        return walked, np.where(walked, np.argmax(leaves, axis=0), -1)
 
     def deadline(self, rnd: int) -> bool:
         """Whether round ``rnd`` is the last one."""
         return rnd >= self.model.spec.protocol.rounds
 
     # -- stage 3 -------------------------------------------------------------------------
-    def ceasefire_value(self, rnd: int, reservation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(value (P, n), taken (n,))``: the ceasefire package's worth to each principal if
-        talks fail in round ``rnd``, and whether every principal prefers it to ``reservation``.
-        The scenario must have a ceasefire."""
-        prm = self.model.params
-        value = self.model.discount(rnd) * utilities(prm.ceasefire, prm.prefs)
-        return value, (value >= reservation - FEASIBILITY_TOL).all(axis=0)
+    def ceasefire_value(self, rnd: int, war: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(value (P, n), taken (n,))``: the ceasefire package's worth to each principal per
+        round if talks fail in round ``rnd``, and whether every principal takes it, answering it
+        by the rule it answers texts with (its worth at least the value of war ``war`` plus any
+        posture). The scenario must have a ceasefire."""
+        m, prm = self.model, self.model.params
+        value = utilities(prm.ceasefire, prm.prefs)
+        taken = np.stack(m.principals.map("answer", value, war + self.excess())).all(axis=0)
+        return value, taken

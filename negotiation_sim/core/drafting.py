@@ -1,0 +1,179 @@
+"""The mediator's text: the Nash text under complete information, the text most likely to be
+accepted under private information.
+
+A principal accepts a text ``x`` when ``u_i(x) - e_i >= w_i(t)`` (``e_i`` what is left of a public
+overstatement, 0 without posturing). Under complete information the mediator knows every
+threshold ``theta_i = w_i(t) + e_i`` and drafts the generalised Nash text with them as
+disagreement points (clouts as exponents), inside the box of red lines and caps (Raiffa 1982's
+single negotiating text; Nash 1950; Roth 1979). Under private information it knows only the
+public beliefs and drafts
+
+    x* = argmax_x  prod_i  P_i( w_i(t) <= u_i(x) - e_i )        (screening: the text most likely
+                                                                 to pass under its beliefs)
+
+with ``P_i`` the belief CDF (a step at the true value for a known principal). Cases, each exact
+where stated (docs/model.md section 6):
+
+1. every text in some set is sure to pass (it gives every principal at least the top of its
+   belief): the mediator drafts the Nash text on those sure thresholds, the top of each belief
+   (the tie rule: among texts sure to pass, split what is left as Nash would);
+2. no text can pass even the lowest thresholds the beliefs allow: the Nash text on the beliefs'
+   means (it will be rejected; the rejection is informative);
+3. one principal's value unknown, the other's known (two principals, linear utilities): the
+   unknown side's best text that still meets the known side's threshold (exact: the
+   probability rises with the unknown side's utility);
+4. both unknown, two principals, linear utilities: uniform beliefs give the Nash text on the
+   beliefs' lower ends with equal weights, capped where it would give a side more than the top of
+   its belief (exact: the log of a uniform CDF is the Nash term); any other belief, a
+   golden-section search of the log probability along the Pareto frontier (the objective is
+   concave along it for log-concave beliefs: normal, uniform, triangular, beta with a, b >= 1);
+5. three or more principals, or curved utilities: the Nash text on the lowest thresholds with
+   weight 1 on unknown and 1e-4 on known principals (exact for uniform beliefs without caps; a
+   stated approximation otherwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from negotiation_sim.core.beliefs import Beliefs, Prior
+from negotiation_sim.core.nash import NashSolver
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.proposer import proposer_text
+
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+_GOLDEN_STEPS = 48  # interval shrinks to 0.618^48 ~ 1e-10 of the frontier's range
+_KNOWN_WEIGHT = 1e-4  # weight of a known principal's Nash term in case 5 (a barrier)
+
+
+def complete_text(solver: NashSolver, threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Nash text on the thresholds (complete information): ``(text, feasible)``."""
+    return solver.solve(threshold)
+
+
+def screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Beliefs,
+                   priors: list[Prior | None], shift: np.ndarray,
+                   value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The text most likely to be accepted under the beliefs, ``(text (K, n), p (n,))`` with
+    ``p`` the mediator's probability that every principal accepts it.
+
+    Args:
+        solver: the model's Nash solver (preferences, clouts and box of the live worlds).
+        excess: ``(P, n)`` public overstatements (0 without posturing).
+        beliefs: the public beliefs; ``priors`` each principal's prior (None: known).
+        shift: ``(P, n)`` public changes to the values of war since round 1.
+        value: ``(P, n)`` the true values of war now (used only where they are known).
+    """
+    prefs = solver.prefs
+    low, high = beliefs.bounds(priors, shift, value)
+    th_lo, th_hi = excess + low, excess + high
+    text, sure = solver.solve(th_hi)  # case 1, and complete information
+    todo = ~sure & ~beliefs.known.all(axis=0)
+    if todo.any():
+        text = np.where(todo[None], _unsure_text(solver, excess, beliefs, priors, shift, value,
+                                                 th_lo, th_hi), text)
+    p = acceptance(prefs, text, excess, beliefs, priors, shift, value)
+    return text, p
+
+
+def acceptance(prefs, text, excess, beliefs, priors, shift, value) -> np.ndarray:
+    """``(n,)`` the probability under the beliefs that every principal accepts ``text``."""
+    margin = utilities(text, prefs) - excess
+    p = np.ones(text.shape[1])
+    for i in range(margin.shape[0]):
+        p = p * beliefs.accept_probability(priors, i, margin[i], shift[i], value[i])
+    return p
+
+
+def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) -> np.ndarray:
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
+    P, n = value.shape
+    ones = np.ones((P, n))
+    known = beliefs.known
+    lowest, possible = solver.solve(th_lo, clout=ones)
+    means = excess + beliefs.means(priors, shift, value)
+    fallback, _ = solver.solve(means)  # case 2
+    if solver.frontier is None or P != 2:  # case 5
+        weight = np.where(known, _KNOWN_WEIGHT, 1.0)
+        text, _ = solver.solve(th_lo, clout=weight)
+        return np.where(possible[None], text, fallback)
+    text = lowest
+    # case 3: one side known: the unknown side's best text meeting the known side's threshold
+    for i in (0, 1):
+        one = ~known[i] & known[1 - i]
+        if one.any():
+            best, ok = proposer_text(prefs, i, th_lo, lo, hi)
+            text = np.where((one & ok)[None], best, text)
+    # case 4: both unknown
+    both = ~known.all(axis=0) & ~known.any(axis=0)
+    if both.any():
+        uniform = all(p is not None and p.uniform for p in priors)
+        if uniform:
+            text = np.where(both[None], _capped(prefs, lowest, th_hi, lo, hi), text)
+        else:
+            found = _frontier_search(solver.frontier, excess, beliefs, priors, shift, value,
+                                     th_lo)
+            text = np.where(both[None], found, text)
+    return np.where(possible[None], text, fallback)
+
+
+def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
+    """Uniform beliefs: where the Nash text on the lower ends gives a side more than the top
+    of its belief (it accepts for sure), give that side exactly the top and the other the rest."""
+    u = utilities(x, prefs)
+    for i in (0, 1):
+        over = u[i] > th_hi[i] + FEASIBILITY_TOL
+        if over.any():
+            floor = np.where(np.arange(2)[:, None] == i, th_hi, -np.inf)
+            best, ok = proposer_text(prefs, 1 - i, floor, lo, hi)
+            x = np.where((over & ok)[None], best, x)
+    return x
+
+
+def _frontier_search(fr, excess, beliefs, priors, shift, value, th_lo) -> np.ndarray:
+    """Golden-section search of ``sum_i log P_i`` along the two-principal linear frontier,
+    parametrised by principal 1's utility (the frontier is ``u2 = f(u1)``, concave, the minimum
+    of its segments' lines)."""
+    moving = fr.g1 > 0
+    slope = np.where(moving, fr.g2 / np.where(moving, fr.g1, 1.0), 0.0)
+    u_start = fr.start1[0]
+    u_end = u_start + fr.g1.sum(axis=0)
+
+    def f(u1):
+        lines = np.where(moving, fr.start2 - (u1[None] - fr.start1) * slope, np.inf)
+        return lines.min(axis=0)
+
+    steep = moving & (fr.g2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(steep, fr.start1 + (fr.start2 - th_lo[1]) / np.where(steep, slope, 1.0),
+                         np.inf)
+    a = np.maximum(u_start, th_lo[0])
+    b = np.minimum(u_end, reach.min(axis=0))
+    b = np.maximum(a, b)
+
+    def logp(u1):
+        u2 = f(u1)
+        p0 = beliefs.accept_probability(priors, 0, u1 - excess[0], shift[0], value[0])
+        p1 = beliefs.accept_probability(priors, 1, u2 - excess[1], shift[1], value[1])
+        with np.errstate(divide="ignore"):
+            return np.log(p0) + np.log(p1)
+
+    x1 = b - _GOLDEN * (b - a)
+    x2 = a + _GOLDEN * (b - a)
+    f1, f2 = logp(x1), logp(x2)
+    for _ in range(_GOLDEN_STEPS):
+        left = f1 >= f2  # the maximum lies in [a, x2]
+        a, b = np.where(left, a, x1), np.where(left, x2, b)
+        x2n = np.where(left, x1, a + _GOLDEN * (b - a))
+        x1n = np.where(left, b - _GOLDEN * (b - a), x2)
+        new = np.where(left, x1n, x2n)
+        fnew = logp(new)
+        f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
+        x1, x2 = x1n, x2n
+    u1 = 0.5 * (a + b)
+    inside = moving & (fr.start1 <= u1[None] + 1e-12) & (u1[None] <= fr.start1 + fr.g1 + 1e-12)
+    seg = np.argmax(inside, axis=0)
+    s1 = np.take_along_axis(fr.start1, seg[None], axis=0)[0]
+    g1 = np.take_along_axis(fr.g1, seg[None], axis=0)[0]
+    t = np.clip(np.where(g1 > 0, (u1 - s1) / np.where(g1 > 0, g1, 1.0), 0.0), 0.0, 1.0)
+    return fr.text(seg, t)
