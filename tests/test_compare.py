@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +25,8 @@ SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
 def hardline(tmp_path_factory) -> Path:
     """A very different scenario: both sides value the war above any text, so no summit."""
     text = SCENARIO.read_text().replace("name: figures-summit", "name: figures-hardline")
-    text = text.replace("reservation: {dist: uniform, low: 0.25, high: 0.5}", "reservation: 0.6")
+    text = re.sub(r"reservation: \{dist: uniform, low: [0-9.]+, high: [0-9.]+\}", "reservation: 0.75",
+                  text)
     path = tmp_path_factory.mktemp("sc") / "hardline.yaml"
     path.write_text(text)
     return path
@@ -56,7 +58,9 @@ def test_identical_scenarios_not_significant_and_different_ones_are(tmp_path, ha
     assert data["chi_square"]["significant"]
     for d in same["outcomes"].values():
         assert d["difference"] == 0 and d["ci95"][0] <= 0 <= d["ci95"][1]
-    assert different["outcomes"]["no_summit"]["difference"] > 0.9
+    hard = data["scenarios"][2]["outcomes"]["no_summit"]["share"]
+    base = data["scenarios"][0]["outcomes"]["no_summit"]["share"]
+    assert hard == 1.0 and different["outcomes"]["no_summit"]["difference"] == 1.0 - base
     labels = [s["label"] for s in data["scenarios"]]
     assert len(set(labels)) == 3  # the same file twice gets two labels
     assert all(s["runs"] == 1024 and s["seed"] == 0 for s in data["scenarios"])

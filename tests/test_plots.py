@@ -108,9 +108,9 @@ def test_terms_panels_and_marks(results, tmp_path):
         assert sc.issues[issue].low.split()[0] in words and sc.issues[issue].high.split()[0] in words
         assert ax.get_xlim()[0] < 0 < 1 < ax.get_xlim()[1]
         assert "% of worlds" in ax.get_ylabel()
-    # Ukraine's red line on territory (<= 0.85) and the status quo (0.8) are drawn as lines.
+    # Ukraine's red line on territory (<= 0.75) and the status quo (0.8) are drawn as lines.
     xs = {round(line.get_xdata()[0], 3) for line in axes[0].lines if len(line.get_xdata()) == 2}
-    assert {0.85, 0.8} <= xs
+    assert {0.75, 0.8} <= xs
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     for word in ("red line", "ideal", "Status quo", "Nash point", "Agreed terms"):
         assert word in legend
@@ -127,7 +127,7 @@ def test_terms_without_scenario_draws_histograms_only(results):
 
 def test_scenario_marks_nash_point_inside_red_lines(results):
     marks = scenario_marks(results.scenario)
-    assert marks["territory"].nash <= 0.85 + 1e-9
+    assert marks["territory"].nash <= 0.75 + 1e-9
     assert marks["guarantees"].nash <= 0.6 + 1e-9  # the guarantor's cap
     assert marks["territory"].status_quo == pytest.approx(0.8)
     assert marks["territory"].ideal["russia"][1] == pytest.approx(1.0)

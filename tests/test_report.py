@@ -54,7 +54,7 @@ def test_report_holds_every_figure_the_scenario_and_the_manifest(run_dir, tmp_pa
     assert "manifest.json" in text and "&quot;chunk_size&quot;" in text  # the raw manifest
     # The scenario in words: actors, stated positions, red lines.
     for words in ("Russia (led by Putin)", "Ukraine (led by Zelensky)", "red lines",
-                  "territory &lt;= 0.85", "Ukraine&#x27;s 1991 borders", "uniform 0.25–0.5",
+                  "territory &lt;= 0.75", "Ukraine&#x27;s 1991 borders", "uniform 0.25–0.5",
                   "European coalition", "backs at most"):
         assert words in text
     for outcome in ("Agreement", "Ceasefire", "Breakdown", "No summit"):

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from negotiation_sim.config.distributions import _Dist
-from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.config.events import Shock
+from negotiation_sim.config.scenario import Principal, Scenario
 
 
 def _children(node: Any) -> dict[str, Any] | None:
@@ -96,14 +97,27 @@ def set_path(data: dict, path: str, value: Any) -> None:
         node[last] = copy.deepcopy(value)
 
 
+def not_drawn(node: Any) -> tuple[str, ...]:
+    """Fields of a scenario node that hold a distribution but are not drawn once per world: a
+    shock's ``draw`` (drawn each time it fires) and a principal's ``belief`` (a prior)."""
+    if isinstance(node, Shock):
+        return ("draw",)
+    if isinstance(node, Principal):
+        return ("belief",)
+    return ()
+
+
 def number_fields(obj: Any, path: tuple = ()) -> list[tuple[str, Any]]:
-    """Every number or distribution in a scenario, as (dotted path, value), in file order."""
+    """Every number or distribution a scenario draws once per world, as (dotted path, value),
+    in file order (``not_drawn`` fields left out)."""
     out: list[tuple[str, Any]] = []
     if isinstance(obj, _Dist) or (isinstance(obj, (int, float)) and not isinstance(obj, bool)):
         return [(".".join(map(str, path)), obj)]
     if isinstance(obj, BaseModel):
+        skip = not_drawn(obj)
         for name in type(obj).model_fields:
-            out += number_fields(getattr(obj, name), (*path, name))
+            if name not in skip:
+                out += number_fields(getattr(obj, name), (*path, name))
     elif isinstance(obj, dict):
         for k, v in obj.items():
             out += number_fields(v, (*path, k))

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from negotiation_sim.config.constraints import ConstraintField
+from negotiation_sim.config.distributions import Distribution, support
 from negotiation_sim.config.distributions import STRICT, Discount, Finite, NonNeg, Positive, Unit
 from negotiation_sim.config.events import Event, Scheduled, event_targets, target_error
 from negotiation_sim.config.yamlio import (
@@ -92,7 +93,13 @@ class Principal(_Actor):
 
     role: Literal["principal"]
     utility: UtilityShape = "linear"
-    reservation: Finite = Field(0.0, description="Utility of no deal (the war going on).")
+    reservation: Finite = Field(
+        0.0, description="Value of the war going on, per round, on the utility scale of texts.")
+    belief: Distribution | None = Field(
+        None, description="Under private information, what the others believe about its value "
+        "of war before talks open (default: the distribution of reservation). Its range must "
+        "hold every value reservation can take; set it to keep a prior when a sweep fixes "
+        "reservation.")
     patience: Discount = Field(1.0, description="Per-round discount factor in (0, 1].")
     claim: NonNeg = Field(0.0, description="Overstatement of the reservation when talks open.")
     concession: Unit = Field(0.0, description="Share of remaining overstatement dropped per rejection.")
@@ -285,6 +292,13 @@ def _event_refs(sc: Scenario):
 
 
 def _principal_refs(base, actor: Principal, issues, formats, has_summit):
+    if actor.belief is not None:
+        lo, hi = support(actor.reservation)
+        b_lo, b_hi = actor.belief.support()
+        if lo < b_lo or hi > b_hi:
+            yield (*base, "belief"), (
+                f"the belief's range [{b_lo:g}, {b_hi:g}] must hold every value reservation can "
+                f"take ([{lo:g}, {hi:g}]): a prior that excludes the true value cannot be updated")
     missing = [k for k in issues if k not in actor.position]
     if missing:
         yield (*base, "position"), f"a principal needs a position on every issue (missing: {', '.join(missing)})"

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betainc, ndtr
 
-from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangular, Uniform
+from negotiation_sim.config.distributions import (
+    Beta,
+    Choice,
+    Normal,
+    Triangular,
+    Uniform,
+    is_random,
+)
 
 _MEAN_NODES = 64  # quadrature cells for the mean of a non-uniform belief
 
@@ -173,11 +180,11 @@ class Beliefs:
 
 
 def priors_of(scenario, information: str) -> list[Prior | None]:
-    """Each principal's prior over its value of war (None: common knowledge)."""
-    from negotiation_sim.config.distributions import is_random
-
+    """Each principal's prior over its value of war (None: common knowledge): its ``belief``
+    if the scenario sets one, else the distribution of its ``reservation``."""
     out: list[Prior | None] = []
     for p in scenario.principals:
-        value = scenario.actors[p].reservation
+        actor = scenario.actors[p]
+        value = actor.belief if actor.belief is not None else actor.reservation
         out.append(Prior(value) if information == "private" and is_random(value) else None)
     return out

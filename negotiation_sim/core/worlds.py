@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.distributions import _Dist, draw
+from negotiation_sim.config.paths import not_drawn
 from negotiation_sim.config.events import Shock
 from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
 from negotiation_sim.core.preferences import Preferences
@@ -73,8 +74,7 @@ def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
                                       and not isinstance(node, bool)):
             return number(node, ".".join(map(str, path)))
         if isinstance(node, BaseModel):
-            # A shock's distribution is drawn each time it fires (core.events), not per world.
-            raw = ("draw",) if isinstance(node, Shock) else ()
+            raw = not_drawn(node)
             return Drawn({name: getattr(node, name) if name in raw
                           else build(getattr(node, name), (*path, name))
                           for name in type(node).model_fields})
