@@ -61,13 +61,21 @@ def print_story(sc, story: dict[str, Any]) -> None:
                       "declined by " + ", ".join(declined)))
         if form["held"] is None:
             con.print("[bold]No summit.[/bold]")
+    for e in story.get("events", []):
+        con.print(f"  before round {e['round']}: {e['event']} (values of war now "
+                  f"{_fmt(e['value_of_war'])})", highlight=False)
     if story["rounds"]:
-        t = Table(title="Rounds", title_justify="left")
-        for col in ("round", "proposer", "text", "value (discounted)", "accepts", "walk-out"):
+        t = Table(title="Rounds (values per round, on the texts' utility scale)",
+                  title_justify="left")
+        for col in ("round", "proposer", "text", "value of the text", "value of war",
+                    "answers", "walk-out"):
             t.add_column(col)
         for r in story["rounds"]:
+            answers = r.get("answers") or {p: ("accepts" if ok else "rejects")
+                                           for p, ok in (r.get("accept") or {}).items()}
             t.add_row(str(r["round"]), r.get("proposer", "mediator" if "claim" in r else "–"),
-                      _fmt(r["text"]), _fmt(r.get("value")), _fmt(r.get("accept")),
+                      _fmt(r["text"]), _fmt(r.get("value")), _fmt(r.get("value_of_war")),
+                      ", ".join(f"{p}: {a}" for p, a in answers.items()),
                       "yes" if r.get("walked_out") else "")
         con.print(t)
         last = story["rounds"][-1]
@@ -75,9 +83,11 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print("Final stated positions: " + "; ".join(
                 f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
-    con.print(f"[bold]Outcome: {o['outcome']}[/bold] in round {o['round']}"
+    con.print(f"[bold]Outcome: {o['outcome']}[/bold] in round {o['round']} (day {o['days']:g})"
               + (f", format {o['format']}" if o["format"] else "")
-              + (" (walk-out)" if o["walked_out"] else ""))
+              + (f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
     if o["terms"]:
         con.print("Terms: " + _fmt(o["terms"]))
     con.print("Utilities: " + _fmt(o["utilities"]))
+    if story.get("why"):
+        con.print(f"Why: {story['why']}", highlight=False)

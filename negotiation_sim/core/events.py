@@ -58,7 +58,6 @@ class EventRunner:
         self.rngs = [[np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             seed, spawn_key=(point, b, EVENT_STREAM, i)))) for b in blocks]
             for i in range(len(self.events))]
-        self.fired: list[dict[str, Any]] = []  # for traces: (round, event, worlds)
 
     def _compile(self, i: int, event) -> list[Target]:
         sc = self.model.spec
@@ -113,8 +112,9 @@ class EventRunner:
                 for t in self.targets[i]:
                     self._change(t, where, m.params.events[t.amount])
             if m.trace_enabled:
-                self.fired.append({"round": rnd, "event": event.name, "world": m.live.copy(),
-                                   "fired": where.copy()})
+                m.history.append({"stage": "event", "round": rnd, "event": event.name,
+                                  "world": m.live.copy(), "fired": where.copy(),
+                                  "reservation": m.state.reservation.copy()})
 
     def _change(self, t: Target, where: np.ndarray, amount: np.ndarray) -> None:
         m, prm = self.model, self.model.params

@@ -13,6 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from negotiation_sim.config.defaults import BLOCK
+from negotiation_sim.core.model import SummitModel
+from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, EndReason
+from negotiation_sim.core.protocols.mediated import CAUSES
+
 
 def _drawn(model, w: int, path: str, value) -> float:
     """This world's value of a scenario number: its draw if uncertain, else the number."""
@@ -23,10 +28,6 @@ def _drawn(model, w: int, path: str, value) -> float:
 
 def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> dict[str, Any]:
     """The story of one world as plain data (the ``--json`` shape of ``negsim trace``)."""
-    from negotiation_sim.config.defaults import BLOCK
-    from negotiation_sim.core.model import SummitModel
-    from negotiation_sim.core.outcomes import OUTCOMES
-    
     first = (world // BLOCK) * BLOCK
     w = world - first
     m = SummitModel(scenario, w + 1, seed=seed, point=point, first_world=first, trace=True)
@@ -52,7 +53,7 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
                        "position": {k: _drawn(m, w, f"actors.{a}.position.{k}", x)
                                     for k, x in s.position.items()}}
                    for a, s in scenario.actors.items()},
-        "formation": None, "rounds": [],
+        "formation": None, "events": [], "rounds": [],
     }
     for h in m.history:
         stage = h["stage"]
@@ -65,6 +66,11 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         col = live.index(w)
         if stage == "plan":
             continue  # the plan's numbers appear round by round below as thresholds
+        if stage == "event":
+            if h["fired"][col]:
+                story["events"].append({"round": h["round"], "event": h["event"],
+                                        "value_of_war": per(h["reservation"], col)})
+            continue
         entry: dict[str, Any] = {"round": h["round"], "text": text(h["text"], col)}
         if stage == "round" and "proposer" in h:
             entry["proposer"] = principals[h["proposer"]]
@@ -76,6 +82,17 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
             entry["accept"] = per(h["accept"], col)
         if "walked" in h:
             entry["walked_out"] = bool(h["walked"][col])
+        if "reservation" in h:
+            entry["value_of_war"] = per(h["reservation"], col)
+        if "cause" in h:
+            entry["answers"] = {p: CAUSES[int(h["cause"][i, col])]
+                                for i, p in enumerate(principals)}
+        if "chance" in h:
+            entry["chance"] = float(h["chance"][col])
+        if "belief" in h:
+            low, high = h["belief"]
+            entry["belief"] = {p: [float(low[i, col]), float(high[i, col])]
+                               for i, p in enumerate(principals)}
         if stage == "eu_round":
             entry["positions"] = {a: text(h["positions"][i], col)
                                   for i, a in enumerate(h["actors"])}
@@ -83,13 +100,52 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         story["rounds"].append(entry)
     out = int(m.outcome[w])
     fmt = int(m.held_format[w])
+    by = int(m.walked_out_by[w])
     story["outcome"] = {
         "outcome": OUTCOMES[out], "format": formats[fmt] if fmt >= 0 else None,
-        "round": int(m.end_round[w]), "walked_out": bool(m.walked_out[w]),
+        "round": int(m.end_round[w]),
+        "days": float(m.end_round[w] * scenario.protocol.round_days),
+        "walked_out": bool(m.walked_out[w]),
+        "walked_out_by": principals[by] if by >= 0 else None,
+        "end_reason": END_REASONS[int(m.end_reason[w])],
         "terms": None if np.isnan(m.terms[:, w]).all() else text(m.terms, w),
         "utilities": per(m.utility, w, scenario.positioned),
+        "value_of_war": per(m.war, w),
     }
+    story["why"] = explain(story, scenario)
     return story
+
+
+def explain(story: dict[str, Any], scenario) -> str:
+    """One sentence on why the world ended as it did, from its story."""
+    o = story["outcome"]
+    name = {a: scenario.actors[a].display(a) for a in scenario.actors}
+    reason = EndReason[o["end_reason"].upper()]
+    war = o["value_of_war"]
+    if reason is EndReason.AGREED:
+        return (f"Agreed in round {o['round']} (day {o['days']:g}): every principal valued the "
+                "text at least at its value of war.")
+    if reason in (EndReason.NO_FORMAT, EndReason.PRECONDITIONS):
+        form = story.get("formation") or {}
+        if reason is EndReason.PRECONDITIONS:
+            return "No summit: no text inside the red lines and caps meets every principal's " \
+                   "preconditions."
+        gains = form.get("gain", {})
+        away = sorted({name[p] for t in form.get("tried", []) for p, ok in t["attend"].items()
+                       if not ok})
+        return ("No summit: in every format some principal's expected gain from the talks "
+                f"did not cover its audience cost ({', '.join(away)} stayed away; expected gains "
+                + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ").")
+    how = (f"{name[o['walked_out_by']]} walked out in round {o['round']}"
+           if o["walked_out_by"] else f"the deadline (round {o['round']}) passed")
+    if o["outcome"] == "ceasefire":
+        return (f"Talks failed ({how}) and every principal preferred the ceasefire package to "
+                "the war: a ceasefire.")
+    if reason is EndReason.CEASEFIRE_REFUSED:
+        return (f"Talks failed ({how}); the ceasefire package was refused by a principal that "
+                "values the war more: breakdown (values of war "
+                + ", ".join(f"{name[p]} {v:.3f}" for p, v in war.items()) + ").")
+    return f"Talks failed ({how}) and there is no ceasefire package: breakdown."
 
 
 def _formation(h, w, formats, principals, text, m) -> dict[str, Any]:
