@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from negotiation_sim.cli.common import DebugOpt, SeedOpt, user_errors
-from negotiation_sim.run.trace import trace_world
 
 
 def trace(
@@ -25,6 +24,7 @@ def trace(
     text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
     with user_errors(debug):
         from negotiation_sim.config.scenario import load_scenario
+        from negotiation_sim.run.trace import trace_world
 
         sc = load_scenario(scenario)
         story = trace_world(sc, seed=seed, world=world)
