@@ -152,6 +152,20 @@ class Ceasefire(BaseModel):
     terms: dict[str, Union[Literal["status_quo"], Unit]] = Field(default_factory=dict)
 
 
+class Durability(BaseModel):
+    """Following signed texts after the signing: when does a side break one?"""
+
+    model_config = _STRICT
+    rounds: int = Field(0, ge=0, le=10_000, description="Follow every signed text this many "
+                        "rounds after its signing round (0: not followed).")
+    breach_cost: dict[str, NonNeg] = Field(
+        default_factory=dict, description="Principal -> what breaking a signed text costs it, "
+        "per round on the utility scale (default 0).")
+    deterrence: dict[str, dict[str, NonNeg]] = Field(
+        default_factory=dict, description="Principal -> issue -> extra cost of breaking per unit "
+        "of the signed text's value on that issue (guarantees and peacekeepers act here).")
+
+
 class Protocol(BaseModel):
     """How the negotiation is played."""
 
@@ -198,6 +212,9 @@ class Scenario(BaseModel):
     events: list[Event] = Field(
         default_factory=list, description="Events between rounds (shocks and scheduled "
         "events), applied before every round from round 2 on, in file order.")
+    durability: Durability = Field(
+        default_factory=Durability, description="Follow signed texts after the signing: a side "
+        "breaks one when its value of war exceeds the text's worth plus the cost of breaking.")
 
     # -- convenient views -------------------------------------------------------------------
     def ids(self, role: str) -> list[str]:
@@ -274,6 +291,11 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
         yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
     yield from _protocol_refs(sc.protocol, principals, actors)
     yield from _event_refs(sc)
+    d = sc.durability
+    yield from _check_keys(("durability", "breach_cost"), d.breach_cost, principals, "principal")
+    yield from _check_keys(("durability", "deterrence"), d.deterrence, principals, "principal")
+    for p, by_issue in d.deterrence.items():
+        yield from _check_keys(("durability", "deterrence", p), by_issue, issues, "issue")
 
 
 def _event_refs(sc: Scenario):

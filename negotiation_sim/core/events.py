@@ -19,6 +19,7 @@ and the event: never on chunking or executors.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -88,33 +89,41 @@ class EventRunner:
         return out
 
     def _block_draws(self, i: int, sample) -> np.ndarray:
-        """One firing's draws of event ``i`` for the live worlds: ``sample(rng, BLOCK)`` per
-        block, every block, then the live worlds picked out."""
-        full = np.concatenate([sample(g, BLOCK) for g in self.rngs[i]])
-        return full[self.model.live]
+        """One firing's draws of event ``i``: ``sample(rng, BLOCK)`` per block, every block (the
+        live worlds of each ensemble pick theirs out)."""
+        return np.concatenate([sample(g, BLOCK) for g in self.rngs[i]])
 
-    def apply(self, rnd: int) -> None:
-        """Fire every event due before round ``rnd`` in the live worlds."""
+    def apply(self, rnd: int, views=(contextlib.nullcontext,)) -> None:
+        """Fire every event due before round ``rnd``: each draws once, then changes its targets
+        in the live worlds of every ensemble in ``views`` (context managers that point the
+        model at it: the talks, and the signed texts being followed)."""
         m = self.model
         for i, event in enumerate(self.events):
             if isinstance(event, Shock):
                 if (rnd - 1) % event.every:
                     continue
-                z = self._block_draws(i, lambda g, k, d=event.draw: draw(d, g, k))
-                where = np.ones(z.shape, dtype=bool)
-                for t in self.targets[i]:
-                    self._change(t, where, t.amount * z)
+                full = self._block_draws(i, lambda g, k, d=event.draw: draw(d, g, k))
+            elif rnd == event.round:
+                full = self._block_draws(i, lambda g, k: g.random(k))
             else:
-                if rnd != event.round:
-                    continue
-                u = self._block_draws(i, lambda g, k: g.random(k))
-                where = u < m.params.events[f"events.{i}.probability"]
-                for t in self.targets[i]:
-                    self._change(t, where, m.params.events[t.amount])
-            if m.trace_enabled:
-                m.history.append({"stage": "event", "round": rnd, "event": event.name,
-                                  "world": m.live.copy(), "fired": where.copy(),
-                                  "reservation": m.state.reservation.copy()})
+                continue
+            for j, view in enumerate(views):
+                with view():
+                    if m.params.n == 0:
+                        continue
+                    here = full[m.live]
+                    if isinstance(event, Shock):
+                        where = np.ones(here.shape, dtype=bool)
+                        for t in self.targets[i]:
+                            self._change(t, where, t.amount * here)
+                    else:
+                        where = here < m.params.events[f"events.{i}.probability"]
+                        for t in self.targets[i]:
+                            self._change(t, where, m.params.events[t.amount])
+                    if m.trace_enabled and j == 0:
+                        m.history.append({"stage": "event", "round": rnd, "event": event.name,
+                                          "world": m.live.copy(), "fired": where.copy(),
+                                          "reservation": m.state.reservation.copy()})
 
     def _change(self, t: Target, where: np.ndarray, amount: np.ndarray) -> None:
         m, prm = self.model, self.model.params

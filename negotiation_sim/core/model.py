@@ -16,6 +16,7 @@ single traced world is N = 1: there is no other implementation.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import mesa
@@ -33,6 +34,7 @@ from negotiation_sim.core.agents import (
 )
 from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.beliefs import priors_of
+from negotiation_sim.core.durability import FollowUp, threshold
 from negotiation_sim.core.events import EventRunner
 from negotiation_sim.core.outcomes import (
     AGREEMENT,
@@ -122,6 +124,8 @@ class SummitModel(mesa.Model):
         self.protocol = make_protocol(scenario.protocol.kind, self)
         self.state = self.protocol.initial_state()
         self.events = EventRunner(self, seed, point)
+        self.follow = FollowUp(self.params.take(np.arange(0)), self.state.take(np.arange(0)),
+                               np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64))
         self._form()
         self.compact()
         self.running = self.params.n > 0
@@ -139,6 +143,8 @@ class SummitModel(mesa.Model):
         self.walked_out = np.zeros(n, dtype=bool)
         self.utility = np.full((len(self.spec.positioned), n), np.nan)
         self.war = np.full((len(self.spec.principals), n), np.nan)
+        self.broken_round = np.full(n, -1, dtype=np.int16)
+        self.broken_by = np.full(n, -1, dtype=np.int8)
 
     def _init_agents(self) -> None:
         seen: dict[str, int] = {}
@@ -167,7 +173,10 @@ class SummitModel(mesa.Model):
         bound_texts(prm, caps, self.pre_box)
 
     def rebound(self) -> None:
-        """Recompute the bounds on texts (an event changed an offer or the ceasefire package)."""
+        """Recompute the bounds on texts (an event changed an offer or the ceasefire package);
+        nothing to do for signed texts (``acting_on``: no solver)."""
+        if self.solver is None:
+            return
         self._bound_texts()
         prm = self.params
         self.solver = NashSolver(prm.prefs, prm.clout, prm.lo, prm.hi)
@@ -274,18 +283,56 @@ class SummitModel(mesa.Model):
         """One negotiation round in every world still negotiating (Mesa counts ``steps``)."""
         rnd = self.steps
         self.between_rounds(rnd)
-        result = self.protocol.play_round(rnd)
+        result = self.protocol.play_round(rnd) if self.params.n else RoundResult()
+        self.check_signed(rnd)
         self.mediators.do("press")
+        if self.follow.n:
+            with self.acting_on(self.follow):
+                self.mediators.do("press")
         self.end_worlds(rnd, result)
         self.compact()
         self.datacollector.collect(self)
-        if self.params.n == 0:
+        if self.params.n == 0 and self.follow.n == 0:
             self.running = False
 
     def between_rounds(self, rnd: int) -> None:
-        """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2)."""
+        """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2),
+        in the worlds still talking and in the signed texts being followed."""
         if rnd >= 2:
-            self.events.apply(rnd)
+            views = [contextlib.nullcontext]
+            if self.follow.n:
+                views.append(lambda: self.acting_on(self.follow))
+            self.events.apply(rnd, views)
+
+    @contextlib.contextmanager
+    def acting_on(self, follow: FollowUp):
+        """Point the model's working arrays at the signed texts being followed, so events and
+        pressure move their values of war by the very code that moves the talks' (the talks'
+        arrays are put back afterwards)."""
+        saved = self.params, self.state, self.solver
+        self.params, self.state, self.solver = follow.params, follow.state, None
+        try:
+            yield
+        finally:
+            follow.params, follow.state = self.params, self.state
+            self.params, self.state, self.solver = saved
+
+    def check_signed(self, rnd: int) -> None:
+        """Phase 2 for the signed texts: a principal breaks a text in the first follow-up round
+        its value of war exceeds the text's worth plus the cost of breaking; a text followed for
+        ``durability.rounds`` rounds without a break holds (``core.durability``)."""
+        f = self.follow
+        if f.n == 0:
+            return
+        due = f.signed < rnd
+        broken, by = f.breaks()
+        broken &= due
+        idx = f.params.world - self.first_world
+        self.broken_round[idx[broken]] = rnd
+        self.broken_by[idx[broken]] = by[broken]
+        done = broken | (rnd - f.signed >= self.spec.durability.rounds)
+        if done.any():
+            self.follow = f.take(np.flatnonzero(~done))
 
     def move_values(self, delta: np.ndarray) -> None:
         """Change every value of war by ``delta`` ``(P, n)``, publicly (pressure, shocks); values
@@ -327,7 +374,8 @@ class SummitModel(mesa.Model):
         self.outcome = self.held_format = self.end_round = None
         self.terms = self.utility = self.walked_out = self.war = None
         self.end_reason = self.walked_out_by = None
-        self.events = None
+        self.broken_round = self.broken_by = None
+        self.events = self.follow = None
 
     def result(self) -> ChunkResult:
         """What the chunk hands back once every world has ended."""
@@ -339,6 +387,8 @@ class SummitModel(mesa.Model):
             walked_out=self.walked_out,
             end_reason=self.end_reason,
             walked_out_by=self.walked_out_by,
+            broken_round=self.broken_round,
+            broken_by=self.broken_by,
             terms=self.terms,
             utility=self.utility,
             war=self.war,
@@ -432,7 +482,17 @@ class SummitModel(mesa.Model):
             if self.params.others is not None:
                 others = self.params.others.take(np.flatnonzero(mask))
                 self.utility[P:, idx] = utilities(text[:, mask], others)
+            if value is not None and self.spec.durability.rounds > 0:
+                self._sign(np.flatnonzero(mask), text, value, rnd)
         self.open = self.open & ~mask
+
+    def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int) -> None:
+        """Start following the texts signed in the working worlds ``where`` in round ``rnd``."""
+        params = self.params.take(where)
+        new = FollowUp(params, self.state.take(where),
+                       threshold(params, value[:, where], text[:, where]),
+                       np.full(where.size, rnd, dtype=np.int64))
+        self.follow = new.join(self.follow)
 
     def compact(self) -> None:
         """Drop ended worlds from the working arrays (``take`` keeps them contiguous)."""

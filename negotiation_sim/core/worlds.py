@@ -118,6 +118,8 @@ class WorldParams:
     abs_salience: np.ndarray  # (A, K, N) salience as written (BDM's absolute salience, in [0, 1])
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (N,)
     events: dict[str, np.ndarray] = field(default_factory=dict)  # scheduled events' values, (N,)
+    breach: np.ndarray | None = None  # (P, N) what breaking a signed text costs each principal
+    deterrence: np.ndarray | None = None  # (P, K, N) extra cost per unit of the text, per issue
     # Set by the model from red lines and guarantor caps (SummitModel._bound_texts):
     lo: np.ndarray | None = None  # (K, N) lowest text allowed
     hi: np.ndarray | None = None  # (K, N) highest text allowed (at least lo)
@@ -201,6 +203,9 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
         abs_salience=_absolute_salience(sc, d, principals + others, n),
         inputs=inputs,
         events=_event_values(sc, d),
+        breach=np.stack([d.durability.breach_cost.get(p, zeros) for p in principals]),
+        deterrence=np.stack([np.stack([d.durability.deterrence.get(p, {}).get(k, zeros)
+                                       for k in issues]) for p in principals]),
     )
 
 

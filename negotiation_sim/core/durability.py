@@ -1,0 +1,95 @@
+"""After the signing: following signed texts while the war's values keep moving.
+
+A text signed in round t (an agreement, or the ceasefire package) is followed for
+``durability.rounds`` rounds. In each follow-up round the scenario's events and pressure keep
+moving the values of war, exactly as during the talks, and principal i breaks the text in the
+first follow-up round s where
+
+    w_i(s) > u_i(x) + breach_cost_i + sum_k deterrence_ik x_k
+
+(the commitment problem: a side keeps a deal only while the war is worth less than the deal
+plus the cost of breaking it; Fearon 1995, Powell 2006; guarantees and peacekeepers raise that
+cost, Walter 2002, Fortna 2004). The signed worlds live in their own small ensemble
+(``FollowUp``), compacted as they break or reach the end of the follow-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences
+from negotiation_sim.core.state import TalksState
+from negotiation_sim.core.worlds import WorldParams
+
+
+@dataclass
+class FollowUp:
+    """The signed texts being followed, worlds on the last axis.
+
+    Attributes:
+        params: the drawn parameters of these worlds (``params.world``: their run indices).
+        state: their working state (values of war, shifts, pressure, presence, beliefs).
+        threshold: ``(P, n)`` what each principal's value of war must exceed for it to break
+            the text: the text's worth to it plus the cost of breaking.
+        signed: ``(n,)`` the round each text was signed in.
+        solver: always None (texts are fixed; ``SummitModel.rebound`` skips it).
+    """
+
+    params: WorldParams
+    state: TalksState
+    threshold: np.ndarray
+    signed: np.ndarray
+    solver: None = None
+
+    @property
+    def n(self) -> int:
+        return self.params.n
+
+    def take(self, idx: np.ndarray) -> FollowUp:
+        return FollowUp(self.params.take(idx), self.state.take(idx),
+                        self.threshold.take(idx, axis=-1), self.signed.take(idx))
+
+    def join(self, other: FollowUp | None) -> FollowUp:
+        """These worlds and ``other``'s, in run order."""
+        if other is None or other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        both = _concat(self, other)
+        order = np.argsort(both.params.world, kind="stable")
+        return both.take(order)
+
+    def breaks(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(broken (n,), by (n,))``: worlds where some principal's value of war now exceeds
+        its threshold, and the first such principal in file order (-1: none)."""
+        over = self.state.reservation > self.threshold + FEASIBILITY_TOL
+        broken = over.any(axis=0)
+        return broken, np.where(broken, np.argmax(over, axis=0), -1)
+
+
+def threshold(params: WorldParams, value: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """``(P, n)`` the value of war above which each principal breaks a signed text."""
+    deterrence = np.einsum("pkn,kn->pn", params.deterrence, text)
+    return value + params.breach + deterrence
+
+
+def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
+    def cat(x, y):
+        if x is None:
+            return None
+        if isinstance(x, Preferences):  # ``quadratic`` is per actor, not per world
+            return Preferences(cat(x.position, y.position), cat(x.salience, y.salience),
+                               cat(x.power, y.power), x.quadratic)
+        if isinstance(x, np.ndarray):
+            return np.concatenate([x, y], axis=-1)
+        if isinstance(x, dict):
+            return {k: np.concatenate([x[k], y[k]], axis=-1) for k in x}
+        if hasattr(x, "__dataclass_fields__"):
+            return replace(x, **{f: cat(getattr(x, f), getattr(y, f))
+                                 for f in x.__dataclass_fields__})
+        return x
+    return FollowUp(cat(a.params, b.params), cat(a.state, b.state),
+                    np.concatenate([a.threshold, b.threshold], axis=-1),
+                    np.concatenate([a.signed, b.signed]))
