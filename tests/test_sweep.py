@@ -311,7 +311,7 @@ def test_a_task_carries_only_its_own_points_values():
     """Thousands of points must not ship all their fixed values with every task."""
     import pickle
 
-    from negotiation_sim.results.schema import Layout
+    from negotiation_sim.results.tables import Layout
 
     fixed = {p: {f"actors.a.n{i}": float(i) for i in range(60)} for p in range(4000)}
     layout = Layout(["x"], ["k"], ["a"], fixed)
