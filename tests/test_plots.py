@@ -6,7 +6,7 @@ from pathlib import Path
 
 import matplotlib
 
-from negotiation_sim.plots.run import scenario_marks
+from negotiation_sim.results.marks import scenario_marks
 from negotiation_sim.results.reader import RunResults, SweepResults
 
 matplotlib.use("Agg")
@@ -119,9 +119,10 @@ def test_terms_panels_and_marks(results, tmp_path):
 
 
 def test_terms_without_scenario_draws_histograms_only(results):
-    bare = RunResults(results.runs, results.summary, {}, None)
+    bare = RunResults(results.summary, runs=results.runs)
     fig = plots.terms(bare, issues=["territory"])
     assert len(fig.axes) == 1 and fig.axes[0].patches
+    assert not fig.axes[0].lines  # no marks without them
     plots.close(fig)
 
 

@@ -80,7 +80,8 @@ def test_results_directory_layout(reference):
     _, out = reference
     names = sorted(files(out))
     assert names == ["points.parquet", *(f"runs/part-{p:06d}-{c:05d}.parquet"
-                                         for p in range(4) for c in range(3)), "summary.parquet"]
+                                         for p in range(4) for c in range(3)), "scenario.json",
+                     "summary.parquet"]
     points = pq.read_table(out / "points.parquet").to_pylist()
     assert [(p["actors.russia.reservation.high"], p["actors.germany.offer.guarantees"])
             for p in points] == [(0.4, 0.3), (0.4, 0.7), (0.6, 0.3), (0.6, 0.7)]

@@ -50,20 +50,19 @@ def warnings_as_lines(quiet: bool):
 def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
     """(kind of results, {figure kind: function making it}) for a results path."""
     from negotiation_sim import plots
-    from negotiation_sim.results.reader import RunResults, SweepResults, load_trace
+    from negotiation_sim.results.reader import RunResults, SweepResults, load_results
 
-    kind = results_kind(path)
-    if kind == "run":
-        return kind, plots.run_figures(RunResults.load(path, scenario))
-    if kind == "sweep":
-        return kind, plots.sweep_figures(SweepResults.load(path, scenario))
-    trace_file = path / "trace.json" if path.is_dir() else path
+    results = load_results(path, scenario)
+    if isinstance(results, RunResults):
+        return "run", plots.run_figures(results)
+    if isinstance(results, SweepResults):
+        return "sweep", plots.sweep_figures(results)
     sc = None
     if scenario is not None:
         from negotiation_sim.config.scenario import load_scenario
 
         sc = load_scenario(scenario)
-    return kind, plots.trace_figures(load_trace(trace_file), sc)
+    return "trace", plots.trace_figures(results, sc)
 
 
 def plot(

@@ -60,6 +60,8 @@ def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size:
 
     from negotiation_sim.results.files import RunWriter, write_json_atomic
     from negotiation_sim.results.manifest import manifest
+    from negotiation_sim.results.marks import scenario_marks, scenario_record
+    from negotiation_sim.results.schema import MANIFEST_FILE, SCENARIO_FILE, SUMMARY_FILE
     from negotiation_sim.results.summary import Accumulator
     from negotiation_sim.run.chunks import iter_chunks
 
@@ -74,15 +76,17 @@ def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size:
     summary = acc.summary(sc.name, seed)
     if out is not None:
         writer.close()
-        write_json_atomic(out / "summary.json", summary)
-        write_json_atomic(out / "manifest.json", manifest(
+        write_json_atomic(out / SUMMARY_FILE, summary)
+        write_json_atomic(out / MANIFEST_FILE, manifest(
             sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
             seconds=round(time.perf_counter() - start, 3)))
+        marks = scenario_marks(sc, seed=seed)
+        write_json_atomic(out / SCENARIO_FILE, scenario_record(sc, marks, seed=seed))
         if plots:
             from negotiation_sim.plots.figures import run_figures, write_figures
             from negotiation_sim.results.reader import RunResults
 
-            write_figures(run_figures(RunResults.load(out, sc)), out)
+            write_figures(run_figures(RunResults.load(out)), out)
     return summary
 
 

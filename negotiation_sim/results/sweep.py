@@ -9,6 +9,7 @@ worlds, which sharpens differences between points (the core draws each uncertain
 own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
 
     DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
+    DIR/scenario.json     the base scenario as validated (figures' labels, reports)
     DIR/runs/part-PPPPPP-CCCCC.parquet
                           one file per task, one row per world (as ``negsim run``), written to a
                           temporary file and renamed, so a part exists whole or not at all
@@ -45,11 +46,13 @@ from negotiation_sim.config.experiment import LABEL, LoadedExperiment
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.results.files import write_json_atomic, write_parquet_atomic
 from negotiation_sim.results.manifest import manifest
+from negotiation_sim.results.marks import scenario_record
 from negotiation_sim.results.schema import (
     FORMAT_VERSION,
     MANIFEST_FILE,
     POINTS_FILE,
     RUNS_DIR,
+    SCENARIO_FILE,
     SWEEP_SUMMARY_FILE,
 )
 from negotiation_sim.results.tables import Layout, chunk_from_table
@@ -237,6 +240,7 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     for stale in runs_dir.glob(".*.tmp"):  # a kill mid-write leaves these behind
         stale.unlink(missing_ok=True)
     write_parquet_atomic(points, out / POINTS_FILE)
+    write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     sessions = list((previous or {}).get("sessions", []))
