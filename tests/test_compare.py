@@ -81,9 +81,11 @@ def test_compare_needs_two(tmp_path):
 
 
 def test_figure_is_closed_by_save(tmp_path, hardline):
-    arms = [cmp.load_arm(p, runs=1024, seed=0) for p in (SCENARIO, hardline)]
+    import negotiation_sim as ns
+
+    comparison = ns.compare([SCENARIO, hardline], runs=1024, seed=0)
     before = len(plt.get_fignums())
-    fig = comparison_figure(cmp.compare_summaries(arms))
+    fig = comparison_figure(comparison)
     assert len(fig.axes) == 2
     assert "chi-square" in fig.axes[1].get_title()
     fig.savefig(tmp_path / "c.svg")

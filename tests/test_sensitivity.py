@@ -115,4 +115,4 @@ def test_cli_sensitivity_errors(sobol_results, tmp_path):
     assert res.exit_code == 1 and "unknown metric 'happiness'" in res.stderr
     assert "terms.territory" in res.stderr
     res = cli.invoke(app, ["sensitivity", str(tmp_path)])
-    assert res.exit_code == 1 and "no manifest.json" in res.stderr
+    assert res.exit_code == 1 and "not a results directory" in res.stderr

@@ -26,6 +26,7 @@ from negotiation_sim.results.marks import IssueMarks, read_scenario_record, scen
 from negotiation_sim.results.schema import (
     MANIFEST_FILE,
     POINTS_FILE,
+    RUNS_DIR,
     RUNS_FILE,
     SCENARIO_FILE,
     SENSITIVITY_FILE,
@@ -323,6 +324,18 @@ class SweepResults:
     def __repr__(self) -> str:
         where = f", {self.path}" if self.path is not None else ""
         return f"{type(self).__name__}({self.caption}{where})"
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """Every world of every point, one row per world (``runs/``, read when first asked
+        for: a large sweep's worlds may not fit in memory; read ``path / "runs"`` by parts)."""
+        if self.__dict__.get("_runs") is None:
+            import pandas as pd
+
+            if self.path is None or not (self.path / RUNS_DIR).is_dir():
+                raise RunsNotKept("these sweep results have no per-world parts (runs/)")
+            self.__dict__["_runs"] = _as_strings(pd.read_parquet(self.path / RUNS_DIR))
+        return self.__dict__["_runs"]
 
     @property
     def name(self) -> str:

@@ -168,6 +168,7 @@ class SweepReport:
     worlds: int = 0
     seconds: float = 0.0
     summary: Any = None  # pyarrow Table of summary.parquet, or None
+    figures: list[Path] = field(default_factory=list)  # figure files written after the sweep
 
     @property
     def ok(self) -> bool:
