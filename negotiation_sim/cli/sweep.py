@@ -165,7 +165,7 @@ def print_points(summary, loaded) -> None:
         t.add_row(*cells)
     con.print(t)
     if len(rows) > MAX_ROWS:
-        con.print(f"... {len(rows) - MAX_ROWS} more points in summary.parquet")
+        con.print(f"... {len(rows) - MAX_ROWS} more points in {SWEEP_SUMMARY_FILE}")
 
 
 def _short(path: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from negotiation_sim.core.outcomes import OUTCOMES
-from negotiation_sim.results.schema import REPORT_FILE, Figure
+from negotiation_sim.results.schema import MANIFEST_FILE, REPORT_FILE, Figure
 
 if TYPE_CHECKING:
     from negotiation_sim.config.scenario import Scenario
@@ -262,7 +262,7 @@ def provenance_html(manifest: dict[str, Any]) -> str:
         rows.append("<tr><th>versions</th><td>" + _e(", ".join(
             f"{k} {v}" for k, v in manifest["versions"].items())) + "</td></tr>")
     raw = _e(json.dumps(manifest, indent=2))
-    return (f"<table>{''.join(rows)}</table><details><summary>manifest.json</summary>"
+    return (f"<table>{''.join(rows)}</table><details><summary>{MANIFEST_FILE}</summary>"
             f"<pre id='manifest'>{raw}</pre></details>")
 
 
