@@ -55,6 +55,9 @@ class _Run:
     def __getattr__(self, name: str):
         return getattr(importlib.import_module(f"{__name__}.run"), name)
 
+    def __dir__(self) -> list[str]:
+        return sorted({*object.__dir__(self), *dir(importlib.import_module(f"{__name__}.run"))})
+
     @property
     def __signature__(self):
         import inspect

@@ -22,7 +22,8 @@ Per-world rows: ``run`` streams each chunk's rows to a Parquet file as it goes (
 result), so memory stays that of one chunk whatever the number of worlds; ``res.runs`` reads the
 file when first asked for. ``keep_runs=False`` keeps nothing per world (what ``negsim run``
 without ``--out`` does); ``res.summary`` and the outcomes figure are still there. A sweep without
-``out`` likewise lives in a temporary directory until its result is dropped or ``save``\\ d.
+``out`` likewise lives in a temporary directory until its result is dropped (``sw.save(DIR)``
+keeps it).
 
 ``progress`` callbacks are called with ``(worlds done, worlds to do)``: once before the first
 world, then after every chunk (run, compare) or task (sweep).

@@ -50,3 +50,25 @@ def test_every_python_block_of_docs_python_md_runs(tmp_path, monkeypatch):
     assert (tmp_path / "results" / "base" / "scenario.json").is_file()
     assert (tmp_path / "results" / "gvp" / "summary.parquet").is_file()
     assert (tmp_path / "results" / "sens" / "sensitivity.json").is_file()
+
+
+OTHER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("doc", OTHER_DOCS, ids=lambda p: p.name)
+def test_python_in_the_other_docs_compiles_and_names_what_exists(doc):
+    """Blocks too slow to run here (a full Sobol sweep, a SLURM cluster) still parse, and every
+    ``ns.NAME`` and ``from negotiation_sim... import NAME`` they use exists."""
+    import importlib
+
+    import negotiation_sim as ns
+
+    for i, code in enumerate(blocks(doc.read_text())):
+        compile(code, f"{doc.name}, python block {i + 1}", "exec")
+        for name in re.findall(r"\bns\.(\w+)", code):
+            assert hasattr(ns, name), f"{doc.name}: ns.{name} does not exist"
+        for module, names in re.findall(r"^from (negotiation_sim[\w.]*) import ([\w, ]+)", code,
+                                        re.M):
+            mod = importlib.import_module(module)
+            for name in (n.strip() for n in names.split(",")):
+                assert hasattr(mod, name), f"{doc.name}: {module}.{name} does not exist"
