@@ -272,6 +272,9 @@ def test_a_sobol_sweep_saves_its_indices_or_warns(scenario, tmp_path, monkeypatc
     with pytest.warns(ns.SensitivityWarning, match="no sensitivity indices saved: SALib"):
         sw = ns.sweep(exp, out=tmp_path / "b", plots=False)
     assert sw.sensitivity is None and not (tmp_path / "b" / schema.SENSITIVITY_FILE).exists()
+    res = cli.invoke(app, ["sweep", str(exp), "--out", str(tmp_path / "c"), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "warning: no sensitivity indices saved: SALib is not installed" in res.stderr
 
 
 # -- compare, trace ---------------------------------------------------------------------------

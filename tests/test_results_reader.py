@@ -143,3 +143,24 @@ def test_an_unfinished_sweep_is_a_clear_error(sweep_dir, tmp_path):
     assert results_kind(part) == "sweep"
     with pytest.raises(FileNotFoundError, match="has not finished any point"):
         load_results(part)
+
+
+def test_an_older_directory_whose_scenario_file_changed_warns(run_dir, tmp_path):
+    from negotiation_sim.results.reader import ScenarioChangedWarning
+
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in (schema.RUNS_FILE, schema.SUMMARY_FILE):
+        shutil.copy(run_dir / name, old / name)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((DATA / "figures_summit.yaml").read_text().replace("walkout: 0.15",
+                                                                          "walkout: 0.2", 1))
+    manifest = json.loads((run_dir / schema.MANIFEST_FILE).read_text())
+    (old / schema.MANIFEST_FILE).write_text(json.dumps({**manifest,
+                                                        "scenario_file": str(changed)}))
+    with pytest.warns(ScenarioChangedWarning, match="differs from the scenario that was run"):
+        assert RunResults.load(old).scenario.actors["russia"].walkout == 0.2
+    res = cli.invoke(app, ["plot", str(old), "--kind", "terms", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1 and "differs from the scenario that was run" in lines[0]

@@ -58,16 +58,21 @@ def user_errors(debug: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def warnings_as_lines(quiet: bool) -> Iterator[None]:
-    """Show library warnings (a changed scenario file, indices not saved) as one yellow line
-    each on stderr, after the command's work."""
+    """Show warnings meant for the user (a changed scenario file, indices not saved: every
+    ``UserWarning``) as one yellow line each on stderr, after the command's work; the same
+    message once. Other warnings keep the filters they had."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", UserWarning)
         yield
+    for w in caught:  # what the filters let through, shown as Python would have
+        if not issubclass(w.category, UserWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     if not quiet:
-        for w in caught:
-            stderr().print(f"[yellow]warning:[/yellow] {w.message}", highlight=False,
+        mine = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
+        for message in dict.fromkeys(mine):
+            stderr().print(f"[yellow]warning:[/yellow] {message}", highlight=False,
                            soft_wrap=True)
 
 
