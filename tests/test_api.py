@@ -349,3 +349,26 @@ def test_ns_run_is_the_api_whatever_was_imported_first():
 
 def _forbidden(*args, **kwargs):
     raise AssertionError("must not be called")
+
+
+@pytest.mark.parametrize("command, function", [
+    (["run", "{sc}", "--runs", "1024", "--json"], "run"),
+    (["sweep", "{exp}", "--out", "{tmp}/s", "-q", "--no-plots"], "sweep"),
+    (["compare", "{sc}", "{sc}", "--runs", "1024", "--json"], "compare"),
+    (["trace", "{sc}", "--world", "2", "--json"], "trace"),
+    (["plot", "{tmp}/r", "--out", "{tmp}/f", "--kind", "outcomes", "-q"], "load_results"),
+])
+def test_every_command_goes_through_the_api(command, function, scenario, experiment, tmp_path,
+                                            monkeypatch):
+    ns.run(scenario, runs=1024, out=tmp_path / "r", plots=False)
+    calls = []
+    real = getattr(api, function)
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, function, spy)
+    args = [a.format(sc=scenario, exp=experiment, tmp=tmp_path) for a in command]
+    invoke(*args)
+    assert calls, f"negsim {command[0]} did not call api.{function}"
