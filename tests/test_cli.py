@@ -206,11 +206,65 @@ def test_validate_checks_experiment_files_too(tmp_path):
     assert lines[-1].startswith(f"{bad}:7: sweep.parameters.actors.rusia.reservation: unknown path")
 
 
-def test_cli_chunk_default_is_the_engines():
-    """The CLI writes its default out (fast --help); it must stay the engine's."""
-    import inspect
+def test_every_chunk_size_default_is_the_engines():
+    """--chunk-size defaults to config.defaults.DEFAULT_CHUNK, named, never a number written
+    again in a command (and the help says what it is)."""
+    import ast
 
-    from negotiation_sim.cli.run import run
+    from conftest import ROOT
+
     from negotiation_sim.config.defaults import DEFAULT_CHUNK
 
-    assert inspect.signature(run).parameters["chunk_size"].default == DEFAULT_CHUNK
+    found = []
+    for path in sorted((ROOT / "negotiation_sim" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = [None] * (len(node.args.args) - len(node.args.defaults))
+                defaults += node.args.defaults + node.args.kw_defaults
+                for arg, default in zip(args, defaults):
+                    if arg.arg == "chunk_size":
+                        found.append((path.name, node.name, ast.unparse(default)))
+    assert {(f, c) for f, c, _ in found} >= {("run.py", "run"), ("figures.py", "compare")}
+    assert all(d == "DEFAULT_CHUNK" for _, _, d in found), found
+    help_text = invoke("run", "--help").stdout
+    assert str(DEFAULT_CHUNK) in help_text
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def test_help_imports_neither_numpy_nor_the_model():
+    """negsim --help must start fast: no numpy, pandas, pydantic or Mesa behind it."""
+    res = run_python(
+        "import sys\n"
+        "from negotiation_sim.cli import main\n"
+        "sys.argv = ['negsim', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numpy', 'pandas', 'pydantic', 'mesa', 'pyarrow'} & set(sys.modules)\n"
+        "ours = [m for m in sys.modules if m.startswith('negotiation_sim.')\n"
+        "        and not m.startswith(('negotiation_sim.cli', 'negotiation_sim.results.schema',\n"
+        "                              'negotiation_sim.config.defaults'))\n"
+        "        and m not in ('negotiation_sim.results', 'negotiation_sim.config')]\n"
+        "sys.exit(f'{sorted(heavy)} {ours}' if heavy or ours else 0)\n")
+    assert res.returncode == 0, res.stderr or res.stdout
+    assert "Usage" in res.stdout and "sweep" in res.stdout
+
+
+def test_no_private_name_is_imported_across_modules():
+    """Modules share public names only (a private helper used elsewhere is not private)."""
+    import ast
+
+    from conftest import ROOT
+
+    bad = []
+    layers = ("results", "analysis", "plots", "report", "cli")
+    files = [p for layer in layers for p in (ROOT / "negotiation_sim" / layer).rglob("*.py")]
+    for path in [*files, ROOT / "negotiation_sim" / "api.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "negotiation_sim"):
+                bad += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not bad, bad

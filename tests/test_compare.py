@@ -85,9 +85,11 @@ def test_compare_needs_two(tmp_path):
 
 
 def test_figure_is_closed_by_save(tmp_path, hardline):
-    arms = [cmp.load_arm(p, runs=1024, seed=0) for p in (SCENARIO, hardline)]
+    import negotiation_sim as ns
+
+    comparison = ns.compare([SCENARIO, hardline], runs=1024, seed=0)
     before = len(plt.get_fignums())
-    fig = comparison_figure(cmp.compare_summaries(arms))
+    fig = comparison_figure(comparison)
     assert len(fig.axes) == 2
     assert "chi-square" in fig.axes[1].get_title()
     fig.savefig(tmp_path / "c.svg")
@@ -95,3 +97,16 @@ def test_figure_is_closed_by_save(tmp_path, hardline):
 
     save(fig, tmp_path / "c.png")
     assert len(plt.get_fignums()) == before
+
+
+def test_the_comparison_figure_and_analysis_load_no_model():
+    """Comparing is data only: its analysis and figure load neither Mesa nor the run layer."""
+    import subprocess
+    import sys
+
+    code = ("import sys, negotiation_sim.plots.compare, negotiation_sim.analysis.compare\n"
+            "loaded = [m for m in sys.modules if m == 'mesa' or m.startswith(("
+            "'negotiation_sim.run', 'negotiation_sim.core.model', 'negotiation_sim.core.worlds'))]\n"
+            "sys.exit(str(loaded) if loaded else 0)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

@@ -71,7 +71,9 @@ def graph() -> dict[str, set[str]]:
 
 def rank(module: str) -> int:
     parts = module.split(".")
-    return RANK.get(parts[1], -1) if len(parts) > 1 else -1
+    if len(parts) == 1:  # the package itself: the version, and the API's lazy front door
+        return RANK["__main__"]
+    return RANK.get(parts[1], -1)
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

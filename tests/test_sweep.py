@@ -80,7 +80,8 @@ def test_results_directory_layout(reference):
     _, out = reference
     names = sorted(files(out))
     assert names == ["points.parquet", *(f"runs/part-{p:06d}-{c:05d}.parquet"
-                                         for p in range(4) for c in range(3)), "summary.parquet"]
+                                         for p in range(4) for c in range(3)), "scenario.json",
+                     "summary.parquet"]
     points = pq.read_table(out / "points.parquet").to_pylist()
     assert [(p["actors.russia.reservation.high"], p["actors.germany.offer.guarantees"])
             for p in points] == [(0.4, 0.3), (0.4, 0.7), (0.6, 0.3), (0.6, 0.7)]
@@ -311,7 +312,7 @@ def test_a_task_carries_only_its_own_points_values():
     """Thousands of points must not ship all their fixed values with every task."""
     import pickle
 
-    from negotiation_sim.results.schema import Layout
+    from negotiation_sim.results.tables import Layout
 
     fixed = {p: {f"actors.a.n{i}": float(i) for i in range(60)} for p in range(4000)}
     layout = Layout(["x"], ["k"], ["a"], fixed)

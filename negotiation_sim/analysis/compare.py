@@ -1,7 +1,8 @@
 """Comparing the outcome distributions of scenarios run with the same seed and number of worlds.
 
-Each compared *arm* is a scenario file (run here) or a run's results directory (read back). The
-first arm is the baseline. For every other arm and outcome we report the difference in share
+Each compared *arm* is a run's summary (the ``negsim run --json`` dict): the Python API's
+``compare`` runs scenario files or reads results directories back and hands the summaries here,
+so this module only computes. The first arm is the baseline. For every other arm and outcome we report the difference in share
 from the baseline with Newcombe's hybrid score interval (Newcombe 1998, method 10: built from
 the two Wilson intervals, good at shares near 0 or 1), and a Pearson chi-square test that the
 arms share one outcome distribution (all arms together, and each arm against the baseline).
@@ -142,30 +143,6 @@ def compare_summaries(arms: list[Arm]) -> Comparison:
     table = np.stack([a.counts for a in arms])
     pairwise = [chi_square(table[[0, i]]) for i in range(1, len(arms))]
     return Comparison(arms, chi_square(table), pairwise)
-
-
-def load_arm(source: str | Path, *, runs: int, seed: int, chunk_size: int = 16384,
-             progress=None) -> Arm:
-    """A scenario file run with ``runs`` worlds and ``seed``, or a results directory read back."""
-    from negotiation_sim.config.scenario import load_scenario
-    from negotiation_sim.results.summary import Accumulator
-    from negotiation_sim.run.chunks import iter_chunks
-
-    path = Path(source)
-    if path.is_dir():
-        import json
-
-        summary_file = path / "summary.json"
-        if not summary_file.exists():
-            raise FileNotFoundError(f"{path}: not a run's results directory (no summary.json)")
-        summary = json.loads(summary_file.read_text())
-        return Arm(summary["scenario"], summary, str(path))
-    sc = load_scenario(path)
-    acc = Accumulator.for_scenario(sc)
-    for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=progress):
-        acc.add(chunk)
-    # Files are labelled by their name (variants of one scenario often share its long name).
-    return Arm(path.stem, acc.summary(sc.name, seed), str(path))
 
 
 def unique_labels(arms: list[Arm]) -> None:

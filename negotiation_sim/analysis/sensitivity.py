@@ -4,14 +4,14 @@ The samples are the sweep's own: ``experiment.make_design`` drew them with SALib
 one point per sample, and this module hands the design matrix and one summary column (an outcome
 share, a mean term, a mean utility...) back to SALib's analysers. ``analyze`` is the whole
 contract (design in, indices out) and is what the tests run on analytic functions with known
-indices (Ishigami); ``analyze_results`` reads a results directory and calls it.
+indices (Ishigami); ``analyze_results`` takes a sweep's results (read by ``results.reader``)
+and calls it.
 
 SALib is optional and imported only here, when an analysis runs.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.design import Space
+from negotiation_sim.results.reader import SweepResults, load_results
 
 SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS_COLUMNS = ("mu_star", "mu_star_conf", "mu", "sigma")
@@ -115,42 +116,37 @@ def metrics(summary_columns: list[str], parameters: list[str]) -> list[str]:
     return [c for c in summary_columns if c not in NOT_METRICS and c not in parameters]
 
 
-def analyze_results(results: str | Path, metric: str = "agreement", *,
+def analyze_results(results: SweepResults | str | Path, metric: str = "agreement", *,
                     num_resamples: int = 200) -> Sensitivity:
-    """Analyse ``metric`` of a finished sobol or morris sweep in the directory ``results``."""
-    import pyarrow.parquet as pq
-
-    results = Path(results)
-    mpath = results / "manifest.json"
-    if not mpath.is_file():
-        raise SensitivityError(f"{results} is not a sweep's results directory (no manifest.json)")
-    man = json.loads(mpath.read_text())
-    design = man.get("design") or {}
+    """Analyse ``metric`` of a finished sobol or morris sweep (its results, or their directory)."""
+    if not isinstance(results, SweepResults):
+        where = Path(results)
+        results = load_results(where)
+        if not isinstance(results, SweepResults):
+            raise SensitivityError(f"{where} holds a run or a trace, not a sweep's results")
+    where = results.path if results.path is not None else "the sweep"
+    design = results.manifest.get("design") or {}
     method = design.get("method")
     if method not in ("sobol", "morris"):
-        raise SensitivityError(f"{results} holds a {method} sweep; sensitivity needs method "
+        raise SensitivityError(f"{where} holds a {method} sweep; sensitivity needs method "
                                "sobol or morris")
-    spath = results / "summary.parquet"
-    if not spath.is_file():
-        raise SensitivityError(f"{results} has no summary.parquet: finish the sweep "
-                               "(negsim sweep ... --resume)")
     names = list(design["parameters"])
     space = Space(names, [tuple(b) for b in design["bounds"]])
-    summary = pq.read_table(spath)
-    choices = metrics(summary.column_names, names)
+    summary = results.summary
+    choices = metrics(list(summary.columns), names)
     if metric not in choices:
         raise SensitivityError(f"unknown metric '{metric}' (choose from: {', '.join(choices)})")
     expected = int(design["points"])
-    if summary.num_rows != expected:
-        raise SensitivityError(f"the sweep is incomplete ({summary.num_rows} of {expected} "
+    if len(summary) != expected or results.points is None:
+        raise SensitivityError(f"the sweep is incomplete ({len(summary)} of {expected} "
                                "points have results): finish it with negsim sweep ... --resume")
-    points = pq.read_table(results / "points.parquet")
     order = np.argsort(summary["point"].to_numpy())
-    X = np.column_stack([points[n].to_numpy() for n in names])
+    X = np.column_stack([results.points[n].to_numpy() for n in names])
     Y = summary[metric].to_numpy()[order]
     out = analyze(method, space, X, Y, second_order=bool(design.get("second_order")),
                   levels=int(design.get("levels") or 4), seed=design.get("seed"),
                   num_resamples=num_resamples, metric=metric)
+    man = results.manifest
     out.meta = {"experiment": man.get("experiment"), "scenario": man.get("scenario"),
-                "runs_per_point": man.get("runs"), "results": str(results)}
+                "runs_per_point": man.get("runs"), "results": str(where)}
     return out

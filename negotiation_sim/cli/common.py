@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
@@ -22,6 +22,11 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress outpu
 
 
 SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the run's random numbers.")]
+
+
+ChunkOpt = Annotated[int, typer.Option(
+    "--chunk-size", min=1,
+    help="Worlds simulated together (memory per chunk; results do not depend on it).")]
 
 
 def stderr():
@@ -52,13 +57,35 @@ def user_errors(debug: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, unit: str, *, quiet: bool):
-    """A rich progress bar on stderr; silent when quiet or when stderr is not a terminal.
+def warnings_as_lines(quiet: bool) -> Iterator[None]:
+    """Show warnings meant for the user (a changed scenario file, indices not saved: every
+    ``UserWarning``) as one yellow line each on stderr, after the command's work; the same
+    message once. Other warnings keep the filters they had."""
+    import warnings
 
-    Yields a function ``advance(n)``.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    for w in caught:  # what the filters let through, shown as Python would have
+        if not issubclass(w.category, UserWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if not quiet:
+        mine = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
+        for message in dict.fromkeys(mine):
+            stderr().print(f"[yellow]warning:[/yellow] {message}", highlight=False,
+                           soft_wrap=True)
+
+
+@contextlib.contextmanager
+def progress_bar(what: str = "worlds", *, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar of worlds on stderr; silent when quiet or when stderr is not a
+    terminal.
+
+    Yields the ``progress(done, total)`` callback the Python API takes (``api.run``,
+    ``api.sweep``, ``api.compare``): the bar appears at the first call.
     """
     if quiet or not sys.stderr.isatty():
-        yield lambda n: None
+        yield lambda done, total: None
         return
     import time
 
@@ -74,13 +101,13 @@ def progress_bar(total: int, unit: str, *, quiet: bool):
                MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
     start = time.perf_counter()
     with Progress(*columns, console=stderr(), transient=True) as bar:
-        task = bar.add_task(f"simulating {unit}", total=total, rate="")
-        done = 0
+        task = None
 
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
+        def progress(done: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task(f"simulating {what}", total=total, rate="")
             rate = done / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, advance=n, rate=f"{rate:,.0f} {unit}/s")
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} worlds/s")
 
-        yield advance
+        yield progress

@@ -3,14 +3,13 @@
 ``plot`` draws the figures of a results directory (a run, a sweep) or a trace file; without
 ``--kind`` it draws the sensible set for what it finds. ``compare`` runs scenarios with one seed
 and number of worlds (or reads runs back) and tests whether their outcome distributions differ.
-``report`` writes one self-contained HTML file.
+``report`` writes one self-contained HTML file. Results are read through the Python API
+(``api.load_results``), scenarios run by ``api.compare``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim.cli.common import (
+    ChunkOpt,
     DebugOpt,
     QuietOpt,
     SeedOpt,
@@ -25,8 +25,20 @@ from negotiation_sim.cli.common import (
     progress_bar,
     stderr,
     user_errors,
+    warnings_as_lines,
 )
-from negotiation_sim.results.reader import results_kind
+from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.results.schema import (
+    COMPARISON_FIGURE,
+    COMPARISON_FILE,
+    MANIFEST_FILE,
+    REPORT_FILE,
+    RUN_FIGURES,
+    SCENARIO_FILE,
+    SWEEP_FIGURES,
+    TRACE_FIGURES,
+    figure_file,
+)
 
 
 class FigureFormat(str, Enum):
@@ -35,35 +47,21 @@ class FigureFormat(str, Enum):
     pdf = "pdf"
 
 
-@contextlib.contextmanager
-def warnings_as_lines(quiet: bool):
-    """Show library warnings (a changed scenario file) as one yellow line each on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    if not quiet:
-        for w in caught:
-            stderr().print(f"[yellow]warning:[/yellow] {w.message}", highlight=False,
-                            soft_wrap=True)
-
-
 def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
     """(kind of results, {figure kind: function making it}) for a results path."""
-    from negotiation_sim import plots
-    from negotiation_sim.results.reader import RunResults, SweepResults, load_trace
+    from negotiation_sim import api, plots
 
-    kind = results_kind(path)
-    if kind == "run":
-        return kind, plots.run_figures(RunResults.load(path, scenario))
-    if kind == "sweep":
-        return kind, plots.sweep_figures(SweepResults.load(path, scenario))
-    trace_file = path / "trace.json" if path.is_dir() else path
+    results = api.load_results(path, scenario)
+    if isinstance(results, api.Run):
+        return "run", plots.run_figures(results)
+    if isinstance(results, api.Sweep):
+        return "sweep", plots.sweep_figures(results)
     sc = None
     if scenario is not None:
         from negotiation_sim.config.scenario import load_scenario
 
         sc = load_scenario(scenario)
-    return kind, plots.trace_figures(load_trace(trace_file), sc)
+    return "trace", plots.trace_figures(results, sc)
 
 
 def plot(
@@ -71,14 +69,15 @@ def plot(
         help="A run or sweep results directory, or a trace .json file.", show_default=False)],
     kind: Annotated[Optional[list[str]], typer.Option(
         "--kind", "-k", help="Figure to draw (repeatable); default: every figure that fits the "
-        "results. Run: outcomes, terms, utilities, formats. Sweep: outcomes, sweep-line, "
-        "heatmap, sensitivity. Trace: trajectory.")] = None,
+        f"results. Run: {', '.join(RUN_FIGURES)}. Sweep: {', '.join(SWEEP_FIGURES)}. "
+        f"Trace: {', '.join(TRACE_FIGURES)}.")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for the figures (default: beside the results).")] = None,
     fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="File format.")] = FigureFormat.png,
     scenario: Annotated[Optional[Path], typer.Option(
         "--scenario", help="Scenario file of the results, for ideal points and red lines "
-        "(default: the file named in manifest.json, if unchanged).")] = None,
+        f"(default: the one stored in {SCENARIO_FILE}; for older results, the file named in "
+        f"{MANIFEST_FILE}).")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -112,9 +111,10 @@ def compare(
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout (nothing else).")] = False,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Directory for comparison.json and the figure comparison.FORMAT.")] = None,
+        "--out", "-o", help=f"Directory for {COMPARISON_FILE} and the figure "
+        f"{figure_file(COMPARISON_FIGURE, 'FORMAT')}.")] = None,
     fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="Figure file format.")] = FigureFormat.png,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Worlds simulated together.")] = 16384,
+    chunk_size: ChunkOpt = DEFAULT_CHUNK,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -123,30 +123,31 @@ def compare(
     Shows each scenario's outcome shares, each one's difference from the first (baseline) with
     a 95% interval, and a chi-square test of whether the distributions differ.
     """
-    from negotiation_sim import plots
-    from negotiation_sim.analysis import compare as cmp
-    from negotiation_sim.results.files import write_json_atomic
-
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
     with user_errors(debug):
-        arms = []
-        for src in sources:
-            with progress_bar(runs, f"worlds of {src.name}", quiet=quiet or src.is_dir()) as adv:
-                arms.append(cmp.load_arm(src, runs=runs, seed=seed, chunk_size=chunk_size,
-                                         progress=adv))
-        cmp.unique_labels(arms)
-        _warn_mismatch(arms, quiet)
-        result = cmp.compare_summaries(arms)
+        from negotiation_sim import api, plots
+        from negotiation_sim.results.files import write_json_atomic
+
+        try:
+            with progress_bar("worlds", quiet=quiet) as progress:
+                result = api.compare(sources, runs=runs, seed=seed, chunk_size=chunk_size,
+                                     progress=progress)
+        except ValueError as err:  # a directory that holds no run
+            if debug:
+                raise
+            raise fail(str(err)) from None
+        _warn_mismatch(result.arms, quiet)
+        figure = figure_file(COMPARISON_FIGURE, fmt.value)
         if out is not None:
-            write_json_atomic(out / "comparison.json", result.as_dict())
-            plots.save(plots.comparison_figure(result), out / f"comparison.{fmt.value}")
+            write_json_atomic(out / COMPARISON_FILE, result.as_dict())
+            plots.save(plots.comparison_figure(result), out / figure)
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
     else:
         print_comparison(result)
         if out is not None and not quiet:
-            stderr().print(f"wrote {out}/comparison.json, comparison.{fmt.value}")
+            stderr().print(f"wrote {out}/{COMPARISON_FILE}, {figure}")
 
 
 def _warn_mismatch(arms, quiet: bool) -> None:
@@ -207,16 +208,17 @@ def report(
     results: Annotated[Path, typer.Argument(
         help="A run or sweep results directory.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="The HTML file to write (default: RESULTS/report.html).")] = None,
+        "--out", "-o", help=f"The HTML file to write (default: RESULTS/{REPORT_FILE}).")] = None,
     scenario: Annotated[Optional[Path], typer.Option(
-        "--scenario", help="Scenario file of the results (default: the file named in "
-        "manifest.json, if unchanged).")] = None,
+        "--scenario", help=f"Scenario file of the results (default: the one stored in "
+        f"{SCENARIO_FILE}; for older results, the file named in {MANIFEST_FILE}).")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write one self-contained HTML report (figures embedded; opens offline): the scenario in
     words, the outcome table, every figure and the provenance from the manifest."""
     from negotiation_sim.report.html import write_report
+    from negotiation_sim.results.reader import results_kind
 
     with user_errors(debug), warnings_as_lines(quiet):
         kind = results_kind(results)

@@ -10,12 +10,22 @@ from typing import Annotated, Any, Optional
 import typer
 
 from negotiation_sim.cli.common import (
+    ChunkOpt,
     DebugOpt,
     QuietOpt,
     SeedOpt,
     progress_bar,
     stderr,
     user_errors,
+)
+from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.results.schema import (
+    MANIFEST_FILE,
+    RUN_FIGURES,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    SUMMARY_FILE,
+    figure_file,
 )
 
 
@@ -24,12 +34,11 @@ def run(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Number of simulated worlds.")] = 10_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Directory for runs.parquet, summary.json, manifest.json and the figures "
-        "(outcomes, terms, utilities, formats .png).")] = None,
+        "--out", "-o", help=f"Directory for {RUNS_FILE}, {SUMMARY_FILE}, {MANIFEST_FILE}, "
+        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
-    chunk_size: Annotated[int, typer.Option(
-        "--chunk-size", min=1, help="Worlds simulated together (memory per chunk; results do not depend on it).")] = 16384,
+    chunk_size: ChunkOpt = DEFAULT_CHUNK,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -39,51 +48,21 @@ def run(
     agreements per issue (mean and 5th/50th/95th percentiles) and mean utilities.
     """
     with user_errors(debug):
-        from negotiation_sim.config.scenario import load_scenario
+        from negotiation_sim import api
 
-        sc = load_scenario(scenario)
-        summary = _run(sc, str(scenario), runs=runs, seed=seed, out=out, chunk_size=chunk_size,
-                       quiet=quiet, plots=not no_plots)
+        # Without --out nothing is kept per world: any number of worlds in constant memory.
+        with progress_bar("worlds", quiet=quiet) as progress:
+            res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
+                          keep_runs=False, plots=not no_plots, progress=progress)
     if as_json:
-        typer.echo(json.dumps(summary))
-    else:
-        print_summary(sc, summary)
-        if out is not None and not quiet:
-            stderr().print(f"wrote {out}/runs.parquet, summary.json, manifest.json"
-                            + ("" if no_plots else ", outcomes.png, terms.png, utilities.png, "
-                               "formats.png"))
-
-
-def _run(sc, source: str, *, runs: int, seed: int, out: Path | None, chunk_size: int,
-         quiet: bool, plots: bool) -> dict[str, Any]:
-    import time
-
-    from negotiation_sim.results.files import RunWriter, write_json_atomic
-    from negotiation_sim.results.manifest import manifest
-    from negotiation_sim.results.summary import Accumulator
-    from negotiation_sim.run.chunks import iter_chunks
-
-    acc = Accumulator.for_scenario(sc)
-    writer = RunWriter(out, sc) if out is not None else None
-    start = time.perf_counter()
-    with progress_bar(runs, "worlds", quiet=quiet) as advance:
-        for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance):
-            acc.add(chunk)
-            if writer is not None:
-                writer.add(chunk)
-    summary = acc.summary(sc.name, seed)
-    if out is not None:
-        writer.close()
-        write_json_atomic(out / "summary.json", summary)
-        write_json_atomic(out / "manifest.json", manifest(
-            sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
-            seconds=round(time.perf_counter() - start, 3)))
-        if plots:
-            from negotiation_sim.plots.figures import run_figures, write_figures
-            from negotiation_sim.results.reader import RunResults
-
-            write_figures(run_figures(RunResults.load(out, sc)), out)
-    return summary
+        typer.echo(json.dumps(res.summary))
+        return
+    print_summary(res.scenario, res.summary)
+    if out is not None and not quiet:
+        names = [RUNS_FILE, SUMMARY_FILE, MANIFEST_FILE, SCENARIO_FILE]
+        if not no_plots:
+            names += [figure_file(kind) for kind in RUN_FIGURES]
+        stderr().print(f"wrote {out}/{', '.join(names)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(sc, summary: dict[str, Any]) -> None:

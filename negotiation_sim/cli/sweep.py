@@ -6,16 +6,30 @@ import contextlib
 import json
 import math
 import sys
-import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    fail,
+    progress_bar,
+    stderr,
+    user_errors,
+    warnings_as_lines,
+)
+from negotiation_sim.results.schema import (
+    MANIFEST_FILE,
+    POINTS_FILE,
+    RUNS_DIR,
+    SWEEP_SUMMARY_FILE,
+)
 
 MAX_ROWS = 40  # points printed after a sweep; the rest are in summary.parquet
+DEFAULT_OUT = "results"  # --out defaults to results/<experiment name>
 
 
 class ExecutorName(str, Enum):
@@ -40,7 +54,7 @@ def sweep(
                             "scheduler file (JSON).",
         show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Results directory. Default: results/<experiment name>.",
+        "--out", "-o", help=f"Results directory. Default: {DEFAULT_OUT}/<experiment name>.",
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Finish an interrupted sweep in --out: run only the missing tasks.")] = False,
@@ -51,54 +65,49 @@ def sweep(
     """Run every point of an experiment and write points, per-world runs and a summary.
 
     Results do not depend on the executor or the number of workers. Writes
-    points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json and the
-    sweep figures (PNG; --no-plots to skip).
+    points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json,
+    scenario.json, sensitivity.json (sobol and morris designs) and the sweep figures (PNG;
+    --no-plots to skip).
     Exits 1 if any task failed (the others are kept: --resume retries the failed ones).
     """
     kind = (executor.value if executor else ("dask" if scheduler else "serial"))
     if scheduler is not None and kind != "dask":
         raise fail("--scheduler needs --executor dask", 2)
-    from negotiation_sim.results.sweep import SweepError
+    with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
+        from negotiation_sim import api
 
-    with user_errors(debug), _sweep_errors(debug, SweepError):
-        from negotiation_sim.config.experiment import load_experiment
-        from negotiation_sim.results.sweep import prepare, run_sweep
+        loaded = api.load_experiment(experiment)
+        out_dir = out if out is not None else Path(DEFAULT_OUT) / loaded.experiment.name
 
-        loaded = load_experiment(experiment)
-        out_dir = out if out is not None else Path("results") / loaded.experiment.name
-        prepared = prepare(loaded, out_dir, resume=resume)
-        tasks = prepared[2]
-        todo_worlds = sum(t.n for t in tasks if not (out_dir / "runs" / t.part).exists())
-        todo_tasks = sum(1 for t in tasks if not (out_dir / "runs" / t.part).exists())
-        with _executor(kind, workers, scheduler) as ex:
+        def start_executor():  # once the results directory is checked
+            from negotiation_sim.run.executors import make_executor
+
+            ex = make_executor(kind, workers=workers, scheduler=scheduler,
+                               preload=["negotiation_sim.results.sweep"])
             if not quiet and getattr(ex, "dashboard", None):
                 stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
-            with task_progress(todo_tasks, todo_worlds, quiet=quiet) as advance:
-                # A remote cluster may not share our disk: its tasks send rows back here.
-                report = run_sweep(loaded, out_dir, ex, resume=resume, prepared=prepared,
-                                   progress=lambda task, ok: advance(task.n),
-                                   workers_write=scheduler is None)
+            return ex
+
+        failed = None
+        with progress_bar("worlds", quiet=quiet) as progress:
+            try:
+                report = api.sweep(loaded, out=out_dir, executor=start_executor, resume=resume,
+                                   plots=not no_plots, progress=progress).report
+            except api.SweepFailed as err:
+                failed, report = err, err.report
     if report.summary is not None:
         print_points(report.summary, loaded)
-        if loaded.design.method in ("sobol", "morris") and report.ok:
-            _save_sensitivity(out_dir, quiet)
-        if not no_plots:
-            with user_errors(debug):
-                from negotiation_sim.plots.figures import sweep_figures, write_figures
-                from negotiation_sim.results.reader import SweepResults
-
-                figures = write_figures(sweep_figures(SweepResults.load(out_dir)), out_dir)
-            if not quiet:
-                stderr().print(f"figures: {', '.join(f.name for f in figures)}",
-                                highlight=False, soft_wrap=True)
     if not quiet:
+        if report.figures:
+            stderr().print(f"figures: {', '.join(f.name for f in report.figures)}",
+                           highlight=False, soft_wrap=True)
         stderr().print(
-            f"wrote {out_dir}/: points.parquet, runs/ ({report.tasks - len(report.failed)} "
-            f"parts), summary.parquet, manifest.json — {report.ran} tasks run in "
+            f"wrote {out_dir}/: {POINTS_FILE}, {RUNS_DIR}/ ({report.tasks - len(report.failed)} "
+            f"parts), {SWEEP_SUMMARY_FILE}, {MANIFEST_FILE} — {report.ran} tasks run in "
             f"{report.seconds:.1f} s on {kind}"
             + (f", {report.resumed} already done" if report.resumed else ""),
             highlight=False, soft_wrap=True)
-    if report.failed:
+    if failed is not None:
         con = stderr()
         con.print(f"[red]error:[/red] {len(report.failed)} of {report.tasks} tasks failed; the "
                   f"others are in {out_dir}. Fix the cause and rerun with --resume to run only "
@@ -107,73 +116,22 @@ def sweep(
             con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", markup=False,
                       highlight=False, soft_wrap=True)
         if len(report.failed) > 10:
-            con.print(f"  ... and {len(report.failed) - 10} more (see manifest.json)")
+            con.print(f"  ... and {len(report.failed) - 10} more (see {MANIFEST_FILE})")
         raise typer.Exit(1)
 
 
-def _save_sensitivity(out_dir: Path, quiet: bool) -> None:
-    """Save the agreement share's indices beside a finished sobol or morris sweep (its figure
-    and report read them); a missing SALib or an undefined metric is one warning line."""
-    from negotiation_sim.analysis.sensitivity import SensitivityError, analyze_results
-    from negotiation_sim.results.files import write_json_atomic
-
-    try:
-        res = analyze_results(out_dir, "agreement")
-    except (ImportError, SensitivityError) as err:
-        if not quiet:
-            stderr().print(f"[yellow]warning:[/yellow] no sensitivity indices saved: {err}",
-                           highlight=False, soft_wrap=True)
-        return
-    write_json_atomic(out_dir / "sensitivity.json", res.to_json())
-
-
 @contextlib.contextmanager
-def _sweep_errors(debug: bool, *kinds: type[BaseException]):
+def _sweep_errors(debug: bool):
     """Sweep-level problems (and a missing optional dependency) as one-line errors."""
+    from negotiation_sim.analysis.sensitivity import SensitivityError
+    from negotiation_sim.results.sweep import SweepError
+
     try:
         yield
-    except (ImportError, *kinds) as err:
+    except (ImportError, SweepError, SensitivityError) as err:
         if debug:
             raise
         raise fail(str(err)) from None
-
-
-def _executor(kind: str, workers: int | None, scheduler: str | None):
-    from negotiation_sim.run.executors import make_executor
-
-    return make_executor(kind, workers=workers, scheduler=scheduler,
-                         preload=["negotiation_sim.results.sweep"])
-
-
-@contextlib.contextmanager
-def task_progress(tasks: int, worlds: int, *, quiet: bool):
-    """A progress bar on stderr (tasks, worlds per second, time left); silent when quiet or
-    when stderr is not a terminal. Yields ``advance(worlds_of_the_task)``."""
-    if quiet or not sys.stderr.isatty() or tasks == 0:
-        yield lambda n: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = [TextColumn("tasks"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    start = time.perf_counter()
-    done = 0
-    with Progress(*columns, console=stderr(), transient=True) as bar:
-        task = bar.add_task("sweep", total=tasks, rate="")
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, advance=1, rate=f"{rate:,.0f} worlds/s")
-
-        yield advance
 
 
 def print_points(summary, loaded) -> None:
@@ -207,7 +165,7 @@ def print_points(summary, loaded) -> None:
         t.add_row(*cells)
     con.print(t)
     if len(rows) > MAX_ROWS:
-        con.print(f"... {len(rows) - MAX_ROWS} more points in summary.parquet")
+        con.print(f"... {len(rows) - MAX_ROWS} more points in {SWEEP_SUMMARY_FILE}")
 
 
 def _short(path: str) -> str:
@@ -238,10 +196,10 @@ def sensitivity(
 ) -> None:
     """Sobol indices (first-order S1, total ST) or Morris mu*/sigma of a sweep's metric, with
     95% confidence intervals, computed with SALib from the sweep's own samples."""
-    from negotiation_sim.analysis.sensitivity import SensitivityError, analyze_results
+    with user_errors(debug), _sweep_errors(debug):
+        from negotiation_sim import api
 
-    with user_errors(debug), _sweep_errors(debug, SensitivityError):
-        res = analyze_results(results, metric, num_resamples=resamples)
+        res = api.sensitivity(results, metric, resamples=resamples)
     if as_json:
         typer.echo(json.dumps(res.to_json()))
         return

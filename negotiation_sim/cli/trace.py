@@ -23,11 +23,10 @@ def trace(
     """Tell one world's negotiation round by round: the format tried and who declined, each
     text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
     with user_errors(debug):
-        from negotiation_sim.config.scenario import load_scenario
-        from negotiation_sim.run.trace import trace_world
+        from negotiation_sim import api
 
-        sc = load_scenario(scenario)
-        story = trace_world(sc, seed=seed, world=world)
+        sc = api.load_scenario(scenario)
+        story = api.trace(sc, seed=seed, world=world)
     if as_json:
         typer.echo(json.dumps(story))
     else:

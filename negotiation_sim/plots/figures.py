@@ -10,6 +10,7 @@ from negotiation_sim.plots.style import save
 from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, sweep_outcomes
 from negotiation_sim.plots.trace import trajectory
 from negotiation_sim.results.reader import RunResults, SweepResults
+from negotiation_sim.results.schema import Figure, figure_file
 
 if TYPE_CHECKING:
     from negotiation_sim.config.scenario import Scenario
@@ -17,16 +18,16 @@ if TYPE_CHECKING:
 
 def trace_figures(trace: dict[str, Any], scenario: Scenario | None = None) -> dict[str, Any]:
     """The figures of a traced world, by kind name."""
-    return {"trajectory": lambda: trajectory(trace, scenario=scenario)}
+    return {Figure.TRAJECTORY: lambda: trajectory(trace, scenario=scenario)}
 
 
 def run_figures(results: RunResults) -> dict[str, Any]:
     """The figures of a run, by kind name, as functions that make them (one open at a time)."""
     return {
-        "outcomes": lambda: outcome_shares(results.summary),
-        "terms": lambda: terms(results),
-        "utilities": lambda: utilities(results),
-        "formats": lambda: formats(results),
+        Figure.OUTCOMES: lambda: outcome_shares(results.summary),
+        Figure.TERMS: lambda: terms(results),
+        Figure.UTILITIES: lambda: utilities(results),
+        Figure.FORMATS: lambda: formats(results),
     }
 
 
@@ -37,7 +38,7 @@ def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[st
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for kind in kinds or list(makers):
-        path = out / f"{kind}.{fmt}"
+        path = out / figure_file(kind, fmt)
         save(makers[kind](), path)
         written.append(path)
     return written
@@ -49,12 +50,12 @@ def sweep_figures(sweep: SweepResults) -> dict[str, Any]:
     varying = [p for p in sweep.params if sweep.summary[p].nunique() > 1]
     numeric = [p for p in varying if sweep.numeric(p)]
     if len(sweep.summary) <= 40:
-        makers["outcomes"] = lambda: sweep_outcomes(sweep)
+        makers[Figure.OUTCOMES] = lambda: sweep_outcomes(sweep)
     if numeric:
-        makers["sweep-line"] = lambda: sweep_line(sweep, numeric[0])
+        makers[Figure.SWEEP_LINE] = lambda: sweep_line(sweep, numeric[0])
     if sweep.method in ("grid", "list") and len(varying) >= 2:
-        makers["heatmap"] = lambda: sweep_heatmap(sweep)
+        makers[Figure.HEATMAP] = lambda: sweep_heatmap(sweep)
     if sweep.sensitivity is not None:
-        makers["sensitivity"] = lambda: sensitivity(sweep.sensitivity, title=sweep.caption,
+        makers[Figure.SENSITIVITY] = lambda: sensitivity(sweep.sensitivity, title=sweep.caption,
                                                        scenario=sweep.scenario)
     return makers

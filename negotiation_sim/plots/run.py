@@ -6,8 +6,7 @@ returns the Figure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -25,11 +24,8 @@ from negotiation_sim.plots.style import (
     pct_axis,
     wrap,
 )
+from negotiation_sim.results.marks import IssueMarks
 from negotiation_sim.results.reader import RunResults
-
-if TYPE_CHECKING:
-
-    from negotiation_sim.config.scenario import Scenario
 
 
 @closes_on_error
@@ -97,48 +93,6 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
     return fig
 
 
-@dataclass
-class IssueMarks:
-    """What to mark on an issue's axis: ideal points, red lines, caps, status quo, Nash point."""
-
-    ideal: dict[str, tuple[float, float, float]]  # actor -> (p05, median, p95) of its ideal point
-    red_lines: list[tuple[str, str, float]]  # (actor, op, value)
-    caps: list[tuple[str, float]]  # (guarantor, median offer)
-    status_quo: float
-    nash: float | None  # median Nash text over worlds where one exists
-
-
-def scenario_marks(scenario: Scenario, *, seed: int = 0, worlds: int = 2048) -> dict[str, IssueMarks]:
-    """Per issue, the reference points of a scenario, over ``worlds`` draws of its numbers.
-
-    The Nash point is the clout-weighted Nash bargaining text at the principals' *true*
-    reservations (no overstatement, no pressure), inside every red line and guarantor cap: where
-    talks would land with complete information. Uncertain numbers are summarised by their median
-    (ideal points also by their 5-95% range).
-    """
-    from negotiation_sim.core.nash import nash_text
-    from negotiation_sim.core.worlds import sample_bounded
-
-    prm = sample_bounded(scenario, worlds, seed=seed)
-    guarantors = scenario.ids("guarantor")
-    text, feasible = nash_text(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi)
-    feasible &= prm.box_ok
-    principals = scenario.principals
-    marks = {}
-    for k, issue in enumerate(scenario.issue_ids):
-        ideal = {}
-        for a, aid in enumerate(principals):
-            p = prm.prefs.position[a, k]
-            ideal[aid] = tuple(float(v) for v in np.quantile(p, [0.05, 0.5, 0.95]))
-        red = [(aid, c.op, c.value) for aid in principals
-               for c in scenario.actors[aid].red_lines if c.issue == issue]
-        caps = [(aid, float(np.median(prm.offers[g, k])))
-                for g, aid in enumerate(guarantors) if issue in scenario.actors[aid].offer]
-        nash = float(np.median(text[k, feasible])) if feasible.any() else None
-        marks[issue] = IssueMarks(ideal, red, caps, float(np.median(prm.status_quo[k])), nash)
-    return marks
-
-
 @closes_on_error
 def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, bins: int = 40):
     """Per issue, the distribution of agreed terms (and ceasefire packages) with reference marks.
@@ -147,7 +101,8 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
     (and, stacked on it in its own colour, the ceasefire package where talks ended in one), each
     principal's ideal point (triangle, with its 5-95% range when uncertain), red lines (dashed,
     the forbidden side shaded), guarantor caps (dash-dot), the status quo (dotted) and the Nash
-    point (star). Marks need ``results.scenario``; without it only the histograms are drawn.
+    point (star). The marks are ``results.marks``, computed when the run was made (see
+    ``negotiation_sim.results.marks``); without them only the histograms are drawn.
 
     Args:
         results: a run's tables.
@@ -161,18 +116,19 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
     issues = list(issues or results.issues)
     fig, axes = panels(len(issues), ax)
     sc = results.scenario
-    marks = scenario_marks(sc, seed=results.summary["seed"]) if sc is not None else {}
+    marks = results.marks or {}
     colours = _actor_colours(results)
-    n = len(results.runs)
+    runs = results.sample
+    n = len(runs)
     # Bins centred on multiples of 1/bins, so round values (a red line at 0.85, a status quo
     # at 0.8) sit in the middle of a bar rather than on an edge.
     half = 0.5 / bins
     edges = np.linspace(-half, 1 + half, bins + 2)
     for axk, issue in zip(axes, issues):
-        col = results.runs[f"terms.{issue}"].to_numpy()
+        col = runs[f"terms.{issue}"].to_numpy()
         stacks, colors, labels = [], [], []
         for outcome in ("agreement", "ceasefire"):
-            mask = (results.runs["outcome"] == outcome).to_numpy() & ~np.isnan(col)
+            mask = (runs["outcome"] == outcome).to_numpy() & ~np.isnan(col)
             stacks.append(col[mask])
             colors.append(OUTCOME_COLOURS[outcome])
             labels.append("Agreed terms" if outcome == "agreement" else "Ceasefire package")
@@ -268,7 +224,7 @@ def utilities(results: RunResults, ax=None):
     """
     actors = results.actors
     fig, ax = new_figure(ax, size=(7.5, 1.3 + 1.25 * len(actors)))
-    runs = results.runs
+    runs = results.sample
     present = [o for o in OUTCOMES if (runs["outcome"] == o).any()]
     step = 0.8 / max(len(present), 1)
     for i, actor in enumerate(actors):
@@ -327,8 +283,8 @@ def utilities(results: RunResults, ax=None):
 def _reservations(results: RunResults, actor: str) -> np.ndarray | None:
     """An actor's true reservation value per world (before pressure), if it has one."""
     col = f"input.actors.{actor}.reservation"
-    if col in results.runs:
-        return results.runs[col].to_numpy()
+    if col in results.sample:
+        return results.sample[col].to_numpy()
     sc = results.scenario
     if sc is not None and actor in sc.actors and sc.actors[actor].role == "principal":
         return np.array([float(sc.actors[actor].reservation)])
@@ -345,7 +301,7 @@ def formats(results: RunResults, ax=None):
     Returns:
         The matplotlib Figure.
     """
-    runs = results.runs
+    runs = results.sample
     names = list(results.summary.get("formats", {})) or sorted(runs["format"].dropna().unique())
     groups = names + [None]
     fig, ax = new_figure(ax, size=(max(5.5, 1.3 * len(groups) + 3), 4.0))

@@ -65,8 +65,10 @@ def closes_on_error(func):
 def pyplot():
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf", "cairo"):
-        # Never open windows: figures are saved, not shown.
+    backend = matplotlib.get_backend().lower()
+    if backend not in ("agg", "svg", "pdf", "cairo") and not backend.startswith("module://"):
+        # Never open windows: figures are saved, not shown. A notebook's backend
+        # (module://matplotlib_inline..., ipympl) opens none and is left alone.
         matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

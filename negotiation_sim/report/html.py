@@ -18,20 +18,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.results.schema import MANIFEST_FILE, REPORT_FILE, Figure
 
 if TYPE_CHECKING:
     from negotiation_sim.config.scenario import Scenario
 
 FIGURE_CAPTIONS = {
-    "outcomes": "How often each outcome happened, with 95% Wilson intervals.",
-    "terms": "Where agreements landed on each issue, against each side's ideal point, red "
-             "lines, the status quo and the Nash bargaining point.",
-    "utilities": "Each actor's utility at the outcome, against its value of no deal.",
-    "formats": "Which summit format was held, and how it ended.",
-    "sweep-line": "Outcome shares along a swept parameter, with 95% bands.",
-    "heatmap": "The agreement share over two swept parameters.",
-    "sensitivity": "Which uncertain parameters drive the agreement share (Sobol or Morris).",
-    "trajectory": "One world's talks round by round.",
+    Figure.OUTCOMES: "How often each outcome happened, with 95% Wilson intervals.",
+    Figure.TERMS: "Where agreements landed on each issue, against each side's ideal point, red "
+                  "lines, the status quo and the Nash bargaining point.",
+    Figure.UTILITIES: "Each actor's utility at the outcome, against its value of no deal.",
+    Figure.FORMATS: "Which summit format was held, and how it ended.",
+    Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
+    Figure.HEATMAP: "The agreement share over two swept parameters.",
+    Figure.SENSITIVITY: "Which uncertain parameters drive the agreement share (Sobol or Morris).",
+    Figure.TRAJECTORY: "One world's talks round by round.",
 }
 
 _CSS = """
@@ -78,9 +79,7 @@ def _figures_html(makers: dict[str, Any]) -> str:
 
 def number_words(value: Any) -> str:
     """A scenario number in words: ``0.3`` or ``uniform 0.25-0.5`` and the like."""
-    from negotiation_sim.config.distributions import _Dist
-
-    if not isinstance(value, _Dist):
+    if isinstance(value, (int, float)):
         return f"{float(value):g}"
     d = value.model_dump()
     kind = d.pop("dist")
@@ -263,7 +262,7 @@ def provenance_html(manifest: dict[str, Any]) -> str:
         rows.append("<tr><th>versions</th><td>" + _e(", ".join(
             f"{k} {v}" for k, v in manifest["versions"].items())) + "</td></tr>")
     raw = _e(json.dumps(manifest, indent=2))
-    return (f"<table>{''.join(rows)}</table><details><summary>manifest.json</summary>"
+    return (f"<table>{''.join(rows)}</table><details><summary>{MANIFEST_FILE}</summary>"
             f"<pre id='manifest'>{raw}</pre></details>")
 
 
@@ -273,11 +272,15 @@ def provenance_html(manifest: dict[str, Any]) -> str:
 def build_report(path: str | Path, scenario: Scenario | str | Path | None = None) -> str:
     """The HTML report of a run or sweep results directory."""
     from negotiation_sim import plots
-    from negotiation_sim.results.reader import RunResults, SweepResults
+    from negotiation_sim.results.reader import SweepResults, load_results
 
     path = Path(path)
-    if (path / "summary.parquet").exists():
-        sweep = SweepResults.load(path, scenario)
+    results = load_results(path, scenario)
+    if isinstance(results, dict):
+        raise ValueError(f"{path}: a report takes a run or sweep results directory, not a trace "
+                         "(draw a trace with negsim plot)")
+    if isinstance(results, SweepResults):
+        sweep = results
         title = f"Sweep report: {sweep.name}"
         intro = (f"{len(sweep.summary)} points of {int(sweep.summary['runs'].iloc[0]):,} worlds "
                  f"each, seed {sweep.manifest.get('seed', '?')}, design "
@@ -285,7 +288,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         results_html = sweep_table_html(sweep)
         makers, manifest, sc = plots.sweep_figures(sweep), sweep.manifest, sweep.scenario
     else:
-        run = RunResults.load(path, scenario)
+        run = results
         s = run.summary
         title = f"Run report: {s['scenario']}"
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
@@ -321,7 +324,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
 def write_report(path: str | Path, out: str | Path | None = None,
                  scenario: Scenario | str | Path | None = None) -> Path:
     """Write the report of ``path`` to ``out`` (default ``path/report.html``); returns it."""
-    target = Path(out) if out is not None else Path(path) / "report.html"
+    target = Path(out) if out is not None else Path(path) / REPORT_FILE
     text = build_report(path, scenario)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -1,2 +1,3 @@
-"""Results: the column schema and file names, streaming summaries, atomic writers, manifests,
-the sweep results directory and the one reader every consumer uses."""
+"""Results: the names of a results directory's files (``schema``), per-world tables (``tables``),
+streaming summaries, atomic writers, manifests, the marks figures draw (``marks``), the sweep
+results directory and the one reader every consumer uses (``reader``)."""

@@ -1,14 +1,19 @@
 """Reading results back: the one reader of run, sweep and trace results that every consumer uses.
 
 ``load_results`` recognises what a path holds (``results_kind``) and returns ``RunResults``
-(one row per world, the summary, the manifest, the scenario if known) or ``SweepResults`` (one
-row per point, the manifest, saved sensitivity indices); ``load_trace`` reads a traced world.
-Figures, reports, comparisons and sensitivity analyses read results only through here.
+(the summary, the manifest, the scenario and its figures' marks, and the per-world table) or
+``SweepResults`` (one row per point and the points' values, the manifest, saved sensitivity
+indices), or a traced world's dict. Figures, reports, comparisons, sensitivity analyses and the
+Python API read results only through here; the files' names are ``results.schema``'s.
+
+The scenario of a result comes from ``scenario.json`` (written with the results), else, for
+results written before it existed, from the file the manifest names, if it is still there.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +22,19 @@ import numpy as np
 
 from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.results.marks import IssueMarks, read_scenario_record, scenario_marks
+from negotiation_sim.results.schema import (
+    MANIFEST_FILE,
+    POINTS_FILE,
+    RUNS_DIR,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    SENSITIVITY_FILE,
+    SENSITIVITY_TABLE_FILE,
+    SUMMARY_FILE,
+    SWEEP_SUMMARY_FILE,
+    TRACE_FILE,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,39 +42,101 @@ if TYPE_CHECKING:
     from negotiation_sim.config.scenario import Scenario
 
 
-@dataclass
+class RunsNotKept(LookupError):
+    """The run kept no per-world rows (``keep_runs=False``): only its summary is there."""
+
+
 class RunResults:
-    """A run's tables: one row per world, the summary, the manifest, and the scenario if known.
+    """A run's results: its summary, provenance, scenario, figures' marks and per-world rows.
 
     Attributes:
-        runs: ``runs.parquet`` as a DataFrame (outcome and format as strings).
-        summary: ``summary.json`` (the ``negsim run --json`` shape).
-        manifest: ``manifest.json`` (provenance).
-        scenario: the validated scenario, when its file is found (marks ideal points, red lines).
-        path: the results directory.
+        summary: the ``negsim run --json`` dict.
+        manifest: provenance (``manifest.json``).
+        scenario: the validated scenario, when known.
+        marks: per issue, what the terms figure marks (``results.marks``), when known.
+        path: the results directory, for results read from or written to one.
+        runs_file: the Parquet file holding the per-world rows, if they were kept.
+
+    ``runs`` (every column, every world) is read from ``runs_file`` when first asked for;
+    figures read ``sample`` (their columns, at most ``MAX_FIGURE_ROWS`` worlds) instead.
     """
 
-    runs: pd.DataFrame
-    summary: dict[str, Any]
-    manifest: dict[str, Any] = field(default_factory=dict)
-    scenario: Scenario | None = None
-    path: Path | None = None
+    def __init__(self, summary: dict[str, Any], *, manifest: dict[str, Any] | None = None,
+                 scenario: Scenario | None = None, marks: dict[str, IssueMarks] | None = None,
+                 runs: pd.DataFrame | None = None, runs_file: str | Path | None = None,
+                 path: str | Path | None = None) -> None:
+        self.summary = summary
+        self.manifest = manifest or {}
+        self.scenario = scenario
+        self.marks = marks
+        self.path = None if path is None else Path(path)
+        self.runs_file = None if runs_file is None else Path(runs_file)
+        self._runs = runs
+        self._sample: pd.DataFrame | None = None
 
     @classmethod
-    def load(cls, path: str | Path, scenario: Scenario | str | Path | None = None) -> RunResults:
-        """Read ``runs.parquet``, ``summary.json`` and ``manifest.json`` from a run directory.
+    def load(cls, path: str | Path, scenario: Scenario | str | Path | None = None):
+        """Read a run's results directory (``runs.parquet`` is read when first needed).
 
-        The scenario is ``scenario`` if given, else the manifest's ``scenario_file`` when that
-        file still exists and has the recorded hash (a changed file would mark the wrong lines).
+        The scenario and marks are ``scenario.json``'s. Given ``scenario`` (a file or a
+        Scenario) instead, or for a directory written before ``scenario.json`` existed (the
+        manifest's scenario file, if it still exists), the marks are computed from it.
         """
         path = Path(path)
-        runs = read_runs_sample(path / "runs.parquet")
-        for col in ("outcome", "format"):
-            if col in runs:
-                runs[col] = runs[col].astype("string")
-        summary = json.loads((path / "summary.json").read_text())
-        manifest = read_json(path / "manifest.json")
-        return cls(runs, summary, manifest, resolve_scenario(scenario, manifest, path), path)
+        summary_file = path / SUMMARY_FILE
+        if not summary_file.is_file():
+            raise FileNotFoundError(f"{path}: not a run's results directory (no {SUMMARY_FILE})")
+        summary = json.loads(summary_file.read_text())
+        manifest = read_json(path / MANIFEST_FILE)
+        marks = None
+        if scenario is None and (path / SCENARIO_FILE).is_file():
+            sc, marks = read_scenario_record(path / SCENARIO_FILE)
+        else:
+            sc = resolve_scenario(scenario, manifest, path)
+        if marks is None and sc is not None:
+            marks = scenario_marks(sc, seed=summary["seed"])
+        runs_file = path / RUNS_FILE
+        return cls(summary, manifest=manifest, scenario=sc, marks=marks,
+                   runs_file=runs_file if runs_file.is_file() else None, path=path)
+
+    def __repr__(self) -> str:
+        where = f", {self.path}" if self.path is not None else ""
+        return f"{type(self).__name__}({self.caption}{where})"
+
+    @property
+    def kept(self) -> bool:
+        """Whether the per-world rows are there (``runs``, and the figures that need them)."""
+        return self._runs is not None or self.runs_file is not None
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per world, every column of ``runs.parquet`` (outcome and format as strings).
+
+        Raises:
+            RunsNotKept: the run kept only its summary.
+        """
+        if self._runs is None:
+            if self.runs_file is None:
+                raise RunsNotKept("this run kept no per-world rows, only its summary: run it "
+                                  "with keep_runs=True (the default) or out=DIR")
+            import pandas as pd
+
+            self._runs = _as_strings(pd.read_parquet(self.runs_file))
+        return self._runs
+
+    @property
+    def sample(self) -> pd.DataFrame:
+        """What figures of distributions draw: the columns they use, every k-th world when
+        there are more than ``MAX_FIGURE_ROWS`` (outcome shares come from the exact summary)."""
+        if self._sample is None:
+            if self._runs is not None:
+                step = max(1, math.ceil(len(self._runs) / MAX_FIGURE_ROWS))
+                self._sample = self._runs.iloc[::step]
+            else:
+                if self.runs_file is None:
+                    self.runs  # noqa: B018 - raises RunsNotKept, saying what to do
+                self._sample = _as_strings(read_runs_sample(self.runs_file))
+        return self._sample
 
     @property
     def caption(self) -> str:
@@ -65,24 +145,31 @@ class RunResults:
 
     @property
     def principals(self) -> list[str]:
-        """Principal ids (from the scenario, else the first two utility columns)."""
+        """Principal ids (from the scenario, else the first two actors)."""
         if self.scenario is not None:
             return self.scenario.principals
         return self.actors[:2]
 
     @property
     def actors(self) -> list[str]:
-        """Actors with a utility column, in table order (principals first)."""
-        return [c.split(".", 1)[1] for c in self.runs.columns if c.startswith("utility.")]
+        """Actors with a utility, in table order (principals first)."""
+        return list(self.summary.get("utilities", {}))
 
     @property
     def issues(self) -> list[str]:
-        return [c.split(".", 1)[1] for c in self.runs.columns if c.startswith("terms.")]
+        return list(self.summary.get("terms", {}))
 
     def name_of(self, actor: str) -> str:
         if self.scenario is not None and actor in self.scenario.actors:
             return self.scenario.actors[actor].display(actor)
         return actor
+
+
+def _as_strings(runs: pd.DataFrame) -> pd.DataFrame:
+    for col in ("outcome", "format"):
+        if col in runs:
+            runs[col] = runs[col].astype("string")
+    return runs
 
 
 # Figures of distributions need no more worlds than this; a larger run is read as a systematic
@@ -96,8 +183,6 @@ _FIGURE_COLUMNS = ("world", "outcome", "format", "round", "walked_out")
 def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFrame:
     """The columns figures use from ``runs.parquet``, every k-th world when there are more
     than ``max_rows`` (outcome shares in titles and tables come from the exact summary)."""
-    import math
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -182,20 +267,21 @@ _PREFIXES = ("format.", "terms.", "utility.")
 _SUFFIXES = (".lo", ".hi")
 
 
-SENSITIVITY_FILES = ("sensitivity.parquet", "sensitivity.json")
+SENSITIVITY_FILES = (SENSITIVITY_TABLE_FILE, SENSITIVITY_FILE)
 
 
 @dataclass
 class SweepResults:
-    """A sweep's per-point summary, manifest, swept parameters and sensitivity indices.
+    """A sweep's per-point summary and values, manifest, swept parameters and sensitivity indices.
 
     Attributes:
-        summary: ``summary.parquet`` as a DataFrame, one row per point.
+        summary: ``summary.parquet`` as a DataFrame, one row per point (the points finished).
         manifest: ``manifest.json``.
         params: swept parameter paths (the manifest's design, else the summary's columns).
-        scenario: the base scenario when its file is found (for readable axis labels).
+        scenario: the base scenario, when known (for readable axis labels).
         sensitivity: indices per parameter, when the sweep directory holds them.
         path: the results directory.
+        points: ``points.parquet`` as a DataFrame, one row per point of the design.
     """
 
     summary: pd.DataFrame
@@ -204,6 +290,7 @@ class SweepResults:
     scenario: Scenario | None = None
     sensitivity: pd.DataFrame | None = None
     path: Path | None = None
+    points: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -214,19 +301,41 @@ class SweepResults:
                 and not c.endswith(_SUFFIXES)]
 
     @classmethod
-    def load(cls, path: str | Path, scenario=None) -> SweepResults:
-        """Read a sweep's results directory (``summary.parquet``, ``manifest.json``)."""
+    def load(cls, path: str | Path, scenario: Scenario | str | Path | None = None):
+        """Read a sweep's results directory (``summary.parquet``, ``points.parquet``,
+        ``manifest.json``, ``scenario.json``, sensitivity indices if saved)."""
         import pandas as pd
 
         path = Path(path)
-        summary_file = path / "summary.parquet"
+        summary_file = path / SWEEP_SUMMARY_FILE
         if not summary_file.exists():
-            raise FileNotFoundError(f"{path}: no summary.parquet (the sweep has not finished "
-                                    "any point yet)")
+            raise FileNotFoundError(f"{path}: no {SWEEP_SUMMARY_FILE} (the sweep has not "
+                                    "finished any point yet)")
         summary = pd.read_parquet(summary_file)
-        manifest = read_json(path / "manifest.json")
-        return cls(summary, manifest, [], resolve_scenario(scenario, manifest, path),
-                   load_sensitivity(path), path)
+        manifest = read_json(path / MANIFEST_FILE)
+        if scenario is None and (path / SCENARIO_FILE).is_file():
+            sc, _ = read_scenario_record(path / SCENARIO_FILE)
+        else:
+            sc = resolve_scenario(scenario, manifest, path)
+        points_file = path / POINTS_FILE
+        points = pd.read_parquet(points_file) if points_file.exists() else None
+        return cls(summary, manifest, [], sc, load_sensitivity(path), path, points)
+
+    def __repr__(self) -> str:
+        where = f", {self.path}" if self.path is not None else ""
+        return f"{type(self).__name__}({self.caption}{where})"
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """Every world of every point, one row per world (``runs/``, read when first asked
+        for: a large sweep's worlds may not fit in memory; read ``path / "runs"`` by parts)."""
+        if self.__dict__.get("_runs") is None:
+            import pandas as pd
+
+            if self.path is None or not (self.path / RUNS_DIR).is_dir():
+                raise RunsNotKept("these sweep results have no per-world parts (runs/)")
+            self.__dict__["_runs"] = _as_strings(pd.read_parquet(self.path / RUNS_DIR))
+        return self.__dict__["_runs"]
 
     @property
     def name(self) -> str:
@@ -308,24 +417,52 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
-def results_kind(path: Path) -> str:
+def results_kind(path: str | Path) -> str:
     """What a results path holds: ``run``, ``sweep`` or ``trace``.
 
     Raises:
         FileNotFoundError: when the path is none of these.
     """
+    path = Path(path)
     if path.is_file():
         if path.suffix == ".json":
             return "trace"
         raise FileNotFoundError(f"{path}: expected a results directory or a trace .json file")
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or directory")
-    if (path / "summary.parquet").exists() or (path / "points.parquet").exists():
+    if (path / SWEEP_SUMMARY_FILE).exists() or (path / POINTS_FILE).exists():
         return "sweep"
-    if (path / "runs.parquet").exists() and (path / "summary.json").exists():
+    if (path / RUNS_FILE).exists() and (path / SUMMARY_FILE).exists():
         return "run"
-    if (path / "trace.json").exists():
+    if (path / TRACE_FILE).exists():
         return "trace"
     raise FileNotFoundError(
-        f"{path}: not a results directory (expected runs.parquet + summary.json from negsim run, "
-        "summary.parquet from negsim sweep, or trace.json from negsim trace)")
+        f"{path}: not a results directory (expected {RUNS_FILE} + {SUMMARY_FILE} from negsim "
+        f"run, {SWEEP_SUMMARY_FILE} from negsim sweep, or {TRACE_FILE} from negsim trace)")
+
+
+def load_results(path: str | Path, scenario: Scenario | str | Path | None = None, *,
+                 run_type: type[RunResults] = RunResults,
+                 sweep_type: type[SweepResults] = SweepResults):
+    """A run's or a sweep's results, or a traced world, by what ``path`` holds.
+
+    Args:
+        path: a run or sweep results directory, a trace ``.json`` file, or a directory holding
+            ``trace.json``.
+        scenario: the scenario of the results (a file or a Scenario), instead of the one stored
+            with them (for a trace: ignored; ``plots.trajectory`` takes it).
+        run_type, sweep_type: the classes to build (the Python API's add figures and saving).
+
+    Returns:
+        ``run_type`` for a run, ``sweep_type`` for a sweep, the trace's dict for a trace.
+
+    Raises:
+        FileNotFoundError: the path holds none of these.
+    """
+    path = Path(path)
+    kind = results_kind(path)
+    if kind == "run":
+        return run_type.load(path, scenario)
+    if kind == "sweep":
+        return sweep_type.load(path, scenario)
+    return load_trace(path / TRACE_FILE if path.is_dir() else path)

@@ -9,6 +9,7 @@ worlds, which sharpens differences between points (the core draws each uncertain
 own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
 
     DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
+    DIR/scenario.json     the base scenario as validated (figures' labels, reports)
     DIR/runs/part-PPPPPP-CCCCC.parquet
                           one file per task, one row per world (as ``negsim run``), written to a
                           temporary file and renamed, so a part exists whole or not at all
@@ -45,7 +46,16 @@ from negotiation_sim.config.experiment import LABEL, LoadedExperiment
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.results.files import write_json_atomic, write_parquet_atomic
 from negotiation_sim.results.manifest import manifest
-from negotiation_sim.results.schema import FORMAT_VERSION, RUNS_DIR, Layout, chunk_from_table
+from negotiation_sim.results.marks import scenario_record
+from negotiation_sim.results.schema import (
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    POINTS_FILE,
+    RUNS_DIR,
+    SCENARIO_FILE,
+    SWEEP_SUMMARY_FILE,
+)
+from negotiation_sim.results.tables import Layout, chunk_from_table
 from negotiation_sim.results.summary import Accumulator, summary_row
 from negotiation_sim.run.executors.base import Executor, imap_unordered
 from negotiation_sim.run.tasks import Task, plan_tasks, run_task
@@ -158,6 +168,7 @@ class SweepReport:
     worlds: int = 0
     seconds: float = 0.0
     summary: Any = None  # pyarrow Table of summary.parquet, or None
+    figures: list[Path] = field(default_factory=list)  # figure files written after the sweep
 
     @property
     def ok(self) -> bool:
@@ -187,8 +198,8 @@ def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
 
 
 def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict | None:
-    mpath = out / "manifest.json"
-    started = mpath.exists() or (out / RUNS_DIR).exists() or (out / "points.parquet").exists()
+    mpath = out / MANIFEST_FILE
+    started = mpath.exists() or (out / RUNS_DIR).exists() or (out / POINTS_FILE).exists()
     if started and not resume:
         raise SweepError(f"{out} already holds a sweep: add --resume to finish it, or choose "
                          "another --out")
@@ -229,14 +240,15 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     runs_dir.mkdir(parents=True, exist_ok=True)
     for stale in runs_dir.glob(".*.tmp"):  # a kill mid-write leaves these behind
         stale.unlink(missing_ok=True)
-    write_parquet_atomic(points, out / "points.parquet")
+    write_parquet_atomic(points, out / POINTS_FILE)
+    write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     sessions = list((previous or {}).get("sessions", []))
     session = {"started": started.isoformat(timespec="seconds"), "command": sys.argv,
                "host": socket.gethostname(), **executor.describe()}
     base = _manifest(loaded, identity, tasks, points)
-    write_json_atomic(out / "manifest.json", {
+    write_json_atomic(out / MANIFEST_FILE, {
         **base, "status": "running", "sessions": [*sessions, session]})
 
     todo = [t for t in tasks if not (runs_dir / t.part).exists()]
@@ -280,10 +292,10 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
 
     summary = summarise(out, tasks, scenarios, points, seed)
     if summary is not None:
-        write_parquet_atomic(summary, out / "summary.parquet")
+        write_parquet_atomic(summary, out / SWEEP_SUMMARY_FILE)
     report.summary = summary
     done = sum((runs_dir / t.part).exists() for t in tasks)
-    write_json_atomic(out / "manifest.json", {
+    write_json_atomic(out / MANIFEST_FILE, {
         **base,
         "status": "complete" if done == len(tasks) else "incomplete",
         "tasks": {**base["tasks"], "done": done, "failed": report.failed},
