@@ -112,3 +112,25 @@ def test_ceasefires_are_followed_too():
     m = SummitModel(make_scenario(data), 2048, seed=2).run()
     assert (m.outcome == CEASEFIRE).all()
     assert (m.broken_round >= 0).any() and (m.broken_round < 0).any()
+
+
+def test_the_summary_and_the_runs_table_report_durability(tmp_path):
+    import negotiation_sim as ns
+
+    res = ns.run(walk_scenario(rounds=10), runs=20_000, seed=3, out=tmp_path / "r")
+    d = res.summary["durability"]
+    assert d["ceasefire"] is None and d["agreement"]["signed"] == 20_000
+    share = d["agreement"]["holds"]["share"]
+    lo, hi = d["agreement"]["holds"]["ci95"]
+    assert lo <= share <= hi and share == pytest.approx(exact_hold_probability(10, 5), abs=0.01)
+    holding = d["agreement"]["holding"]
+    assert holding[0] == 1.0 and holding == sorted(holding, reverse=True) and len(holding) == 11
+    assert holding[:6] == [1.0] * 6  # six steps up are needed to break
+    assert d["agreement"]["median_rounds"] is None  # more than half hold
+    runs = res.runs
+    broke = runs["broken_round"].notna()
+    assert (broke.mean() == pytest.approx(1 - share, abs=1e-12))
+    assert set(runs.loc[broke, "broken_by"]) == {"a"}
+    assert set(runs["end_reason"]) == {"agreed"}
+    assert res.summary["end_reasons"]["agreed"] == 1.0
+    assert (tmp_path / "r" / "durability.png").exists()

@@ -131,7 +131,7 @@ def test_utilities_rows_per_actor(results, tmp_path):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Ukraine", "Russia"]
     assert "Utility" in ax.get_xlabel()
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "Reservation (median)" in legend and "Agreement" in legend
+    assert "Value of war at the end (median)" in legend and "Agreement" in legend
     _check_caption(fig)
     _saves(fig, tmp_path)
 

@@ -33,9 +33,9 @@ from negotiation_sim.results.schema import (
     COMPARISON_FILE,
     MANIFEST_FILE,
     REPORT_FILE,
+    OPTIONAL_RUN_FIGURES,
     RUN_FIGURES,
     SCENARIO_FILE,
-    SWEEP_FIGURES,
     TRACE_FIGURES,
     figure_file,
 )
@@ -69,7 +69,8 @@ def plot(
         help="A run or sweep results directory, or a trace .json file.", show_default=False)],
     kind: Annotated[Optional[list[str]], typer.Option(
         "--kind", "-k", help="Figure to draw (repeatable); default: every figure that fits the "
-        f"results. Run: {', '.join(RUN_FIGURES)}. Sweep: {', '.join(SWEEP_FIGURES)}. "
+        f"results. Run: {', '.join(RUN_FIGURES)}, and {', '.join(OPTIONAL_RUN_FIGURES)} when "
+        "signed texts were followed. Sweep: {', '.join(SWEEP_FIGURES)}. "
         f"Trace: {', '.join(TRACE_FIGURES)}.")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for the figures (default: beside the results).")] = None,

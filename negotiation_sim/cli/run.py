@@ -21,6 +21,7 @@ from negotiation_sim.cli.common import (
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
 from negotiation_sim.results.schema import (
     MANIFEST_FILE,
+    OPTIONAL_RUN_FIGURES,
     RUN_FIGURES,
     RUNS_FILE,
     SCENARIO_FILE,
@@ -61,7 +62,8 @@ def run(
     if out is not None and not quiet:
         names = [RUNS_FILE, SUMMARY_FILE, MANIFEST_FILE, SCENARIO_FILE]
         if not no_plots:
-            names += [figure_file(kind) for kind in RUN_FIGURES]
+            names += [figure_file(kind) for kind in (*RUN_FIGURES, *OPTIONAL_RUN_FIGURES)
+                      if (out / figure_file(kind)).exists()]
         stderr().print(f"wrote {out}/{', '.join(names)}", highlight=False, soft_wrap=True)
 
 
@@ -91,16 +93,66 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     con.print(t)
     _print_terms(con, sc, summary)
     _print_solutions(con, summary)
+    _print_reasons(con, summary)
+    _print_durability(con, summary)
     t = Table(title="Mean utility at the outcome", title_justify="left",
-              caption="1 = the actor's own ideal text; principals' deals are discounted, and "
-                      "breakdown or no summit is worth their value of war; other actors count "
-                      "only outcomes with a text", caption_justify="left")
+              caption="per round; 1 = the actor's own ideal text; breakdown or no summit is "
+                      "worth a principal's value of war; other actors count only outcomes with "
+                      "a text", caption_justify="left")
     t.add_column("actor")
     t.add_column("role")
     t.add_column("mean utility", justify="right")
     for a, u in summary["utilities"].items():
         t.add_row(sc.actors[a].display(a), sc.actors[a].role,
                   "–" if u["mean"] is None else f"{u['mean']:.3f}")
+    con.print(t)
+
+
+REASON_WORDS = {
+    "agreed": "agreed: every principal accepted a text",
+    "deadline": "the deadline passed (then a ceasefire, or breakdown without a package)",
+    "walk_out": "a principal walked out (then a ceasefire, or breakdown without a package)",
+    "ceasefire_refused": "talks failed and a principal preferred the war to the ceasefire",
+    "no_format": "no summit: no format every principal attends",
+    "preconditions": "no summit: no text meets every principal's preconditions",
+}
+
+
+def _print_reasons(con, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    reasons = summary.get("end_reasons") or {}
+    if not reasons:
+        return
+    t = Table(title="Why worlds ended", title_justify="left")
+    t.add_column("reason")
+    t.add_column("share of worlds", justify="right")
+    for r, share in reasons.items():
+        if share > 0:
+            t.add_row(REASON_WORDS.get(r, r), f"{share:.1%}")
+    con.print(t)
+
+
+def _print_durability(con, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    dur = summary.get("durability")
+    if not dur:
+        return
+    t = Table(title="Will what is signed hold?", title_justify="left",
+              caption="holds: unbroken through the followed rounds (95% interval); median: when "
+                      "half had broken ('–' when more than half hold)", caption_justify="left")
+    for col in ("signed text", "signed worlds", "holds", "95% interval", "median"):
+        t.add_column(col, justify="left" if col == "signed text" else "right")
+    for name, d in dur.items():
+        if d is None:
+            t.add_row(name, "0", "–", "–", "–")
+            continue
+        lo, hi = d["holds"]["ci95"]
+        median = ("–" if d["median_rounds"] is None else
+                  f"{d['median_rounds']} rounds ({d['median_days']:g} days)")
+        t.add_row(name, f"{d['signed']:,}", f"{d['holds']['share']:.1%}",
+                  f"{lo:.1%} – {hi:.1%}", median)
     con.print(t)
 
 
@@ -111,8 +163,11 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
     if rounds is None:
         con.print("[italic]No world reached agreement: no terms to show.[/italic]")
         return
+    days = rounds.get("mean_days")
+    when = f", day {days:.0f}" if days is not None else ""
     t = Table(title=f"Terms of agreements (0 = low end, 1 = high end); agreed in round "
-              f"{rounds['mean']:.1f} on average (median {rounds['p50']:.0f})", title_justify="left")
+              f"{rounds['mean']:.1f} on average{when} (median round {rounds['p50']:.0f})",
+              title_justify="left")
     for col in ("issue", "mean", "sd", "p05", "p50", "p95"):
         t.add_column(col, justify="left" if col == "issue" else "right")
     for k, stats in summary["terms"].items():

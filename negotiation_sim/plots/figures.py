@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from negotiation_sim.plots.run import formats, outcome_shares, terms, utilities
+from negotiation_sim.plots.run import durability, formats, outcome_shares, terms, utilities
 from negotiation_sim.plots.style import save
 from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, sweep_outcomes
 from negotiation_sim.plots.trace import trajectory
@@ -28,7 +28,14 @@ def run_figures(results: RunResults) -> dict[str, Any]:
         Figure.TERMS: lambda: terms(results),
         Figure.UTILITIES: lambda: utilities(results),
         Figure.FORMATS: lambda: formats(results),
+        **({Figure.DURABILITY: lambda: durability(results)}
+           if _followed(results.summary) else {}),
     }
+
+
+def _followed(summary: dict[str, Any]) -> bool:
+    """Whether a run followed signed texts and some world signed one."""
+    return any((summary.get("durability") or {}).values())
 
 
 def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[str] | None = None,

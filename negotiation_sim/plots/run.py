@@ -217,7 +217,8 @@ def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
 @closes_on_error
 def utilities(results: RunResults, ax=None):
     """Per actor, utility at the outcome by outcome (box: quartiles, whiskers: 5-95%), against
-    the actor's reservation value (grey band: its 5-95% range over worlds; line: median).
+    a principal's value of war in the round its world ended (grey band: its 5-95% range over
+    worlds; line: median): the value each outcome is compared with, after pressure and events.
 
     Returns:
         The matplotlib Figure.
@@ -264,7 +265,7 @@ def utilities(results: RunResults, ax=None):
     ax.set_yticks(range(len(actors)), [tick(a) for a in reversed(actors)])
     ax.set_ylim(-0.55, len(actors) - 0.45)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Utility at the outcome (1 = the actor's own ideal text)")
+    ax.set_xlabel("Utility at the outcome, per round (1 = the actor's own ideal text)")
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -272,19 +273,23 @@ def utilities(results: RunResults, ax=None):
                for o in present]
     labels = [OUTCOME_LABELS[o] for o in present]
     handles += [Line2D([], [], color=MARK_COLOUR), Patch(color="#bbbbbb", alpha=0.45)]
-    labels += ["Reservation (median)", "Reservation 5-95%"]
+    labels += ["Value of war at the end (median)", "Value of war at the end, 5-95%"]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
               fontsize=8)
-    ax.set_title(f"Utility at the outcome against the value of no deal\n{results.caption}; "
+    ax.set_title(f"Utility at the outcome against the value of war\n{results.caption}; "
                  "boxes: quartiles, whiskers: 5-95%", fontsize=10)
     return fig
 
 
 def _reservations(results: RunResults, actor: str) -> np.ndarray | None:
-    """An actor's true reservation value per world (before pressure), if it has one."""
-    col = f"input.actors.{actor}.reservation"
-    if col in results.sample:
-        return results.sample[col].to_numpy()
+    """A principal's value of war per world in the round its world ended (results written
+    before that column existed: its drawn value, before pressure), if it has one."""
+    for col in (f"war.{actor}", f"input.actors.{actor}.reservation"):
+        if col in results.sample:
+            values = results.sample[col].to_numpy()
+            values = values[~np.isnan(values)]
+            if values.size:
+                return values
     sc = results.scenario
     if sc is not None and actor in sc.actors and sc.actors[actor].role == "principal":
         return np.array([float(sc.actors[actor].reservation)])
@@ -326,4 +331,47 @@ def formats(results: RunResults, ax=None):
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Ended in",
               fontsize=8, title_fontsize=8)
     ax.set_title(f"Summit formats and how they ended\n{results.caption}", fontsize=10)
+    return fig
+
+
+@closes_on_error
+def durability(results: RunResults, ax=None):
+    """The share of signed texts still holding against days since their signing, per signed
+    outcome (agreement, ceasefire), with 95% Wilson intervals (from ``summary["durability"]``).
+
+    Returns:
+        The matplotlib Figure; raises ValueError when the run did not follow signed texts.
+    """
+    from negotiation_sim.results.summary import wilson_interval
+
+    dur = results.summary.get("durability")
+    if not dur:
+        raise ValueError("this run did not follow signed texts (set durability.rounds in the "
+                         "scenario)")
+    fig, ax = new_figure(ax, size=(7.5, 4.2))
+    days = float((results.summary.get("rounds") or {}).get("round_days") or
+                 (results.scenario.protocol.round_days if results.scenario else 14.0))
+    drawn = False
+    for name, d in dur.items():
+        if not d:
+            continue
+        holding = np.asarray(d["holding"])
+        n = d["signed"]
+        x = np.arange(holding.size) * days
+        lo, hi = np.array([wilson_interval(h * n, n) for h in holding]).T
+        colour = OUTCOME_COLOURS[name]
+        ax.step(x, 100 * holding, where="post", color=colour, linewidth=2,
+                label=f"{OUTCOME_LABELS[name]} ({n:,} signed)")
+        ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=colour, alpha=0.25,
+                        linewidth=0)
+        drawn = True
+    if not drawn:
+        raise ValueError("no world signed a text: nothing to follow")
+    ax.set_ylim(0, 100)
+    pct_axis(ax)
+    ax.set_xlabel("Days since the signing")
+    ax.set_ylabel("Signed texts still holding")
+    ax.legend(loc="lower left", frameon=False)
+    ax.set_title(f"Will what is signed hold?\n{results.caption}; bands: 95% Wilson intervals",
+                 fontsize=10)
     return fig

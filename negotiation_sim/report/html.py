@@ -27,8 +27,11 @@ FIGURE_CAPTIONS = {
     Figure.OUTCOMES: "How often each outcome happened, with 95% Wilson intervals.",
     Figure.TERMS: "Where agreements landed on each issue, against each side's ideal point, red "
                   "lines, the status quo and the Nash bargaining point.",
-    Figure.UTILITIES: "Each actor's utility at the outcome, against its value of no deal.",
+    Figure.UTILITIES: "Each actor's utility at the outcome, against its value of war when its "
+                      "world ended.",
     Figure.FORMATS: "Which summit format was held, and how it ended.",
+    Figure.DURABILITY: "How long what was signed holds: the share of agreements and ceasefires "
+                       "unbroken against days since the signing, with 95% intervals.",
     Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
     Figure.HEATMAP: "The agreement share over two swept parameters.",
     Figure.SENSITIVITY: "Which uncertain parameters drive the agreement share (Sobol or Morris).",

@@ -177,7 +177,8 @@ def _as_strings(runs: pd.DataFrame) -> pd.DataFrame:
 MAX_FIGURE_ROWS = 200_000
 
 
-_FIGURE_COLUMNS = ("world", "outcome", "format", "round", "walked_out")
+_FIGURE_COLUMNS = ("world", "outcome", "format", "round", "walked_out", "end_reason",
+                   "broken_round")
 
 
 def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFrame:
@@ -188,7 +189,8 @@ def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFram
 
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
-    columns = [c for c in names if c in _FIGURE_COLUMNS or c.startswith(("terms.", "utility."))
+    columns = [c for c in names if c in _FIGURE_COLUMNS
+               or c.startswith(("terms.", "utility.", "war."))
                or (c.startswith("input.actors.") and c.endswith(".reservation"))]
     step = max(1, math.ceil(pf.metadata.num_rows / max_rows))
     if step == 1:

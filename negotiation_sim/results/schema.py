@@ -51,6 +51,7 @@ class Figure(StrEnum):
     TERMS = "terms"
     UTILITIES = "utilities"
     FORMATS = "formats"
+    DURABILITY = "durability"
     SWEEP_LINE = "sweep-line"
     HEATMAP = "heatmap"
     SENSITIVITY = "sensitivity"
@@ -58,6 +59,8 @@ class Figure(StrEnum):
 
 
 RUN_FIGURES = (Figure.OUTCOMES, Figure.TERMS, Figure.UTILITIES, Figure.FORMATS)
+# drawn only when the run followed signed texts (durability.rounds > 0) and some were signed
+OPTIONAL_RUN_FIGURES = (Figure.DURABILITY,)
 SWEEP_FIGURES = (Figure.OUTCOMES, Figure.SWEEP_LINE, Figure.HEATMAP, Figure.SENSITIVITY)
 TRACE_FIGURES = (Figure.TRAJECTORY,)
 

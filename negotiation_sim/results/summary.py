@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.scenario import Scenario
-from negotiation_sim.core.outcomes import AGREEMENT, OUTCOMES
+from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, END_REASONS, OUTCOMES
 from negotiation_sim.core.outcomes import ChunkResult
 
 Z95 = 1.959963984540054
@@ -61,6 +61,8 @@ class Accumulator:
     formats: list[str]
     actors: list[str]
     max_round: int
+    round_days: float = 14.0
+    follow_rounds: int = 0  # durability.rounds: how long signed texts are followed
     n: int = 0
     outcomes: np.ndarray = field(init=False)  # (4,)
     format_outcomes: np.ndarray = field(init=False)  # (F + 1, 4): last row is "no format"
@@ -75,6 +77,10 @@ class Accumulator:
     sol_sum: np.ndarray = field(init=False)  # (len(SOLUTIONS), K) over worlds where defined
     sol_n: np.ndarray = field(init=False)
     nash_dist: np.ndarray = field(init=False)  # [sum, count] of |terms - nash| over agreements
+    reasons: np.ndarray = field(init=False)  # (len(END_REASONS),) worlds per end reason
+    # per signed outcome (agreement, ceasefire): texts signed, and breaks by rounds since signing
+    signed: np.ndarray = field(init=False)  # (2,)
+    broke_after: np.ndarray = field(init=False)  # (2, follow_rounds + 1)
 
     def __post_init__(self) -> None:
         K, A = len(self.issues), len(self.actors)
@@ -91,6 +97,9 @@ class Accumulator:
         self.sol_sum = np.zeros((len(SOLUTIONS), K))
         self.sol_n = np.zeros((len(SOLUTIONS), K), dtype=np.int64)
         self.nash_dist = np.zeros(2)
+        self.reasons = np.zeros(len(END_REASONS), dtype=np.int64)
+        self.signed = np.zeros(2, dtype=np.int64)
+        self.broke_after = np.zeros((2, self.follow_rounds + 1), dtype=np.int64)
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Accumulator:
@@ -99,6 +108,8 @@ class Accumulator:
             formats=[f for f, _ in scenario.formats()],
             actors=scenario.positioned,
             max_round=scenario.protocol.rounds,
+            round_days=scenario.protocol.round_days,
+            follow_rounds=scenario.durability.rounds,
         )
 
     def add(self, chunk: ChunkResult) -> None:
@@ -123,6 +134,17 @@ class Accumulator:
         self.util_sum += np.where(ok, chunk.utility, 0.0).sum(axis=1)
         self.util_n += ok.sum(axis=1)
         self._add_solutions(chunk, agreed)
+        if chunk.end_reason is not None:
+            self.reasons += np.bincount(chunk.end_reason[chunk.end_reason >= 0],
+                                        minlength=len(END_REASONS))
+        if self.follow_rounds and chunk.broken_round is not None:
+            for j, code in enumerate((AGREEMENT, CEASEFIRE)):
+                here = chunk.outcome == code
+                self.signed[j] += int(here.sum())
+                broke = here & (chunk.broken_round >= 0)
+                after = np.clip(chunk.broken_round[broke] - chunk.end_round[broke], 0,
+                                self.follow_rounds)
+                self.broke_after[j] += np.bincount(after, minlength=self.follow_rounds + 1)
 
     def _add_solutions(self, chunk: ChunkResult, agreed: np.ndarray) -> None:
         if not chunk.solutions:
@@ -141,7 +163,8 @@ class Accumulator:
         """Add another accumulator's totals (from another chunk, point or worker)."""
         self.n += other.n
         for name in ("outcomes", "format_outcomes", "term_sum", "term_sq", "term_hist",
-                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist"):
+                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist",
+                     "reasons", "signed", "broke_after"):
             getattr(self, name).__iadd__(getattr(other, name))
         self.term_min = np.minimum(self.term_min, other.term_min)
         self.term_max = np.maximum(self.term_max, other.term_max)
@@ -168,7 +191,34 @@ class Accumulator:
                 for i, a in enumerate(self.actors)
             },
             "solutions": self._solution_stats(),
+            "end_reasons": {r: float(self.reasons[i] / n) for i, r in enumerate(END_REASONS)},
+            "durability": self._durability() if self.follow_rounds else None,
         }
+
+    def _durability(self) -> dict[str, Any]:
+        """Per signed outcome: the share of texts unbroken through the followed rounds, with its
+        interval, the rounds (and days) after signing by which half had broken (None if more
+        than half held), and the share still holding after each followed round."""
+        out: dict[str, Any] = {}
+        for j, name in enumerate(("agreement", "ceasefire")):
+            n = int(self.signed[j])
+            if n == 0:
+                out[name] = None
+                continue
+            broke = np.cumsum(self.broke_after[j])
+            holding = 1.0 - broke / n
+            half = np.flatnonzero(broke >= 0.5 * n)
+            median = int(half[0]) if half.size else None
+            out[name] = {
+                "signed": n,
+                "holds": {"share": float(holding[-1]),
+                          "ci95": list(wilson_interval(float(n - broke[-1]), n))},
+                "median_rounds": median,
+                "median_days": None if median is None else float(median * self.round_days),
+                "followed_rounds": self.follow_rounds,
+                "holding": [float(h) for h in holding],
+            }
+        return out
 
     def _solution_stats(self) -> dict[str, Any]:
         """Mean solution texts per issue (None where undefined in every world)."""
@@ -199,8 +249,9 @@ class Accumulator:
             return None
         r = np.arange(self.round_hist.size)
         cum = np.cumsum(self.round_hist)
-        return {"mean": float((r * self.round_hist).sum() / count),
-                "p50": float(np.searchsorted(cum, 0.5 * count, side="left"))}
+        mean = float((r * self.round_hist).sum() / count)
+        return {"mean": mean, "p50": float(np.searchsorted(cum, 0.5 * count, side="left")),
+                "round_days": float(self.round_days), "mean_days": mean * self.round_days}
 
 
 def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, Any]:
@@ -217,4 +268,8 @@ def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, An
     row["rounds"] = math.nan if s["rounds"] is None else s["rounds"]["mean"]
     for a, u in s["utilities"].items():
         row[f"utility.{a}"] = math.nan if u["mean"] is None else u["mean"]
+    for r, share in s["end_reasons"].items():
+        row[f"end_reason.{r}"] = share
+    for name, d in (s["durability"] or {}).items():
+        row[f"holds.{name}"] = math.nan if d is None else d["holds"]["share"]
     return row

@@ -125,11 +125,13 @@ def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, s
             continue
         sc = scenarios[p]
         acc = Accumulator.for_scenario(sc)
-        cols = ["world", "outcome", "format", "round", "walked_out",
+        cols = ["world", "outcome", "format", "round", "walked_out", "end_reason",
+                "walked_out_by", "broken_round", "broken_by",
                 *(f"terms.{k}" for k in sc.issue_ids), *(f"utility.{a}" for a in sc.positioned)]
         for path in parts:
             with pq.ParquetFile(path) as f:
-                acc.add(chunk_from_table(f.read(columns=cols), sc))
+                have = [c for c in cols if c in f.schema_arrow.names]
+                acc.add(chunk_from_table(f.read(columns=have), sc))
         row = {c: points[c][p].as_py() for c in keep}
         rows.append({**row, **summary_row(acc, sc, seed)})
     if not rows:
