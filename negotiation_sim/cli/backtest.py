@@ -109,6 +109,8 @@ def print_tables(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     con = Console()
+    if not con.is_terminal:  # a file or pipe: wide enough for one row per question
+        con = Console(width=max(con.width, 150))
     names = list(result["forecasters"])
     con.print(f"[bold]{result['name']}[/bold]: {len(result['questions'])} questions, "
               f"{result['n_resolved']} resolved; {result['runs']:,} worlds per scenario, seed "
