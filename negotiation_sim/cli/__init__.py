@@ -14,6 +14,7 @@ import typer
 
 from negotiation_sim import __version__
 from negotiation_sim.cli import figures, files, run, sweep, trace
+from negotiation_sim.cli import backtest
 
 app = typer.Typer(
     name="negsim",
@@ -36,6 +37,7 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
     (trace.trace, "trace"),
+    (backtest.backtest, "backtest"),
 ]
 for _function, _name in COMMANDS:
     app.command(_name)(_function)

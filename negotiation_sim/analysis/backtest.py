@@ -1,0 +1,320 @@
+"""Backtests: the model's probability for each dated question, scored beside other forecasters.
+
+For each question the model's probability ``p`` is the share of simulated worlds of the
+question's scenario in which the asked-about event happens in a round that ends by the day the
+question closes (round r ends ``asked + r * protocol.round_days``; ``config.backtest.rounds_by``):
+
+* ``summit``: a summit format is held. Formation comes before round 1 and the meeting takes
+  place in it, so a summit counts as happening in round 1 (it needs one round by ``closes``);
+* ``agreement`` / ``ceasefire``: the world ends so, in its ``end_round``; ``settlement``: either;
+* ``holds``: a settlement signed in a round that ends by ``closes`` and not broken in the
+  ``ceil(holds_days / round_days)`` follow-up rounds after its signing (``core.durability``;
+  a text broken in follow-up round s lasted ``s - signed - 1`` whole rounds).
+
+Each scenario is run once, chunk by chunk (``run.chunks.iter_chunks``), and every question on it
+is counted from the same worlds, so memory stays flat however many worlds are run. Resolved
+questions are scored with the Brier score ``(p - o)^2`` (lower is better) and the log score
+``ln p`` if yes, ``ln(1 - p)`` if no (higher, i.e. nearer 0, is better), with ``p`` clipped to
+``[CLIP, 1 - CLIP]`` for the log score only. ``run_backtest`` returns the ``negsim backtest
+--json`` shape. Data only: nothing here draws or prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim.config.backtest import (
+    LoadedBacktest,
+    Question,
+    holds_rounds,
+    load_backtest,
+    rounds_by,
+)
+from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, ChunkResult
+from negotiation_sim.results.summary import wilson_interval
+from negotiation_sim.run.chunks import iter_chunks
+
+CLIP = 1e-6
+"""Probabilities are clipped to ``[CLIP, 1 - CLIP]`` before taking logs (a 0 or 1 that turns
+out wrong would score minus infinity)."""
+
+BOOTSTRAP = 20_000
+"""Resamples of the resolved questions behind the interval of a mean score."""
+
+
+# -- scores -------------------------------------------------------------------------------------
+
+
+def brier(p: float, outcome: bool) -> float:
+    """Brier score of one forecast: ``(p - o)^2``, 0 best, 1 worst."""
+    return (p - float(outcome)) ** 2
+
+
+def log_score(p: float, outcome: bool, clip: float = CLIP) -> float:
+    """Log score of one forecast: ``ln p`` if it happened, ``ln(1 - p)`` if not (0 best, always
+    <= 0); ``p`` is clipped to ``[clip, 1 - clip]`` first."""
+    q = min(max(p, clip), 1.0 - clip)
+    return math.log(q if outcome else 1.0 - q)
+
+
+def bootstrap_interval(values: list[float], *, resamples: int = BOOTSTRAP, seed: int = 0,
+                       level: float = 0.95) -> list[float] | None:
+    """Percentile bootstrap interval of the mean of ``values`` (None when empty).
+
+    Resamples the questions with replacement, so it treats them as independent; questions on
+    one scenario are not, and the interval is then too narrow (docs/backtest.md).
+    """
+    if not values:
+        return None
+    x = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return [float(lo), float(hi)]
+
+
+# -- counting events in simulated worlds ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What a question counts in its scenario's worlds.
+
+    Attributes:
+        event: the question's event.
+        rounds: rounds that end by ``closes`` (``config.backtest.rounds_by``).
+        hold: follow-up rounds a signed text must survive (``holds`` only).
+    """
+
+    event: str
+    rounds: int
+    hold: int = 0
+
+    @classmethod
+    def of(cls, question: Question, round_days: float) -> Horizon:
+        return cls(question.event, rounds_by(question, round_days),
+                   holds_rounds(question, round_days))
+
+    def happened(self, chunk: ChunkResult) -> np.ndarray:
+        """``(n,)`` bool: the worlds of ``chunk`` where the event happened in time."""
+        if self.event == "summit":
+            return (chunk.held_format >= 0) & (self.rounds >= 1)
+        outcome, end = chunk.outcome, chunk.end_round
+        if self.event == "agreement":
+            kind = outcome == AGREEMENT
+        elif self.event == "ceasefire":
+            kind = outcome == CEASEFIRE
+        else:
+            kind = (outcome == AGREEMENT) | (outcome == CEASEFIRE)
+        signed = kind & (end >= 1) & (end <= self.rounds)
+        if self.event != "holds":
+            return signed
+        broken = chunk.broken_round
+        if broken is None:
+            raise ValueError("a holds question needs the chunk's broken_round")
+        held = (broken < 0) | (broken.astype(np.int64) - end > self.hold)
+        return signed & held
+
+
+def count_events(scenario, horizons: list[Horizon], runs: int, *, seed: int = 0,
+                 chunk_size: int = DEFAULT_CHUNK,
+                 on_chunk: Callable[[int], None] | None = None) -> list[int]:
+    """Run ``scenario`` for ``runs`` worlds and count, for each horizon, the worlds where its
+    event happened in time (one pass over the chunks; memory flat)."""
+    counts = [0] * len(horizons)
+    for chunk in iter_chunks(scenario, runs, seed=seed, chunk_size=chunk_size, on_chunk=on_chunk):
+        for i, h in enumerate(horizons):
+            counts[i] += int(h.happened(chunk).sum())
+    return counts
+
+
+# -- the backtest -------------------------------------------------------------------------------
+
+
+def model_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
+                        chunk_size: int = DEFAULT_CHUNK,
+                        on_chunk: Callable[[int], None] | None = None
+                        ) -> list[tuple[float, list[float], int]]:
+    """``(p, ci95, rounds)`` of every question, in file order; each scenario runs once."""
+    by_path: dict[str, list[int]] = {}
+    for i, path in enumerate(loaded.paths):
+        by_path.setdefault(path, []).append(i)
+    out: list[Any] = [None] * len(loaded.questions)
+    for path, idx in by_path.items():
+        sc = loaded.scenarios[path]
+        horizons = [Horizon.of(loaded.questions[i], sc.protocol.round_days) for i in idx]
+        counts = count_events(sc, horizons, runs, seed=seed, chunk_size=chunk_size,
+                              on_chunk=on_chunk)
+        for i, h, k in zip(idx, horizons, counts):
+            lo, hi = wilson_interval(k, runs)
+            out[i] = (k / runs, [lo, hi], h.rounds)
+    return out
+
+
+def score_questions(questions: list[Question], model: list[tuple[float, list[float], int]],
+                    *, scenarios: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
+    """The ``negsim backtest --json`` shape from the model's probabilities (pure: no model run).
+
+    Args:
+        questions: the questions, in file order.
+        model: ``(p, ci95, rounds)`` of each question (``model_probabilities``).
+        scenarios: each question's scenario path, for the record.
+        seed: seed of the bootstrap interval of the mean scores.
+    """
+    rows = []
+    for i, (q, (p, ci, rounds)) in enumerate(zip(questions, model)):
+        o = q.resolved
+        row: dict[str, Any] = {
+            "id": q.id, "question": q.question, "event": q.event,
+            "asked": q.asked.isoformat(), "closes": q.closes.isoformat(),
+            "holds_days": q.holds_days, "rounds": rounds,
+            "scenario": scenarios[i] if scenarios else q.scenario,
+            "p": p, "ci95": list(ci), "outcome": None if o is None else ("yes" if o else "no"),
+            "brier": None if o is None else brier(p, o),
+            "log_score": None if o is None else log_score(p, o),
+            "forecasts": {name: {"p": f, "brier": None if o is None else brier(f, o),
+                                 "log_score": None if o is None else log_score(f, o)}
+                          for name, f in q.forecasts.items()},
+        }
+        rows.append(row)
+    scored = [r for r in rows if r["outcome"] is not None]
+    result: dict[str, Any] = {
+        "questions": rows,
+        "n": len(rows), "n_resolved": len(scored),
+        "brier": _mean(r["brier"] for r in scored),
+        "log_score": _mean(r["log_score"] for r in scored),
+        "brier_ci95": bootstrap_interval([r["brier"] for r in scored], seed=seed),
+        "log_score_ci95": bootstrap_interval([r["log_score"] for r in scored], seed=seed),
+        "forecasters": {},
+    }
+    names = list(dict.fromkeys(n for r in rows for n in r["forecasts"]))
+    for name in names:
+        mine = [r for r in scored if name in r["forecasts"]]
+        result["forecasters"][name] = {
+            "brier": _mean(r["forecasts"][name]["brier"] for r in mine),
+            "log_score": _mean(r["forecasts"][name]["log_score"] for r in mine),
+            "n": len(mine),
+            # the model on the same questions, so the two means compare like with like
+            "model_brier": _mean(r["brier"] for r in mine),
+            "model_log_score": _mean(r["log_score"] for r in mine),
+        }
+    return result
+
+
+def run_backtest(path: str | Path | LoadedBacktest, runs: int = 10_000, *, seed: int = 0,
+                 chunk_size: int = DEFAULT_CHUNK,
+                 on_chunk: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run a backtest file: the model's probability for every question, and the scores.
+
+    Args:
+        path: the backtest file (or one already loaded with ``config.backtest.load_backtest``).
+        runs: worlds simulated per scenario.
+        seed: seed of every scenario's run (and of the bootstrap intervals).
+        chunk_size: worlds simulated together (results do not depend on it).
+        on_chunk: called with the number of worlds of each chunk done (progress).
+
+    Returns:
+        The ``negsim backtest --json`` shape: ``questions`` (per question ``id``, ``p``,
+        ``ci95``, ``outcome``, ``brier``, ``log_score``, ``forecasts``; scores null while
+        open), the means ``brier`` and ``log_score`` over resolved questions (null when none is)
+        with bootstrap intervals, and ``forecasters`` (per name ``brier``, ``log_score``, ``n``
+        over the resolved questions it forecast, beside the model's on the same questions).
+
+    Raises:
+        InputError: for a bad backtest or scenario file.
+    """
+    loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
+    model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
+                                on_chunk=on_chunk)
+    base = Path(loaded.path).parent
+    scenarios = [_relative(p, base) for p in loaded.paths]
+    out = {"name": loaded.backtest.name, "runs": runs, "seed": seed}
+    out.update(score_questions(loaded.questions, model, scenarios=scenarios, seed=seed))
+    return out
+
+
+def _relative(path: str, base: Path) -> str:
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return float(sum(values) / len(values)) if values else None
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per question (``backtest.csv``): the model beside every forecaster."""
+    names = list(result["forecasters"])
+    rows = []
+    for q in result["questions"]:
+        row = {"id": q["id"], "event": q["event"], "asked": q["asked"], "closes": q["closes"],
+               "rounds": q["rounds"], "resolved": q["outcome"] or "open", "model_p": q["p"],
+               "model_lo": q["ci95"][0], "model_hi": q["ci95"][1],
+               "model_brier": q["brier"], "model_log_score": q["log_score"]}
+        for name in names:
+            f = q["forecasts"].get(name)
+            for key in ("p", "brier", "log_score"):
+                row[f"{name}_{key}"] = None if f is None else f[key]
+        rows.append(row)
+    return rows
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    """The per-question table as CSV text (empty cells for missing values)."""
+    rows = table_rows(result)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["id"],
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    """The per-question table and the mean scores as Markdown (``backtest.md``)."""
+    names = list(result["forecasters"])
+    head = ["question", "event", "asked", "closes", "resolved", "model p (95%)", *names,
+            "model Brier", *(f"{n} Brier" for n in names)]
+    lines = [f"# Backtest {result['name']}: {result['runs']:,} worlds per scenario, seed "
+             f"{result['seed']}", "", "| " + " | ".join(head) + " |",
+             "|" + "|".join("---" for _ in head) + "|"]
+    for q in result["questions"]:
+        cells = [q["id"], q["event"] + (f" {q['holds_days']}d" if q["holds_days"] else ""),
+                 q["asked"], q["closes"], q["outcome"] or "open",
+                 f"{q['p']:.3f} ({q['ci95'][0]:.3f}-{q['ci95'][1]:.3f})"]
+        cells += [_num(q["forecasts"].get(n, {}).get("p")) for n in names]
+        cells += [_num(q["brier"])] + [_num(q["forecasts"].get(n, {}).get("brier"))
+                                       for n in names]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Mean scores over the resolved questions each forecaster answered (Brier: "
+              "lower is better; log score: nearer 0 is better), the model on the same questions:",
+              "", "| forecaster | n | Brier | log score | model Brier | model log score |",
+              "|---|---|---|---|---|---|"]
+    ci = result["brier_ci95"]
+    lines.append(f"| model (all resolved) | {result['n_resolved']} | {_num(result['brier'])}"
+                 + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
+                 + f" | {_num(result['log_score'])} | | |")
+    for name, f in result["forecasters"].items():
+        lines.append(f"| {name} | {f['n']} | {_num(f['brier'])} | {_num(f['log_score'])} | "
+                     f"{_num(f['model_brier'])} | {_num(f['model_log_score'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
