@@ -15,10 +15,12 @@ votes) moved into the box of red lines and caps. It is put to the principals eve
 each accepts when it is worth at least its value of war, a principal that refuses may walk out,
 and the talks fail at the deadline ``max(rounds, 1)``.
 
-The round is computed in each world's order of positions (sorted per issue), where the win
-probabilities need O(A^2) work (``_midpoint_splits``), for slices of worlds so that pairwise
-arrays stay a few MB; only the current positions are kept between rounds. Every reading of an
-ambiguous point is stated at the function concerned and in docs/protocols.md.
+A round is computed for each (issue, world) column in that column's order of positions, where
+the win probabilities need O(A^2) work (``_midpoint_splits``); columns with equal inputs (every
+world, where no position is drawn) are computed once, and the others in slices whose pairwise
+arrays take about 1 MB. Only the current positions are kept between rounds, so memory does not
+grow with ``rounds``. Every reading of an ambiguous point is stated at the function concerned
+and in docs/protocols.md.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ _TINY = 1e-12  # positions closer than this (as a share of the span) are the sam
 # actors could turn an exact tie into a challenge.
 _EU_TOL = 1e-12
 _EVEN = 1e-9
-_SLICE_BYTES = 2 ** 21  # one (A, A, K, worlds) float array per slice of worlds: about 2 MB
-_BISECTION_STEPS = 30  # value-of-war floor: the move kept is exact to 2^-30 of its length
+_SLICE_BYTES = 2 ** 20  # one (A, A, columns) float array per slice: 1 MB (measured best)
+_BISECTION_STEPS = 24  # value-of-war limit: the move kept is exact to 2^-24 of its length
 
 
 # -- the forecast ------------------------------------------------------------------------------
@@ -111,55 +113,64 @@ def _midpoint_splits(y: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _win_probabilities_sorted(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``P[i, j]`` (A, A, C): i's chance of beating j in a contest, positions sorted on axis 0.
+def _pair_probabilities(y: np.ndarray, w: np.ndarray):
+    """Win probabilities of every pair a < b of positions sorted on axis 0, ``y``, ``w`` (A, C).
 
-    Scholz et al. (2011, sec. 4, eq. 30): the votes cast for i over j by those who prefer x_i,
-    ``sum_{k: |x_k - x_i| < |x_k - x_j|} w_k (|x_k - x_j| - |x_k - x_i|)``, over the sum of the
-    absolute votes of all actors (i and j included). With ``L(t) = sum_k w_k (t - y_k)^+`` and
-    ``R(t) = sum_k w_k (y_k - t)^+`` (both read off prefix sums at a split index) the votes for
-    the lower actor a of a pair are ``2 (L(m) - L(y_a))`` and for the upper b ``2 (R(m) - R(y_b))``,
-    m the pair's midpoint, so every pair costs O(1) once the midpoint splits are known.
-    ``P[i, j] + P[j, i] = 1`` for actors at different points; 0 where they coincide.
+    Scholz et al. (2011, sec. 4, eq. 30): ``P_ij`` is the sum of the votes cast for i over j by
+    those who prefer x_i, ``sum_{k: |x_k - x_i| < |x_k - x_j|} w_k (|x_k - x_j| - |x_k - x_i|)``,
+    over the sum of the absolute votes of all actors (i and j included). With
+    ``L(t) = sum_k w_k (t - y_k)^+`` (read off prefix sums at a split index) the votes for the
+    lower actor a are ``2 (L(m) - L(y_a))`` and, as ``L(t) - R(t) = t W - Y`` for
+    ``R(t) = sum_k w_k (y_k - t)^+``, those for the upper b are ``2 (R(m) - R(y_b))``, m the
+    pair's midpoint: every pair costs O(1) once the midpoint splits are known.
+
+    Returns ``(a, b, p_a, p_b)``: the pairs (ordered by gap) and ``P_ab``, ``P_ba`` (C,) each,
+    which sum to 1, or both 0 where no vote is cast. (Where the actors coincide rounding may
+    leave a vote of 1e-17: there is no contest between them, and callers mask those pairs.)
     """
     A, C = y.shape
-    P = np.zeros((A, A, C))
-    if A < 2:
-        return P
+    ia, ib = _pairs_by_gap(A)
     y, w = y.astype(float, copy=False), w.astype(float, copy=False)
     W, Y = _prefix(w), _prefix(w * y)
     Wt, Yt = W[-1], Y[-1]
-    left = y * W[:-1] - Y[:-1]  # L(y_a): what the actors below a give it
-    right = (Yt - Y[:-1]) - y * (Wt - W[:-1])  # R(y_b): what the actors above b give it
-    ia, ib = _pairs_by_gap(A)
-    split = np.concatenate(_midpoint_splits(y))  # (pairs, C), pairs ordered by gap
+    left = y * W[:-1] - Y[:-1]  # L(y_a)
+    right = (Yt - Y[:-1]) - y * (Wt - W[:-1])  # R(y_b)
+    split = np.concatenate(_midpoint_splits(y)) if A > 1 else np.zeros((0, C), np.intp)
     idx = split * C + np.arange(C)
-    Wc, Yc = W.ravel().take(idx), Y.ravel().take(idx)
-    ya, yb = y[ia], y[ib]
-    m = ya + yb
+    m = y[ia] + y[ib]
     m *= 0.5
-    for_a = m * Wc
-    for_a -= Yc
-    for_a -= left[ia]
-    for_b = Wc - Wt
-    for_b *= m
-    for_b += Yt
-    for_b -= Yc
+    L = W.ravel().take(idx)
+    L *= m
+    L -= Y.ravel().take(idx)  # L(m)
+    for_a = L - left[ia]
+    for_b = L + Yt
+    m *= Wt
+    for_b -= m  # R(m)
     for_b -= right[ib]
     np.maximum(for_a, 0.0, out=for_a)  # rounding can leave -1e-17
     np.maximum(for_b, 0.0, out=for_b)
     tot = for_a + for_b
     ok = tot > 0
-    ok &= yb > ya
     np.divide(for_a, tot, out=for_a, where=ok)
     for_a *= ok
-    P[ia, ib] = for_a
-    P[ib, ia] = ok - for_a
+    return ia, ib, for_a, ok - for_a
+
+
+def _win_probabilities_sorted(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``P[i, j]`` (A, A, C): i's chance of beating j, positions sorted on axis 0."""
+    A, C = y.shape
+    P = np.zeros((A, A, C))
+    ia, ib, pa, pb = _pair_probabilities(y, w)
+    apart = y[ib] > y[ia]
+    P[ia, ib] = pa * apart
+    P[ib, ia] = pb * apart
     return P
 
 
 def _pairs_by_gap(A: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(a, b)`` of the pairs a < b, ordered by gap ``b - a`` then by a."""
+    if A < 2:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
     a = np.concatenate([np.arange(A - g) for g in range(1, A)]).astype(np.intp)
     g = np.concatenate([np.full(A - g, g) for g in range(1, A)]).astype(np.intp)
     return a, a + g
@@ -197,19 +208,27 @@ def risk_exponents(security: np.ndarray, active: np.ndarray) -> np.ndarray:
     return (1.0 - R / 3.0) / (1.0 + R / 3.0)
 
 
-def _sorted_round(y, w, s, act, inv_span, mu, fixed_r, q, t):
+def _sorted_round(y, w, s, act, inv_span, mu, fixed_r, q, t, risky=True):
     """One round in sorted order (every argument ``(A, C)`` except ``inv_span``, ``mu``: (C,),
-    ``fixed_r``: (A, C) with NaN where r comes from security). Returns ``(new y, r)``."""
+    ``fixed_r``: (A, C) with NaN where r comes from security; ``risky``: False when every r is
+    fixed at 1). Returns ``(new y, r)``. Every column is computed on its own."""
+    A, C = y.shape
     d = y[:, None] - y[None, :]  # (i, j, C)
     np.abs(d, out=d)
     d *= inv_span
     contest = d > _TINY
     contest &= act[:, None]
     contest &= act[None, :]
-    P = _win_probabilities_sorted(y, w)
-    lose = np.swapaxes(P, 0, 1) * s[None, :]  # s_j (1 - P_ij): j resists and i loses
-    if q < 1.0:
-        ab = d + (np.abs(y - mu) * inv_span)[:, None]  # d(x_i, mu) + d(x_i, x_j)
+    # lose[i, j] = s_j (1 - P_ij): j resists and i loses; win[i, j]: i is the favourite
+    ia, ib, pa, pb = _pair_probabilities(y, w)
+    lose = np.empty((A, A, C))
+    lose[np.arange(A), np.arange(A)] = 0.0
+    lose[ia, ib] = s[ib] * pb
+    lose[ib, ia] = s[ia] * pa
+    win = np.zeros((A, A, C), dtype=bool)
+    win[ia, ib] = pa > 0.5 + _EVEN
+    win[ib, ia] = pb > 0.5 + _EVEN
+    ab = d + (np.abs(y - mu) * inv_span)[:, None] if q < 1.0 else None  # d_imu + d_ij
     # risk-neutral pass (r = 1): U^s = 2d, U^f = -2d, U^sq = 0, U^b = -U^w = d_imu + d_ij
     eu = lose * -4.0
     eu += 2.0
@@ -219,10 +238,10 @@ def _sorted_round(y, w, s, act, inv_span, mu, fixed_r, q, t):
     eu *= contest
     r = risk_exponents(eu.sum(axis=0), act)
     r = np.where(np.isnan(fixed_r), r, fixed_r)
-    if np.any(r != 1.0):
-        eu = _risky_eu(d, ab if q < 1.0 else None, lose, r, q, t)
+    if risky:
+        eu = _risky_eu(d, ab, lose, r, q, t)
         eu *= contest
-    return _moves(y, d, eu, P), r
+    return _moves(y, d, eu, win), r
 
 
 def _risky_eu(d, ab, lose, r, q, t):
@@ -260,7 +279,7 @@ def _risky_eu(d, ab, lose, r, q, t):
     return eu
 
 
-def _moves(y, d, eu, P):
+def _moves(y, d, eu, win):
     """New positions: each challenged actor j takes one challenge and moves (positions of the
     round's start; Scholz et al. 2011, sec. 6). With ``e = EU_ij > 0`` (i challenges j) and
     ``b = EU_ji``:
@@ -285,7 +304,7 @@ def _moves(y, d, eu, P):
         frac = np.divide(back, eu)
     np.negative(frac, out=frac)
     np.minimum(frac, 1.0, out=frac)
-    np.copyto(frac, P > 0.5 + _EVEN, where=back > _EU_TOL)  # conflict: the favourite wins
+    np.copyto(frac, win, where=back > _EU_TOL)  # conflict: the favourite wins
     frac *= np.abs(back) > _EU_TOL  # indifference: no move
     takes = eu > _EU_TOL
     takes &= frac > 0
@@ -310,12 +329,10 @@ def eu_round(x, weight, salience, fixed_r, q=1.0, t=1.0, span=None, lo=None, hi=
     the no-challenge terms lies in. Returns ``(new positions, r)``, both (A, K, n).
     """
     x, weight, salience = (np.asarray(v, dtype=float) for v in (x, weight, salience))
-    act = weight > 0
     if span is None:
-        span = position_span(x, act)
+        span = position_span(x, weight > 0)
     mu = forecast(x, weight, lo, hi)
-    fixed = np.broadcast_to(np.asarray(fixed_r, float)[:, None, None], x.shape)
-    return _advance(x, weight, salience, act, span, mu, fixed, q, t)
+    return dynamics(x, weight, salience, span, mu, np.asarray(fixed_r, float), q, t)
 
 
 def position_span(x: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -330,25 +347,81 @@ def position_span(x: np.ndarray, active: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(gap) & (gap > _TINY), gap, 1.0)
 
 
-def _advance(x, weight, salience, act, span, mu, fixed_r, q, t):
-    """One round for (A, K, n) arrays, computed in each column's order of positions."""
+def dynamics(x, weight, salience, span, mu, fixed_r, q, t):
+    """One round of position change for every (issue, world) column of ``x`` (A, K, n).
+
+    Each column's round depends only on that column's inputs (positions, weights, saliences,
+    span and forecast), so columns whose inputs are equal, such as every world of a scenario
+    whose positions are not drawn, are computed once (``_distinct_columns``). The distinct
+    columns are computed in slices whose (A, A, slice) arrays take about ``_SLICE_BYTES``.
+    Returns ``(new positions, r)``, both (A, K, n).
+    """
     A = x.shape[0]
     shape = x.shape
-    xs = x.reshape(A, -1)
-    order = np.argsort(xs, axis=0, kind="stable")
-    C = order.shape[1]
-    col = np.arange(C)
-    gather = order * C + col  # flat index of sorted row a in the unsorted (A, C) arrays
+    cols = [np.ascontiguousarray(v).reshape(A, -1) for v in (x, weight, salience)]
+    cols += [np.reshape(span, (1, -1)), np.reshape(mu, (1, -1))]
+    first, inverse = _distinct_columns(np.concatenate(cols))
+    if first.size == inverse.size:  # all distinct: no gathering
+        first = inverse = np.arange(inverse.size)
+        xu, wu, su = cols[:3]
+        spu, muu = cols[3][0], cols[4][0]
+    else:
+        xu, wu, su = (c[:, first] for c in cols[:3])
+        spu, muu = cols[3][0, first], cols[4][0, first]
+    risky = not np.all(fixed_r == 1.0)
+    fixed = np.broadcast_to(fixed_r[:, None], xu.shape)
+    new, r = np.empty_like(xu), np.empty_like(xu)
+    step = max(1, _SLICE_BYTES // (8 * A * A))
+    for lo in range(0, first.size, step):
+        part = slice(lo, lo + step)
+        new[:, part], r[:, part] = _sorted_slice(xu[:, part], wu[:, part], su[:, part],
+                                                 spu[part], muu[part], fixed[:, part], q, t,
+                                                 risky)
+    if first.size < inverse.size:
+        new, r = new[:, inverse], r[:, inverse]
+    return new.reshape(shape), r.reshape(shape)
+
+
+def _distinct_columns(M: np.ndarray, weights: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)``: indices of columns of ``M`` (R, C) that stand for all equal ones,
+    and for each column the one standing for it (``M[:, first][:, inverse] == M``).
+
+    Columns are grouped by a fixed weighted sum of their entries (``weights``, R; default a
+    fixed sequence), then compared entry by entry: a column whose sum matches another's
+    without being equal to it stands for itself.
+    """
+    R, C = M.shape
+    if C < 2:
+        return np.arange(C), np.arange(C)
+    if weights is None:
+        weights = np.modf(np.arange(1, R + 1) * 0.6180339887498949)[0] + 0.5
+    key = (M * weights[:, None]).sum(axis=0)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    alone = np.flatnonzero((M != M[:, first[inverse]]).any(axis=0))
+    if alone.size:
+        inverse[alone] = first.size + np.arange(alone.size)
+        first = np.concatenate([first, alone])
+    return first, inverse
+
+
+def _sorted_slice(x, w, s, span, mu, fixed_r, q, t, risky):
+    """One round for (A, C) columns, computed in each column's order of positions."""
+    A, C = x.shape
+    order = np.argsort(x, axis=0, kind="stable")
+    gather = order * C + np.arange(C)  # flat index of sorted row a in the unsorted arrays
 
     def srt(v):
-        return np.ascontiguousarray(v).reshape(A, -1).ravel().take(gather)
+        return np.ascontiguousarray(v).ravel().take(gather)
 
-    y_new, r = _sorted_round(srt(x), srt(weight), srt(salience), srt(act),
-                             1.0 / span.reshape(-1), mu.reshape(-1), srt(fixed_r), q, t)
+    wt = srt(w)
+    y_new, r = _sorted_round(srt(x), wt, srt(s), wt > 0, 1.0 / span, mu, srt(fixed_r), q, t,
+                             risky)
     out_x, out_r = np.empty((A, C)), np.empty((A, C))
     out_x.ravel()[gather.ravel()] = y_new.ravel()
     out_r.ravel()[gather.ravel()] = r.ravel()
-    return out_x.reshape(shape), out_r.reshape(shape)
+    return out_x, out_r
 
 
 def _own_utility(y: np.ndarray, prefs) -> np.ndarray:
@@ -406,22 +479,13 @@ class ExpectedUtilityProtocol(Protocol):
 
     # -- dynamics ----------------------------------------------------------------------------
     def advance(self) -> None:
-        """Play one round of dynamics in every live world, in slices of worlds."""
+        """Play one round of dynamics in every live world."""
         m, prm, state = self.model, self.model.params, self.model.state
         x = state.positions
-        A, K, n = x.shape
         weight = self._weight()
-        sal = prm.abs_salience
-        act = weight > 0
         mu = forecast(x, weight, prm.lo, prm.hi)
-        fixed = np.broadcast_to(self.fixed_r[:, None, None], x.shape)
-        new, risk = np.empty_like(x), np.empty_like(x)
-        step = max(1, _SLICE_BYTES // (8 * A * A * K))
-        for lo in range(0, n, step):
-            part = slice(lo, lo + step)
-            new[..., part], risk[..., part] = _advance(
-                x[..., part], weight[..., part], sal[..., part], act[..., part],
-                state.span[..., part], mu[..., part], fixed[..., part], self.q, self.t)
+        new, risk = dynamics(x, weight, prm.abs_salience, state.span, mu, self.fixed_r, self.q,
+                             self.t)
         P = len(m.principals)
         new[:P] = self._principal_limits(x[:P], new[:P])
         state.positions = new
@@ -436,7 +500,7 @@ class ExpectedUtilityProtocol(Protocol):
         its current value of war, the status quo it keeps by refusing (the acceptance rule of
         every protocol; Fearon 1995's bargaining range). Where a move would, it is cut back
         along the straight line to where it started (or, if even that is now worth less than
-        the war, to its ideal point) just far enough: bisection, exact to 2^-30 of the move.
+        the war, to its ideal point) just far enough: bisection, exact to 2^-24 of the move.
         """
         prm, state = self.model.params, self.model.state
         new = np.clip(new, np.minimum(self.own_lo, old), np.maximum(self.own_hi, old))
@@ -482,7 +546,8 @@ class ExpectedUtilityProtocol(Protocol):
             self.advance()
         text = self._text()
         value = utilities(text, prm.prefs)
-        inside = ((text >= prm.lo - FEASIBILITY_TOL) & (text <= prm.hi + FEASIBILITY_TOL)).all(axis=0)
+        tol = FEASIBILITY_TOL
+        inside = ((text >= prm.lo - tol) & (text <= prm.hi + tol)).all(axis=0)
         accept = np.stack(m.principals.map("answer", value, state.reservation)) & inside[None]
         agree = accept.all(axis=0) & prm.box_ok
         reject = ~accept & ~agree[None]
