@@ -360,7 +360,7 @@ def dynamics(x, weight, salience, span, mu, fixed_r, q, t):
     shape = x.shape
     cols = [np.ascontiguousarray(v).reshape(A, -1) for v in (x, weight, salience)]
     cols += [np.reshape(span, (1, -1)), np.reshape(mu, (1, -1))]
-    first, inverse = _distinct_columns(np.concatenate(cols))
+    first, inverse = _distinct_columns(cols)
     if first.size == inverse.size:  # all distinct: no gathering
         first = inverse = np.arange(inverse.size)
         xu, wu, su = cols[:3]
@@ -371,7 +371,7 @@ def dynamics(x, weight, salience, span, mu, fixed_r, q, t):
     risky = not np.all(fixed_r == 1.0)
     fixed = np.broadcast_to(fixed_r[:, None], xu.shape)
     new, r = np.empty_like(xu), np.empty_like(xu)
-    step = max(1, _SLICE_BYTES // (8 * A * A))
+    step = max(16, _SLICE_BYTES // (8 * A * A))  # 16 columns: a few MB at 200 actors
     for lo in range(0, first.size, step):
         part = slice(lo, lo + step)
         new[:, part], r[:, part] = _sorted_slice(xu[:, part], wu[:, part], su[:, part],
@@ -382,24 +382,33 @@ def dynamics(x, weight, salience, span, mu, fixed_r, q, t):
     return new.reshape(shape), r.reshape(shape)
 
 
-def _distinct_columns(M: np.ndarray, weights: np.ndarray | None = None
+def _distinct_columns(blocks: list[np.ndarray], weights: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """``(first, inverse)``: indices of columns of ``M`` (R, C) that stand for all equal ones,
-    and for each column the one standing for it (``M[:, first][:, inverse] == M``).
+    """``(first, inverse)`` for the columns of the stacked ``blocks`` (each (R_b, C)): indices of
+    the columns that stand for all equal ones, and for each column the one standing for it
+    (``M[:, first][:, inverse] == M`` for ``M`` the blocks stacked).
 
-    Columns are grouped by a fixed weighted sum of their entries (``weights``, R; default a
-    fixed sequence), then compared entry by entry: a column whose sum matches another's
-    without being equal to it stands for itself.
+    Columns are grouped by a fixed weighted sum of their entries (``weights``, one per row;
+    default a fixed sequence), then compared entry by entry: a column whose sum matches
+    another's without being equal to it stands for itself. Rows are read one at a time, so the
+    extra memory is O(C) whatever the number of actors.
     """
-    R, C = M.shape
+    C = blocks[0].shape[1]
     if C < 2:
         return np.arange(C), np.arange(C)
+    rows = [row for block in blocks for row in block]
     if weights is None:
-        weights = np.modf(np.arange(1, R + 1) * 0.6180339887498949)[0] + 0.5
-    key = (M * weights[:, None]).sum(axis=0)
+        weights = np.modf(np.arange(1, len(rows) + 1) * 0.6180339887498949)[0] + 0.5
+    key = np.zeros(C)
+    for weight, row in zip(weights, rows):
+        key += weight * row
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    alone = np.flatnonzero((M != M[:, first[inverse]]).any(axis=0))
+    rep = first[inverse]
+    differs = np.zeros(C, dtype=bool)
+    for row in rows:
+        differs |= row != row[rep]
+    alone = np.flatnonzero(differs)
     if alone.size:
         inverse[alone] = first.size + np.arange(alone.size)
         first = np.concatenate([first, alone])
