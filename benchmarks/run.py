@@ -81,6 +81,83 @@ def bench_throughput(sizes, protocol_n, repeat, out):
                     "seconds": t, "worlds_per_s": protocol_n / t})
 
 
+def _eu_variant(actors: int = 6, deadlock: bool = False):
+    """The baseline under expected utility, with ``actors`` positioned actors (the six of the
+    baseline plus guarantors without offers, placed evenly between Ukraine's and Russia's
+    ideal points, clout 0.5, equal saliences). ``deadlock``: every world plays all ``rounds``
+    rounds of dynamics on its own inputs (no summit block, values of war 0.99, no walk-outs,
+    and every ideal point drawn uniformly within 0.05 of the baseline's, so that no two worlds
+    share their inputs)."""
+    from negotiation_sim.config.scenario import Scenario
+
+    data = load().model_dump(mode="json", warnings=False, exclude_unset=True)
+    data["protocol"] = {**data.get("protocol", {}), "kind": "expected_utility"}
+    issues = list(data["issues"])
+    ua, ru = data["actors"]["ukraine"]["position"], data["actors"]["russia"]["position"]
+    extra = actors - 6
+    for i in range(extra):
+        t = (i + 1) / (extra + 1)
+        data["actors"][f"extra_{i:02d}"] = {
+            "role": "guarantor", "clout": 0.5,
+            "position": {k: round((1 - t) * ua[k] + t * ru[k], 4) for k in issues},
+            "salience": {k: 1.0 / len(issues) for k in issues}}
+    if deadlock:
+        data.pop("summit", None)
+        for a in ("russia", "ukraine"):
+            data["actors"][a].update(reservation=0.99, walkout=0.0)
+            data["actors"][a].pop("audience_cost", None)  # they need a summit block
+            data["actors"][a].pop("preconditions", None)
+        for actor in data["actors"].values():
+            actor["position"] = {k: {"dist": "uniform", "low": max(0.0, v - 0.05),
+                                     "high": min(1.0, v + 0.05)}
+                                 for k, v in actor.get("position", {}).items()}
+    return Scenario.model_validate(data)
+
+
+def _dump_scenario(sc, path: Path) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(sc.model_dump(mode="json", warnings=False,
+                                                 exclude_unset=True), sort_keys=False))
+    return path
+
+
+def bench_expected_utility(n6, n30, repeat, out, rss_worlds=100_000):
+    """Expected utility in one process: the baseline at 6 and 30 positioned actors as
+    worlds/s and as a ratio to the mediated baseline timed in the same run (the machine-speed
+    reference); the dynamics on inputs drawn in every world (all 10 rounds in every world) as
+    world-rounds/s; peak memory at 10 and at 10,000 rounds in every world."""
+    ref = load()
+    t_ref = timed(lambda: run_ensemble(ref, n6), repeat)
+    out.append({"bench": "expected_utility", "setting": "mediated baseline (reference)",
+                "worlds": n6, "worlds_per_s": n6 / t_ref})
+    for actors, n in ((6, n6), (30, n30)):
+        sc = _eu_variant(actors)
+        t = timed(lambda: run_ensemble(sc, n), repeat)
+        out.append({"bench": "expected_utility", "setting": f"baseline, {actors} actors",
+                    "worlds": n, "worlds_per_s": n / t,
+                    "ratio_to_mediated": (n / t) / (n6 / t_ref)})
+    for actors, n in ((6, n6 // 10), (30, n30 // 20)):
+        dead = _eu_variant(actors, deadlock=True)
+        rounds = dead.protocol.rounds
+        t = timed(lambda: run_ensemble(dead, n), repeat)
+        out.append({"bench": "expected_utility",
+                    "setting": f"drawn ideal points, all {rounds} rounds in every world, "
+                    f"{actors} actors", "worlds": n, "worlds_per_s": n / t,
+                    "world_rounds_per_s": n * rounds / t})
+    with tempfile.TemporaryDirectory() as tmp:
+        for rounds, n in ((10, rss_worlds), (10_000, 100)):
+            sc = _eu_variant(6, deadlock=True)
+            sc = sc.model_copy(update={"protocol": sc.protocol.model_copy(
+                update={"rounds": rounds})})
+            path = _dump_scenario(sc, Path(tmp) / f"eu_{rounds}.yaml")
+            res = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(path), str(n)],
+                                 capture_output=True, text=True, check=True)
+            out.append({"bench": "expected_utility", "setting": f"peak memory, drawn ideal "
+                        f"points, {rounds:,} rounds in every world", "worlds": n,
+                        "peak_rss_mb": int(res.stdout.strip()) / 1024.0})
+
+
 def bench_one_at_a_time(n_single, n_ensemble, repeat, out):
     sc = load()
     t1 = timed(lambda: run_one_at_a_time(sc, n_single), max(1, repeat // 2))
@@ -222,6 +299,16 @@ def table(results) -> str:
                         f"whole command {r['speedup']:.2f}x |")
         elif b == "startup":
             rows.append(f"| start-up | `{r['command']}` | {r['seconds']:.2f} s |")
+        elif b == "expected_utility" and "peak_rss_mb" in r:
+            rows.append(f"| expected utility | {r['setting']}, N = {r['worlds']:,} | "
+                        f"{r['peak_rss_mb']:.0f} MB |")
+        elif b == "expected_utility":
+            extra = (f"; {r['world_rounds_per_s']:,.0f} world-rounds/s"
+                     if "world_rounds_per_s" in r else "")
+            extra += (f"; **{r['ratio_to_mediated']:.2f}x** the mediated baseline"
+                      if "ratio_to_mediated" in r else "")
+            rows.append(f"| expected utility | {r['setting']}, N = {r['worlds']:,} | "
+                        f"{r['worlds_per_s']:,.0f} worlds/s{extra} |")
     return "\n".join(rows)
 
 
@@ -230,7 +317,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs")
     ap.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
     ap.add_argument("--only", nargs="*", default=None,
-                    help="run only these: throughput one_at_a_time memory sweep startup")
+                    help="run only these: throughput one_at_a_time memory sweep startup "
+                    "expected_utility")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = ap.parse_args(argv)
     q = args.quick
@@ -245,6 +333,9 @@ def main(argv=None) -> int:
         "sweep": lambda o: bench_sweep(1_000 if q else 100_000, o,
                                        EXECUTORS[:2] if q else EXECUTORS),
         "startup": lambda o: bench_startup(1 if q else repeat, o),
+        "expected_utility": lambda o: bench_expected_utility(
+            2_000 if q else 100_000, 500 if q else 20_000, repeat, o,
+            rss_worlds=2_000 if q else 100_000),
     }
     results: list[dict] = []
     for name, fn in plan.items():
