@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from negotiation_sim.config.scenario import Scenario, load_scenario
 from negotiation_sim.core.model import SummitModel
-from negotiation_sim.core.outcomes import AGREEMENT, NO_SUMMIT
+from negotiation_sim.core.outcomes import AGREEMENT
 from negotiation_sim.core.preferences import utilities, weighted_median
 from negotiation_sim.core.protocols.expected_utility import eu_round
 
@@ -181,9 +181,10 @@ def baseline() -> Scenario:
 
 def test_in_the_shipped_baseline_the_drawn_values_of_war_decide_the_outcome(baseline):
     """Under expected utility the baseline's first text is the same in every world (the
-    mediator and guarantors hold the median; docs/protocols.md), so a world agrees exactly when
-    that text is worth each side's drawn value of war plus its audience cost: no world whose
-    value of war exceeds the text's worth to it agrees, and most of the others do."""
+    mediator and guarantors hold the median; docs/protocols.md), so the drawn values of war
+    decide: no world whose value of war exceeds the text's worth to it agrees in round 1 (it
+    can later, once pressure and the front line have moved its value of war), and those worlds
+    agree far less often than the others."""
     m = SummitModel(baseline, 3000, seed=0, trace=True)
     text = m.history[0]["text"]
     assert np.allclose(text, text[:, :1])
@@ -193,8 +194,8 @@ def test_in_the_shipped_baseline_the_drawn_values_of_war_decide_the_outcome(base
     agreed = m.outcome == AGREEMENT
     above = (war > worth + 1e-9).any(axis=0)
     assert above.any() and (~above).any()
-    assert not agreed[above].any() and (m.outcome[above] == NO_SUMMIT).all()
-    assert agreed[~above].mean() > 0.5
+    assert not (agreed & above & (m.end_round == 1)).any()
+    assert agreed[~above].mean() > 2 * agreed[above].mean()
 
 
 def test_in_the_shipped_baseline_the_drawn_value_of_war_limits_the_stated_positions(baseline):

@@ -49,7 +49,14 @@ def backtest(
 
         loaded = load_backtest(questions)
         total = runs * len(set(loaded.paths))
-        with progress_bar(total, "worlds", quiet=quiet) as advance:
+        with progress_bar("worlds", quiet=quiet) as progress:
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                progress(done, total)
+
             result = run_backtest(loaded, runs, seed=seed, on_chunk=advance)
         if out is not None:
             written = write_outputs(result, out)

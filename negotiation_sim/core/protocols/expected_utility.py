@@ -560,7 +560,7 @@ class ExpectedUtilityProtocol(Protocol):
         accept = np.stack(m.principals.map("answer", value, state.reservation)) & inside[None]
         agree = accept.all(axis=0) & prm.box_ok
         reject = ~accept & ~agree[None]
-        walked = self.walks(reject)
+        walked, by = self.walks(reject)
         if m.trace_enabled:
             m.history.append({"stage": "eu_round", "round": rnd, "world": m.live.copy(),
                               "positions": state.positions.copy(), "text": text.copy(),
@@ -570,7 +570,7 @@ class ExpectedUtilityProtocol(Protocol):
                               else state.risk.copy()})
         failed = (walked | self.deadline(rnd)) & ~agree
         return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
-                           war=state.reservation)
+                           war=state.reservation, walked_by=by)
 
     def deadline(self, rnd: int) -> bool:
         """The talks fail in round ``max(rounds, 1)`` (``rounds: 0`` puts the median once)."""
