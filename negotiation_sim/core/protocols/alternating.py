@@ -27,9 +27,10 @@ Private information (``protocol.information: private``), per world:
   accepted (skimming: Fudenberg & Tirole 1983; Sobel & Takahashi 1983). A sincere responder
   accepts any offer worth at least its value of war now; a strategic one plays the perfect
   Bayesian equilibrium, accepting in round t iff the offer is worth at least
-  ``(1 - d_b) w_b(t) + d_b (its value of waiting)``. Types are pooled into cells of equal prior
-  mass (``FINE_CELLS`` or ``COARSE_CELLS``), each acting as its top type: exact for the pooled
-  game, within one cell of the continuous answer (docs/protocols.md states the error).
+  ``(1 - d_b) w_b(t) + d_b (its value of waiting)``. The states are ``CELLS`` cutoffs of the
+  belief; each state's best cutoff is found among them exactly and refined between them, and
+  play follows the refined cutoffs (docs/protocols.md states what is exact and the measured
+  precision).
 - *myopic* -- anything else with a private value (two proposers, more than two principals):
   each proposer makes the one-round screening offer that maximises its expected value against
   the current beliefs; responders answer sincerely.
