@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import negotiation_sim.core.protocols.alternating as alt
+from negotiation_sim.core.protocols.base import CAUSES
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import AGREEMENT, NO_SUMMIT
@@ -147,7 +148,7 @@ def test_strategic_responders_wait_and_agreement_comes_later():
     assert strategic[1][0] < sincere[1][0] and strategic[0][0] > sincere[0][0]
     m = SummitModel(one_sided(2, "strategic"), 2048, seed=3, trace=True).run()
     first = next(h for h in m.history if h.get("stage") == "round" and h["round"] == 1)
-    wait = alt.CAUSES.index("strategic wait")
+    wait = CAUSES.index("strategic wait")
     assert (first["cause"][1] == wait).any()
     assert (first["value"][1][first["cause"][1] == wait]
             >= first["reservation"][1][first["cause"][1] == wait]).all()

@@ -16,7 +16,7 @@ import numpy as np
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, EndReason
-from negotiation_sim.core.protocols.mediated import CAUSES
+from negotiation_sim.core.protocols.base import CAUSES
 
 
 def _drawn(model, w: int, path: str, value) -> float:

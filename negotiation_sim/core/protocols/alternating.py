@@ -67,9 +67,6 @@ _PLAN_CACHE: dict[bytes, tuple[np.ndarray, np.ndarray, float]] = {}
 
 COMPLETE, SCREEN, MYOPIC = 0, 1, 2
 REGIMES = ("complete", "screening", "myopic")
-# Why a principal answered as it did, for traces (the mediated protocol's causes, plus one).
-CAUSES = ("accepted", "below value of war", "posturing", "strategic wait", "red line",
-          "no offer")
 
 
 @dataclass

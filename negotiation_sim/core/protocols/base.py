@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
 
 
+# Why a principal answered a text as it did (traces: ``history[...]["cause"]`` indexes this).
+CAUSES = ("accepted", "below value of war", "posturing", "strategic wait", "red line",
+          "no offer")
+
+
 @dataclass
 class RoundResult:
     """What one round did in every live world.

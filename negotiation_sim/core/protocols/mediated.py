@@ -28,8 +28,6 @@ from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
 
-# Why a principal rejected, for traces (``rejection_causes``).
-CAUSES = ("accepted", "below value of war", "posturing", "strategic wait", "red line")
 
 
 @dataclass
