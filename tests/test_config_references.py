@@ -16,11 +16,13 @@ import json
 import numpy as np
 import pytest
 from conftest import make_scenario, write_yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from negotiation_sim.config import limits
 from negotiation_sim.config.experiment import load_experiment
 from negotiation_sim.config.scenario import load_scenario
-from negotiation_sim.config.yamlio import InputError, load_yaml
+from negotiation_sim.config.yamlio import InputError, Problem, load_yaml
 from negotiation_sim.run.chunks import iter_chunks
 
 
@@ -199,3 +201,10 @@ def test_an_override_the_sweep_only_refines_is_kept(tmp_path, small_data):
     loaded = load_experiment(path)
     assert loaded.point_scenario(1).actors["russia"].reservation.high == 0.5
     assert loaded.point_scenario(1).actors["russia"].reservation.low == 0.1
+
+
+@given(st.text(), st.text(), st.text())
+def test_a_problem_is_one_visible_line_whatever_the_file_holds(file, field, message):
+    """Keys and values reach messages verbatim: control and line-break characters are escaped."""
+    text = str(Problem(file, 3, field, message))
+    assert len(text.splitlines()) <= 1 and all(ch.isprintable() for ch in text)

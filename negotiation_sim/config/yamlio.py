@@ -116,11 +116,29 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """Format as ``FILE:LINE: field: message`` (without parts that are unknown or empty)."""
+        """Format as ``FILE:LINE: field: message`` (without parts that are unknown or empty).
+
+        Always one line: control characters, line and paragraph separators that the file or
+        path carry (in a key, a value quoted in the message, a file name) are shown escaped,
+        so they can neither break the line nor reach a terminal as commands.
+        """
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return _visible(f"{where}: {self.field}: {self.message}")
+        return _visible(f"{where}: {self.message}")
+
+
+def _visible(text: str) -> str:
+    """``text`` with every control or line-breaking character escaped (``\\x1b``)."""
+    if all(ch.isprintable() or ch == " " for ch in text):
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"
 
 
 class InputError(Exception):
