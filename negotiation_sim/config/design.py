@@ -37,8 +37,9 @@ class Range(BaseModel):
     model_config = _STRICT
     low: Real
     high: Real
-    num: Annotated[int, *at_most(limits.MAX_POINTS, "the number of values of a grid axis")] \
-        | None = Field(None, ge=1, description="grid only: how many values from low to high.")
+    num: Annotated[int, Field(ge=1), *at_most(limits.MAX_POINTS, "the number of values of a grid "
+                                               "axis")] | None = Field(
+        None, description="grid only: how many values from low to high.")
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
 
@@ -57,8 +58,8 @@ class Sweep(BaseModel):
 
     model_config = _STRICT
     method: Literal["grid", "list", "lhs", "sobol", "morris"]
-    samples: Annotated[int, *at_most(limits.MAX_POINTS, "samples")] | None = Field(
-        None, ge=1,
+    samples: Annotated[int, Field(ge=1), *at_most(limits.MAX_POINTS, "samples")] | None = Field(
+        None,
         description="lhs: number of points; sobol/morris: base sample count N "
                     "(sobol runs N(D+2) points, N(2D+2) with second_order; morris N(D+1)).")
     parameters: dict[str, ParamSpec] = Field(
