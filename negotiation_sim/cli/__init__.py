@@ -13,8 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim import __version__
-from negotiation_sim.cli import figures, files, run, sweep, trace
-from negotiation_sim.cli import backtest
+from negotiation_sim.cli import backtest, figures, files, run, sweep, trace
 
 app = typer.Typer(
     name="negsim",

@@ -13,25 +13,26 @@ from negotiation_sim.cli.common import DebugOpt, fail
 
 
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario or experiment files to check.",
-                                                show_default=False)],
+    files: Annotated[list[Path], typer.Argument(
+        help="Scenario, experiment or backtest files to check.", show_default=False)],
     debug: DebugOpt = False,
 ) -> None:
-    """Check scenario or experiment files: prints 'ok FILE' for each valid file, else one line
-    per problem (FILE:LINE: field.path: message) and exits 1. An experiment file (one with a
-    top-level `scenario:` path) is checked with its scenario and every point of its sweep."""
+    """Check scenario, experiment or backtest files: prints 'ok FILE' for each valid file, else
+    one line per problem (FILE:LINE: field.path: message) and exits 1. An experiment file (one
+    with a top-level `scenario:` path) is checked with its scenario and the points of its sweep;
+    a backtest file (one with `questions:`) with every question's scenario."""
+    from negotiation_sim.config.backtest import load_backtest
     from negotiation_sim.config.experiment import load_experiment
+    from negotiation_sim.config.kinds import file_kind
     from negotiation_sim.config.scenario import load_scenario
     from negotiation_sim.config.yamlio import InputError, load_yaml
 
+    loaders = {"scenario": load_scenario, "experiment": load_experiment,
+               "backtest": load_backtest}
     failed = False
     for path in files:
         try:
-            data = load_yaml(path).data
-            if isinstance(data, dict) and "scenario" in data and "actors" not in data:
-                load_experiment(path)
-            else:
-                load_scenario(path)
+            loaders[file_kind(load_yaml(path).data)](path)
         except InputError as err:
             if debug:
                 raise

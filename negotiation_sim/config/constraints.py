@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 _ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
+ID_PATTERN = _ID  # what an issue, actor or format id may be: the word a constraint can name
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -71,7 +72,13 @@ class Constraint:
     def __str__(self) -> str:
         return f"{self.issue} {self.op} {self.value:g}"
 
+    def canonical(self) -> str:
+        """The constraint as text that parses back to exactly it (``str`` rounds to 6 digits)."""
+        return f"{self.issue} {self.op} {self.value!r}"
 
+
+# Serialised exactly, so that a scenario's digest tells 0.1234567 from 0.1234568.
 ConstraintField = Annotated[
-    Constraint, BeforeValidator(Constraint.parse), PlainSerializer(str, return_type=str)
+    Constraint, BeforeValidator(Constraint.parse),
+    PlainSerializer(Constraint.canonical, return_type=str),
 ]

@@ -4,13 +4,16 @@ modelling.
 This module owns the ``sweep:`` section's schema (``Sweep``, ``Range``) and its consistency checks,
 and the designs: ``grid`` (cartesian product), ``list`` (explicit points), ``lhs`` (Latin hypercube, scipy),
 ``sobol`` (Saltelli's scheme) and ``morris`` (elementary-effect trajectories), the last two via
-SALib so that ``negsim sensitivity`` analyses exactly the samples that were run.
+SALib so that ``negsim sensitivity`` analyses exactly the samples that were run. A design's size
+is known before any point is made (``n_points``), so one too large for ``limits.MAX_POINTS`` is
+refused without building it.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
@@ -18,7 +21,8 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, Discriminator, Field, Tag
 
-from negotiation_sim.config.distributions import STRICT
+from negotiation_sim.config import limits
+from negotiation_sim.config.distributions import STRICT, Real, at_most
 
 _STRICT = STRICT
 
@@ -31,9 +35,11 @@ class Range(BaseModel):
     """A numeric range: bounds for lhs/sobol/morris, or ``num`` evenly spaced values for grid."""
 
     model_config = _STRICT
-    low: float
-    high: float
-    num: int | None = Field(None, ge=1, description="grid only: how many values from low to high.")
+    low: Real
+    high: Real
+    num: Annotated[int, Field(ge=1), *at_most(limits.MAX_POINTS, "the number of values of a grid "
+                                               "axis")] | None = Field(
+        None, description="grid only: how many values from low to high.")
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
 
@@ -52,8 +58,8 @@ class Sweep(BaseModel):
 
     model_config = _STRICT
     method: Literal["grid", "list", "lhs", "sobol", "morris"]
-    samples: int | None = Field(
-        None, ge=1, le=1_000_000,
+    samples: Annotated[int, Field(ge=1), *at_most(limits.MAX_POINTS, "samples")] | None = Field(
+        None,
         description="lhs: number of points; sobol/morris: base sample count N "
                     "(sobol runs N(D+2) points, N(2D+2) with second_order; morris N(D+1)).")
     parameters: dict[str, ParamSpec] = Field(
@@ -81,7 +87,7 @@ def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
         for i, point in enumerate(sweep.points):
             if not any(k != LABEL for k in point):
                 out.append((("points", i), "a point must set at least one path"))
-        return out
+        return out + _list_problems(sweep)
     if sweep.points:
         out.append((("points",), f"points are for method list, not {m}"))
     if not params:
@@ -108,6 +114,67 @@ def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
     if m == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
         out.append((("samples",), f"sobol needs samples to be a power of 2 (got "
                                   f"{sweep.samples}; try {1 << sweep.samples.bit_length()})"))
+    if m == "grid":
+        for path, spec in params.items():
+            if isinstance(spec, list):
+                out += _repeated_values(("parameters", path), spec)
+    out += _overlapping(("parameters",), list(params))
+    if not out and (size := n_points(sweep)) > limits.MAX_POINTS:
+        where = ("samples",) if m in SAMPLED else ("parameters",)
+        out.append((where, limits.limit_text(f"the number of points of a {m} design",
+                                             limits.MAX_POINTS, size)))
+    return out
+
+
+def _list_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
+    out: list[tuple[tuple, str]] = []
+    if len(sweep.points) > limits.MAX_POINTS:
+        out.append((("points",), limits.limit_text("the number of points of a list design",
+                                                   limits.MAX_POINTS, len(sweep.points))))
+    labels: dict[str, int] = {}
+    for i, point in enumerate(sweep.points):
+        out += _overlapping(("points", i), [k for k in point if k != LABEL])
+        label = point.get(LABEL)
+        if label is None:
+            continue
+        if str(label) in labels:  # tables and figures name points by label
+            out.append((("points", i, LABEL), f"label {_show(label)} is used twice (first by "
+                                              f"point {labels[str(label)]})"))
+        labels.setdefault(str(label), i)
+    return out
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, default=str)
+
+
+def _repeated_values(loc: tuple, values: list[Any]) -> list[tuple[tuple, str]]:
+    """A grid axis that repeats a value runs the same points twice under different seeds and
+    makes the sweep's tables and heat maps hold two cells for one value."""
+    first: dict[str, int] = {}
+    out = []
+    for i, v in enumerate(values):
+        key = _canonical(v)
+        if key in first:
+            out.append(((*loc, i), f"value {_show(v)} is listed twice (first as item "
+                                   f"{first[key]})"))
+        first.setdefault(key, i)
+    return out
+
+
+def _overlapping(loc: tuple, paths: list[str]) -> list[tuple[tuple, str]]:
+    """Paths of which one lies inside another: the later value would replace or reshape the
+    earlier one, so what a point means would depend on the order they are applied in."""
+    out = []
+    for i, inner in enumerate(paths):
+        for outer in paths[:i] + paths[i + 1:]:
+            if inner.startswith(outer + "."):
+                out.append(((*loc, inner), f"path '{inner}' lies inside '{outer}', which is "
+                                           "also set here: set one of them"))
     return out
 
 
@@ -173,6 +240,11 @@ def make_design(sweep: Sweep | None, seed: int) -> Design:
     return Design(sweep.method, points, [None] * len(points), space, X, options)
 
 
+def grid_length(spec: list[Any] | Range) -> int:
+    """How many values a grid axis has (without making them)."""
+    return len(spec) if isinstance(spec, list) else (spec.num or 1)
+
+
 def _grid_values(spec: list[Any] | Range) -> list[Any]:
     if isinstance(spec, list):
         return list(spec)
@@ -206,13 +278,13 @@ def sample_space(method: str, space: Space, samples: int, seed: int, *,
 
 
 def n_points(sweep: Sweep | None) -> int:
-    """How many points a sweep has, without sampling it."""
+    """How many points a sweep has, without making any (exact, however large)."""
     if sweep is None:
         return 1
     d = len(sweep.parameters)
     n = sweep.samples or 0
     return {
-        "grid": math.prod(len(_grid_values(s)) for s in sweep.parameters.values()),
+        "grid": math.prod(grid_length(s) for s in sweep.parameters.values()),
         "list": len(sweep.points),
         "lhs": n,
         "sobol": n * (2 * d + 2 if sweep.second_order else d + 2),

@@ -4,6 +4,12 @@ Any number in a scenario file may be written as a distribution (``{dist: uniform
 each simulated world draws its own value. This module owns the pydantic models of those
 distributions, the ``Num`` field type that accepts a number or a distribution, range checks that
 look at a distribution's whole support, and vectorised sampling from a numpy ``Generator``.
+
+Every number is finite and at most ``limits.MAX_MAGNITUDE`` in size, fixed values and every
+parameter of a distribution alike, so every draw is finite too (an untruncated normal side ends
+``limits.NORMAL_REACH_SD`` standard deviations out). Sampling is exact where float64 allows:
+a normal truncated far in its tail is drawn by its inverse CDF in log space, one uniform per
+draw as everywhere else, so that streams never depend on rejection.
 """
 
 from __future__ import annotations
@@ -22,17 +28,50 @@ from pydantic import (
     model_validator,
 )
 
+from negotiation_sim.config.limits import MAX_MAGNITUDE, NORMAL_REACH_SD
+
 # Every model of a file users write: unknown fields are errors, values immutable, numbers finite.
 STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 _STRICT = STRICT
+
+
+def _bounded(value: float) -> float:
+    if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        raise ValueError(f"{value:g} is out of range: every number of a scenario lies within "
+                         f"±{MAX_MAGNITUDE:g} (docs/limits.md)")
+    return value
+
+
+_LIMITS_SCHEMA = {"minimum": -MAX_MAGNITUDE, "maximum": MAX_MAGNITUDE}
+
+# A finite float of at most MAX_MAGNITUDE in size: every number a scenario file holds.
+Real = Annotated[float, Field(allow_inf_nan=False, json_schema_extra=_LIMITS_SCHEMA),
+                 AfterValidator(_bounded)]
+
+
+def at_most(limit: int, what: str) -> list[Any]:
+    """Metadata for ``Annotated[int, *at_most(limit, what)]``: a size limit of ``limits``,
+    refused in the words every size limit uses and exported as the schema's maximum."""
+    from negotiation_sim.config.limits import limit_text
+
+    def check(value: int) -> int:
+        if value > limit:
+            raise ValueError(limit_text(what, limit, value))
+        return value
+
+    return [Field(json_schema_extra={"maximum": limit}), AfterValidator(check)]
 
 
 class _Dist(BaseModel):
     model_config = _STRICT
 
     def support(self) -> tuple[float, float]:
-        """Smallest interval that holds every value the distribution can draw."""
+        """Smallest interval that holds every value the distribution can draw, in theory."""
         raise NotImplementedError
+
+    def reach(self) -> tuple[float, float]:
+        """Smallest interval that holds every value ``sample`` returns (finite)."""
+        return self.support()
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` independent draws as a float64 array."""
@@ -43,8 +82,8 @@ class Uniform(_Dist):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"]
-    low: float
-    high: float
+    low: Real
+    high: Real
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -63,10 +102,10 @@ class Normal(_Dist):
     """Normal with mean and sd, truncated to [low, high] when bounds are given."""
 
     dist: Literal["normal"]
-    mean: float
-    sd: float = Field(ge=0)
-    low: float | None = None
-    high: float | None = None
+    mean: Real
+    sd: Annotated[Real, Field(ge=0)]
+    low: Real | None = None
+    high: Real | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> Normal:
@@ -85,26 +124,70 @@ class Normal(_Dist):
         hi = math.inf if self.high is None else self.high
         return lo, hi
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        from scipy.special import ndtr, ndtri
+    def reach(self) -> tuple[float, float]:
+        """The support, with an unbounded side ending ``NORMAL_REACH_SD`` sd beyond the mean
+        (or beyond the other bound, when the distribution lies wholly on that side of it)."""
+        if self.sd == 0:
+            return self.mean, self.mean
+        far = NORMAL_REACH_SD * self.sd
+        lo = min(self.mean, self.high if self.high is not None else math.inf) - far \
+            if self.low is None else self.low
+        hi = max(self.mean, self.low if self.low is not None else -math.inf) + far \
+            if self.high is None else self.high
+        return lo, hi
 
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.sd == 0:
             return np.full(n, self.mean)
-        lo, hi = self.support()
-        # Inverse-CDF truncation: exact, one uniform per draw, so streams never depend on rejection.
-        a = ndtr((lo - self.mean) / self.sd)
-        b = ndtr((hi - self.mean) / self.sd)
-        u = rng.uniform(a, b, size=n)
-        x = self.mean + self.sd * ndtri(u)
-        return np.clip(x, lo, hi)
+        lo, hi = self.reach()
+        alpha, beta = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
+        if alpha > TAIL:  # wholly far above the mean: the mirror image of a lower tail
+            z = -_lower_tail_quantile(-beta, -alpha, 1.0 - rng.uniform(size=n))
+        elif beta < -TAIL:
+            z = _lower_tail_quantile(alpha, beta, rng.uniform(size=n))
+        else:
+            # Inverse-CDF truncation: exact here, one uniform per draw, so streams never
+            # depend on rejection.
+            from scipy.special import ndtr, ndtri
+
+            u = rng.uniform(ndtr(alpha), ndtr(beta), size=n)
+            z = ndtri(u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = self.mean + self.sd * z
+        return np.clip(np.nan_to_num(x, nan=lo, neginf=lo, posinf=hi), lo, hi)
+
+
+TAIL = 5.0
+"""A truncation interval wholly more than this many sd from the mean is sampled in log space:
+there ``ndtr`` rounds to 0 or 1 (1 - ndtr(8) is below float64's resolution near 1), so plain
+inverse-CDF sampling would draw the bound every time. Within it, plain inverse-CDF sampling is
+exact to ~1e-9 sd and is kept, so draws there are the same as they always were."""
+
+
+def _lower_tail_quantile(alpha: float, beta: float, u: np.ndarray) -> np.ndarray:
+    """Quantiles ``u`` of a standard normal truncated to [alpha, beta], beta < 0, in log space.
+
+    ``p = Phi(alpha) + u (Phi(beta) - Phi(alpha)) = Phi(beta) (1 - (1 - u)(1 - r))`` with
+    ``r = Phi(alpha) / Phi(beta)``, taken in logs so that no probability underflows: exact for
+    intervals as deep in the tail as a float64 bound can be.
+    """
+    from scipy.special import log_ndtr, ndtri_exp
+
+    log_b = float(log_ndtr(beta))
+    if not math.isfinite(log_b):  # deeper than even log-probabilities reach: all mass at beta
+        return np.full(u.shape, beta)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        gap = -math.expm1(float(log_ndtr(alpha)) - log_b)  # 1 - r, in [0, 1]
+        log_p = log_b + np.log1p(-(1.0 - u) * gap)
+        return np.clip(ndtri_exp(log_p), alpha, beta)
 
 
 class Beta(_Dist):
     """Beta(a, b) on [0, 1]."""
 
     dist: Literal["beta"]
-    a: float = Field(gt=0)
-    b: float = Field(gt=0)
+    a: Annotated[Real, Field(gt=0)]
+    b: Annotated[Real, Field(gt=0)]
 
     def support(self) -> tuple[float, float]:
         return 0.0, 1.0
@@ -117,9 +200,9 @@ class Triangular(_Dist):
     """Triangular on [low, high] with its peak at mode."""
 
     dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    low: Real
+    mode: Real
+    high: Real
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -142,8 +225,8 @@ class Choice(_Dist):
     """One of ``values``, with probabilities ``weights`` (equal when omitted)."""
 
     dist: Literal["choice"]
-    values: list[float] = Field(min_length=1)
-    weights: list[float] | None = None
+    values: list[Real] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0, le=1)]] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> Choice:
@@ -153,8 +236,6 @@ class Choice(_Dist):
             raise ValueError(
                 f"weights has {len(self.weights)} entries but values has {len(self.values)}"
             )
-        if any(w < 0 for w in self.weights):
-            raise ValueError("weights must be >= 0")
         if abs(sum(self.weights) - 1.0) > 1e-6:
             raise ValueError(f"weights must sum to 1 (they sum to {sum(self.weights):g})")
         return self
@@ -179,7 +260,7 @@ def _kind(value: Any) -> str:
 # A number, or a distribution to draw it from in each world.
 Num = Annotated[
     Union[
-        Annotated[float, Tag("number"), Field(allow_inf_nan=False)],
+        Annotated[Real, Tag("number")],
         Annotated[Distribution, Tag("distribution")],
     ],
     Discriminator(_kind),
@@ -190,6 +271,13 @@ def support(value: float | _Dist) -> tuple[float, float]:
     """The interval of values a fixed number or a distribution can take."""
     if isinstance(value, _Dist):
         return value.support()
+    return float(value), float(value)
+
+
+def reach(value: float | _Dist) -> tuple[float, float]:
+    """The (finite) interval that holds every value drawn for a fixed number or a distribution."""
+    if isinstance(value, _Dist):
+        return value.reach()
     return float(value), float(value)
 
 

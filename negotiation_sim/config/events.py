@@ -19,7 +19,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from negotiation_sim.config.distributions import STRICT, Finite, Num, Unit
+from negotiation_sim.config.distributions import STRICT, Finite, Num, Unit, at_most
+from negotiation_sim.config.limits import MAX_ROUNDS
 
 # What an event may change, by the role of the actor a path names: path pattern -> meaning.
 TARGETS = {
@@ -42,7 +43,8 @@ class Shock(_Event):
     """A shock drawn anew in every world each time it fires."""
 
     kind: Literal["shock"]
-    every: int = Field(1, ge=1, le=10_000, description="Fires every k rounds (default 1).")
+    every: Annotated[int, *at_most(MAX_ROUNDS, "the rounds between firings")] = Field(
+        1, ge=1, description="Fires every k rounds (default 1).")
     draw: Num = Field(description="The distribution of one draw (per world, per firing).")
     effect: dict[str, Finite] = Field(
         min_length=1, description="Loading per target path: the target moves by loading x draw.")
@@ -52,7 +54,8 @@ class Scheduled(_Event):
     """An event that happens once, before a given round, in a share of the worlds."""
 
     kind: Literal["scheduled"]
-    round: int = Field(ge=2, le=10_000, description="Fires once, before this round.")
+    round: Annotated[int, *at_most(MAX_ROUNDS, "the round of a scheduled event")] = Field(
+        ge=2, description="Fires once, before this round.")
     probability: Unit = Field(1.0, description="Share of worlds it happens in (default 1).")
     set: dict[str, Num] = Field(default_factory=dict, description="Target path -> new value.")
     add: dict[str, Num] = Field(default_factory=dict, description="Target path -> change.")

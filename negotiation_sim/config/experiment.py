@@ -12,27 +12,35 @@ This module owns:
   (cartesian product), ``list`` (explicit points), ``lhs`` (Latin hypercube, scipy), ``sobol``
   (Saltelli's scheme) and ``morris`` (elementary-effect trajectories), the last two via SALib so
   that ``negsim sensitivity`` analyses exactly the samples that were run;
-* ``load_experiment``: every mistake becomes a one-line ``FILE:LINE: field: message`` problem.
+* ``load_experiment``: every mistake becomes a one-line ``FILE:LINE: field: message`` problem,
+  and a design too large for the limits (``limits``) is refused before any point is made.
 
 Execution and storage live elsewhere (``execution``, ``sweep``).
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from negotiation_sim.config.defaults import DEFAULT_CHUNK
-from negotiation_sim.config.design import LABEL, Design, Sweep, make_design, sweep_problems
-from negotiation_sim.config.distributions import STRICT
-from negotiation_sim.config.paths import path_error, set_path
-from negotiation_sim.config.scenario import Scenario, scenario_from_data
+from negotiation_sim.config import limits
+from negotiation_sim.config.defaults import BLOCK, DEFAULT_CHUNK
+from negotiation_sim.config.design import (
+    LABEL,
+    Design,
+    Sweep,
+    grid_length,
+    make_design,
+    n_points,
+    sweep_problems,
+)
+from negotiation_sim.config.distributions import STRICT, at_most
+from negotiation_sim.config.paths import path_error, with_path
+from negotiation_sim.config.scenario import Scenario, digest_of, scenario_from_data
 from negotiation_sim.config.yamlio import (
     InputError,
     Problem,
@@ -44,20 +52,6 @@ from negotiation_sim.config.yamlio import (
 _STRICT = STRICT
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class Experiment(BaseModel):
     """A whole experiment file."""
 
@@ -65,12 +59,14 @@ class Experiment(BaseModel):
     name: str = Field(min_length=1)
     description: str | None = None
     scenario: str = Field(min_length=1, description="Scenario file, relative to this file.")
-    runs: int = Field(ge=1, le=10**9, description="Worlds simulated per point.")
-    seed: int = Field(0, ge=0, description="Root of every random number of the sweep.")
+    runs: Annotated[int, *at_most(limits.MAX_RUNS, "the number of worlds per point")] = Field(
+        ge=1, description="Worlds simulated per point.")
+    seed: Annotated[int, *at_most(limits.MAX_SEED, "the seed")] = Field(
+        0, ge=0, description="Root of every random number of the sweep.")
     common_random_numbers: bool = Field(
         False, description="Every point draws the same worlds (seed spawn key 0 instead of the "
                            "point's index): sharper differences between points.")
-    chunk_size: int = Field(
+    chunk_size: Annotated[int, *at_most(limits.MAX_CHUNK, "the chunk size")] = Field(
         DEFAULT_CHUNK, ge=1,
         description="Worlds per task (rounded to whole blocks of 1024); memory per task.")
     overrides: dict[str, Any] = Field(
@@ -79,12 +75,18 @@ class Experiment(BaseModel):
                                                   "with its overrides.")
 
     def digest(self) -> str:
-        """SHA-256 of the validated content (stable across formatting and comments)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """SHA-256 of what the file sets, validated, in the file's order.
 
+        Order is part of an experiment: overrides apply in order, and the order of a sweep's
+        parameters and points fixes which point is which (and so its seeds). Fields left at
+        their defaults are not hashed, so fields added later keep existing files' hashes.
+        """
+        return digest_of(self.model_dump(mode="json", warnings=False, exclude_unset=True))
 
-
+    def n_tasks(self) -> int:
+        """Tasks of the sweep: points x chunks per point (as ``run.tasks`` plans them)."""
+        size = max(BLOCK, (self.chunk_size // BLOCK) * BLOCK)
+        return n_points(self.sweep) * -(-self.runs // size)
 
 @dataclass
 class LoadedExperiment:
@@ -108,15 +110,28 @@ class LoadedExperiment:
         """The scenario of every point, in order (raises InputError on the first bad one)."""
         return [self.point_scenario(i) for i in range(len(self.design))]
 
+    def check_points(self, limit: int = limits.MAX_CHECKED_POINTS) -> int:
+        """Build and check point scenarios (raises InputError on the first bad one).
+
+        Every point when the design has at most ``limit``; else an even spread of ``limit``
+        points plus those that carry each value of a grid axis, or each sampled parameter's
+        smallest and largest value: what can make a point invalid is nearly always one value,
+        and those points hold every value the design uses. Returns how many were checked.
+        """
+        chosen = checked_points(self.design, self.experiment.sweep, limit)
+        for i in chosen:
+            self.point_scenario(i)
+        return len(chosen)
+
     def point_scenario(self, i: int) -> Scenario:
         """The scenario of point ``i``: the file, then the overrides, then the point's values."""
-        data = copy.deepcopy(self.scenario_doc.data)
+        data = self.scenario_doc.data  # with_path copies what it changes: the file stays as read
         assigned: list[tuple[tuple, str, Any]] = []
         for path, value in self.experiment.overrides.items():
-            set_path(data, path, value)
+            data = with_path(data, path, value)
             assigned.append((("overrides", path), path, value))
         for path, value in self.design.points[i].items():
-            set_path(data, path, value)
+            data = with_path(data, path, value)
             assigned.append((self._point_loc(i, path), path, value))
         try:
             return scenario_from_data(data, self.scenario_doc)
@@ -145,6 +160,24 @@ class LoadedExperiment:
         return Problem(self.doc.path, self.doc.line_of(loc), _dotted(loc), message)
 
 
+def _override_problems(exp: Experiment) -> list[tuple[tuple, str]]:
+    """An override that a swept path replaces at every point does nothing: refuse it."""
+    sweep = exp.sweep
+    if sweep is None:
+        return []
+    swept = set(sweep.parameters)
+    if sweep.points:  # list: the paths every point sets
+        swept = set.intersection(*({k for k in p if k != LABEL} for p in sweep.points))
+    out = []
+    for path in exp.overrides:
+        for w in sorted(swept):
+            if path == w or path.startswith(w + "."):
+                out.append((("overrides", path), f"the sweep sets '{w}' at every point it "
+                                                 "names, replacing this override: remove one"))
+                break
+    return out
+
+
 def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -167,6 +200,12 @@ def load_experiment(path: str | Path, *, check_points: bool = True) -> LoadedExp
         InputError: with one located problem per mistake (``str(err)`` is the first one).
     """
     doc = load_yaml(path)
+    points = doc.data.get("sweep", {}).get("points") if isinstance(doc.data.get("sweep"), dict) \
+        else None
+    if isinstance(points, list) and len(points) > limits.MAX_POINTS:  # before validating them
+        raise InputError([Problem(doc.path, doc.line_of(("sweep", "points")), "sweep.points",
+                                  limits.limit_text("the number of points of a list design",
+                                                    limits.MAX_POINTS, len(points)))])
     try:
         exp = Experiment.model_validate(doc.data)
     except ValidationError as err:
@@ -174,8 +213,15 @@ def load_experiment(path: str | Path, *, check_points: bool = True) -> LoadedExp
     if exp.sweep is not None:
         problems = [Problem(doc.path, doc.line_of(("sweep", *loc)), _dotted(("sweep", *loc)), msg)
                     for loc, msg in sweep_problems(exp.sweep)]
+        problems += [Problem(doc.path, doc.line_of(loc), _dotted(loc), msg)
+                     for loc, msg in _override_problems(exp)]
         if problems:
             raise InputError(problems)
+    if exp.n_tasks() > limits.MAX_TASKS:
+        where = ("sweep",) if exp.sweep is not None else ("runs",)
+        message = limits.limit_text("the number of tasks of a sweep (points x chunks of "
+                                    f"{exp.chunk_size:,} worlds)", limits.MAX_TASKS, exp.n_tasks())
+        raise InputError([Problem(doc.path, doc.line_of(where), _dotted(where), message)])
     scenario_doc = _scenario_doc(doc, exp)
     base = scenario_from_data(scenario_doc.data, scenario_doc)
     problems = [Problem(doc.path, doc.line_of(loc), _dotted(loc), msg)
@@ -184,8 +230,28 @@ def load_experiment(path: str | Path, *, check_points: bool = True) -> LoadedExp
         raise InputError(problems)
     loaded = LoadedExperiment(exp, doc, scenario_doc, base, make_design(exp.sweep, exp.seed))
     if check_points:
-        loaded.point_scenarios()
+        loaded.check_points()
     return loaded
+
+
+def checked_points(design: Design, sweep: Sweep | None, limit: int) -> list[int]:
+    """The points ``LoadedExperiment.check_points`` builds, in order (see there)."""
+    n = len(design)
+    if n <= limit:
+        return list(range(n))
+    chosen = {round(k * (n - 1) / (limit - 1)) for k in range(limit)} if limit > 1 else {0}
+    if design.method == "grid" and sweep is not None:
+        # Points are the product of the axes, the last varying fastest: axis d's j-th value
+        # with every other axis at its first value is point j * (product of later lengths).
+        stride = 1
+        for spec in reversed(list(sweep.parameters.values())):
+            length = grid_length(spec)
+            chosen.update(j * stride for j in range(length))
+            stride *= length
+    elif design.X is not None:  # each sampled parameter's extremes
+        chosen.update(int(i) for i in design.X.argmin(axis=0))
+        chosen.update(int(i) for i in design.X.argmax(axis=0))
+    return sorted(chosen)
 
 
 def _scenario_doc(doc: YamlDoc, exp: Experiment) -> YamlDoc:

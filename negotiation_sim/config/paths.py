@@ -107,6 +107,31 @@ def not_drawn(node: Any) -> tuple[str, ...]:
     return ()
 
 
+def with_path(data: Any, path: str, value: Any) -> Any:
+    """A copy of raw scenario data with ``value`` set at a dotted path, as ``set_path`` would.
+
+    Only the mappings and lists along the path are copied; everything else is shared with
+    ``data``, which stays as it was. Making a sweep's points this way costs what the path
+    costs, not what the whole scenario does.
+    """
+    parts = path.split(".")
+    root = _copied(data) if isinstance(data, (dict, list)) else {}
+    node = root
+    for part in parts[:-1]:
+        key: Any = int(part) if isinstance(node, list) else part
+        child = node[key] if isinstance(node, list) else node.get(part)
+        child = _copied(child) if isinstance(child, (dict, list)) else {}
+        node[key] = child
+        node = child
+    last = parts[-1]
+    node[int(last) if isinstance(node, list) else last] = copy.deepcopy(value)
+    return root
+
+
+def _copied(node: dict | list) -> dict | list:
+    return dict(node) if isinstance(node, dict) else list(node)
+
+
 def number_fields(obj: Any, path: tuple = ()) -> list[tuple[str, Any]]:
     """Every number or distribution a scenario draws once per world, as (dotted path, value),
     in file order (``not_drawn`` fields left out)."""

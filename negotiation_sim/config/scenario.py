@@ -7,14 +7,17 @@ level of security guarantee. Any number may be a distribution (see ``distributio
 This module owns the schema (the pydantic models are the single source of truth; ``negsim
 schema`` exports it as JSON Schema), the constraint mini-language of red lines and
 preconditions (``"territory <= 0.2"``), the cross-reference checks that pydantic cannot do field
-by field (unknown issue or actor ids), and ``load_scenario``, which turns every mistake into a
-one-line ``FILE:LINE: field: message`` problem.
+by field (unknown or repeated issue, actor and format ids), the size limits of a scenario
+(``limits``; counted on the raw data before validation, and the working memory a world needs,
+``world_bytes``), the scenario's ``digest``, and ``load_scenario``, which turns every mistake
+into a one-line ``FILE:LINE: field: message`` problem.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -25,9 +28,20 @@ from pydantic import (
     ValidationError,
 )
 
-from negotiation_sim.config.constraints import ConstraintField
-from negotiation_sim.config.distributions import Distribution, support
-from negotiation_sim.config.distributions import STRICT, Discount, Finite, NonNeg, Positive, Unit
+from negotiation_sim.config import limits
+from negotiation_sim.config.constraints import ID_PATTERN, ConstraintField
+from negotiation_sim.config.distributions import (
+    STRICT,
+    Discount,
+    Distribution,
+    Finite,
+    NonNeg,
+    Positive,
+    Real,
+    Unit,
+    at_most,
+    support,
+)
 from negotiation_sim.config.events import Event, Scheduled, event_targets, target_error
 from negotiation_sim.config.yamlio import (
     InputError,
@@ -156,7 +170,8 @@ class Durability(BaseModel):
     """Following signed texts after the signing: when does a side break one?"""
 
     model_config = _STRICT
-    rounds: int = Field(0, ge=0, le=10_000, description="Follow every signed text this many "
+    rounds: Annotated[int, *at_most(limits.MAX_ROUNDS, "the number of followed rounds")] = Field(
+        0, ge=0, description="Follow every signed text this many "
                         "rounds after its signing round (0: not followed).")
     breach_cost: dict[str, NonNeg] = Field(
         default_factory=dict, description="Principal -> what breaking a signed text costs it, "
@@ -171,12 +186,13 @@ class Protocol(BaseModel):
 
     model_config = _STRICT
     kind: Literal["mediated", "alternating_offers", "expected_utility"] = "mediated"
-    rounds: int = Field(10, ge=0, le=10_000, description="Deadline in rounds.")
+    rounds: Annotated[int, *at_most(limits.MAX_ROUNDS, "the number of rounds")] = Field(
+        10, ge=0, description="Deadline in rounds.")
     first_proposer: str | None = Field(
         None, description="alternating_offers: the principal proposing in round 1.")
     order: list[str] | None = Field(
         None, description="alternating_offers: the proposers' rotation (default: file order).")
-    risk_exponents: dict[str, float] | None = Field(
+    risk_exponents: dict[str, Real] | None = Field(
         None, description="expected_utility: fixed risk exponent r > 0 per actor id; actors not "
         "named get r from their security level each round (Scholz et al. 2011, sec. 5).")
     status_quo_belief: float = Field(
@@ -244,19 +260,94 @@ class Scenario(BaseModel):
         return [(f, list(self.summit.formats[f])) for f in self.summit.ordered()]
 
     def digest(self) -> str:
-        """SHA-256 of what the file sets, validated (stable across formatting and comments).
+        """SHA-256 of what the file sets, validated, in the file's order.
 
-        Fields left at their defaults are not hashed, so a later version that adds fields keeps
-        the hashes of existing files (the manifest records the versions that ran them).
+        Stable across formatting and comments, but not across reordering: the order of issues,
+        actors, formats and every list is part of the scenario (it fixes the formats tried,
+        the proposers' turns, the rows of every array and the columns of the results), so two
+        files that differ only in order hash differently. Fields left at their defaults are not
+        hashed, so a later version that adds fields keeps the hashes of existing files (the
+        manifest records the engine versions that ran them).
         """
-        blob = json.dumps(self.model_dump(mode="json", warnings=False, exclude_unset=True),
-                          sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return digest_of(self.model_dump(mode="json", warnings=False, exclude_unset=True))
 
     # -- checks across fields -------------------------------------------------------------
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """(loc, message) for every id that refers to nothing, and other whole-file rules."""
         return list(_references(self))
+
+
+def digest_of(data: Any) -> str:
+    """SHA-256 of plain data as JSON with every mapping in its own order (none sorted)."""
+    blob = json.dumps(data, ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def world_bytes(sc: Scenario) -> tuple[int, tuple[str, ...]]:
+    """Working memory one world of ``sc`` needs, estimated from its shape, and the location of
+    what drives it (for the problem when it exceeds ``limits.MAX_WORLD_BYTES``).
+
+    Measured on the engine with tracemalloc (tests/test_config_limits.py checks that the
+    estimate stays above the measured peak): per world, about 128 bytes per actor x issue,
+    32 per format x principal, and for alternating offers 4 per round x principal (the plan of
+    backward induction). Expected utility computes its pairwise challenges a slice of worlds at
+    a time (bounded whatever the number of worlds) and keeps only the current positions, so it
+    adds nothing per world beyond the actor x issue arrays.
+    """
+    A, K, P = len(sc.actors), len(sc.issues), len(sc.principals)
+    F = 1 if sc.summit is None else len(sc.summit.ordered())
+    R = sc.protocol.rounds + 1
+    parts = {("actors",): 1024 + 128 * A * K + 32 * F * P}
+    if sc.protocol.kind == "alternating_offers":
+        parts[("protocol", "rounds")] = 4 * R * P
+    return sum(parts.values()), max(parts, key=parts.get)
+
+
+_ID_RE = re.compile(ID_PATTERN)
+_COUNTED = (("issues",), "issues", limits.MAX_ISSUES), (("actors",), "actors", limits.MAX_ACTORS), \
+    (("summit", "formats"), "summit formats", limits.MAX_FORMATS)
+
+
+def size_problems(data: Any) -> list[tuple[tuple, str]]:
+    """(loc, message) for every count of the raw scenario data beyond its limit.
+
+    Checked before validation, so a file that asks for a million actors is refused at once
+    instead of after validating them all.
+    """
+    out = []
+    for loc, what, limit in _COUNTED:
+        node = data
+        for part in loc:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, (dict, list)) and len(node) > limit:
+            out.append((loc, limits.limit_text(f"the number of {what}", limit, len(node))))
+    return out
+
+
+def _id_problems(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    """Ids name things in dotted paths, red lines and columns: one plain word each."""
+    groups = [(("issues",), sc.issues, "issue"), (("actors",), sc.actors, "actor")]
+    if sc.summit is not None:
+        groups.append((("summit", "formats"), sc.summit.formats, "format"))
+    for loc, ids, kind in groups:
+        for key in ids:
+            if len(key) > limits.MAX_ID_LENGTH:
+                yield (*loc, key), limits.limit_text(f"the length of an {kind} id",
+                                                     limits.MAX_ID_LENGTH, len(key))
+            elif not _ID_RE.fullmatch(key):
+                yield (*loc, key), (
+                    f"{kind} id {key!r} must start with a letter or _ and hold only ASCII "
+                    "letters, digits, _ and - (ids appear in dotted paths and red lines)")
+
+
+def _repeats(loc: tuple, names: list[str], what: str) -> Iterator[tuple[tuple, str]]:
+    """A problem at every repeat of a name in a list whose items must differ."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            yield (*loc, i), f"{what} '{name}' is listed twice (first as item {first[name]})"
+        else:
+            first[name] = i
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:
@@ -271,6 +362,7 @@ def _check_keys(loc: tuple, keys, known: list[str], kind: str) -> Iterator[tuple
 
 def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     issues, actors, principals = sc.issue_ids, list(sc.actors), sc.principals
+    yield from _id_problems(sc)
     if not principals:
         yield ("actors",), "a scenario needs at least one actor with role: principal"
     formats = list(sc.summit.formats) if sc.summit else []
@@ -296,6 +388,14 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     yield from _check_keys(("durability", "deterrence"), d.deterrence, principals, "principal")
     for p, by_issue in d.deterrence.items():
         yield from _check_keys(("durability", "deterrence", p), by_issue, issues, "issue")
+
+    need, loc = world_bytes(sc)
+    if need > limits.MAX_WORLD_BYTES:
+        yield loc, (f"this scenario needs an estimated {need / 1024:,.0f} KiB of working memory "
+                    f"per simulated world ({len(sc.actors)} actors, {len(sc.issues)} issues, "
+                    f"{sc.protocol.rounds} rounds of {sc.protocol.kind}); "
+                    + limits.limit_text("memory per world in KiB",
+                                        limits.MAX_WORLD_BYTES // 1024))
 
 
 def _event_refs(sc: Scenario):
@@ -345,6 +445,8 @@ def _summit_refs(summit: Summit, actors, principals):
         for i, m in enumerate(members):
             if m not in actors:
                 yield ("summit", "formats", name, i), _unknown("actor", m, actors)
+        # A member listed twice would count its pressure (and its part in the text) twice.
+        yield from _repeats(("summit", "formats", name), members, "actor")
         absent = [p for p in principals if p not in members]
         if absent:
             yield ("summit", "formats", name), (
@@ -356,6 +458,8 @@ def _summit_refs(summit: Summit, actors, principals):
         for i, f in enumerate(summit.order):
             if f not in summit.formats:
                 yield ("summit", "order", i), _unknown("summit format", f, list(summit.formats))
+        # A format tried twice would be reported as two formats of one name.
+        yield from _repeats(("summit", "order"), summit.order, "format")
 
 
 def _protocol_refs(protocol: Protocol, principals, actors=()):
@@ -364,6 +468,7 @@ def _protocol_refs(protocol: Protocol, principals, actors=()):
     for i, p in enumerate(protocol.order or []):
         if p not in principals:
             yield ("protocol", "order", i), _unknown("principal", p, principals)
+    yield from _repeats(("protocol", "order"), list(protocol.order or []), "principal")
     for a, r in (protocol.risk_exponents or {}).items():
         if a not in actors:
             yield ("protocol", "risk_exponents", a), _unknown("actor", a, actors)
@@ -382,6 +487,10 @@ def _mean_of(value) -> float:
 
 def scenario_from_data(data: Any, doc: YamlDoc, *, prefix: tuple = ()) -> Scenario:
     """Validate already-loaded YAML data; every problem becomes a located ``Problem``."""
+    sized = [Problem(doc.path, doc.line_of((*prefix, *loc)), _dotted((*prefix, *loc)), msg)
+             for loc, msg in size_problems(data)]
+    if sized:
+        raise InputError(sized)
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as err:

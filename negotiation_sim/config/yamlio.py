@@ -3,7 +3,9 @@
 This module owns the path from a user's YAML file on disk to the plain Python data that the
 pydantic models validate, and the way every mistake in such a file is reported:
 
-* reading the file (missing, a directory, unreadable, not UTF-8);
+* reading the file (missing, a directory, unreadable, not UTF-8): only regular files are
+  opened (a FIFO, ``/dev/zero`` or a terminal is refused before anything is read, so reading
+  never blocks or grows without bound) and at most ``MAX_FILE_BYTES`` of them (``limits``);
 * parsing it safely: only plain data (mappings, lists, strings, numbers, booleans, null) is ever
   built; explicit tags that would construct anything else are refused; duplicate keys, recursive
   aliases and alias bombs ("billion laughs") are reported instead of being silently accepted;
@@ -21,6 +23,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
@@ -31,9 +34,12 @@ from pydantic import BaseModel, ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from negotiation_sim.config import limits
+
 __all__ = [
     "DEFAULT_MAX_NODES",
     "MAX_DEPTH",
+    "MAX_FILE_BYTES",
     "InputError",
     "Problem",
     "YamlDoc",
@@ -44,11 +50,14 @@ __all__ = [
     "validate_doc",
 ]
 
-DEFAULT_MAX_NODES = 100_000
+DEFAULT_MAX_NODES = limits.MAX_NODES
 """Default limit on the size of a document with its aliases expanded."""
 
-MAX_DEPTH = 100
+MAX_DEPTH = limits.MAX_DEPTH
 """Deepest nesting of mappings and lists accepted in a user's file."""
+
+MAX_FILE_BYTES = limits.MAX_FILE_BYTES
+"""Largest file read."""
 
 Loc = Sequence[str | int]
 M = TypeVar("M", bound=BaseModel)
@@ -107,11 +116,29 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """Format as ``FILE:LINE: field: message`` (without parts that are unknown or empty)."""
+        """Format as ``FILE:LINE: field: message`` (without parts that are unknown or empty).
+
+        Always one line: control characters, line and paragraph separators that the file or
+        path carry (in a key, a value quoted in the message, a file name) are shown escaped,
+        so they can neither break the line nor reach a terminal as commands.
+        """
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return _visible(f"{where}: {self.field}: {self.message}")
+        return _visible(f"{where}: {self.message}")
+
+
+def _visible(text: str) -> str:
+    """``text`` with every control or line-breaking character escaped (``\\x1b``)."""
+    if all(ch.isprintable() or ch == " " for ch in text):
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"
 
 
 class InputError(Exception):
@@ -291,7 +318,7 @@ def parse_yaml(text: str, path: str = "<string>", *, max_nodes: int = DEFAULT_MA
     Raises:
         InputError: As :func:`load_yaml`, except for the reading problems.
     """
-    root = _compose(text, path)
+    root = _compose(text, path, max_nodes)
     _check_root(root, path)
     _check_graph(root, path, max_nodes)
     builder = _Builder(path)
@@ -306,18 +333,7 @@ def parse_yaml(text: str, path: str = "<string>", *, max_nodes: int = DEFAULT_MA
 
 def _read_text(name: str) -> str:
     """The file's text, or an InputError saying why it cannot be read."""
-    try:
-        with open(name, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        _fail(name, None, "file not found")
-    except IsADirectoryError:
-        _fail(name, None, "is a directory, not a file")
-    except PermissionError:
-        denied = "is a directory, not a file" if os.path.isdir(name) else "permission denied"
-        _fail(name, None, denied)
-    except OSError as exc:
-        _fail(name, None, f"cannot read file: {exc.strerror or exc}")
+    raw = _read_bytes(name)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         _fail(name, None, "file is UTF-16 encoded; save it as UTF-8")
     try:
@@ -328,9 +344,70 @@ def _read_text(name: str) -> str:
         _fail(name, line, f"file is not valid UTF-8 (byte 0x{byte:02x}); save it as UTF-8")
 
 
-def _compose(text: str, path: str) -> Node | None:
-    """Parse ``text`` into a node tree (or None when it holds no document)."""
+def _read_bytes(name: str) -> bytes:
+    """At most ``MAX_FILE_BYTES`` of a regular file, refusing anything else before reading.
+
+    The file is opened without blocking (a FIFO would otherwise wait for a writer) and checked
+    on the open descriptor, so it cannot be swapped for something else between check and read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
+        fd = os.open(name, flags)
+    except OSError as exc:
+        _fail(name, None, _os_error_text(name, exc))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            _fail(name, None, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            _fail(name, None, f"is {_file_kind(info.st_mode)}, not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            _fail(name, None, _too_big(info.st_size))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with open(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        _fail(name, None, _os_error_text(name, exc))
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # grew since fstat, or a file that reports no size
+        _fail(name, None, _too_big(None))
+    return raw
+
+
+def _too_big(size: int | None) -> str:
+    return limits.limit_text("file size in bytes", MAX_FILE_BYTES, size)
+
+
+def _os_error_text(name: str, exc: OSError) -> str:
+    """Words for a failure to open or read ``name``."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return "is a directory, not a file" if os.path.isdir(name) else "permission denied"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def _file_kind(mode: int) -> str:
+    """Words for a file that is not regular."""
+    for test, words in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return "a special file"
+
+
+def _compose(text: str, path: str, max_nodes: int = DEFAULT_MAX_NODES) -> Node | None:
+    """Parse ``text`` into a node tree (or None when it holds no document).
+
+    A first pass over the parser's events counts the nodes as written and stops at
+    ``max_nodes``, so a huge document is refused before its tree is built.
+    """
+    try:
+        _count_events(text, path, max_nodes)
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         raise InputError([_syntax_problem(err, text, path)]) from None
@@ -343,6 +420,21 @@ def _compose(text: str, path: str) -> Node | None:
         _fail(path, line, _one_line(f"invalid YAML: {str(err).splitlines()[0]}"))
     except RecursionError:
         _fail(path, None, "document is nested too deeply")
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent,
+                yaml.AliasEvent)
+
+
+def _count_events(text: str, path: str, max_nodes: int) -> None:
+    """Refuse a document with more than ``max_nodes`` nodes as written (aliases count once)."""
+    count = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _NODE_EVENTS):
+            count += 1
+            if count > max_nodes:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                _fail(path, line, f"document has more than {max_nodes} nodes")
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str, path: str) -> Problem:

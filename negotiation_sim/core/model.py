@@ -20,8 +20,8 @@ import contextlib
 from typing import Any
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
+from mesa.agent import AgentSet
 
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.scenario import Scenario
@@ -32,10 +32,10 @@ from negotiation_sim.core.agents import (
     StateAgent,
     make_agent,
 )
-from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.beliefs import priors_of
 from negotiation_sim.core.durability import FollowUp, threshold
 from negotiation_sim.core.events import EventRunner
+from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.outcomes import (
     AGREEMENT,
     BREAKDOWN,

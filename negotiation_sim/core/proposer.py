@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.nash import run_totals, tied_runs, LinearFrontier, bisect_issues, nash_coordinate_ascent
+from negotiation_sim.core.nash import (
+    LinearFrontier,
+    bisect_issues,
+    nash_coordinate_ascent,
+    run_totals,
+    tied_runs,
+)
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 
 BARRIER_WEIGHT = 1e-4

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.distributions import _Dist, draw
-from negotiation_sim.config.paths import not_drawn
 from negotiation_sim.config.events import Shock
+from negotiation_sim.config.paths import not_drawn
 from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
 from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.seeds import input_generator

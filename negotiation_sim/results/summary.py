@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.scenario import Scenario
-from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, END_REASONS, OUTCOMES
-from negotiation_sim.core.outcomes import ChunkResult
+from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, END_REASONS, OUTCOMES, ChunkResult
 
 Z95 = 1.959963984540054
 

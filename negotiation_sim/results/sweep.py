@@ -55,8 +55,8 @@ from negotiation_sim.results.schema import (
     SCENARIO_FILE,
     SWEEP_SUMMARY_FILE,
 )
-from negotiation_sim.results.tables import Layout, chunk_from_table
 from negotiation_sim.results.summary import Accumulator, summary_row
+from negotiation_sim.results.tables import Layout, chunk_from_table
 from negotiation_sim.run.executors.base import Executor, imap_unordered
 from negotiation_sim.run.tasks import Task, plan_tasks, run_task
 

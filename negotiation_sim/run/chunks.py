@@ -10,6 +10,7 @@ so memory stays flat however many worlds are run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+
 from negotiation_sim.config.defaults import BLOCK, DEFAULT_CHUNK
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.model import SummitModel

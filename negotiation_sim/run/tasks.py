@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negotiation_sim.config.scenario import Scenario
-from negotiation_sim.run import chunks as runner
 from negotiation_sim.core.outcomes import ChunkResult
+from negotiation_sim.run import chunks as runner
 from negotiation_sim.run.chunks import chunk_bounds
 
 

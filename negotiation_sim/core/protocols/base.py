@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.agents import draft_text
 from negotiation_sim.core.beliefs import Beliefs
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:

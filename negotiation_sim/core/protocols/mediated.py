@@ -29,7 +29,6 @@ from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
 
 
-
 @dataclass
 class MediatedState(TalksState):
     """``TalksState`` plus ``excess``: ``(P, n)`` what is left of each principal's public
