@@ -132,7 +132,7 @@ def test_preconditions_are_met_by_the_text_actually_tabled():
     """Russia sets ``guarantees <= 0.5`` as a precondition: the mediator drafts within it, so
     loosening Russia's red line above it no longer empties the summit."""
     sc = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
-    data = sc.model_dump(mode="json", exclude_unset=True)
+    data = sc.model_dump(mode="json", exclude_unset=True, warnings=False)
     data["actors"]["russia"]["red_lines"] = [r if not r.startswith("guarantees") else
                                              "guarantees <= 0.65"
                                              for r in data["actors"]["russia"]["red_lines"]]
@@ -149,7 +149,7 @@ def test_preconditions_are_met_by_the_text_actually_tabled():
 
 def test_reversing_the_issues_changes_no_share_and_no_terms():
     sc = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
-    data = sc.model_dump(mode="json", exclude_unset=True)
+    data = sc.model_dump(mode="json", exclude_unset=True, warnings=False)
     data["issues"] = dict(reversed(list(data["issues"].items())))
     rev = make_scenario(data)
     a, b = outcomes(sc, 8192), outcomes(rev, 8192)
