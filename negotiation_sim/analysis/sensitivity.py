@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.design import Space
+from negotiation_sim.config.extras import require
 from negotiation_sim.results.reader import SweepResults, load_results
 
 SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
@@ -89,8 +90,7 @@ def analyze(method: str, space: Space, X: np.ndarray, Y: np.ndarray, *,
                                "mean term where no world agreed); choose another --metric")
     problem = space.salib()
     if method == "sobol":
-        from SALib.analyze import sobol
-
+        sobol = require("SALib.analyze.sobol", "sobol sensitivity indices")
         res = sobol.analyze(problem, Y, calc_second_order=second_order,
                             num_resamples=num_resamples, conf_level=0.95, seed=seed)
         idx = {n: {c: float(res[c][j]) for c in SOBOL_COLUMNS}
@@ -101,8 +101,7 @@ def analyze(method: str, space: Space, X: np.ndarray, Y: np.ndarray, *,
                   for i, a in enumerate(space.names)}
         return Sensitivity(method, metric, list(space.names), idx, int(Y.size), s2)
     if method == "morris":
-        from SALib.analyze import morris
-
+        morris = require("SALib.analyze.morris", "morris sensitivity indices")
         res = morris.analyze(problem, np.asarray(X, dtype=float), Y, num_resamples=num_resamples,
                              conf_level=0.95, num_levels=levels, seed=seed)
         idx = {n: {c: float(res[c][j]) for c in MORRIS_COLUMNS}

@@ -16,6 +16,7 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    file_of_kind,
     progress_bar,
     stderr,
     user_errors,
@@ -47,7 +48,8 @@ def backtest(
         from negotiation_sim.analysis.backtest import run_backtest
         from negotiation_sim.config.backtest import load_backtest
 
-        loaded = load_backtest(questions)
+        with file_of_kind(questions, "backtest", "negsim backtest"):
+            loaded = load_backtest(questions)
         total = runs * len(set(loaded.paths))
         with progress_bar("worlds", quiet=quiet) as progress:
             done = 0
@@ -61,7 +63,7 @@ def backtest(
         if out is not None:
             written = write_outputs(result, out)
             if not quiet:
-                stderr().print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+                stderr().print("wrote " + ", ".join(str(p) for p in written))
     if as_json:
         typer.echo(json.dumps(result, allow_nan=False))
     else:
@@ -112,16 +114,17 @@ def _save_atomic(fig, path: Path) -> None:
 
 def print_tables(result: dict[str, Any]) -> None:
     """Each question with the model beside every forecaster, then the mean scores."""
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    from negotiation_sim.cli.common import console, styled
+
+    con = console()
     if not con.is_terminal:  # a file or pipe: wide enough for one row per question
-        con = Console(width=max(con.width, 150))
+        con = console(width=max(con.width, 150))
     names = list(result["forecasters"])
-    con.print(f"[bold]{result['name']}[/bold]: {len(result['questions'])} questions, "
-              f"{result['n_resolved']} resolved; {result['runs']:,} worlds per scenario, seed "
-              f"{result['seed']}", highlight=False)
+    con.print(styled((result["name"], "bold"), f": {len(result['questions'])} questions, "
+                     f"{result['n_resolved']} resolved; {result['runs']:,} worlds per scenario, "
+                     f"seed {result['seed']}"))
     t = Table(title="Questions: probability of yes", title_justify="left",
               caption="model: share of worlds where the event happens in a round ending by the "
                       "close, with its 95% interval", caption_justify="left")

@@ -21,10 +21,13 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    console,
     fail,
     progress_bar,
     stderr,
+    styled,
     user_errors,
+    warn,
     warnings_as_lines,
 )
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
@@ -155,21 +158,19 @@ def _warn_mismatch(arms, quiet: bool) -> None:
     runs = {a.runs for a in arms}
     seeds = {a.summary["seed"] for a in arms}
     if (len(runs) > 1 or len(seeds) > 1) and not quiet:
-        stderr().print("[yellow]warning:[/yellow] the compared results differ in worlds "
-                        f"({sorted(runs)}) or seed ({sorted(seeds)}); differences then mix "
-                        "scenario effects with sampling noise")
+        warn(f"the compared results differ in worlds ({sorted(runs)}) or seed "
+             f"({sorted(seeds)}); differences then mix scenario effects with sampling noise")
 
 
 def print_comparison(result) -> None:
     """The comparison as tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.analysis.compare import format_p
     from negotiation_sim.core.outcomes import OUTCOMES
     from negotiation_sim.plots.style import OUTCOME_LABELS
 
-    con = Console()
+    con = console()
     base = result.baseline
     t = Table(title="Outcome shares (below: 95% interval, %)", title_justify="left")
     t.add_column("scenario", no_wrap=True)
@@ -200,9 +201,9 @@ def print_comparison(result) -> None:
     tests = [("all scenarios", result.chi_square)]
     tests += [(f"{a.label} vs {base.label}", c) for a, c in zip(result.arms[1:], result.pairwise)]
     for name, c in tests:
-        verdict = "[bold]differ[/bold]" if c.significant else "no significant difference"
-        con.print(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p {format_p(c.p_value)}: "
-                  f"{verdict} at the 5% level")
+        verdict = ("differ", "bold") if c.significant else "no significant difference"
+        con.print(styled(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p "
+                         f"{format_p(c.p_value)}: ", verdict, " at the 5% level"))
 
 
 def report(

@@ -14,8 +14,11 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    console,
+    file_of_kind,
     progress_bar,
     stderr,
+    styled,
     user_errors,
 )
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
@@ -52,7 +55,8 @@ def run(
         from negotiation_sim import api
 
         # Without --out nothing is kept per world: any number of worlds in constant memory.
-        with progress_bar("worlds", quiet=quiet) as progress:
+        with file_of_kind(scenario, "scenario", "negsim run"), \
+                progress_bar("worlds", quiet=quiet) as progress:
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
                           keep_runs=False, plots=not no_plots, progress=progress)
     if as_json:
@@ -64,19 +68,18 @@ def run(
         if not no_plots:
             names += [figure_file(kind) for kind in (*RUN_FIGURES, *OPTIONAL_RUN_FIGURES)
                       if (out / figure_file(kind)).exists()]
-        stderr().print(f"wrote {out}/{', '.join(names)}", highlight=False, soft_wrap=True)
+        stderr().print(f"wrote {out}/{', '.join(names)}", soft_wrap=True)
 
 
 def print_summary(sc, summary: dict[str, Any]) -> None:
     """The run summary as tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.plots.style import OUTCOME_LABELS
 
-    con = Console()
-    con.print(f"[bold]{summary['scenario']}[/bold]: {summary['runs']:,} worlds, seed {summary['seed']}, "
-              f"protocol {sc.protocol.kind}")
+    con = console()
+    con.print(styled((summary["scenario"], "bold"), f": {summary['runs']:,} worlds, seed "
+                     f"{summary['seed']}, protocol {sc.protocol.kind}"))
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")
     t.add_column("share", justify="right")
@@ -161,7 +164,7 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
 
     rounds = summary["rounds"]
     if rounds is None:
-        con.print("[italic]No world reached agreement: no terms to show.[/italic]")
+        con.print("No world reached agreement: no terms to show.", style="italic")
         return
     days = rounds.get("mean_days")
     when = f", day {days:.0f}" if days is not None else ""
@@ -174,8 +177,8 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
         t.add_row(k, *(f"{stats[c]:.3f}" for c in ("mean", "sd", "p05", "p50", "p95")))
     con.print(t)
     for k, issue in sc.issues.items():
-        con.print(f"  [bold]{k}[/bold]: 0 = {issue.label('low')}; 1 = {issue.label('high')}",
-                  highlight=False)
+        con.print(styled("  ", (k, "bold"), f": 0 = {issue.label('low')}; 1 = "
+                         f"{issue.label('high')}"))
 
 
 def _print_solutions(con, summary: dict[str, Any]) -> None:

@@ -15,9 +15,12 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    console,
     fail,
+    file_of_kind,
     progress_bar,
     stderr,
+    styled,
     user_errors,
     warnings_as_lines,
 )
@@ -76,7 +79,8 @@ def sweep(
     with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
         from negotiation_sim import api
 
-        loaded = api.load_experiment(experiment)
+        with file_of_kind(experiment, "experiment", "negsim sweep"):
+            loaded = api.load_experiment(experiment)
         out_dir = out if out is not None else Path(DEFAULT_OUT) / loaded.experiment.name
 
         def start_executor():  # once the results directory is checked
@@ -85,7 +89,7 @@ def sweep(
             ex = make_executor(kind, workers=workers, scheduler=scheduler,
                                preload=["negotiation_sim.results.sweep"])
             if not quiet and getattr(ex, "dashboard", None):
-                stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
+                stderr().print(f"dask dashboard: {ex.dashboard}")
             return ex
 
         failed = None
@@ -100,21 +104,19 @@ def sweep(
     if not quiet:
         if report.figures:
             stderr().print(f"figures: {', '.join(f.name for f in report.figures)}",
-                           highlight=False, soft_wrap=True)
+                           soft_wrap=True)
         stderr().print(
             f"wrote {out_dir}/: {POINTS_FILE}, {RUNS_DIR}/ ({report.tasks - len(report.failed)} "
             f"parts), {SWEEP_SUMMARY_FILE}, {MANIFEST_FILE} — {report.ran} tasks run in "
             f"{report.seconds:.1f} s on {kind}"
-            + (f", {report.resumed} already done" if report.resumed else ""),
-            highlight=False, soft_wrap=True)
+            + (f", {report.resumed} already done" if report.resumed else ""), soft_wrap=True)
     if failed is not None:
         con = stderr()
-        con.print(f"[red]error:[/red] {len(report.failed)} of {report.tasks} tasks failed; the "
-                  f"others are in {out_dir}. Fix the cause and rerun with --resume to run only "
-                  "the failed ones.", highlight=False, soft_wrap=True)
+        con.print(styled(("error:", "red"), f" {len(report.failed)} of {report.tasks} tasks "
+                         f"failed; the others are in {out_dir}. Fix the cause and rerun with "
+                         "--resume to run only the failed ones."), soft_wrap=True)
         for f in report.failed[:10]:
-            con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", markup=False,
-                      highlight=False, soft_wrap=True)
+            con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", soft_wrap=True)
         if len(report.failed) > 10:
             con.print(f"  ... and {len(report.failed) - 10} more (see {MANIFEST_FILE})")
         raise typer.Exit(1)
@@ -122,13 +124,14 @@ def sweep(
 
 @contextlib.contextmanager
 def _sweep_errors(debug: bool):
-    """Sweep-level problems (and a missing optional dependency) as one-line errors."""
+    """Sweep-level problems as one-line errors (``user_errors`` takes a missing optional
+    dependency)."""
     from negotiation_sim.analysis.sensitivity import SensitivityError
     from negotiation_sim.results.sweep import SweepError
 
     try:
         yield
-    except (ImportError, SweepError, SensitivityError) as err:
+    except (SweepError, SensitivityError) as err:
         if debug:
             raise
         raise fail(str(err)) from None
@@ -136,7 +139,6 @@ def _sweep_errors(debug: bool):
 
 def print_points(summary, loaded) -> None:
     """The sweep's summary, one row per point, on stdout (at most ``MAX_ROWS`` rows)."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.core.outcomes import OUTCOMES
@@ -144,7 +146,7 @@ def print_points(summary, loaded) -> None:
     has_label = "label" in summary.column_names
     params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
     rows = summary.to_pylist()
-    con = Console(width=None if sys.stdout.isatty() else 200)
+    con = console(width=None if sys.stdout.isatty() else 200)
     exp = loaded.experiment
     t = Table(title=f"{exp.name}: {exp.runs:,} worlds per point, seed {exp.seed}; outcome "
                     "shares in % [95% interval]", title_justify="left")
@@ -208,7 +210,6 @@ def sensitivity(
 
 def print_sensitivity(res) -> None:
     """Indices as a table on stdout, most influential parameter first."""
-    from rich.console import Console
     from rich.table import Table
 
     key = "ST" if res.method == "sobol" else "mu_star"
@@ -233,7 +234,7 @@ def print_sensitivity(res) -> None:
         if res.method == "morris":
             cells += [f"{row['mu']:.3f}", f"{row['sigma']:.3f}"]
         t.add_row(n, *cells)
-    Console(width=None if sys.stdout.isatty() else 200).print(t)
+    console(width=None if sys.stdout.isatty() else 200).print(t)
 
 
 def _finite(x: float) -> float:

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from negotiation_sim.config.extras import require
 from negotiation_sim.run.executors.base import Closing
 from negotiation_sim.run.executors.processes import ProcessExecutor
 
@@ -54,11 +55,8 @@ class DaskExecutor(Closing):
     def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
                  processes: bool = True,
                  preload: Sequence[str] = ProcessExecutor.PRELOAD) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as err:
-            raise ImportError("the dask executor needs dask.distributed: "
-                              "pip install 'negotiation_sim[dask]'") from err
+        distributed = require("distributed", "the dask executor")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
         self.scheduler = scheduler
         self._cluster = None
         if scheduler is None:
