@@ -16,6 +16,7 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    check_size_options,
     file_of_kind,
     progress_bar,
     stderr,
@@ -44,6 +45,7 @@ def backtest(
     by the question's close (round r ends asked + r * round_days). Resolved questions get Brier
     and log scores beside every forecaster's (docs/backtest.md).
     """
+    check_size_options(runs)
     with user_errors(debug):
         from negotiation_sim.analysis.backtest import run_backtest
         from negotiation_sim.config.backtest import load_backtest

@@ -117,12 +117,43 @@ def user_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         raise fail(str(missing_extra(err) or err)) from None
+    except _results_dir_errors() as err:
+        if debug:
+            raise
+        raise fail(str(err)) from None
     except (NotImplementedError, OSError) as err:
         if debug:
             raise
         raise fail(str(err)) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP during a run or sweep
+        from negotiation_sim.run.signals import exit_code
+
+        raise fail(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
+                   exit_code(err)) from None
+
+
+def _results_dir_errors() -> tuple[type[Exception], ...]:
+    """A results directory that cannot be used (evaluated only when an exception is raised,
+    so that importing the command line loads nothing of the results layer)."""
+    from negotiation_sim.results.files import OutDirError
+
+    return (OutDirError,)
+
+
+def check_out_option(out, kind: str) -> None:
+    """``--out`` that names a file is bad usage: one line, exit 2."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise fail(f"--out must be a directory: {out} is a file", 2)
+
+
+def check_size_options(runs: int | None = None, chunk: int | None = None) -> None:
+    """``--runs`` and ``--chunk-size`` within the engine's limits (docs/limits.md): one line,
+    exit 2 (bad usage) beyond them."""
+    from negotiation_sim.config.limits import MAX_CHUNK, MAX_RUNS, limit_text
+
+    for option, value, limit in (("--runs", runs, MAX_RUNS), ("--chunk-size", chunk, MAX_CHUNK)):
+        if value is not None and value > limit:
+            raise fail(f"{option}: {limit_text(option.lstrip('-'), limit, value)}", 2)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    check_size_options,
     console,
     fail,
     progress_bar,
@@ -58,6 +59,10 @@ def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
     if isinstance(results, api.Run):
         return "run", plots.run_figures(results)
     if isinstance(results, api.Sweep):
+        if (note := results.status_note) is not None:  # figures of part of a sweep say so
+            import warnings
+
+            warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
         return "sweep", plots.sweep_figures(results)
     sc = None
     if scenario is not None:
@@ -101,6 +106,9 @@ def plot(
                        f"{', '.join(makers)})", 2)
         target = out or (results if results.is_dir() else results.parent)
         written = plots.write_figures(makers, target, kinds=kind, fmt=fmt.value)
+        from negotiation_sim.results.manifest import record_figures
+
+        record_figures(target, written)  # they belong to the results they were drawn from
     for path in written:
         typer.echo(str(path))
     if not quiet:
@@ -129,6 +137,7 @@ def compare(
     """
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
+    check_size_options(runs, chunk_size)
     with user_errors(debug):
         from negotiation_sim import api, plots
         from negotiation_sim.results.files import write_json_atomic

@@ -14,6 +14,8 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     SeedOpt,
+    check_out_option,
+    check_size_options,
     console,
     file_of_kind,
     progress_bar,
@@ -39,9 +41,16 @@ def run(
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help=f"Directory for {RUNS_FILE}, {SUMMARY_FILE}, {MANIFEST_FILE}, "
-        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png).")] = None,
+        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png): a new or empty "
+        "directory, written whole when the run is complete.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace a run's results already in --out, whole.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
+    no_solutions: Annotated[bool, typer.Option(
+        "--no-solutions", help="Skip the reference solutions (Nash, Kalai-Smorodinsky, "
+        "weighted mean and median texts of every world): with three or more principals they "
+        "can cost more than the negotiation.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -49,8 +58,12 @@ def run(
     """Run a scenario's ensemble of worlds and summarise the outcomes.
 
     Prints outcome shares with 95% Wilson intervals, the summit formats held, the terms of
-    agreements per issue (mean and 5th/50th/95th percentiles) and mean utilities.
+    agreements per issue (mean and 5th/50th/95th percentiles), the reference solutions and
+    mean utilities. An --out that holds results is refused unless --overwrite (a sweep's
+    never); a run that fails or is interrupted leaves --out as it was.
     """
+    check_size_options(runs, chunk_size)
+    check_out_option(out, "run")
     with user_errors(debug):
         from negotiation_sim import api
 
@@ -58,7 +71,8 @@ def run(
         with file_of_kind(scenario, "scenario", "negsim run"), \
                 progress_bar("worlds", quiet=quiet) as progress:
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
-                          keep_runs=False, plots=not no_plots, progress=progress)
+                          keep_runs=False, plots=not no_plots, solutions=not no_solutions,
+                          overwrite=overwrite, progress=progress)
     if as_json:
         typer.echo(json.dumps(res.summary))
         return

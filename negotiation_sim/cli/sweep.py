@@ -15,6 +15,7 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    check_out_option,
     console,
     fail,
     file_of_kind,
@@ -57,10 +58,14 @@ def sweep(
                             "scheduler file (JSON).",
         show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help=f"Results directory. Default: {DEFAULT_OUT}/<experiment name>.",
+        "--out", "-o", help=f"Results directory: a new or empty one, or this sweep's with "
+        f"--resume or --overwrite. Default: {DEFAULT_OUT}/<experiment name, made one safe "
+        "directory name>.",
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Finish an interrupted sweep in --out: run only the missing tasks.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the sweep's results in --out, whole, and start again.")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the sweep figures.")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -71,17 +76,27 @@ def sweep(
     points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json,
     scenario.json, sensitivity.json (sobol and morris designs) and the sweep figures (PNG;
     --no-plots to skip).
-    Exits 1 if any task failed (the others are kept: --resume retries the failed ones).
+    Exits 1 if any task failed (the others are kept: --resume retries the failed ones). An
+    interrupt (Ctrl-C, SIGTERM) stops the workers, marks the manifest interrupted and prints the
+    command that finishes the sweep.
     """
     kind = (executor.value if executor else ("dask" if scheduler else "serial"))
     if scheduler is not None and kind != "dask":
         raise fail("--scheduler needs --executor dask", 2)
+    if resume and overwrite:
+        raise fail("--resume finishes the sweep in --out and --overwrite replaces it: choose "
+                   "one", 2)
+    check_out_option(out, "sweep")
     with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
         from negotiation_sim import api
+        from negotiation_sim.config.names import path_component
 
         with file_of_kind(experiment, "experiment", "negsim sweep"):
             loaded = api.load_experiment(experiment)
-        out_dir = out if out is not None else Path(DEFAULT_OUT) / loaded.experiment.name
+        # a name is a label: it never chooses where files go (config.names)
+        out_dir = out if out is not None else \
+            Path(DEFAULT_OUT) / path_component(loaded.experiment.name)
+        check_out_option(out_dir, "sweep")
 
         def start_executor():  # once the results directory is checked
             from negotiation_sim.run.executors import make_executor
@@ -96,7 +111,8 @@ def sweep(
         with progress_bar("worlds", quiet=quiet) as progress:
             try:
                 report = api.sweep(loaded, out=out_dir, executor=start_executor, resume=resume,
-                                   plots=not no_plots, progress=progress).report
+                                   overwrite=overwrite, plots=not no_plots,
+                                   progress=progress).report
             except api.SweepFailed as err:
                 failed, report = err, err.report
     if report.summary is not None:
