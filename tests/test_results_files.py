@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import negotiation_sim as ns
 from negotiation_sim.cli import app
-from negotiation_sim.results import files, schema
+from negotiation_sim.results import files
 from negotiation_sim.results.files import OutDirError
 from negotiation_sim.results.sweep import SweepError
 from negotiation_sim.run import chunks

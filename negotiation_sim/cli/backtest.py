@@ -15,6 +15,7 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
     check_size_options,
     file_of_kind,
@@ -29,7 +30,8 @@ def backtest(
                                                    "scenarios, resolutions, forecasts).",
                                               show_default=False)],
     runs: Annotated[int, typer.Option("--runs", "-n", min=1,
-                                      help="Simulated worlds per dated scenario.")] = 10_000,
+                                      help="Simulated worlds per dated scenario "
+                                           f"({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout "
                                                          "(nothing else).")] = False,

@@ -24,6 +24,8 @@ from typing import Annotated
 
 import typer
 
+from negotiation_sim.config.limits import MAX_CHUNK, MAX_RUNS
+
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
@@ -35,7 +37,9 @@ SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the run's r
 
 ChunkOpt = Annotated[int, typer.Option(
     "--chunk-size", min=1,
-    help="Worlds simulated together (memory per chunk; results do not depend on it).")]
+    help=f"Worlds simulated together (memory per chunk; results do not depend on it; at most "
+    f"{MAX_CHUNK:,}, docs/limits.md).")]
+RUNS_HELP = f"at most {MAX_RUNS:,}, docs/limits.md"
 
 
 def printable(text: object, *, newlines: bool = True) -> str:
@@ -149,7 +153,7 @@ def check_out_option(out, kind: str) -> None:
 def check_size_options(runs: int | None = None, chunk: int | None = None) -> None:
     """``--runs`` and ``--chunk-size`` within the engine's limits (docs/limits.md): one line,
     exit 2 (bad usage) beyond them."""
-    from negotiation_sim.config.limits import MAX_CHUNK, MAX_RUNS, limit_text
+    from negotiation_sim.config.limits import limit_text
 
     for option, value, limit in (("--runs", runs, MAX_RUNS), ("--chunk-size", chunk, MAX_CHUNK)):
         if value is not None and value > limit:

@@ -20,6 +20,7 @@ from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
     check_size_options,
     console,
@@ -119,7 +120,7 @@ def compare(
     sources: Annotated[list[Path], typer.Argument(
         help="Scenario files (run here) or run results directories; the first is the baseline.",
         show_default=False)],
-    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Worlds per scenario.")] = 10_000,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help=f"Worlds per scenario ({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout (nothing else).")] = False,
     out: Annotated[Optional[Path], typer.Option(

@@ -13,6 +13,7 @@ from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
     check_out_option,
     check_size_options,
@@ -37,7 +38,7 @@ from negotiation_sim.results.schema import (
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
-    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Number of simulated worlds.")] = 10_000,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help=f"Number of simulated worlds ({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help=f"Directory for {RUNS_FILE}, {SUMMARY_FILE}, {MANIFEST_FILE}, "
