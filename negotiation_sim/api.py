@@ -331,6 +331,16 @@ def check_sizes(runs: int, chunk_size: int) -> None:
             raise ValueError(limit_text(what, limit, value))
 
 
+def check_world(world: int) -> None:
+    """A world index a run can hold: 0 ... ``MAX_RUNS - 1`` (ValueError)."""
+    from negotiation_sim.config.limits import limit_text
+
+    if world < 0:
+        raise ValueError(f"world must be at least 0 (got {world:,})")
+    if world > MAX_RUNS - 1:
+        raise ValueError(limit_text("world", MAX_RUNS - 1, world))
+
+
 def _run_results(sc: Scenario, source: str | None, summary: dict[str, Any],
                  runs_file: Path | None, home: Path | None, target: Path | None, *, seed: int,
                  runs: int, chunk_size: int, seconds: float) -> Run:
@@ -563,9 +573,14 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
     """One world's negotiation round by round, as ``negsim trace --json`` prints it (world K
-    draws what it draws in ``run`` with the same seed)."""
+    draws what it draws in ``run`` with the same seed).
+
+    Raises:
+        ValueError: ``world`` outside 0 ... ``MAX_RUNS - 1`` (the worlds a run can hold).
+    """
     from negotiation_sim.run.trace import trace_world
 
+    check_world(world)
     sc, _ = _scenario(scenario)
     return trace_world(sc, seed=seed, world=world)
 

@@ -70,7 +70,7 @@ def test_the_api_refuses_the_same_sizes(scenario):
 
 def test_the_limits_of_options_are_documented():
     text = (ROOT / "docs" / "limits.md").read_text()
-    for needle in ("--runs", "--chunk-size", "--no-solutions", f"{MAX_RUNS:,}"):
+    for needle in ("--runs", "--chunk-size", "--world", "--no-solutions", f"{MAX_RUNS:,}"):
         assert needle in text, needle
 
 

@@ -144,10 +144,11 @@ def _sweep_errors(debug: bool):
     dependency)."""
     from negotiation_sim.analysis.sensitivity import SensitivityError
     from negotiation_sim.results.sweep import SweepError
+    from negotiation_sim.run.executors.dask import SchedulerError
 
     try:
         yield
-    except (SweepError, SensitivityError) as err:
+    except (SweepError, SensitivityError, SchedulerError) as err:
         if debug:
             raise
         raise fail(str(err)) from None
@@ -246,11 +247,23 @@ def print_sensitivity(res) -> None:
         t.add_column("sigma", justify="right")
     for n in names:
         row = res.indices[n]
-        cells = [f"{row[v]:.3f} ± {row[c]:.3f}" for _, v, c in heads]
+        cells = [_index(row[v], row[c]) for _, v, c in heads]
         if res.method == "morris":
-            cells += [f"{row['mu']:.3f}", f"{row['sigma']:.3f}"]
+            cells += [_index(row["mu"]), _index(row["sigma"])]
         t.add_row(n, *cells)
-    console(width=None if sys.stdout.isatty() else 200).print(t)
+    con = console(width=None if sys.stdout.isatty() else 200)
+    con.print(t)
+    if res.note:
+        con.print(f"undefined: {res.note}")
+
+
+def _index(value: float, conf: float | None = None) -> str:
+    """An index with its half-width; "undefined" where SALib's arithmetic has no answer."""
+    if value is None or not math.isfinite(value):
+        return "undefined"
+    if conf is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ± {conf:.3f}" if math.isfinite(conf) else f"{value:.3f} ± undefined"
 
 
 def _finite(x: float) -> float:

@@ -13,22 +13,27 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     SeedOpt,
     console,
+    fail,
     file_of_kind,
     styled,
     user_errors,
 )
+from negotiation_sim.config.limits import MAX_RUNS, limit_text
 
 
 def trace(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     seed: SeedOpt = 0,
-    world: Annotated[int, typer.Option("--world", "-w", min=0,
-                                       help="Which world of `negsim run` (same seed) to tell.")] = 0,
+    world: Annotated[int, typer.Option(
+        "--world", "-w", min=0, help="Which world of `negsim run` (same seed) to tell (at most "
+        f"{MAX_RUNS - 1:,}, the last world of the largest run; docs/limits.md).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the story as JSON on stdout.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Tell one world's negotiation round by round: the format tried and who declined, each
     text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
+    if world > MAX_RUNS - 1:  # beyond any run (and int64, whose overflow is no error message)
+        raise fail(f"--world: {limit_text('world', MAX_RUNS - 1, world)}", 2)
     with user_errors(debug):
         from negotiation_sim import api
 
