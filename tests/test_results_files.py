@@ -112,16 +112,23 @@ def test_a_directory_is_the_engines_by_its_manifest_only(paths, tmp_path):
     assert listing(lookalike) == before
 
 
-@pytest.mark.parametrize("command", ["run", "sweep"])
+@pytest.mark.parametrize("command", ["run", "sweep", "compare", "backtest", "plot"])
 def test_out_naming_a_file_is_one_line_saying_it_must_be_a_directory(paths, tmp_path, command):
+    from conftest import ROOT
+
     scenario, exp = paths
     target = tmp_path / "a-file"
     target.write_text("keep me")
-    res = invoke(command, scenario if command == "run" else exp, "--out", target)
+    args = {"run": [scenario], "sweep": [exp], "compare": [scenario, scenario],
+            "backtest": [ROOT / "backtests" / "russia_ukraine_2025.yaml"],
+            "plot": [tmp_path]}[command]
+    res = invoke(command, *args, "--out", target)
     assert res.exit_code == 2 and "--out must be a directory" in res.stderr, res.output
+    assert len(res.stderr.strip().splitlines()) == 1
     assert target.read_text() == "keep me"
-    with pytest.raises(OutDirError, match="must be a directory"):
-        files.check_out(target, command)
+    if command in ("run", "sweep"):
+        with pytest.raises(OutDirError, match="must be a directory"):
+            files.check_out(target, command)
 
 
 # -- overwrite: refused without it, whole with it -------------------------------------------------
@@ -246,6 +253,26 @@ def test_a_run_that_stops_leaves_out_as_it_was_and_no_temporary_file(
         ns.run(scenario, runs=1100, chunk_size=1024, out=out, plots=False, overwrite=existing)
     assert listing(tmp_path) == before and hidden(tmp_path) == []
     assert out.exists() == existing
+
+
+def test_a_full_disk_while_streaming_rows_leaves_no_temporary_file(paths, tmp_path,
+                                                                    monkeypatch):
+    import pyarrow.parquet as pq
+
+    scenario, _ = paths
+    real, calls = pq.ParquetWriter.write_table, []
+
+    def full(self, table, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    res = run_out(scenario, tmp_path / "o", "--no-plots")
+    assert res.exit_code == 1 and "No space left" in res.stderr, res.output
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "small.yaml"]
 
 
 def test_a_failed_write_of_a_file_leaves_no_temporary_file(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from negotiation_sim.cli.common import (
     QuietOpt,
     RUNS_HELP,
     SeedOpt,
+    check_out_option,
     check_size_options,
     file_of_kind,
     progress_bar,
@@ -48,6 +49,7 @@ def backtest(
     and log scores beside every forecaster's (docs/backtest.md).
     """
     check_size_options(runs)
+    check_out_option(out)
     with user_errors(debug):
         from negotiation_sim.analysis.backtest import run_backtest
         from negotiation_sim.config.backtest import load_backtest

@@ -144,8 +144,9 @@ def _results_dir_errors() -> tuple[type[Exception], ...]:
     return (OutDirError,)
 
 
-def check_out_option(out, kind: str) -> None:
-    """``--out`` that names a file is bad usage: one line, exit 2."""
+def check_out_option(out, kind: str | None = None) -> None:
+    """``--out`` that names a file (of any ``kind`` of results) is bad usage: one line,
+    exit 2."""
     if out is not None and out.exists() and not out.is_dir():
         raise fail(f"--out must be a directory: {out} is a file", 2)
 

@@ -22,6 +22,7 @@ from negotiation_sim.cli.common import (
     QuietOpt,
     RUNS_HELP,
     SeedOpt,
+    check_out_option,
     check_size_options,
     console,
     fail,
@@ -94,6 +95,7 @@ def plot(
     """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT)."""
     from negotiation_sim import plots
 
+    check_out_option(out)
     with user_errors(debug), warnings_as_lines(quiet):
         try:
             what, makers = figure_makers(results, scenario)
@@ -139,6 +141,7 @@ def compare(
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
     check_size_options(runs, chunk_size)
+    check_out_option(out)
     with user_errors(debug):
         from negotiation_sim import api, plots
         from negotiation_sim.results.files import write_json_atomic
