@@ -149,3 +149,29 @@ def test_the_report_of_a_sweep_without_a_finished_point_is_one_line(tmp_path, mo
     assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1, res.output
     assert "no point of the sweep is finished" in res.stderr
     assert "interrupted" in res.stderr and "1 of 4 tasks done" in res.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_signal_to_a_run_leaves_out_as_it_was(tmp_path):
+    """SIGTERM to ``negsim run --out`` mid-run: exit 143, one line, the staging directory gone
+    and ``--out`` never created."""
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "run",
+                             str(tmp_path / "small.yaml"), "--runs", "400000", "--chunk-size",
+                             "1024", "--out", str(out), "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        staging = [p for p in tmp_path.glob(".o.negsim-*") if (p / "runs.parquet").exists()
+                   or any(p.iterdir())]
+        if staging:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before the signal"
+    time.sleep(0.2)  # a few chunks streamed
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
