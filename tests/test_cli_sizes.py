@@ -62,6 +62,29 @@ def test_sizes_beyond_the_limits_are_refused_up_front(scenario, monkeypatch, com
     assert f"{limit:,}" in invoke(command, "--help").stdout.replace("\n", " ").replace("│", "")
 
 
+def test_workers_beyond_the_limit_are_refused_before_any_is_started(tmp_path, monkeypatch):
+    from negotiation_sim.config.limits import MAX_WORKERS
+    from negotiation_sim.run.executors import make_executor, processes
+
+    def never(*args, **kwargs):
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(processes.cf, "ProcessPoolExecutor", never)
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("name: w\nscenario: small.yaml\nruns: 100\nsweep:\n  method: list\n"
+                   "  points:\n    - actors.russia.claim: 0.1\n")
+    for value in (MAX_WORKERS + 1, 10**12):
+        res = invoke("sweep", exp, "--executor", "processes", "--workers", value,
+                     "--out", tmp_path / "o")
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip().startswith("error: --workers:") and f"{MAX_WORKERS:,}" in \
+            res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ValueError, match="workers is limited"):
+        make_executor("processes", workers=MAX_WORKERS + 1)
+
+
 def test_the_api_refuses_the_same_sizes(scenario):
     for kwargs in ({"runs": MAX_RUNS + 1}, {"chunk_size": MAX_CHUNK + 1}, {"runs": 0}):
         with pytest.raises(ValueError, match="limited to|at least 1"):
@@ -70,7 +93,8 @@ def test_the_api_refuses_the_same_sizes(scenario):
 
 def test_the_limits_of_options_are_documented():
     text = (ROOT / "docs" / "limits.md").read_text()
-    for needle in ("--runs", "--chunk-size", "--world", "--no-solutions", f"{MAX_RUNS:,}"):
+    for needle in ("--runs", "--chunk-size", "--workers", "--world", "--no-solutions",
+                   f"{MAX_RUNS:,}"):
         assert needle in text, needle
 
 

@@ -151,12 +151,14 @@ def check_out_option(out, kind: str | None = None) -> None:
         raise fail(f"--out must be a directory: {out} is a file", 2)
 
 
-def check_size_options(runs: int | None = None, chunk: int | None = None) -> None:
-    """``--runs`` and ``--chunk-size`` within the engine's limits (docs/limits.md): one line,
-    exit 2 (bad usage) beyond them."""
-    from negotiation_sim.config.limits import limit_text
+def check_size_options(runs: int | None = None, chunk: int | None = None,
+                       workers: int | None = None) -> None:
+    """``--runs``, ``--chunk-size`` and ``--workers`` within the engine's limits
+    (docs/limits.md): one line, exit 2 (bad usage) beyond them."""
+    from negotiation_sim.config.limits import MAX_WORKERS, limit_text
 
-    for option, value, limit in (("--runs", runs, MAX_RUNS), ("--chunk-size", chunk, MAX_CHUNK)):
+    for option, value, limit in (("--runs", runs, MAX_RUNS), ("--chunk-size", chunk, MAX_CHUNK),
+                                 ("--workers", workers, MAX_WORKERS)):
         if value is not None and value > limit:
             raise fail(f"{option}: {limit_text(option.lstrip('-'), limit, value)}", 2)
 

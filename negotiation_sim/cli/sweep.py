@@ -16,6 +16,7 @@ from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
     check_out_option,
+    check_size_options,
     console,
     fail,
     file_of_kind,
@@ -52,7 +53,8 @@ def sweep(
              "with --scheduler.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
-                                       "Default: one per CPU.", show_default=False)] = None,
+                                       "Default: one per CPU; at most 1,024 (docs/limits.md).",
+        show_default=False)] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
                             "scheduler file (JSON).",
@@ -87,6 +89,7 @@ def sweep(
         raise fail("--resume finishes the sweep in --out and --overwrite replaces it: choose "
                    "one", 2)
     check_out_option(out, "sweep")
+    check_size_options(workers=workers)
     with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
         from negotiation_sim import api
         from negotiation_sim.config.names import path_component
