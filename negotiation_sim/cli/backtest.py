@@ -107,15 +107,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def _save_atomic(fig, path: Path) -> None:
     from negotiation_sim.plots.style import save
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save(fig, tmp, format=path.suffix.lstrip("."))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save(fig, path)  # whole or not at all
 
 
 def print_tables(result: dict[str, Any]) -> None:

@@ -182,10 +182,32 @@ def pct_axis(ax, axis: str = "y") -> None:
 
 
 def save(fig, path, **kwargs) -> None:
-    """Save a figure (format from the file suffix) and close it."""
+    """Save a figure (format from the file suffix) and close it.
+
+    A path is written whole or not at all: to a hidden temporary file beside it, renamed into
+    place, and removed on any exception (an interrupt mid-draw leaves no half image).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
     plt = pyplot()
+    dpi = kwargs.pop("dpi", 150)
     try:
-        fig.savefig(path, dpi=kwargs.pop("dpi", 150), **kwargs)
+        if not isinstance(path, (str, os.PathLike)):  # a file object: the caller's to manage
+            fig.savefig(path, dpi=dpi, **kwargs)
+            return
+        path = Path(path)
+        kwargs.setdefault("format", path.suffix.lstrip(".").lower() or None)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=dpi, **kwargs)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     finally:
         plt.close(fig)
 
