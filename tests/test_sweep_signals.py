@@ -175,3 +175,35 @@ def test_a_signal_to_a_run_leaves_out_as_it_was(tmp_path):
     assert proc.returncode == 143, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_stops_any_command_in_one_line(tmp_path):
+    """Every command, not only run and sweep, takes SIGTERM as Ctrl-C: one line, exit 143."""
+    scenario = write_yaml(tmp_path / "small.yaml", SMALL)
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "compare", str(scenario),
+                             str(scenario), "--runs", "1000000", "--out", str(tmp_path / "c"),
+                             "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None \
+            and not catches(proc.pid, signal.SIGTERM):
+        time.sleep(0.01)
+    time.sleep(0.5)
+    assert proc.poll() is None
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.strip() == "error: interrupted (SIGTERM)", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]

@@ -57,5 +57,12 @@ def _main(
 
 
 def main() -> None:
-    """Entry point of the ``negsim`` console script."""
-    app()
+    """Entry point of the ``negsim`` console script.
+
+    SIGTERM and SIGHUP stop every command as Ctrl-C does (``run.signals``): clean-up runs, and
+    the command exits with one line and ``128 + signal``.
+    """
+    from negotiation_sim.run.signals import interruptible
+
+    with interruptible():
+        app()
