@@ -189,8 +189,10 @@ def catches(pid: int, signum: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigterm_stops_any_command_in_one_line(tmp_path):
-    """Every command, not only run and sweep, takes SIGTERM as Ctrl-C: one line, exit 143."""
+@pytest.mark.parametrize("wait", [0.0, 0.5], ids=["while-parsing", "while-running"])
+def test_sigterm_stops_any_command_in_one_line(tmp_path, wait):
+    """Every command, not only run and sweep, takes SIGTERM as Ctrl-C: one line, exit 143,
+    whether it arrives as the command line is parsed or while the command works."""
     scenario = write_yaml(tmp_path / "small.yaml", SMALL)
     proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "compare", str(scenario),
                              str(scenario), "--runs", "1000000", "--out", str(tmp_path / "c"),
@@ -199,11 +201,45 @@ def test_sigterm_stops_any_command_in_one_line(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None \
             and not catches(proc.pid, signal.SIGTERM):
-        time.sleep(0.01)
-    time.sleep(0.5)
+        time.sleep(0.001)
+    time.sleep(wait)
     assert proc.poll() is None
     os.kill(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert err.strip() == "error: interrupted (SIGTERM)", err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_sweep_killed_with_sigkill(tmp_path):
+    """kill -9 runs no clean-up at all: the workers still exit (they asked the kernel to kill
+    them with their parent), the report says the sweep may have been killed, and --resume
+    finishes it."""
+    path = experiment(tmp_path, points=12)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
+                             "--out", str(out), "--executor", "processes", "--workers", "2",
+                             "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= descendants(proc.pid)
+        if (out / "runs").is_dir() and len(list((out / "runs").glob("part-*"))) >= 2:
+            break
+        time.sleep(0.01)
+    workers |= descendants(proc.pid)
+    assert proc.poll() is None and workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not [p for p in workers if alive(p)], "workers outlived a killed sweep"
+    res = cli.invoke(app, ["report", str(out)])
+    assert "killed" in res.stderr and f"{out} --resume" in res.stderr, res.output
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(out), "--resume", "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert not list(tmp_path.rglob(".*"))

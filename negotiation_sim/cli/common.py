@@ -101,6 +101,9 @@ def fail_all(messages: list[str], code: int = 1) -> typer.Exit:
     return fail(messages[-1] if messages else "failed", code)
 
 
+REPORTED: list[BaseException] = []  # interrupts user_errors has reported (cli.main reads it)
+
+
 @contextlib.contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
     """Turn input problems into one-line errors with exit code 1 (tracebacks with --debug).
@@ -129,9 +132,10 @@ def user_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         raise fail(str(err)) from None
-    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP during a run or sweep
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (cli.main)
         from negotiation_sim.run.signals import exit_code
 
+        REPORTED.append(err)
         raise fail(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
                    exit_code(err)) from None
 

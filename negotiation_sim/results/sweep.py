@@ -312,9 +312,9 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
                "host": socket.gethostname(), "pid": os.getpid(), **executor.describe()}
     base = _manifest(loaded, identity, tasks, points)
     # the manifest first: from now on the directory is recognisably the engine's
-    write_json_atomic(out / MANIFEST_FILE, {
-        **base, "status": "running", "tasks": {**base["tasks"], **_done(previous)},
-        "sessions": [*sessions, session]})
+    write_json_atomic(out / MANIFEST_FILE, {  # "resume": what finishes it if it is killed
+        **base, "status": "running", "resume": resume_command(loaded, out),
+        "tasks": {**base["tasks"], **_done(previous)}, "sessions": [*sessions, session]})
     runs_dir.mkdir(exist_ok=True)
     write_parquet_atomic(points, out / POINTS_FILE)
     write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))

@@ -42,14 +42,18 @@ def exit_code(err: BaseException) -> int:
 
 
 @contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` in the main thread while inside."""
+def interruptible() -> Iterator[list[int]]:
+    """SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` in the main thread while inside.
+
+    Yields the list of signals received (empty until one is), for a caller that must say
+    which signal stopped it after something else caught the interrupt.
+    """
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {}
-    received: list[int] = []
 
     def handler(signum, frame) -> None:
         if received:  # a second signal while cleaning up: stop now, as the default would
@@ -64,7 +68,7 @@ def interruptible() -> Iterator[None]:
         if current in defaults:
             previous[sig] = signal.signal(sig, handler)
     try:
-        yield
+        yield received
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
