@@ -308,3 +308,19 @@ def test_a_sweep_interrupted_in_process_leaves_no_temporary_file(paths, tmp_path
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and "--resume" in manifest["resume"]
     assert manifest["tasks"]["done"] == 2 and manifest["tasks"]["total"] == 4 and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["schema", "report"])
+def test_out_of_a_one_file_command_naming_a_directory_is_one_line(paths, tmp_path, command):
+    scenario, _ = paths
+    if command == "report":
+        assert run_out(scenario, tmp_path / "o", "--no-plots").exit_code == 0
+    args = ["schema", "scenario"] if command == "schema" else ["report", tmp_path / "o"]
+    target = tmp_path / "a-dir"
+    target.mkdir()
+    res = invoke(*args, "--out", target)
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.stderr.strip() == f"error: --out must be a file: {target} is a directory"
+    assert list(target.iterdir()) == [] and hidden(tmp_path) == []
+    res = invoke(*args, "--out", tmp_path / "new" / "x.out")
+    assert res.exit_code == 0 and (tmp_path / "new" / "x.out").stat().st_size > 0, res.output

@@ -155,6 +155,12 @@ def check_out_option(out, kind: str | None = None) -> None:
         raise fail(f"--out must be a directory: {out} is a file", 2)
 
 
+def check_out_file(out) -> None:
+    """``--out`` of a command that writes one file, naming a directory: one line, exit 2."""
+    if out is not None and out.is_dir():
+        raise fail(f"--out must be a file: {out} is a directory", 2)
+
+
 def check_size_options(runs: int | None = None, chunk: int | None = None,
                        workers: int | None = None) -> None:
     """``--runs``, ``--chunk-size`` and ``--workers`` within the engine's limits

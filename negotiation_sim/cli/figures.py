@@ -22,6 +22,7 @@ from negotiation_sim.cli.common import (
     QuietOpt,
     RUNS_HELP,
     SeedOpt,
+    check_out_file,
     check_out_option,
     check_size_options,
     console,
@@ -235,6 +236,7 @@ def report(
     from negotiation_sim.report.html import write_report
     from negotiation_sim.results.reader import results_kind
 
+    check_out_file(out)
     with user_errors(debug), warnings_as_lines(quiet):
         kind = results_kind(results)
         if kind == "trace":

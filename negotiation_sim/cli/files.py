@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, fail, printable
+from negotiation_sim.cli.common import DebugOpt, check_out_file, fail, printable, user_errors
 
 
 def validate(
@@ -64,8 +64,12 @@ def schema(
         from negotiation_sim.config.experiment import experiment_schema as json_schema
     else:
         raise fail(f"unknown schema '{kind}' (choose scenario or experiment)", 2)
+    check_out_file(out)
     text = json.dumps(json_schema(), indent=2)
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n")
+        with user_errors(False):  # written whole or not at all; a disk error is one line
+            from negotiation_sim.results.files import write_text_atomic
+
+            write_text_atomic(out, text + "\n")
