@@ -41,8 +41,9 @@ $(PY):
 
 venv: $(PY)
 
+# the shipped experiments include a sobol design: the demo's install can run all of them
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e ".[sensitivity]"
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)

@@ -17,9 +17,9 @@ import types
 
 __version__ = "0.1.0"
 
-_API = ("InputError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep", "SweepError",
-        "SweepFailed", "compare", "load_experiment", "load_results", "load_scenario",
-        "sensitivity", "sweep", "trace")
+_API = ("InputError", "OutDirError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep",
+        "SweepError", "SweepFailed", "SweepInterrupted", "compare", "load_experiment",
+        "load_results", "load_scenario", "sensitivity", "sweep", "trace")
 _SUBPACKAGES = ("analysis", "api", "cli", "config", "core", "plots", "report", "results")
 
 __all__ = ["__version__", "run", *_API]

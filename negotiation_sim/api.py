@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.config.defaults import DEFAULT_CHUNK, MAX_CHUNK, MAX_RUNS
 from negotiation_sim.config.experiment import LoadedExperiment
 from negotiation_sim.config.experiment import load_experiment as _load_experiment
 from negotiation_sim.config.scenario import Scenario
@@ -57,7 +57,8 @@ from negotiation_sim.results.schema import (
     SENSITIVITY_FILE,
     SUMMARY_FILE,
 )
-from negotiation_sim.results.sweep import SweepError, SweepReport
+from negotiation_sim.results.files import OutDirError
+from negotiation_sim.results.sweep import SweepError, SweepInterrupted, SweepReport
 
 if TYPE_CHECKING:
     from negotiation_sim.analysis.compare import Comparison
@@ -65,9 +66,9 @@ if TYPE_CHECKING:
     from negotiation_sim.run.executors.base import Executor
 
 __all__ = [
-    "InputError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep", "SweepError",
-    "SweepFailed", "compare", "load_experiment", "load_results", "load_scenario", "run",
-    "sensitivity", "sweep", "trace",
+    "InputError", "OutDirError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep",
+    "SweepError", "SweepFailed", "SweepInterrupted", "compare", "load_experiment",
+    "load_results", "load_scenario", "run", "sensitivity", "sweep", "trace",
 ]
 
 Progress = Callable[[int, int], None]
@@ -126,44 +127,66 @@ class Run(reader.RunResults, _TemporaryHome):
 
         return _make(run_figures(self), kind, "a run")
 
-    def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png") -> Path:
+    def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png",
+             overwrite: bool = False) -> Path:
         """Write the files ``negsim run --out PATH`` writes; returns ``PATH``.
+
+        The directory is built beside ``PATH`` and renamed into place when complete, so a
+        failed save leaves what was there. Saving into the run's own directory redraws its
+        figures there.
 
         Raises:
             RunsNotKept: the run kept only its summary (``keep_runs=False``).
+            OutDirError: ``PATH`` holds other results (``overwrite=True`` replaces a run's
+                results whole) or files negsim did not write.
         """
+        from negotiation_sim.results.files import RUN, check_out, staged
+
         path = Path(path)
-        target = path / RUNS_FILE
-        if self.runs_file is not None:
-            if not (target.exists() and target.samefile(self.runs_file)):
-                from negotiation_sim.results.files import copy_atomic
-
-                copy_atomic(self.runs_file, target)
-        else:
-            import pyarrow as pa
-
-            from negotiation_sim.results.files import write_parquet_atomic
-
-            rows = self.runs  # raises RunsNotKept when there are none
-            write_parquet_atomic(pa.Table.from_pandas(rows, preserve_index=False), target)
-        self._write_beside_rows(path, plots=plots, fmt=fmt)
+        if self.path is not None and path.is_dir() and path.samefile(self.path):
+            self._write_beside_rows(path, plots=plots, fmt=fmt)
+            return path
+        if self.runs_file is None:
+            self.runs  # noqa: B018 - raises RunsNotKept when there are none
+        check_out(path, RUN, overwrite=overwrite)
+        with staged(path) as stage:
+            self._write_rows(stage / RUNS_FILE)
+            self._write_beside_rows(stage, plots=plots, fmt=fmt)
         return path
 
+    def _write_rows(self, target: Path) -> None:
+        if self.runs_file is not None:
+            from negotiation_sim.results.files import copy_atomic
+
+            copy_atomic(self.runs_file, target)
+            return
+        import pyarrow as pa
+
+        from negotiation_sim.results.files import write_parquet_atomic
+
+        write_parquet_atomic(pa.Table.from_pandas(self.runs, preserve_index=False), target)
+
     def _write_beside_rows(self, path: Path, *, plots: bool, fmt: str = "png") -> list[Path]:
-        """Everything of a run's directory but its rows: summary, manifest, scenario, figures."""
+        """Everything of a run's directory but its rows: summary, scenario, figures, and last
+        the manifest, which lists the figures drawn from these results (and, redrawn in the
+        run's own directory, those drawn before)."""
         from negotiation_sim.results.files import write_json_atomic
         from negotiation_sim.results.marks import scenario_record
 
         write_json_atomic(path / SUMMARY_FILE, self.summary)
-        write_json_atomic(path / MANIFEST_FILE, self.manifest)
         if self.scenario is not None:
             write_json_atomic(path / SCENARIO_FILE, scenario_record(
                 self.scenario, self.marks, seed=self.summary["seed"]))
-        if not plots:
-            return []
-        from negotiation_sim.plots.figures import run_figures, write_figures
+        written: list[Path] = []
+        if plots:
+            from negotiation_sim.plots.figures import run_figures, write_figures
 
-        return write_figures(run_figures(self), path, fmt=fmt)
+            written = write_figures(run_figures(self), path, fmt=fmt)
+        listed = [f for f in self.manifest.get("figures", []) if (path / f).is_file()]
+        self.manifest = {**self.manifest,
+                         "figures": sorted({*listed, *(p.name for p in written)})}
+        write_json_atomic(path / MANIFEST_FILE, self.manifest)
+        return written
 
 
 @dataclass(repr=False)
@@ -188,18 +211,38 @@ class Sweep(reader.SweepResults, _TemporaryHome):
 
         return _make(sweep_figures(self), kind, f"this {self.method} sweep")
 
-    def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png") -> Path:
-        """Copy the results directory to ``path`` (with the figures unless ``plots=False``)."""
+    def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png",
+             overwrite: bool = False) -> Path:
+        """Copy the results directory to ``path`` (with the figures unless ``plots=False``).
+
+        The copy is built beside ``path`` and renamed into place when complete.
+
+        Raises:
+            OutDirError: ``path`` holds other results (``overwrite=True`` replaces a sweep's
+                results whole) or files negsim did not write.
+        """
+        from negotiation_sim.results.files import SWEEP, check_out, staged
+        from negotiation_sim.results.manifest import record_figures
+
         path = Path(path)
         if self.path is None:
             raise ValueError("these sweep results have no directory to save from")
-        if not (path.exists() and path.samefile(self.path)):
-            shutil.copytree(self.path, path, dirs_exist_ok=True)
-        if plots:
-            from negotiation_sim.plots.figures import sweep_figures, write_figures
-
-            write_figures(sweep_figures(Sweep.load(path)), path, fmt=fmt)
+        if path.is_dir() and path.samefile(self.path):
+            if plots:
+                record_figures(path, _sweep_figures(path, fmt))
+            return path
+        check_out(path, SWEEP, overwrite=overwrite)
+        with staged(path) as stage:
+            shutil.copytree(self.path, stage, dirs_exist_ok=True)
+            if plots:
+                record_figures(stage, _sweep_figures(stage, fmt))
         return path
+
+
+def _sweep_figures(path: Path, fmt: str = "png") -> list[Path]:
+    from negotiation_sim.plots.figures import sweep_figures, write_figures
+
+    return write_figures(sweep_figures(Sweep.load(path)), path, fmt=fmt)
 
 
 def _make(makers: dict[str, Any], kind: str, what: str):
@@ -216,53 +259,104 @@ def _scenario(scenario: Scenario | str | Path) -> tuple[Scenario, str | None]:
 
 def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
         chunk_size: int = DEFAULT_CHUNK, out: str | Path | None = None, keep_runs: bool = True,
-        plots: bool = True, progress: Progress | None = None) -> Run:
+        plots: bool = True, solutions: bool = True, overwrite: bool = False,
+        progress: Progress | None = None) -> Run:
     """Simulate ``runs`` worlds of a scenario and summarise them (``negsim run``).
 
     Args:
         scenario: a validated Scenario or a scenario file.
-        runs: worlds to simulate.
+        runs: worlds to simulate (at most ``MAX_RUNS``, docs/limits.md).
         seed: the seed of every random number (same seed, same worlds, whatever ``chunk_size``).
-        chunk_size: worlds simulated together (memory per chunk).
-        out: a directory to write the run's files to (as ``negsim run --out``), rows streamed
-            there as they are simulated.
+        chunk_size: worlds simulated together (memory per chunk; at most ``MAX_CHUNK``).
+        out: a directory to write the run's files to (as ``negsim run --out``). They are
+            written to a staging directory beside it, rows streamed there as they are
+            simulated, and renamed into place when complete: a run that fails or is
+            interrupted leaves ``out`` as it was.
         keep_runs: without ``out``, keep the per-world rows (in a temporary Parquet file) for
             ``res.runs`` and the figures; False keeps only the summary.
         plots: with ``out``, also write the figures.
+        solutions: also compute every world's reference solutions (Nash, Kalai-Smorodinsky,
+            weighted mean and median texts) for ``summary["solutions"]``; False skips them
+            (``summary["solutions"]`` is None): with three or more principals they can cost
+            more than the negotiation itself. Nothing else changes.
+        overwrite: with ``out``, replace a run's results already there, whole.
         progress: called with ``(worlds done, runs)``.
 
     Raises:
         InputError: the scenario file is invalid (one located line per problem).
+        OutDirError: ``out`` is a file, holds a sweep, files negsim did not write, or a run's
+            results without ``overwrite``.
+        ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit.
     """
-    if runs < 1:
-        raise ValueError(f"runs must be at least 1, got {runs}")
-    sc, source = _scenario(scenario)
-    home = Path(out) if out is not None else None
-    temporary = None
-    if home is None and keep_runs:
-        home = temporary = Path(tempfile.mkdtemp(prefix="negsim-run-"))
-    try:
-        summary, runs_file, seconds = _simulate(sc, runs, seed, chunk_size, home, progress)
-    except BaseException:
-        if temporary is not None:
-            shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    from negotiation_sim.results.manifest import manifest
-    from negotiation_sim.results.marks import scenario_marks
+    from negotiation_sim.results.files import RUN, check_out, publish, staging_dir
+    from negotiation_sim.run.signals import interruptible
 
-    res = Run(summary, scenario=sc, runs_file=runs_file, path=out,
-              manifest=manifest(sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
-                                seconds=round(seconds, 3)),
-              marks=None if home is None else scenario_marks(sc, seed=seed))
-    if temporary is not None:
-        res._own(temporary)
-    if out is not None:
-        res._write_beside_rows(Path(out), plots=plots)
+    check_sizes(runs, chunk_size)
+    sc, source = _scenario(scenario)
+    target = Path(out) if out is not None else None
+    if target is not None:
+        check_out(target, RUN, overwrite=overwrite)
+        home = staging_dir(target)
+    elif keep_runs:
+        home = Path(tempfile.mkdtemp(prefix="negsim-run-"))
+    else:
+        home = None
+    try:
+        with interruptible():  # SIGTERM too removes the staging directory
+            summary, runs_file, seconds = _simulate(sc, runs, seed, chunk_size, home, progress,
+                                                    solutions)
+            res = _run_results(sc, source, summary, runs_file, home, target, seed=seed,
+                               runs=runs, chunk_size=chunk_size, seconds=seconds)
+            if target is not None:
+                res._write_beside_rows(home, plots=plots)
+                publish(home, target)
+                res.path, res.runs_file = target, target / RUNS_FILE
+    except BaseException:
+        if home is not None:
+            shutil.rmtree(home, ignore_errors=True)
+        raise
+    if target is None and home is not None:
+        res._own(home)
     return res
 
 
+def check_sizes(runs: int, chunk_size: int) -> None:
+    """``runs`` and ``chunk_size`` within 1 ... ``MAX_RUNS`` and ``MAX_CHUNK`` (ValueError)."""
+    from negotiation_sim.config.limits import limit_text
+
+    for what, value, limit in (("runs", runs, MAX_RUNS), ("chunk_size", chunk_size, MAX_CHUNK)):
+        if value < 1:
+            raise ValueError(f"{what} must be at least 1 (got {value:,})")
+        if value > limit:
+            raise ValueError(limit_text(what, limit, value))
+
+
+def check_world(world: int) -> None:
+    """A world index a run can hold: 0 ... ``MAX_RUNS - 1`` (ValueError)."""
+    from negotiation_sim.config.limits import limit_text
+
+    if world < 0:
+        raise ValueError(f"world must be at least 0 (got {world:,})")
+    if world > MAX_RUNS - 1:
+        raise ValueError(limit_text("world", MAX_RUNS - 1, world))
+
+
+def _run_results(sc: Scenario, source: str | None, summary: dict[str, Any],
+                 runs_file: Path | None, home: Path | None, target: Path | None, *, seed: int,
+                 runs: int, chunk_size: int, seconds: float) -> Run:
+    from negotiation_sim.results.manifest import manifest
+    from negotiation_sim.results.marks import scenario_marks
+
+    return Run(summary, scenario=sc, runs_file=runs_file,
+               path=home if target is not None else None,
+               manifest=manifest(sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
+                                 seconds=round(seconds, 3)),
+               marks=None if home is None else scenario_marks(sc, seed=seed))
+
+
 def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | None,
-              progress: Progress | None) -> tuple[dict[str, Any], Path | None, float]:
+              progress: Progress | None, solutions: bool = True,
+              ) -> tuple[dict[str, Any], Path | None, float]:
     """Run the chunks into a summary and, with ``home``, its ``runs.parquet``."""
     from negotiation_sim.results.files import RunWriter
     from negotiation_sim.results.summary import Accumulator
@@ -281,18 +375,28 @@ def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | 
             progress(done, runs)
 
     start = time.perf_counter()
-    for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance):
-        acc.add(chunk)
+    try:
+        for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance,
+                                 solutions=solutions):
+            acc.add(chunk)
+            if writer is not None:
+                writer.add(chunk)
+        runs_file = writer.close() if writer is not None else None
+    except BaseException:
         if writer is not None:
-            writer.add(chunk)
-    runs_file = writer.close() if writer is not None else None
-    return acc.summary(sc.name, seed), runs_file, time.perf_counter() - start
+            writer.abort()
+        raise
+    summary = acc.summary(sc.name, seed)
+    if not solutions:
+        summary["solutions"] = None
+    return summary, runs_file, time.perf_counter() - start
 
 
 def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None = None,
           executor: str | Executor | Callable[[], Executor] | None = None,
           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
-          plots: bool = True, progress: Progress | None = None) -> Sweep:
+          overwrite: bool = False, plots: bool = True,
+          progress: Progress | None = None) -> Sweep:
     """Run every point of an experiment (``negsim sweep``); results do not depend on where.
 
     Args:
@@ -305,18 +409,28 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         workers: worker processes of ``processes`` or a dask LocalCluster (default: one per CPU).
         scheduler: a running dask scheduler's address or scheduler file.
         resume: finish the interrupted sweep in ``out`` (only its missing tasks run).
+        overwrite: replace the sweep's results in ``out``, whole, and start again.
         plots: with ``out``, also write the sweep's figures.
         progress: called with ``(worlds done, worlds to do in this session)``.
 
     Also saves the agreement share's sensitivity indices (``sensitivity.json``) beside a
     finished sobol or morris sweep, warning (``SensitivityWarning``) when it cannot.
 
+    A signal (Ctrl-C, SIGTERM, SIGHUP) stops the sweep cleanly: the workers of an executor it
+    made are stopped, no temporary file stays, and the manifest says ``interrupted`` with the
+    command that finishes the sweep.
+
     Raises:
         InputError: the experiment or its scenario is invalid.
-        SweepError: ``out`` holds another sweep, or one to resume with a changed experiment.
+        SweepError: ``out`` holds a run, files negsim did not write, another sweep (without
+            ``resume`` or ``overwrite``), or one to resume with a changed experiment.
         SweepFailed: some tasks raised (the others are written; it carries the results).
+        SweepInterrupted: a signal stopped it (a ``KeyboardInterrupt``; its message says how
+            to finish).
     """
+    from negotiation_sim.results.files import clean_temporary
     from negotiation_sim.results.sweep import prepare, run_sweep
+    from negotiation_sim.run.signals import interruptible
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     temporary = None
@@ -324,17 +438,24 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         out = temporary = Path(tempfile.mkdtemp(prefix="negsim-sweep-"))
     out = Path(out)
     try:
-        prepared = prepare(loaded, out, resume=resume)
-        todo = sum(t.n for t in prepared[2] if not (out / RUNS_DIR / t.part).exists())
-        ex, owned = _executor(executor, workers, scheduler)
-        try:
-            report = run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
-                               progress=_task_progress(progress, todo),
-                               # a remote cluster may not see this disk: rows come back here
-                               workers_write=getattr(ex, "scheduler", None) is None)
-        finally:
-            if owned:
-                ex.close()
+        with interruptible():
+            prepared = prepare(loaded, out, resume=resume, overwrite=overwrite)
+            todo = sum(t.n for t in prepared[2] if not (out / RUNS_DIR / t.part).exists())
+            ex, owned = _executor(executor, workers, scheduler)
+            try:
+                report = run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
+                                   progress=_task_progress(progress, todo),
+                                   # a remote cluster may not see this disk: rows come back
+                                   workers_write=getattr(ex, "scheduler", None) is None)
+            except BaseException:
+                if owned:  # stop the workers now rather than let them finish their tasks
+                    getattr(ex, "abort", ex.close)()
+                    owned = False
+                clean_temporary(out)  # parts the stopped workers were writing
+                raise
+            finally:
+                if owned:
+                    ex.close()
     except BaseException:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -351,8 +472,10 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         results._own(temporary)
     elif plots:
         from negotiation_sim.plots.figures import sweep_figures, write_figures
+        from negotiation_sim.results.manifest import record_figures
 
         report.figures = write_figures(sweep_figures(results), out)
+        record_figures(out, report.figures)
     if not report.ok:
         raise SweepFailed(report, results)
     return results
@@ -450,9 +573,14 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
     """One world's negotiation round by round, as ``negsim trace --json`` prints it (world K
-    draws what it draws in ``run`` with the same seed)."""
+    draws what it draws in ``run`` with the same seed).
+
+    Raises:
+        ValueError: ``world`` outside 0 ... ``MAX_RUNS - 1`` (the worlds a run can hold).
+    """
     from negotiation_sim.run.trace import trace_world
 
+    check_world(world)
     sc, _ = _scenario(scenario)
     return trace_world(sc, seed=seed, world=world)
 

@@ -104,17 +104,26 @@ def test_save_writes_the_files_of_negsim_run_out(scenario, tmp_path):
 
 def test_runs_hold_every_column_and_world(scenario, tmp_path):
     res = ns.run(scenario, runs=2100, seed=2)
-    invoke("run", scenario, "--runs", 2100, "--seed", 2, "--out", tmp_path, "-q", "--no-plots")
-    table = pq.read_table(tmp_path / schema.RUNS_FILE)
+    out = tmp_path / "o"
+    invoke("run", scenario, "--runs", 2100, "--seed", 2, "--out", out, "-q", "--no-plots")
+    table = pq.read_table(out / schema.RUNS_FILE)
     assert list(res.runs.columns) == table.column_names and len(res.runs) == 2100
     assert {"input.actors.russia.reservation", "input.actors.germany.offer.guarantees",
             "walked_out", "terms.guarantees", "utility.germany"} <= set(res.runs.columns)
-    stored = ns.load_results(tmp_path)
+    stored = ns.load_results(out)
     assert isinstance(stored, ns.Run) and stored.runs.equals(res.runs)
 
 
 def test_out_streams_the_rows_there(scenario, tmp_path, monkeypatch):
-    monkeypatch.setattr(api.tempfile, "mkdtemp", _forbidden)
+    """Rows stream to a staging directory beside ``out`` (renamed into place), never to the
+    system's temporary directory."""
+    mkdtemp = api.tempfile.mkdtemp
+
+    def beside_out(*args, dir=None, **kwargs):
+        assert dir is not None and Path(dir) == tmp_path, dir
+        return mkdtemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(api.tempfile, "mkdtemp", beside_out)
     res = ns.run(scenario, runs=1500, out=tmp_path / "o", plots=False)
     assert res.runs_file == tmp_path / "o" / schema.RUNS_FILE and res.path == tmp_path / "o"
     assert not list((tmp_path / "o").glob("*.png"))

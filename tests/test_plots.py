@@ -407,3 +407,37 @@ def test_figures_read_a_bounded_systematic_sample_of_a_large_run(tmp_path):
     assert len(full) == n and "input.actors.x.claim" not in full  # only the columns figures use
     sample = read_runs_sample(path, max_rows=1_000)
     assert sample["world"].tolist() == list(range(0, n, 10))
+
+
+def test_a_figure_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """An interrupt or a full disk while a figure is drawn leaves no half image and no
+    temporary file; a good save replaces the old file."""
+    import matplotlib.figure
+
+    from negotiation_sim.plots.style import save
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    target = tmp_path / "terms.png"
+    save(fig, target)
+    good = target.read_bytes()
+    assert good.startswith(b"\x89PNG") and sorted(p.name for p in tmp_path.iterdir()) == \
+        ["terms.png"]
+    real = matplotlib.figure.Figure.savefig
+
+    for error in (KeyboardInterrupt(), OSError(28, "No space left on device")):
+        def half(self, fname, *args, **kwargs):
+            with open(fname, "wb") as fh:
+                fh.write(b"\x89PNG half")
+            raise error
+
+        monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half)
+        fig, _ = plt.subplots()
+        with pytest.raises(type(error)):
+            save(fig, target)
+        assert target.read_bytes() == good
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["terms.png"]
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", real)
+    fig, _ = plt.subplots()
+    save(fig, tmp_path / "x.svg")
+    assert (tmp_path / "x.svg").read_text().lstrip().startswith("<?xml")

@@ -141,7 +141,7 @@ def test_an_unfinished_sweep_is_a_clear_error(sweep_dir, tmp_path):
     part.mkdir()
     shutil.copy(sweep_dir / schema.POINTS_FILE, part / schema.POINTS_FILE)
     assert results_kind(part) == "sweep"
-    with pytest.raises(FileNotFoundError, match="has not finished any point"):
+    with pytest.raises(FileNotFoundError, match="no point of the sweep is finished"):
         load_results(part)
 
 

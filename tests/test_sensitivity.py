@@ -166,3 +166,47 @@ def test_the_sweep_saves_the_indices_negsim_sensitivity_prints(sobol_results):
     assert saved["parameters"] == printed["parameters"]
     for row in printed["parameters"].values():  # shares of variance, up to estimation noise
         assert row["ST"] >= -row["ST_conf"] and row["ST_conf"] >= 0
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+@pytest.mark.parametrize("value", [0.0, 0.25, 1.0, 1e5])
+def test_sobol_indices_of_a_constant_metric_are_undefined_not_zero(value, second_order):
+    """No variance, nothing to share out: every Sobol index is NaN (null in JSON), whatever the
+    constant, and SALib's 0/0 never reaches the user as 0.000 or as a RuntimeWarning."""
+    import warnings
+
+    sweep = Sweep(method="sobol", samples=8, second_order=second_order,
+                  parameters={"a": Range(low=0, high=1), "b": Range(low=0, high=1)})
+    design = make_design(sweep, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = analyze("sobol", design.space, design.X, np.full(len(design), value),
+                      second_order=second_order, metric="ceasefire")
+    assert all(math.isnan(v) for row in res.indices.values() for v in row.values())
+    out = json.loads(json.dumps(res.to_json(), allow_nan=False))
+    assert all(v is None for row in out["parameters"].values() for v in row.values())
+    assert "ceasefire is the same at every point" in out["undefined"]
+    if second_order:
+        assert out["second_order"] == {"a": {"b": None}, "b": {}}
+    # a metric that varies, however little, keeps its indices
+    Y = np.full(len(design), value) + 1e-3 * design.X[:, 0]
+    res = analyze("sobol", design.space, design.X, Y, second_order=second_order)
+    assert res.note is None and res.indices["a"]["ST"] > 0.5
+
+
+def test_cli_and_figure_show_undefined_indices_as_undefined(sobol_results, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from negotiation_sim.plots.sweep import sensitivity
+
+    res = cli.invoke(app, ["sensitivity", str(sobol_results), "--metric", "ceasefire"])
+    assert res.exit_code == 0, res.output
+    assert "undefined" in res.stdout and "0.000 ± 0.000" not in res.stdout
+    assert "the same at every point" in res.stdout
+    res = cli.invoke(app, ["sensitivity", str(sobol_results), "--metric", "ceasefire", "--json"])
+    out = json.loads(res.stdout)
+    assert out["parameters"]["actors.russia.reservation"]["ST"] is None
+    fig = sensitivity(out, metric="ceasefire")
+    assert sum(t.get_text() == "undefined" for t in fig.axes[0].texts) == 3
+    matplotlib.pyplot.close(fig)

@@ -319,3 +319,35 @@ def test_a_task_carries_only_its_own_points_values():
     one = layout.for_point(7)
     assert one.fixed == {7: fixed[7]}
     assert len(pickle.dumps(one)) < len(pickle.dumps(layout)) / 1000
+
+
+@pytest.mark.parametrize("content, says", [
+    ("{}", 'no "address"'), ("[]", "a JSON list"), ("null", "a JSON NoneType"),
+    ('{"address": 5}', "address 5"), ('{"address": "tcp://"}', "address 'tcp://'"),
+    ("not json", "JSONDecodeError"), (b"\xff\xfe", "UnicodeDecodeError"),
+], ids=["empty", "list", "null", "number", "no-host", "not-json", "not-utf8"])
+def test_a_scheduler_file_that_is_not_one_is_one_line(reference, tmp_path, content, says):
+    pytest.importorskip("distributed")
+    path, _ = reference
+    sched = tmp_path / "scheduler.json"
+    sched.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / "o"
+    res = cli.invoke(app, ["sweep", str(path), "--executor", "dask", "--scheduler", str(sched),
+                           "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    line = res.stderr.strip()
+    assert "\n" not in line and "Traceback" not in res.output
+    assert "not a dask scheduler file" in line and says in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("address", ["no-such-file.json", "garbage", "."])
+def test_a_scheduler_that_is_neither_an_address_nor_a_file_is_one_line(reference, tmp_path,
+                                                                      address):
+    pytest.importorskip("distributed")
+    path, _ = reference
+    res = cli.invoke(app, ["sweep", str(path), "--executor", "dask", "--scheduler", address,
+                           "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "scheduler" in res.stderr

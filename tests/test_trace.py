@@ -83,3 +83,24 @@ def test_trace_json_carries_issue_words_and_this_worlds_positions():
     assert set(story["issues"]) >= {"territory"} and story["issues"]["territory"]["low"]
     assert story["actors"]["russia"]["role"] == "principal"
     assert set(story["actors"]["russia"]["position"]) == set(story["issues"])
+
+
+@pytest.mark.parametrize("world", [10**9, 2**63 - 1, 2**63, 2**64, 10**40])
+def test_a_world_beyond_any_run_is_one_line(world):
+    """World indices a run can hold are 0 ... MAX_RUNS - 1; beyond them (past int64 too) one
+    line naming --world, exit 2, not an overflow deep in the model."""
+    res = CliRunner().invoke(app, ["trace", BASELINE, "--world", str(world)])
+    assert res.exit_code == 2, res.output
+    line = res.stderr.strip()
+    assert "\n" not in line and "Traceback" not in res.output
+    assert line.startswith("error: --world:") and "999,999,999" in line
+    import negotiation_sim as ns
+
+    with pytest.raises(ValueError, match="world is limited to 999,999,999"):
+        ns.trace(BASELINE, world=world)
+
+
+def test_the_last_world_of_the_largest_run_is_traced():
+    res = CliRunner().invoke(app, ["trace", BASELINE, "--world", str(10**9 - 1), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["world"] == 10**9 - 1

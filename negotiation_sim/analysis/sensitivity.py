@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.design import Space
+from negotiation_sim.config.extras import require
 from negotiation_sim.results.reader import SweepResults, load_results
 
 SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
@@ -42,6 +43,7 @@ class Sensitivity:
     points: int
     second_order: dict[str, dict[str, float]] | None = None  # sobol S2, when sampled for it
     meta: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # why indices are undefined (NaN here, null in JSON), if they are
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -56,6 +58,7 @@ class Sensitivity:
             "method": self.method,
             "metric": self.metric,
             "points": self.points,
+            **({"undefined": self.note} if self.note else {}),
             "parameters": {n: {c: clean(v) for c, v in self.indices[n].items()}
                            for n in self.names},
         }
@@ -88,9 +91,18 @@ def analyze(method: str, space: Space, X: np.ndarray, Y: np.ndarray, *,
         raise SensitivityError(f"{metric} is undefined at {bad} of {Y.size} points (e.g. a "
                                "mean term where no world agreed); choose another --metric")
     problem = space.salib()
+    if method == "sobol" and constant(Y):
+        # Sobol indices are shares of the output's variance: with none, they are 0/0, which
+        # SALib reports as 0 ("no effect"), a claim the data cannot make
+        nan = dict.fromkeys(SOBOL_COLUMNS, math.nan)
+        s2 = ({a: {b: math.nan for b in space.names[i + 1:]}
+               for i, a in enumerate(space.names)} if second_order else None)
+        return Sensitivity(method, metric, list(space.names),
+                           {n: dict(nan) for n in space.names}, int(Y.size), s2,
+                           note=f"{metric} is the same at every point, so it has no variance "
+                                "to share out: Sobol indices are undefined")
     if method == "sobol":
-        from SALib.analyze import sobol
-
+        sobol = require("SALib.analyze.sobol", "sobol sensitivity indices")
         res = sobol.analyze(problem, Y, calc_second_order=second_order,
                             num_resamples=num_resamples, conf_level=0.95, seed=seed)
         idx = {n: {c: float(res[c][j]) for c in SOBOL_COLUMNS}
@@ -101,14 +113,19 @@ def analyze(method: str, space: Space, X: np.ndarray, Y: np.ndarray, *,
                   for i, a in enumerate(space.names)}
         return Sensitivity(method, metric, list(space.names), idx, int(Y.size), s2)
     if method == "morris":
-        from SALib.analyze import morris
-
+        morris = require("SALib.analyze.morris", "morris sensitivity indices")
         res = morris.analyze(problem, np.asarray(X, dtype=float), Y, num_resamples=num_resamples,
                              conf_level=0.95, num_levels=levels, seed=seed)
         idx = {n: {c: float(res[c][j]) for c in MORRIS_COLUMNS}
                for j, n in enumerate(space.names)}
         return Sensitivity(method, metric, list(space.names), idx, int(Y.size))
     raise SensitivityError(f"sensitivity needs a sobol or morris sweep, not {method}")
+
+
+def constant(Y: np.ndarray) -> bool:
+    """Whether ``Y`` does not vary beyond rounding (relative to its size)."""
+    spread = float(np.max(Y) - np.min(Y))
+    return spread <= 1e-12 * max(1.0, float(np.max(np.abs(Y))))
 
 
 def metrics(summary_columns: list[str], parameters: list[str]) -> list[str]:

@@ -57,5 +57,32 @@ def _main(
 
 
 def main() -> None:
-    """Entry point of the ``negsim`` console script."""
-    app()
+    """Entry point of the ``negsim`` console script.
+
+    SIGTERM and SIGHUP stop every command as Ctrl-C does (``run.signals``): clean-up runs, and
+    the command exits with one line and ``128 + signal``.
+    """
+    from negotiation_sim.run.signals import interruptible
+
+    with interruptible() as received:
+        try:
+            app()
+        except KeyboardInterrupt:  # before typer runs the command (it builds the commands)
+            raise SystemExit(_interrupted(received[0] if received else 2)) from None
+        except SystemExit as err:
+            # an interrupt outside a command's body (while the command line is parsed) is
+            # ended by typer with a silent 130: say which signal it was, with its code
+            from negotiation_sim.cli.common import REPORTED
+
+            if err.code == 130 and received and not REPORTED:
+                raise SystemExit(_interrupted(received[0])) from None
+            raise
+
+
+def _interrupted(signum: int) -> int:
+    """One line saying which signal stopped the command; its exit code (128 + signal)."""
+    import signal
+
+    from negotiation_sim.cli.common import fail
+
+    return fail(f"interrupted ({signal.Signals(signum).name})", 128 + signum).exit_code

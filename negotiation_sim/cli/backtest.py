@@ -15,7 +15,11 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
+    check_out_option,
+    check_size_options,
+    file_of_kind,
     progress_bar,
     stderr,
     user_errors,
@@ -27,7 +31,8 @@ def backtest(
                                                    "scenarios, resolutions, forecasts).",
                                               show_default=False)],
     runs: Annotated[int, typer.Option("--runs", "-n", min=1,
-                                      help="Simulated worlds per dated scenario.")] = 10_000,
+                                      help="Simulated worlds per dated scenario "
+                                           f"({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout "
                                                          "(nothing else).")] = False,
@@ -43,11 +48,14 @@ def backtest(
     by the question's close (round r ends asked + r * round_days). Resolved questions get Brier
     and log scores beside every forecaster's (docs/backtest.md).
     """
+    check_size_options(runs)
+    check_out_option(out)
     with user_errors(debug):
         from negotiation_sim.analysis.backtest import run_backtest
         from negotiation_sim.config.backtest import load_backtest
 
-        loaded = load_backtest(questions)
+        with file_of_kind(questions, "backtest", "negsim backtest"):
+            loaded = load_backtest(questions)
         total = runs * len(set(loaded.paths))
         with progress_bar("worlds", quiet=quiet) as progress:
             done = 0
@@ -61,7 +69,7 @@ def backtest(
         if out is not None:
             written = write_outputs(result, out)
             if not quiet:
-                stderr().print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+                stderr().print("wrote " + ", ".join(str(p) for p in written))
     if as_json:
         typer.echo(json.dumps(result, allow_nan=False))
     else:
@@ -99,29 +107,22 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def _save_atomic(fig, path: Path) -> None:
     from negotiation_sim.plots.style import save
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save(fig, tmp, format=path.suffix.lstrip("."))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save(fig, path)  # whole or not at all
 
 
 def print_tables(result: dict[str, Any]) -> None:
     """Each question with the model beside every forecaster, then the mean scores."""
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    from negotiation_sim.cli.common import console, styled
+
+    con = console()
     if not con.is_terminal:  # a file or pipe: wide enough for one row per question
-        con = Console(width=max(con.width, 150))
+        con = console(width=max(con.width, 150))
     names = list(result["forecasters"])
-    con.print(f"[bold]{result['name']}[/bold]: {len(result['questions'])} questions, "
-              f"{result['n_resolved']} resolved; {result['runs']:,} worlds per scenario, seed "
-              f"{result['seed']}", highlight=False)
+    con.print(styled((result["name"], "bold"), f": {len(result['questions'])} questions, "
+                     f"{result['n_resolved']} resolved; {result['runs']:,} worlds per scenario, "
+                     f"seed {result['seed']}"))
     t = Table(title="Questions: probability of yes", title_justify="left",
               caption="model: share of worlds where the event happens in a round ending by the "
                       "close, with its 95% interval", caption_justify="left")

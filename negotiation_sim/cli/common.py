@@ -1,19 +1,30 @@
-"""What every command shares: options, one-line errors, progress bars on stderr.
+"""What every command shares: options, one-line errors, progress bars on stderr, and the
+consoles that show users' text as written.
 
 Conventions: kebab-case options, ``--help`` everywhere; progress and errors on stderr, data on
 stdout or in files; exit 0 on success, 1 for invalid input or a failed run, 2 for bad usage.
 A mistake in a user's file is one red line ``FILE:LINE: field: message`` (``--debug`` shows the
 traceback instead).
+
+Users' text (names, labels, ids, paths, messages that quote them) is shown literally: every
+console made here (``console``, ``stderr``) reads no rich markup, no ``:emoji:`` codes and no
+highlighting in any string it prints (tables, titles and captions included), and shows control
+characters and bidirectional overrides as escapes (``\\x1b``), so a name can neither break a table
+nor reach the terminal as a control sequence. The commands' own styling goes through ``Text``
+objects and ``style=``, never through markup in strings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
+
+from negotiation_sim.config.limits import MAX_CHUNK, MAX_RUNS
 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
@@ -26,34 +37,169 @@ SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the run's r
 
 ChunkOpt = Annotated[int, typer.Option(
     "--chunk-size", min=1,
-    help="Worlds simulated together (memory per chunk; results do not depend on it).")]
+    help=f"Worlds simulated together (memory per chunk; results do not depend on it; at most "
+    f"{MAX_CHUNK:,}, docs/limits.md).")]
+RUNS_HELP = f"at most {MAX_RUNS:,}, docs/limits.md"
+
+
+def printable(text: object, *, newlines: bool = True) -> str:
+    """``config.names.printable``: control characters as visible escapes (imported when first
+    used, so that ``negsim --help`` loads nothing of the package below the command line)."""
+    from negotiation_sim.config.names import printable as shown
+
+    return shown(text, newlines=newlines)
+
+
+def console(*, stderr: bool = False, width: int | None = None):
+    """A rich Console that shows every string it prints literally (see the module docstring)."""
+    return _literal_console()(stderr=stderr, width=width, highlight=False, markup=False,
+                              emoji=False)
+
+
+@functools.cache
+def _literal_console():
+    from rich.console import Console
+
+    class LiteralConsole(Console):
+        """Every string rendered (printed, a table cell, a title) is literal and printable."""
+
+        def render_str(self, text, **kwargs):
+            kwargs.update(markup=False, emoji=False, highlight=False)
+            return super().render_str(printable(text), **kwargs)
+
+    return LiteralConsole
 
 
 def stderr():
-    from rich.console import Console
+    """The literal console on stderr (progress, warnings, errors)."""
+    return console(stderr=True)
 
-    return Console(stderr=True)
+
+def styled(*parts) -> object:
+    """A rich ``Text`` of ``(text, style)`` pairs and plain strings, every part literal."""
+    from rich.text import Text
+
+    return Text.assemble(*((printable(p[0]), p[1]) if isinstance(p, tuple) else printable(p)
+                           for p in parts))
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one red error line on stderr and return the Exit to raise."""
-    stderr().print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    stderr().print(styled(("error:", "red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """Print one yellow warning line on stderr."""
+    stderr().print(styled(("warning:", "yellow"), " ", message), soft_wrap=True)
+
+
+def fail_all(messages: list[str], code: int = 1) -> typer.Exit:
+    """Print one red error line per message on stderr and return the Exit to raise."""
+    for message in messages[:-1]:
+        fail(message)
+    return fail(messages[-1] if messages else "failed", code)
+
+
+REPORTED: list[BaseException] = []  # interrupts user_errors has reported (cli.main reads it)
 
 
 @contextlib.contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
-    """Turn input problems into one-line errors with exit code 1 (tracebacks with --debug)."""
+    """Turn input problems into one-line errors with exit code 1 (tracebacks with --debug).
+
+    A user's file with several problems gets one line each (as ``negsim validate`` prints
+    them); a missing optional dependency, the line naming the extra that installs it.
+    """
+    from negotiation_sim.config.extras import missing_extra
     from negotiation_sim.config.yamlio import InputError
 
     try:
         yield
-    except (InputError, NotImplementedError, OSError) as err:
+    except InputError as err:
+        if debug:
+            raise
+        raise fail_all([str(p) for p in err.problems] or [str(err)]) from None
+    except ImportError as err:
+        if debug:
+            raise
+        raise fail(str(missing_extra(err) or err)) from None
+    except _results_dir_errors() as err:
         if debug:
             raise
         raise fail(str(err)) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
+    except (NotImplementedError, OSError) as err:
+        if debug:
+            raise
+        raise fail(str(err)) from None
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (cli.main)
+        from negotiation_sim.run.signals import exit_code
+
+        REPORTED.append(err)
+        raise fail(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
+                   exit_code(err)) from None
+
+
+def _results_dir_errors() -> tuple[type[Exception], ...]:
+    """A results directory that cannot be used (evaluated only when an exception is raised,
+    so that importing the command line loads nothing of the results layer)."""
+    from negotiation_sim.results.files import OutDirError
+
+    return (OutDirError,)
+
+
+def check_out_option(out, kind: str | None = None) -> None:
+    """``--out`` that names a file (of any ``kind`` of results) is bad usage: one line,
+    exit 2."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise fail(f"--out must be a directory: {out} is a file", 2)
+
+
+def check_out_file(out) -> None:
+    """``--out`` of a command that writes one file, naming a directory: one line, exit 2."""
+    if out is not None and out.is_dir():
+        raise fail(f"--out must be a file: {out} is a directory", 2)
+
+
+def check_size_options(runs: int | None = None, chunk: int | None = None,
+                       workers: int | None = None) -> None:
+    """``--runs``, ``--chunk-size`` and ``--workers`` within the engine's limits
+    (docs/limits.md): one line, exit 2 (bad usage) beyond them."""
+    from negotiation_sim.config.limits import MAX_WORKERS, limit_text
+
+    for option, value, limit in (("--runs", runs, MAX_RUNS), ("--chunk-size", chunk, MAX_CHUNK),
+                                 ("--workers", workers, MAX_WORKERS)):
+        if value is not None and value > limit:
+            raise fail(f"{option}: {limit_text(option.lstrip('-'), limit, value)}", 2)
+
+
+@contextlib.contextmanager
+def file_of_kind(path, kind: str, command: str) -> Iterator[None]:
+    """A file that fails to load as ``kind`` but is another kind of file (an experiment given
+    to ``negsim run``) is bad usage: one line naming the command that takes it, exit 2.
+
+    Only a failed load looks: a valid file is never parsed twice.
+    """
+    from negotiation_sim.config.yamlio import InputError
+
+    try:
+        yield
+    except InputError:
+        from negotiation_sim.config.kinds import COMMAND, file_kind
+        from negotiation_sim.config.yamlio import load_yaml
+
+        try:
+            other = file_kind(load_yaml(path).data)
+        except Exception:  # noqa: BLE001 - unreadable: the load's own error says why
+            other = kind
+        if other != kind:
+            raise fail(f"{path} is {_a(other)} file, not {_a(kind)} file: run it with "
+                       f"{COMMAND[other]} {path} ({command} takes {_a(kind)} file)", 2) from None
+        raise
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 @contextlib.contextmanager
@@ -72,8 +218,7 @@ def warnings_as_lines(quiet: bool) -> Iterator[None]:
     if not quiet:
         mine = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
         for message in dict.fromkeys(mine):
-            stderr().print(f"[yellow]warning:[/yellow] {message}", highlight=False,
-                           soft_wrap=True)
+            warn(message)
 
 
 @contextlib.contextmanager

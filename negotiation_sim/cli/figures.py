@@ -20,11 +20,18 @@ from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
+    check_out_file,
+    check_out_option,
+    check_size_options,
+    console,
     fail,
     progress_bar,
     stderr,
+    styled,
     user_errors,
+    warn,
     warnings_as_lines,
 )
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
@@ -55,6 +62,10 @@ def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
     if isinstance(results, api.Run):
         return "run", plots.run_figures(results)
     if isinstance(results, api.Sweep):
+        if (note := results.status_note) is not None:  # figures of part of a sweep say so
+            import warnings
+
+            warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
         return "sweep", plots.sweep_figures(results)
     sc = None
     if scenario is not None:
@@ -85,6 +96,7 @@ def plot(
     """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT)."""
     from negotiation_sim import plots
 
+    check_out_option(out)
     with user_errors(debug), warnings_as_lines(quiet):
         try:
             what, makers = figure_makers(results, scenario)
@@ -98,6 +110,9 @@ def plot(
                        f"{', '.join(makers)})", 2)
         target = out or (results if results.is_dir() else results.parent)
         written = plots.write_figures(makers, target, kinds=kind, fmt=fmt.value)
+        from negotiation_sim.results.manifest import record_figures
+
+        record_figures(target, written)  # they belong to the results they were drawn from
     for path in written:
         typer.echo(str(path))
     if not quiet:
@@ -108,7 +123,7 @@ def compare(
     sources: Annotated[list[Path], typer.Argument(
         help="Scenario files (run here) or run results directories; the first is the baseline.",
         show_default=False)],
-    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Worlds per scenario.")] = 10_000,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help=f"Worlds per scenario ({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout (nothing else).")] = False,
     out: Annotated[Optional[Path], typer.Option(
@@ -126,6 +141,8 @@ def compare(
     """
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
+    check_size_options(runs, chunk_size)
+    check_out_option(out)
     with user_errors(debug):
         from negotiation_sim import api, plots
         from negotiation_sim.results.files import write_json_atomic
@@ -155,21 +172,19 @@ def _warn_mismatch(arms, quiet: bool) -> None:
     runs = {a.runs for a in arms}
     seeds = {a.summary["seed"] for a in arms}
     if (len(runs) > 1 or len(seeds) > 1) and not quiet:
-        stderr().print("[yellow]warning:[/yellow] the compared results differ in worlds "
-                        f"({sorted(runs)}) or seed ({sorted(seeds)}); differences then mix "
-                        "scenario effects with sampling noise")
+        warn(f"the compared results differ in worlds ({sorted(runs)}) or seed "
+             f"({sorted(seeds)}); differences then mix scenario effects with sampling noise")
 
 
 def print_comparison(result) -> None:
     """The comparison as tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.analysis.compare import format_p
     from negotiation_sim.core.outcomes import OUTCOMES
     from negotiation_sim.plots.style import OUTCOME_LABELS
 
-    con = Console()
+    con = console()
     base = result.baseline
     t = Table(title="Outcome shares (below: 95% interval, %)", title_justify="left")
     t.add_column("scenario", no_wrap=True)
@@ -200,9 +215,9 @@ def print_comparison(result) -> None:
     tests = [("all scenarios", result.chi_square)]
     tests += [(f"{a.label} vs {base.label}", c) for a, c in zip(result.arms[1:], result.pairwise)]
     for name, c in tests:
-        verdict = "[bold]differ[/bold]" if c.significant else "no significant difference"
-        con.print(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p {format_p(c.p_value)}: "
-                  f"{verdict} at the 5% level")
+        verdict = ("differ", "bold") if c.significant else "no significant difference"
+        con.print(styled(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p "
+                         f"{format_p(c.p_value)}: ", verdict, " at the 5% level"))
 
 
 def report(
@@ -221,6 +236,7 @@ def report(
     from negotiation_sim.report.html import write_report
     from negotiation_sim.results.reader import results_kind
 
+    check_out_file(out)
     with user_errors(debug), warnings_as_lines(quiet):
         kind = results_kind(results)
         if kind == "trace":

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, fail
+from negotiation_sim.cli.common import DebugOpt, check_out_file, fail, printable, user_errors
 
 
 def validate(
@@ -27,6 +27,8 @@ def validate(
     from negotiation_sim.config.scenario import load_scenario
     from negotiation_sim.config.yamlio import InputError, load_yaml
 
+    from negotiation_sim.config.extras import missing_extra
+
     loaders = {"scenario": load_scenario, "experiment": load_experiment,
                "backtest": load_backtest}
     failed = False
@@ -38,9 +40,14 @@ def validate(
                 raise
             failed = True
             for problem in err.problems:
-                typer.echo(str(problem))
+                typer.echo(printable(problem, newlines=False))
+        except ImportError as err:  # an optional dependency the file needs (SALib)
+            if debug or missing_extra(err) is None:
+                raise
+            failed = True
+            typer.echo(printable(f"{path}: {missing_extra(err)}", newlines=False))
         else:
-            typer.echo(f"ok {path}")
+            typer.echo(printable(f"ok {path}", newlines=False))
     if failed:
         raise typer.Exit(1)
 
@@ -57,8 +64,12 @@ def schema(
         from negotiation_sim.config.experiment import experiment_schema as json_schema
     else:
         raise fail(f"unknown schema '{kind}' (choose scenario or experiment)", 2)
+    check_out_file(out)
     text = json.dumps(json_schema(), indent=2)
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n")
+        with user_errors(False):  # written whole or not at all; a disk error is one line
+            from negotiation_sim.results.files import write_text_atomic
+
+            write_text_atomic(out, text + "\n")

@@ -13,9 +13,15 @@ from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
     QuietOpt,
+    RUNS_HELP,
     SeedOpt,
+    check_out_option,
+    check_size_options,
+    console,
+    file_of_kind,
     progress_bar,
     stderr,
+    styled,
     user_errors,
 )
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
@@ -32,13 +38,20 @@ from negotiation_sim.results.schema import (
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
-    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Number of simulated worlds.")] = 10_000,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help=f"Number of simulated worlds ({RUNS_HELP}).")] = 10_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help=f"Directory for {RUNS_FILE}, {SUMMARY_FILE}, {MANIFEST_FILE}, "
-        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png).")] = None,
+        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png): a new or empty "
+        "directory, written whole when the run is complete.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace a run's results already in --out, whole.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
+    no_solutions: Annotated[bool, typer.Option(
+        "--no-solutions", help="Skip the reference solutions (Nash, Kalai-Smorodinsky, "
+        "weighted mean and median texts of every world): with three or more principals they "
+        "can cost more than the negotiation.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -46,15 +59,21 @@ def run(
     """Run a scenario's ensemble of worlds and summarise the outcomes.
 
     Prints outcome shares with 95% Wilson intervals, the summit formats held, the terms of
-    agreements per issue (mean and 5th/50th/95th percentiles) and mean utilities.
+    agreements per issue (mean and 5th/50th/95th percentiles), the reference solutions and
+    mean utilities. An --out that holds results is refused unless --overwrite (a sweep's
+    never); a run that fails or is interrupted leaves --out as it was.
     """
+    check_size_options(runs, chunk_size)
+    check_out_option(out, "run")
     with user_errors(debug):
         from negotiation_sim import api
 
         # Without --out nothing is kept per world: any number of worlds in constant memory.
-        with progress_bar("worlds", quiet=quiet) as progress:
+        with file_of_kind(scenario, "scenario", "negsim run"), \
+                progress_bar("worlds", quiet=quiet) as progress:
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
-                          keep_runs=False, plots=not no_plots, progress=progress)
+                          keep_runs=False, plots=not no_plots, solutions=not no_solutions,
+                          overwrite=overwrite, progress=progress)
     if as_json:
         typer.echo(json.dumps(res.summary))
         return
@@ -64,19 +83,18 @@ def run(
         if not no_plots:
             names += [figure_file(kind) for kind in (*RUN_FIGURES, *OPTIONAL_RUN_FIGURES)
                       if (out / figure_file(kind)).exists()]
-        stderr().print(f"wrote {out}/{', '.join(names)}", highlight=False, soft_wrap=True)
+        stderr().print(f"wrote {out}/{', '.join(names)}", soft_wrap=True)
 
 
 def print_summary(sc, summary: dict[str, Any]) -> None:
     """The run summary as tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.plots.style import OUTCOME_LABELS
 
-    con = Console()
-    con.print(f"[bold]{summary['scenario']}[/bold]: {summary['runs']:,} worlds, seed {summary['seed']}, "
-              f"protocol {sc.protocol.kind}")
+    con = console()
+    con.print(styled((summary["scenario"], "bold"), f": {summary['runs']:,} worlds, seed "
+                     f"{summary['seed']}, protocol {sc.protocol.kind}"))
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")
     t.add_column("share", justify="right")
@@ -161,7 +179,7 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
 
     rounds = summary["rounds"]
     if rounds is None:
-        con.print("[italic]No world reached agreement: no terms to show.[/italic]")
+        con.print("No world reached agreement: no terms to show.", style="italic")
         return
     days = rounds.get("mean_days")
     when = f", day {days:.0f}" if days is not None else ""
@@ -174,8 +192,8 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
         t.add_row(k, *(f"{stats[c]:.3f}" for c in ("mean", "sd", "p05", "p50", "p95")))
     con.print(t)
     for k, issue in sc.issues.items():
-        con.print(f"  [bold]{k}[/bold]: 0 = {issue.label('low')}; 1 = {issue.label('high')}",
-                  highlight=False)
+        con.print(styled("  ", (k, "bold"), f": 0 = {issue.label('low')}; 1 = "
+                         f"{issue.label('high')}"))
 
 
 def _print_solutions(con, summary: dict[str, Any]) -> None:

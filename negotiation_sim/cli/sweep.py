@@ -15,9 +15,14 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    check_out_option,
+    check_size_options,
+    console,
     fail,
+    file_of_kind,
     progress_bar,
     stderr,
+    styled,
     user_errors,
     warnings_as_lines,
 )
@@ -48,16 +53,21 @@ def sweep(
              "with --scheduler.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
-                                       "Default: one per CPU.", show_default=False)] = None,
+                                       "Default: one per CPU; at most 1,024 (docs/limits.md).",
+        show_default=False)] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
                             "scheduler file (JSON).",
         show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help=f"Results directory. Default: {DEFAULT_OUT}/<experiment name>.",
+        "--out", "-o", help=f"Results directory: a new or empty one, or this sweep's with "
+        f"--resume or --overwrite. Default: {DEFAULT_OUT}/<experiment name, made one safe "
+        "directory name>.",
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Finish an interrupted sweep in --out: run only the missing tasks.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the sweep's results in --out, whole, and start again.")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the sweep figures.")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -68,16 +78,28 @@ def sweep(
     points.parquet, runs/ (one Parquet part per task), summary.parquet, manifest.json,
     scenario.json, sensitivity.json (sobol and morris designs) and the sweep figures (PNG;
     --no-plots to skip).
-    Exits 1 if any task failed (the others are kept: --resume retries the failed ones).
+    Exits 1 if any task failed (the others are kept: --resume retries the failed ones). An
+    interrupt (Ctrl-C, SIGTERM) stops the workers, marks the manifest interrupted and prints the
+    command that finishes the sweep.
     """
     kind = (executor.value if executor else ("dask" if scheduler else "serial"))
     if scheduler is not None and kind != "dask":
         raise fail("--scheduler needs --executor dask", 2)
+    if resume and overwrite:
+        raise fail("--resume finishes the sweep in --out and --overwrite replaces it: choose "
+                   "one", 2)
+    check_out_option(out, "sweep")
+    check_size_options(workers=workers)
     with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
         from negotiation_sim import api
+        from negotiation_sim.config.names import path_component
 
-        loaded = api.load_experiment(experiment)
-        out_dir = out if out is not None else Path(DEFAULT_OUT) / loaded.experiment.name
+        with file_of_kind(experiment, "experiment", "negsim sweep"):
+            loaded = api.load_experiment(experiment)
+        # a name is a label: it never chooses where files go (config.names)
+        out_dir = out if out is not None else \
+            Path(DEFAULT_OUT) / path_component(loaded.experiment.name)
+        check_out_option(out_dir, "sweep")
 
         def start_executor():  # once the results directory is checked
             from negotiation_sim.run.executors import make_executor
@@ -85,14 +107,15 @@ def sweep(
             ex = make_executor(kind, workers=workers, scheduler=scheduler,
                                preload=["negotiation_sim.results.sweep"])
             if not quiet and getattr(ex, "dashboard", None):
-                stderr().print(f"dask dashboard: {ex.dashboard}", highlight=False)
+                stderr().print(f"dask dashboard: {ex.dashboard}")
             return ex
 
         failed = None
         with progress_bar("worlds", quiet=quiet) as progress:
             try:
                 report = api.sweep(loaded, out=out_dir, executor=start_executor, resume=resume,
-                                   plots=not no_plots, progress=progress).report
+                                   overwrite=overwrite, plots=not no_plots,
+                                   progress=progress).report
             except api.SweepFailed as err:
                 failed, report = err, err.report
     if report.summary is not None:
@@ -100,21 +123,19 @@ def sweep(
     if not quiet:
         if report.figures:
             stderr().print(f"figures: {', '.join(f.name for f in report.figures)}",
-                           highlight=False, soft_wrap=True)
+                           soft_wrap=True)
         stderr().print(
             f"wrote {out_dir}/: {POINTS_FILE}, {RUNS_DIR}/ ({report.tasks - len(report.failed)} "
             f"parts), {SWEEP_SUMMARY_FILE}, {MANIFEST_FILE} — {report.ran} tasks run in "
             f"{report.seconds:.1f} s on {kind}"
-            + (f", {report.resumed} already done" if report.resumed else ""),
-            highlight=False, soft_wrap=True)
+            + (f", {report.resumed} already done" if report.resumed else ""), soft_wrap=True)
     if failed is not None:
         con = stderr()
-        con.print(f"[red]error:[/red] {len(report.failed)} of {report.tasks} tasks failed; the "
-                  f"others are in {out_dir}. Fix the cause and rerun with --resume to run only "
-                  "the failed ones.", highlight=False, soft_wrap=True)
+        con.print(styled(("error:", "red"), f" {len(report.failed)} of {report.tasks} tasks "
+                         f"failed; the others are in {out_dir}. Fix the cause and rerun with "
+                         "--resume to run only the failed ones."), soft_wrap=True)
         for f in report.failed[:10]:
-            con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", markup=False,
-                      highlight=False, soft_wrap=True)
+            con.print(f"  point {f['point']} chunk {f['chunk']}: {f['error']}", soft_wrap=True)
         if len(report.failed) > 10:
             con.print(f"  ... and {len(report.failed) - 10} more (see {MANIFEST_FILE})")
         raise typer.Exit(1)
@@ -122,13 +143,15 @@ def sweep(
 
 @contextlib.contextmanager
 def _sweep_errors(debug: bool):
-    """Sweep-level problems (and a missing optional dependency) as one-line errors."""
+    """Sweep-level problems as one-line errors (``user_errors`` takes a missing optional
+    dependency)."""
     from negotiation_sim.analysis.sensitivity import SensitivityError
     from negotiation_sim.results.sweep import SweepError
+    from negotiation_sim.run.executors.dask import SchedulerError
 
     try:
         yield
-    except (ImportError, SweepError, SensitivityError) as err:
+    except (SweepError, SensitivityError, SchedulerError) as err:
         if debug:
             raise
         raise fail(str(err)) from None
@@ -136,7 +159,6 @@ def _sweep_errors(debug: bool):
 
 def print_points(summary, loaded) -> None:
     """The sweep's summary, one row per point, on stdout (at most ``MAX_ROWS`` rows)."""
-    from rich.console import Console
     from rich.table import Table
 
     from negotiation_sim.core.outcomes import OUTCOMES
@@ -144,7 +166,7 @@ def print_points(summary, loaded) -> None:
     has_label = "label" in summary.column_names
     params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
     rows = summary.to_pylist()
-    con = Console(width=None if sys.stdout.isatty() else 200)
+    con = console(width=None if sys.stdout.isatty() else 200)
     exp = loaded.experiment
     t = Table(title=f"{exp.name}: {exp.runs:,} worlds per point, seed {exp.seed}; outcome "
                     "shares in % [95% interval]", title_justify="left")
@@ -208,7 +230,6 @@ def sensitivity(
 
 def print_sensitivity(res) -> None:
     """Indices as a table on stdout, most influential parameter first."""
-    from rich.console import Console
     from rich.table import Table
 
     key = "ST" if res.method == "sobol" else "mu_star"
@@ -229,11 +250,23 @@ def print_sensitivity(res) -> None:
         t.add_column("sigma", justify="right")
     for n in names:
         row = res.indices[n]
-        cells = [f"{row[v]:.3f} ± {row[c]:.3f}" for _, v, c in heads]
+        cells = [_index(row[v], row[c]) for _, v, c in heads]
         if res.method == "morris":
-            cells += [f"{row['mu']:.3f}", f"{row['sigma']:.3f}"]
+            cells += [_index(row["mu"]), _index(row["sigma"])]
         t.add_row(n, *cells)
-    Console(width=None if sys.stdout.isatty() else 200).print(t)
+    con = console(width=None if sys.stdout.isatty() else 200)
+    con.print(t)
+    if res.note:
+        con.print(f"undefined: {res.note}")
+
+
+def _index(value: float, conf: float | None = None) -> str:
+    """An index with its half-width; "undefined" where SALib's arithmetic has no answer."""
+    if value is None or not math.isfinite(value):
+        return "undefined"
+    if conf is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ± {conf:.3f}" if math.isfinite(conf) else f"{value:.3f} ± undefined"
 
 
 def _finite(x: float) -> float:

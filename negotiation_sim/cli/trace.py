@@ -9,23 +9,36 @@ from typing import Annotated, Any
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, SeedOpt, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    SeedOpt,
+    console,
+    fail,
+    file_of_kind,
+    styled,
+    user_errors,
+)
+from negotiation_sim.config.limits import MAX_RUNS, limit_text
 
 
 def trace(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     seed: SeedOpt = 0,
-    world: Annotated[int, typer.Option("--world", "-w", min=0,
-                                       help="Which world of `negsim run` (same seed) to tell.")] = 0,
+    world: Annotated[int, typer.Option(
+        "--world", "-w", min=0, help="Which world of `negsim run` (same seed) to tell (at most "
+        f"{MAX_RUNS - 1:,}, the last world of the largest run; docs/limits.md).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the story as JSON on stdout.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Tell one world's negotiation round by round: the format tried and who declined, each
     text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
+    if world > MAX_RUNS - 1:  # beyond any run (and int64, whose overflow is no error message)
+        raise fail(f"--world: {limit_text('world', MAX_RUNS - 1, world)}", 2)
     with user_errors(debug):
         from negotiation_sim import api
 
-        sc = api.load_scenario(scenario)
+        with file_of_kind(scenario, "scenario", "negsim trace"):
+            sc = api.load_scenario(scenario)
         story = api.trace(sc, seed=seed, world=world)
     if as_json:
         typer.echo(json.dumps(story))
@@ -42,12 +55,11 @@ def _fmt(d: dict | None, digits: int = 3) -> str:
 
 def print_story(sc, story: dict[str, Any]) -> None:
     """The story as text and a table on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
-    con.print(f"[bold]{story['scenario']}[/bold]: world {story['world']}, seed {story['seed']}, "
-              f"protocol {story['protocol']}")
+    con = console()
+    con.print(styled((story["scenario"], "bold"), f": world {story['world']}, seed "
+                     f"{story['seed']}, protocol {story['protocol']}"))
     if story["inputs"]:
         con.print("Drawn inputs: " + _fmt(story["inputs"]))
     form = story["formation"]
@@ -59,10 +71,10 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print(f"  format {t['format']}: " + ("all attend" if not declined else
                       "declined by " + ", ".join(declined)))
         if form["held"] is None:
-            con.print("[bold]No summit.[/bold]")
+            con.print("No summit.", style="bold")
     for e in story.get("events", []):
         con.print(f"  before round {e['round']}: {e['event']} (values of war now "
-                  f"{_fmt(e['value_of_war'])})", highlight=False)
+                  f"{_fmt(e['value_of_war'])})")
     if story["rounds"]:
         t = Table(title="Rounds (values per round, on the texts' utility scale)",
                   title_justify="left")
@@ -82,11 +94,11 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print("Final stated positions: " + "; ".join(
                 f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
-    con.print(f"[bold]Outcome: {o['outcome']}[/bold] in round {o['round']} (day {o['days']:g})"
-              + (f", format {o['format']}" if o["format"] else "")
-              + (f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
+    con.print(styled((f"Outcome: {o['outcome']}", "bold"), f" in round {o['round']} (day "
+                     f"{o['days']:g})", f", format {o['format']}" if o["format"] else "",
+                     f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
     if o["terms"]:
         con.print("Terms: " + _fmt(o["terms"]))
     con.print("Utilities: " + _fmt(o["utilities"]))
     if story.get("why"):
-        con.print(f"Why: {story['why']}", highlight=False)
+        con.print(f"Why: {story['why']}")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag
 
 from negotiation_sim.config import limits
 from negotiation_sim.config.distributions import STRICT, Real, at_most
+from negotiation_sim.config.extras import require
 
 _STRICT = STRICT
 
@@ -266,13 +267,11 @@ def sample_space(method: str, space: Space, samples: int, seed: int, *,
         return lo + unit * (hi - lo)
     problem = space.salib()
     if method == "sobol":
-        from SALib.sample import sobol
-
+        sobol = require("SALib.sample.sobol", "a sobol design")
         return sobol.sample(problem, samples, calc_second_order=second_order, scramble=True,
                             seed=seed)
     if method == "morris":
-        from SALib.sample import morris
-
+        morris = require("SALib.sample.morris", "a morris design")
         return morris.sample(problem, samples, num_levels=levels, seed=seed)
     raise ValueError(f"unknown sampling method {method!r}")
 

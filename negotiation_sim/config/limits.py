@@ -63,8 +63,9 @@ MAX_WORLD_BYTES = 64 * 1024
 """Working memory one simulated world may need (64 KiB, estimated by ``scenario.world_bytes``
 from the scenario's shape): a chunk of the default 16,384 worlds then stays under 1 GiB, and one
 of ``MAX_CHUNK`` worlds under 4 GiB. It binds the products that single counts cannot: actors x
-issues for every protocol, and for expected_utility actors^2 x issues (every pair's challenge on
-every issue) and rounds x actors x issues (the forecast keeps every round's positions)."""
+issues and formats x principals for every protocol, and rounds x principals for alternating
+offers (the plan of backward induction). Expected utility adds nothing per world: its pairwise
+challenges are computed a slice of worlds at a time and only the current positions are kept."""
 
 # -- runs and sweeps ------------------------------------------------------------------------------
 
@@ -82,6 +83,10 @@ N(D+1)), counted before any point is made. Preparing a sweep builds every point'
 
 MAX_TASKS = 1_000_000
 """Tasks of a sweep: points x chunks per point."""
+
+MAX_WORKERS = 1_024
+"""Local worker processes of a sweep (``--workers``: the processes pool or a dask LocalCluster).
+Each costs about 150 MB once warm; results never depend on their number."""
 
 MAX_CHECKED_POINTS = 1_000
 """``validate`` builds and checks the scenario of every point of designs up to this size. A

@@ -1,4 +1,5 @@
-"""Names are labels: turning one into a single safe path component, for default output paths.
+"""Names are labels: shown as written (``printable``) and turned into a single safe path
+component for default output paths (``path_component``).
 
 A scenario's or experiment's ``name`` is free text shown in tables, figures and reports. Where a
 command derives a default path from it (``negsim sweep`` writes to ``results/<name>``), the name
@@ -7,6 +8,12 @@ control characters would otherwise write outside the working directory or somewh
 ``path_component`` maps any name to one component that stays where it is put: it is never empty,
 ``.`` or ``..``, holds no separator, drive, control character or hidden-file dot, and fits every
 common file system.
+
+Shown, a label must not act on the terminal or the figure that shows it: ``printable`` turns
+every control character (ESC starts the terminal's control sequences) and bidirectional control
+(which reorders the rest of the line) into a visible escape such as ``\\x1b``. Rich markup and
+matplotlib's mathtext are turned off where text is shown (``cli.common``, ``plots.style``), so
+``[bold]`` and ``$x$`` need no escaping here.
 """
 
 from __future__ import annotations
@@ -48,3 +55,24 @@ def path_component(name: str, *, fallback: str = "unnamed") -> str:
         return safe
     tag = hashlib.sha256(str(name).encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{safe or fallback}-{tag}"
+
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional embeddings, overrides,
+# isolates and marks (which reorder what follows them on the line: "Trojan source").
+_CONTROLS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+             "\u2066-\u2069")
+_UNSAFE = re.compile(f"[{_CONTROLS}]")
+_UNSAFE_ONE_LINE = re.compile(f"[\t\n{_CONTROLS}]")
+
+
+def printable(text: object, *, newlines: bool = True) -> str:
+    """``text`` made safe to show: every control character (and bidirectional control) becomes
+    a visible escape such as ``\\x1b``; with ``newlines=False`` newlines and tabs too, for what
+    must stay on one line."""
+    pattern = _UNSAFE if newlines else _UNSAFE_ONE_LINE
+    return pattern.sub(_escape, str(text))
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -6,7 +6,10 @@ Conventions every figure keeps:
 - titles say the scenario, the number of worlds and the seed;
 - an issue's axis runs from 0 to 1 with the issue's ``low``/``high`` words at its ends;
 - functions never call ``plt.show()``; a figure they create is returned for the caller to save
-  (``save`` closes it). Given ``ax``, they draw there and return ``ax.figure``.
+  (``save`` closes it). Given ``ax``, they draw there and return ``ax.figure``;
+- users' text (names, labels, ids) is drawn literally: every plotting function is wrapped by
+  ``closes_on_error``, which draws without TeX and turns mathtext off on every text the function
+  made, so a ``$`` in a scenario name is a dollar sign, never the start of a formula.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from negotiation_sim.config.names import printable
 
 if TYPE_CHECKING:
 
@@ -45,21 +50,69 @@ MARK_COLOUR = "#222222"  # status quo, Nash point, intervals
 
 
 def closes_on_error(func):
-    """Close the figures a plotting function opened if it fails half-way (no leaked figures)."""
+    """Close the figures a plotting function opened if it fails half-way (no leaked figures),
+    and draw users' text literally (``literal_text``)."""
     import functools
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        import matplotlib
+        from matplotlib.figure import Figure
+        from matplotlib.text import Text
+
         plt = pyplot()
         before = set(plt.get_fignums())
+        theirs = {id(t): t.get_text() for num in before for t in plt.figure(num).findobj(Text)}
         try:
-            return func(*args, **kwargs)
+            with matplotlib.rc_context({"text.usetex": False}):
+                result = func(*args, **kwargs)
+                if isinstance(result, Figure):
+                    literal_text(result, keep=theirs)
+            return result
         except BaseException:
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
             raise
 
     return wrapper
+
+
+def literal_text(fig, *, keep: dict[int, str] | None = None) -> None:
+    """Show every text of ``fig`` as written: no mathtext (``$``), no TeX, and control
+    characters as visible escapes (``config.names.printable``).
+
+    ``keep`` maps the ``id`` of each text that existed before drawing to what it said: those
+    that still say it (a caller's own, on axes it passed in) are left alone. The tick labels of
+    numeric axes are left alone too (matplotlib's own formatters may write mathtext: ``10^{2}``
+    on a log axis); tick labels set from text (``set_xticks(x, labels)``) are made literal, and
+    stay so when they are redrawn.
+    """
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    keep = keep or {}
+    numeric: set[int] = set()
+    named: set[int] = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            labels = [t for tick in axis.majorTicks for t in (tick.label1, tick.label2)]
+            if isinstance(formatter, (FixedFormatter, FuncFormatter)):
+                # labels given as text; they are redrawn from the formatter
+                axis.set_major_formatter(FuncFormatter(
+                    lambda x, pos, shown=formatter: printable(shown(x, pos))))
+                named.update(id(t) for t in labels)
+            else:
+                numeric.update(id(t) for t in labels)
+            numeric.update(id(t) for tick in axis.minorTicks for t in (tick.label1, tick.label2))
+    for text in fig.findobj(Text):
+        if id(text) in numeric or (id(text) not in named and keep.get(id(text)) == text.get_text()):
+            continue
+        text.set_parse_math(False)
+        text.set_usetex(False)
+        shown = printable(text.get_text())
+        if shown != text.get_text():
+            text.set_text(shown)
 
 
 def pyplot():
@@ -129,10 +182,32 @@ def pct_axis(ax, axis: str = "y") -> None:
 
 
 def save(fig, path, **kwargs) -> None:
-    """Save a figure (format from the file suffix) and close it."""
+    """Save a figure (format from the file suffix) and close it.
+
+    A path is written whole or not at all: to a hidden temporary file beside it, renamed into
+    place, and removed on any exception (an interrupt mid-draw leaves no half image).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
     plt = pyplot()
+    dpi = kwargs.pop("dpi", 150)
     try:
-        fig.savefig(path, dpi=kwargs.pop("dpi", 150), **kwargs)
+        if not isinstance(path, (str, os.PathLike)):  # a file object: the caller's to manage
+            fig.savefig(path, dpi=dpi, **kwargs)
+            return
+        path = Path(path)
+        kwargs.setdefault("format", path.suffix.lstrip(".").lower() or None)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=dpi, **kwargs)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     finally:
         plt.close(fig)
 

@@ -258,6 +258,10 @@ def sensitivity(indices: pd.DataFrame | dict, ax=None, *, metric: str = "agreeme
         conf = table[f"{col}_conf"].to_numpy(dtype=float) if f"{col}_conf" in table else None
         ax.barh(yy + off, vals, h, color=colours[col], label=names[col],
                 xerr=conf, error_kw=dict(ecolor=MARK_COLOUR, elinewidth=0.8, capsize=2))
+    undefined = ~np.isfinite(table[total].to_numpy(dtype=float))
+    for y in yy[undefined]:  # no bar is not a zero: say so
+        ax.text(0.01, y, "undefined", transform=ax.get_yaxis_transform(), va="center",
+                fontsize=8, color=MARK_COLOUR)
     labels = [wrap(param_label(str(p), scenario), 40) for p in table["parameter"]]
     ax.set_yticks(yy, labels, fontsize=8)
     ax.axvline(0, color=MARK_COLOUR, linewidth=0.6)

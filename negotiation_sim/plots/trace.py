@@ -58,6 +58,7 @@ def normalise_trace(trace: dict[str, Any], scenario: Scenario | None = None) -> 
     return t
 
 
+@closes_on_error
 def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = None):
     """One traced world round by round: per issue, each principal's stated position and the
     mediator's text, with each principal's accept (dot) or reject (cross) and the outcome; below,

@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em}.muted{color:#666}.swatch{display:inline-block;width:.9em;
+figcaption{color:#555;font-size:.9em}.muted{color:#666}.warn{background:#fff3cd;padding:.5em}.swatch{display:inline-block;width:.9em;
 height:.9em;border-radius:2px;margin-right:.4em;vertical-align:-.1em}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
 """
@@ -289,6 +290,10 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
                  f"each, seed {sweep.manifest.get('seed', '?')}, design "
                  f"{sweep.method}, swept: {', '.join(sweep.label(p) for p in sweep.params)}.")
         results_html = sweep_table_html(sweep)
+        if (note := sweep.status_note) is not None:  # say so, in the report and on stderr
+            warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
+            results_html = (f"<p class='warn'><b>Not complete:</b> {_e(note)}.</p>"
+                            + results_html)
         makers, manifest, sc = plots.sweep_figures(sweep), sweep.manifest, sweep.scenario
     else:
         run = results
@@ -331,6 +336,10 @@ def write_report(path: str | Path, out: str | Path | None = None,
     text = build_report(path, scenario)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except BaseException:  # a full disk, an interrupt: no temporary file stays behind
+        tmp.unlink(missing_ok=True)
+        raise
     return target

@@ -310,11 +310,12 @@ class SweepResults:
 
         path = Path(path)
         summary_file = path / SWEEP_SUMMARY_FILE
-        if not summary_file.exists():
-            raise FileNotFoundError(f"{path}: no {SWEEP_SUMMARY_FILE} (the sweep has not "
-                                    "finished any point yet)")
-        summary = pd.read_parquet(summary_file)
         manifest = read_json(path / MANIFEST_FILE)
+        if not summary_file.exists():
+            note = sweep_status_note(manifest)
+            raise FileNotFoundError(f"{path}: no {SWEEP_SUMMARY_FILE}: no point of the sweep "
+                                    f"is finished yet" + (f" ({note})" if note else ""))
+        summary = pd.read_parquet(summary_file)
         if scenario is None and (path / SCENARIO_FILE).is_file():
             sc, _ = read_scenario_record(path / SCENARIO_FILE)
         else:
@@ -353,6 +354,17 @@ class SweepResults:
     def method(self) -> str:
         return str(self.manifest.get("design", {}).get("method", "grid"))
 
+    @property
+    def status_note(self) -> str | None:
+        """What is missing from a sweep that is not complete (interrupted, running, tasks
+        failed), with how to finish it; None when it is complete."""
+        note = sweep_status_note(self.manifest)
+        if note is None:
+            return None
+        total = len(self.points) if self.points is not None else None
+        shown = f"{len(self.summary)} of {total}" if total else f"{len(self.summary)}"
+        return f"{note}; these results hold only the {shown} points finished"
+
     def numeric(self, param: str) -> bool:
         return self.summary[param].dtype.kind in "fiu"
 
@@ -378,6 +390,29 @@ class SweepResults:
                                          "ci95": [float(row[f"{o}.lo"]), float(row[f"{o}.hi"])]}
                                      for o in OUTCOMES}})
         return out
+
+
+def sweep_status_note(manifest: dict[str, Any]) -> str | None:
+    """One line on a sweep that is not complete, from its manifest (None when complete, or for
+    manifests that do not say)."""
+    status = manifest.get("status")
+    if status in (None, "complete"):
+        return None
+    tasks = manifest.get("tasks") or {}
+    done, total = tasks.get("done"), tasks.get("total")
+    failed = tasks.get("failed") or []
+    what = {"interrupted": "the sweep was interrupted",
+            "running": "the sweep is running, or was killed",
+            "incomplete": "the sweep is incomplete"}.get(status, f"the sweep is {status}")
+    parts = [what]
+    if done is not None and total is not None:
+        parts.append(f"{done} of {total} tasks done")
+    if failed:
+        first = failed[0]
+        parts.append(f"{len(failed)} failed (point {first.get('point')} chunk "
+                     f"{first.get('chunk')}: {(str(first.get('error')) or '?').splitlines()[0]})")
+    resume = manifest.get("resume") or "negsim sweep EXPERIMENT --out DIR --resume"
+    return ", ".join(parts) + f"; finish it with: {resume}"
 
 
 def load_sensitivity(path: Path) -> pd.DataFrame | None:

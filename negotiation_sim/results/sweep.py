@@ -21,6 +21,15 @@ own stream, so changing one input leaves the others' draws alone). Workers only 
 Everything that varies between sessions (times, hosts, executor) lives in the manifest only, so
 after ``kill -9`` and ``--resume`` the other files are byte-for-byte those of an uninterrupted
 run. A task that raises is recorded with its error and the sweep goes on.
+
+The directory is the engine's once its manifest exists, and the manifest is written first
+(``results.files`` recognises the engine's directories by it). A sweep starts only in an empty
+directory, resumes only its own sweep (same experiment, scenario in order, seed, runs, chunks and
+engine version; parts it did not write in ``runs/`` are refused, never deleted) and
+``overwrite`` replaces a sweep's directory whole. An interrupt (Ctrl-C, SIGTERM: see
+``run.signals``) ends the session with ``status: interrupted`` in the manifest and the command
+that finishes it (``SweepInterrupted``); figures drawn in an earlier session, from fewer points,
+are removed when a session starts, and those drawn after it are listed in the manifest.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
+import shlex
 import socket
 import sys
 import time
@@ -44,8 +55,17 @@ import numpy as np
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.experiment import LABEL, LoadedExperiment
 from negotiation_sim.config.scenario import Scenario
-from negotiation_sim.results.files import write_json_atomic, write_parquet_atomic
-from negotiation_sim.results.manifest import manifest
+from negotiation_sim.results.files import (
+    SWEEP,
+    OutDir,
+    OutDirError,
+    check_out,
+    clean_temporary,
+    remove_results,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from negotiation_sim.results.manifest import engine_version, manifest
 from negotiation_sim.results.marks import scenario_record
 from negotiation_sim.results.schema import (
     FORMAT_VERSION,
@@ -58,11 +78,32 @@ from negotiation_sim.results.schema import (
 from negotiation_sim.results.summary import Accumulator, summary_row
 from negotiation_sim.results.tables import Layout, chunk_from_table
 from negotiation_sim.run.executors.base import Executor, imap_unordered
+from negotiation_sim.run.signals import Interrupted
 from negotiation_sim.run.tasks import Task, plan_tasks, run_task
 
 
 class SweepError(Exception):
     """A sweep that cannot start or resume (the message says why and what to do)."""
+
+
+class SweepInterrupted(Interrupted):
+    """A signal stopped the sweep; the manifest says ``interrupted`` and ``message`` how to
+    finish it.
+
+    Attributes:
+        report: what the session did before it stopped.
+        resume: the command that finishes the sweep.
+    """
+
+    def __init__(self, signum: int, report: SweepReport, resume: str) -> None:
+        super().__init__(signum)
+        self.report, self.resume = report, resume
+        done = report.resumed + report.ran
+        self.message = (f"interrupted ({self.args[0]}): {done} of {report.tasks} tasks are done "
+                        f"in {report.out}; finish the sweep with: {resume}")
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def run_and_write_task(scenario: Scenario, seed: int, key: int, first_world: int, n: int,
@@ -180,8 +221,9 @@ class SweepReport:
 ProgressFn = Callable[[Task, bool], None]
 
 
-def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
-    """Scenarios, layout, tasks and the starting manifest of a sweep into ``out``."""
+def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool, overwrite: bool = False):
+    """Scenarios, points, tasks, identity and the previous manifest (resuming) of a sweep into
+    ``out``, once ``out`` is checked (``check_dir``); nothing is written yet."""
     exp = loaded.experiment
     scenarios = loaded.point_scenarios()
     points = points_table(loaded, scenarios)
@@ -195,26 +237,43 @@ def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool):
         "design_hash": _table_hash(points),
         "experiment_hash": exp.digest(),
     }
-    previous = _check_out_dir(out, identity, resume=resume)
+    previous = check_dir(out, identity, resume=resume, overwrite=overwrite)
     return scenarios, points, tasks, identity, previous
 
 
-def _check_out_dir(out: Path, identity: dict[str, Any], *, resume: bool) -> dict | None:
-    mpath = out / MANIFEST_FILE
-    started = mpath.exists() or (out / RUNS_DIR).exists() or (out / POINTS_FILE).exists()
-    if started and not resume:
-        raise SweepError(f"{out} already holds a sweep: add --resume to finish it, or choose "
-                         "another --out")
-    if not started:
-        return None
-    if not mpath.exists():  # killed before the manifest was written: nothing to trust
-        for part in (out / RUNS_DIR).glob("*.parquet"):
-            part.unlink()
-        return None
+def check_dir(out: Path, identity: dict[str, Any], *, resume: bool,
+              overwrite: bool = False) -> dict | OutDir | None:
+    """What a sweep into ``out`` starts from: None (an empty or new directory), the previous
+    manifest (resuming the same sweep) or the directory to replace (``overwrite``).
+
+    Raises:
+        SweepError: ``out`` is a file, holds a run, files negsim did not write (parts in
+            ``runs/`` too), a sweep without ``resume`` or ``overwrite``, or a different sweep
+            (or one by another engine version) to resume.
+    """
+    if resume and overwrite:
+        raise SweepError("--resume finishes the sweep in --out and --overwrite replaces it: "
+                         "choose one")
     try:
-        previous = json.loads(mpath.read_text())
-    except (OSError, ValueError) as err:
-        raise SweepError(f"cannot read {mpath}: {err}") from None
+        state = check_out(out, SWEEP, overwrite=overwrite, resume=resume)
+    except OutDirError as err:
+        raise SweepError(str(err)) from None
+    if not state.exists or state.empty:
+        return None
+    if overwrite:
+        return state
+    previous = state.manifest or {}
+    if state.foreign and any(name.startswith(f"{RUNS_DIR}/") for name in state.foreign):
+        raise SweepError(
+            f"cannot resume into {out}: {out / RUNS_DIR} holds files negsim did not write "
+            f"({', '.join(n for n in state.foreign if n.startswith(RUNS_DIR))[:200]}); move "
+            "them out (negsim never deletes them) and resume")
+    was = previous.get("engine_version") or previous.get("versions", {}).get("negotiation_sim")
+    if was != engine_version():
+        raise SweepError(
+            f"cannot resume into {out}: its sweep was started by negotiation_sim {was} and this "
+            f"is {engine_version()}, whose parts may differ; resume with {was}, or start again "
+            "with --overwrite (or another --out)")
     for key, value in identity.items():
         if previous.get(key) != value:
             was, now = (str(v)[:12] if key.endswith("hash") else v
@@ -238,20 +297,27 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     out = Path(out)
     exp = loaded.experiment
     scenarios, points, tasks, identity, previous = prepared or prepare(loaded, out, resume=resume)
+    if isinstance(previous, OutDir):  # overwrite: the old sweep goes, whole
+        remove_results(previous)
+        previous = None
     runs_dir = out / RUNS_DIR
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in runs_dir.glob(".*.tmp"):  # a kill mid-write leaves these behind
-        stale.unlink(missing_ok=True)
-    write_parquet_atomic(points, out / POINTS_FILE)
-    write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
+    out.mkdir(parents=True, exist_ok=True)
+    clean_temporary(out)  # what a kill mid-write left behind
+    for name in (previous or {}).get("figures", []):  # drawn from fewer points
+        (out / name).unlink(missing_ok=True)
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     sessions = list((previous or {}).get("sessions", []))
     session = {"started": started.isoformat(timespec="seconds"), "command": sys.argv,
-               "host": socket.gethostname(), **executor.describe()}
+               "host": socket.gethostname(), "pid": os.getpid(), **executor.describe()}
     base = _manifest(loaded, identity, tasks, points)
-    write_json_atomic(out / MANIFEST_FILE, {
-        **base, "status": "running", "sessions": [*sessions, session]})
+    # the manifest first: from now on the directory is recognisably the engine's
+    write_json_atomic(out / MANIFEST_FILE, {  # "resume": what finishes it if it is killed
+        **base, "status": "running", "resume": resume_command(loaded, out),
+        "tasks": {**base["tasks"], **_done(previous)}, "sessions": [*sessions, session]})
+    runs_dir.mkdir(exist_ok=True)
+    write_parquet_atomic(points, out / POINTS_FILE)
+    write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
 
     todo = [t for t in tasks if not (runs_dir / t.part).exists()]
     report = SweepReport(out, len(tasks), len(tasks) - len(todo), 0)
@@ -267,6 +333,7 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
         return common
 
     fn = run_and_write_task if workers_write else run_task
+    stopped: KeyboardInterrupt | None = None
     try:
         for task, future in imap_unordered(executor, fn, todo, args):
             try:
@@ -283,6 +350,8 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
                 ok = True
             if progress is not None:
                 progress(task, ok)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM under run.signals.interruptible
+        stopped = err
     finally:
         report.seconds = time.perf_counter() - clock
         session.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -292,18 +361,56 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
         if report.failed:
             session["failed"] = len(report.failed)
 
+    if stopped is not None:
+        resume_with = resume_command(loaded, out)
+        session["interrupted"] = (stopped.args[0] if stopped.args else None) or "SIGINT"
+        # the manifest first, so that the directory says what it is even if the summary of
+        # the points done is cut short (a second signal ends the process at once)
+        write_json_atomic(out / MANIFEST_FILE, {
+            **base, "status": "interrupted", "resume": resume_with,
+            "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists() for t in tasks),
+                      "failed": report.failed},
+            "sessions": [*sessions, session]})
+        _summarise_so_far(out, tasks, scenarios, points, seed)
+        raise SweepInterrupted(getattr(stopped, "signum", 2), report, resume_with) from None
+
     summary = summarise(out, tasks, scenarios, points, seed)
     if summary is not None:
         write_parquet_atomic(summary, out / SWEEP_SUMMARY_FILE)
     report.summary = summary
     done = sum((runs_dir / t.part).exists() for t in tasks)
+    complete = done == len(tasks)
     write_json_atomic(out / MANIFEST_FILE, {
         **base,
-        "status": "complete" if done == len(tasks) else "incomplete",
+        "status": "complete" if complete else "incomplete",
+        **({} if complete else {"resume": resume_command(loaded, out)}),
         "tasks": {**base["tasks"], "done": done, "failed": report.failed},
         "sessions": [*sessions, session],
     })
     return report
+
+
+def _summarise_so_far(out: Path, tasks: list[Task], scenarios: list[Scenario], points,
+                      seed: int) -> None:
+    """The summary of the points an interrupted sweep finished (none: no summary file), so
+    that its report shows them and says the sweep is interrupted."""
+    summary = summarise(out, tasks, scenarios, points, seed)
+    if summary is None:
+        (out / SWEEP_SUMMARY_FILE).unlink(missing_ok=True)
+    else:
+        write_parquet_atomic(summary, out / SWEEP_SUMMARY_FILE)
+
+
+def resume_command(loaded: LoadedExperiment, out: Path) -> str:
+    """The command that finishes the sweep in ``out``."""
+    return (f"negsim sweep {shlex.quote(str(loaded.path or 'EXPERIMENT'))} --out "
+            f"{shlex.quote(str(out))} --resume")
+
+
+def _done(previous: dict | None) -> dict[str, Any]:
+    """The previous session's count of tasks done (shown until this session ends)."""
+    tasks = (previous or {}).get("tasks") or {}
+    return {"done": tasks.get("done", 0)} if tasks else {}
 
 
 def _failure(task: Task, err: BaseException) -> dict[str, Any]:
@@ -317,7 +424,7 @@ def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Ta
     exp, design = loaded.experiment, loaded.design
     chunks = sorted({(t.first_world, t.n) for t in tasks})
     info = manifest(loaded.base, loaded.scenario_path, seed=exp.seed, runs=exp.runs,
-                    chunk_size=exp.chunk_size)
+                    chunk_size=exp.chunk_size, kind=SWEEP)
     return {
         **info,
         **identity,

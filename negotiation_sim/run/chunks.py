@@ -41,10 +41,13 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
 
 def iter_chunks(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,
                 chunk_size: int = DEFAULT_CHUNK,
-                on_chunk: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-    """Simulate a run chunk by chunk, yielding each chunk's results."""
+                on_chunk: Callable[[int], None] | None = None,
+                solutions: bool = True) -> Iterator[ChunkResult]:
+    """Simulate a run chunk by chunk, yielding each chunk's results (``solutions``: as
+    ``simulate_chunk``)."""
     for first, n in chunk_bounds(runs, chunk_size):
-        result = simulate_chunk(scenario, n, seed=seed, point=point, first_world=first)
+        result = simulate_chunk(scenario, n, seed=seed, point=point, first_world=first,
+                                solutions=solutions)
         if on_chunk is not None:
             on_chunk(n)
         yield result

@@ -300,12 +300,14 @@ def _moves(y, d, eu, win):
     """
     A, C = y.shape
     back = np.swapaxes(eu, 0, 1)
+    # eu = 0 makes frac infinite or NaN; such a pair never moves (``takes`` below), and the
+    # products with it must not warn on the user's terminal.
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.divide(back, eu)
-    np.negative(frac, out=frac)
-    np.minimum(frac, 1.0, out=frac)
-    np.copyto(frac, win, where=back > _EU_TOL)  # conflict: the favourite wins
-    frac *= np.abs(back) > _EU_TOL  # indifference: no move
+        np.negative(frac, out=frac)
+        np.minimum(frac, 1.0, out=frac)
+        np.copyto(frac, win, where=back > _EU_TOL)  # conflict: the favourite wins
+        frac *= np.abs(back) > _EU_TOL  # indifference: no move
     takes = eu > _EU_TOL
     takes &= frac > 0
     if not takes.any():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from negotiation_sim.config.limits import MAX_WORKERS, limit_text
 from negotiation_sim.run.executors.base import KINDS, Executor, imap_unordered
 
 __all__ = ["KINDS", "Executor", "imap_unordered", "make_executor"]
@@ -23,6 +24,9 @@ def make_executor(kind: str = "serial", *, workers: int | None = None,
     """
     if scheduler is not None and kind != "dask":
         raise ValueError("--scheduler needs --executor dask")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be at least 1 (got {workers:,})" if workers < 1 else
+                         limit_text("workers", MAX_WORKERS, workers))
     if kind == "serial":
         from negotiation_sim.run.executors.serial import SerialExecutor
 

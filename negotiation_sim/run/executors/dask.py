@@ -10,11 +10,66 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from negotiation_sim.config.extras import require
 from negotiation_sim.run.executors.base import Closing
 from negotiation_sim.run.executors.processes import ProcessExecutor
+
+
+class SchedulerError(ValueError):
+    """A scheduler file that does not say where the scheduler is (the message says why)."""
+
+
+SCHEDULER_FILE_BYTES = 1 << 20  # a scheduler file is a few hundred bytes
+
+
+def scheduler_address(scheduler: str) -> str:
+    """The address to connect to: ``scheduler`` itself, or the one its scheduler file holds.
+
+    Raises:
+        SchedulerError: neither an address (``tcp://HOST:PORT``, ``HOST:PORT``) nor a
+            scheduler file.
+    """
+    if os.path.exists(scheduler):
+        if not os.path.isfile(scheduler):
+            raise SchedulerError(f"{scheduler}: a scheduler file must be a regular file")
+        return scheduler_file_address(scheduler)
+    if not re.fullmatch(r"(\w+://)?[^\s/:]+:\d+/?|\w+://\S+", scheduler):
+        raise SchedulerError(f"{scheduler}: neither a dask scheduler's address (such as "
+                             "tcp://10.0.0.5:8786) nor a scheduler file that exists")
+    return scheduler
+
+
+def scheduler_file_address(path: str) -> str:
+    """The scheduler's address from the JSON file ``dask scheduler --scheduler-file`` writes.
+
+    Read here rather than by ``Client(scheduler_file=)``, which fails with a traceback (an
+    assertion, a KeyError) on a file that is not a scheduler's.
+
+    Raises:
+        SchedulerError: the file is too large, not JSON, or has no ``address`` string.
+    """
+    import json
+
+    what = (f"{path}: not a dask scheduler file (the JSON object `dask scheduler "
+            "--scheduler-file` writes, with an \"address\" such as tcp://10.0.0.5:8786)")
+    if os.path.getsize(path) > SCHEDULER_FILE_BYTES:
+        raise SchedulerError(f"{what}: larger than {SCHEDULER_FILE_BYTES:,} bytes")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise SchedulerError(f"{what}: {type(err).__name__}: {err}") from None
+    if not isinstance(data, dict):
+        raise SchedulerError(f"{what}: it holds a JSON {type(data).__name__}")
+    address = data.get("address")
+    if not isinstance(address, str) or "://" not in address or address.endswith("://"):
+        got = "no \"address\"" if address is None else f"address {address!r}"[:100]
+        raise SchedulerError(f"{what}: {got}")
+    return address
 
 
 @contextlib.contextmanager
@@ -54,11 +109,8 @@ class DaskExecutor(Closing):
     def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
                  processes: bool = True,
                  preload: Sequence[str] = ProcessExecutor.PRELOAD) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as err:
-            raise ImportError("the dask executor needs dask.distributed: "
-                              "pip install 'negotiation_sim[dask]'") from err
+        distributed = require("distributed", "the dask executor")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
         self.scheduler = scheduler
         self._cluster = None
         if scheduler is None:
@@ -68,10 +120,12 @@ class DaskExecutor(Closing):
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
                                              processes=processes, dashboard_address=":0")
             self._client = Client(self._cluster)
-        elif os.path.isfile(scheduler):  # a scheduler file (dask scheduler --scheduler-file)
-            self._client = Client(scheduler_file=scheduler)
         else:
-            self._client = Client(scheduler)
+            address = scheduler_address(scheduler)
+            try:
+                self._client = Client(address)
+            except ValueError as err:  # an address dask cannot parse
+                raise SchedulerError(f"{scheduler}: {err}") from None
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any):

@@ -1,0 +1,245 @@
+"""Signals and half-finished sweeps (issue 13, class 6).
+
+A real ``negsim sweep --executor processes`` is sent SIGTERM or SIGINT mid-run: its workers
+exit with it, the manifest says ``interrupted`` with the command that finishes it, no temporary
+file stays, and the report of the sweep (like that of a partly failed one) says it is not
+complete instead of failing or staying silent. ``--resume`` then finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SMALL, write_yaml
+from typer.testing import CliRunner
+
+from negotiation_sim.cli import app
+from negotiation_sim.run import chunks
+
+cli = CliRunner()
+
+
+def experiment(tmp_path: Path, points: int = 24, runs: int = 2048) -> Path:
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    values = "\n".join(f"      - {0.3 + 0.01 * i:.2f}" for i in range(points))
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"name: t\nscenario: small.yaml\nruns: {runs}\nseed: 9\nchunk_size: 1024\n"
+                    "sweep:\n  method: grid\n  parameters:\n"
+                    f"    actors.russia.reservation.high:\n{values}\n")
+    return path
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_process_sweep_workers_and_all(tmp_path, signum):
+    path = experiment(tmp_path)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
+                             "--out", str(out), "--executor", "processes", "--workers", "2",
+                             "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= descendants(proc.pid)
+        if (out / "runs").is_dir() and len(list((out / "runs").glob("part-*"))) >= 3:
+            break
+        time.sleep(0.01)
+    workers |= descendants(proc.pid)
+    assert proc.poll() is None, "the sweep ended before the signal"
+    assert workers, "no worker processes seen"
+    os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--resume" in err and "interrupted" in err, err
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not [p for p in workers if alive(p)], "workers outlived their sweep"
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["resume"].endswith("--resume") and str(out) in manifest["resume"]
+    assert manifest["sessions"][-1]["interrupted"] == signal.Signals(signum).name
+    assert 3 <= manifest["tasks"]["done"] < 48
+    assert not list(tmp_path.rglob(".*")), "temporary files stayed"
+
+    res = cli.invoke(app, ["report", str(out)])
+    assert res.exit_code in (0, 1), res.output
+    assert "interrupted" in res.stderr and "--resume" in res.stderr, res.output
+    if res.exit_code == 0:  # some point was finished: the report shows them and says so
+        assert "Not complete" in (out / "report.html").read_text()
+
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(out), "--resume", "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_the_report_of_a_partly_failed_sweep_says_so(tmp_path, monkeypatch):
+    path = experiment(tmp_path, points=3, runs=1100)
+    out = tmp_path / "o"
+    real = chunks.simulate_chunk
+
+    def flaky(scenario, n, *, point, first_world, **kw):
+        if point == 1:
+            raise RuntimeError("solver exploded")
+        return real(scenario, n, point=point, first_world=first_world, **kw)
+
+    monkeypatch.setattr(chunks, "simulate_chunk", flaky)
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(out), "-q", "--no-plots"])
+    assert res.exit_code == 1
+    res = cli.invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "incomplete" in res.stderr and "2 failed" in res.stderr and "--resume" in res.stderr
+    html = (out / "report.html").read_text()
+    assert "Not complete" in html and "solver exploded" in html and "2 of 3 points" in html
+    res = cli.invoke(app, ["plot", str(out)])
+    assert res.exit_code == 0 and "incomplete" in res.stderr, res.output
+
+
+def test_the_report_of_a_sweep_without_a_finished_point_is_one_line(tmp_path, monkeypatch):
+    path = experiment(tmp_path, points=2, runs=1100)
+    out = tmp_path / "o"
+    real, calls = chunks.simulate_chunk, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chunks, "simulate_chunk", interrupted)
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(out), "-q", "--no-plots"])
+    assert res.exit_code == 130 and "--resume" in res.stderr, res.output
+    res = cli.invoke(app, ["report", str(out)])
+    assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1, res.output
+    assert "no point of the sweep is finished" in res.stderr
+    assert "interrupted" in res.stderr and "1 of 4 tasks done" in res.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_signal_to_a_run_leaves_out_as_it_was(tmp_path):
+    """SIGTERM to ``negsim run --out`` mid-run: exit 143, one line, the staging directory gone
+    and ``--out`` never created."""
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "run",
+                             str(tmp_path / "small.yaml"), "--runs", "400000", "--chunk-size",
+                             "1024", "--out", str(out), "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        staging = [p for p in tmp_path.glob(".o.negsim-*") if (p / "runs.parquet").exists()
+                   or any(p.iterdir())]
+        if staging:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before the signal"
+    time.sleep(0.2)  # a few chunks streamed
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("wait", [0.0, 0.5], ids=["while-parsing", "while-running"])
+def test_sigterm_stops_any_command_in_one_line(tmp_path, wait):
+    """Every command, not only run and sweep, takes SIGTERM as Ctrl-C: one line, exit 143,
+    whether it arrives as the command line is parsed or while the command works."""
+    scenario = write_yaml(tmp_path / "small.yaml", SMALL)
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "compare", str(scenario),
+                             str(scenario), "--runs", "1000000", "--out", str(tmp_path / "c"),
+                             "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None \
+            and not catches(proc.pid, signal.SIGTERM):
+        time.sleep(0.001)
+    time.sleep(wait)
+    assert proc.poll() is None
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.strip() == "error: interrupted (SIGTERM)", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_sweep_killed_with_sigkill(tmp_path):
+    """kill -9 runs no clean-up at all: the workers still exit (they asked the kernel to kill
+    them with their parent), the report says the sweep may have been killed, and --resume
+    finishes it."""
+    path = experiment(tmp_path, points=12)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
+                             "--out", str(out), "--executor", "processes", "--workers", "2",
+                             "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= descendants(proc.pid)
+        if (out / "runs").is_dir() and len(list((out / "runs").glob("part-*"))) >= 2:
+            break
+        time.sleep(0.01)
+    workers |= descendants(proc.pid)
+    assert proc.poll() is None and workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not [p for p in workers if alive(p)], "workers outlived a killed sweep"
+    res = cli.invoke(app, ["report", str(out)])
+    assert "killed" in res.stderr and f"{out} --resume" in res.stderr, res.output
+    res = cli.invoke(app, ["sweep", str(path), "--out", str(out), "--resume", "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert not list(tmp_path.rglob(".*"))
