@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim import __version__
-from negotiation_sim.cli import backtest, figures, files, run, sweep, trace
+from negotiation_sim.cli import backtest, explore, figures, files, run, sweep, trace
 
 app = typer.Typer(
     name="negsim",
@@ -37,6 +37,7 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (sweep.sensitivity, "sensitivity"),
     (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
+    (explore.explore, "explore"),
 ]
 for _function, _name in COMMANDS:
     app.command(_name)(_function)
