@@ -26,7 +26,6 @@ import matplotlib.pyplot  # noqa: E402
 import reacton.ipyvue as rvue  # noqa: E402
 import reacton.ipyvuetify as rv  # noqa: E402
 import solara  # noqa: E402
-import solara.lab  # noqa: E402
 
 from negotiation_sim.config.yamlio import InputError  # noqa: E402
 from negotiation_sim.explore.session import (  # noqa: E402
@@ -55,6 +54,7 @@ FIRST = (dict(SESSION.values), SESSION.run())
 _warm = FIRST[1].terms_figure()
 matplotlib.pyplot.close(_warm)
 values = solara.reactive(dict(SESSION.values))
+shown = solara.reactive(FIRST)
 world = solara.reactive(SESSION.world)
 live = solara.reactive(True)
 message = solara.reactive("")
@@ -67,9 +67,8 @@ def slug(path: str) -> str:
     return "lever-" + path.replace(".", "-").replace("_", "-")
 
 
-@solara.lab.task
 def rerun(settings: dict, traced: int) -> tuple[dict, Explored | str]:
-    """One rerun with these lever values (in a thread; a newer call supersedes it)."""
+    """One rerun with these lever values: (the values, what it shows or why it cannot run)."""
     s = Session(SESSION.base, SESSION.source, dict(settings), runs=SESSION.runs,
                 seed=SESSION.seed, world=traced)
     try:
@@ -79,7 +78,9 @@ def rerun(settings: dict, traced: int) -> tuple[dict, Explored | str]:
 
 
 def _go() -> None:
-    rerun(dict(values.value), world.value)
+    # In the event handler: a rerun of a few thousand worlds takes a fraction of a second, and
+    # the page shows the result of the values it was asked for, in order.
+    shown.value = rerun(dict(values.value), world.value)
 
 
 def _set(path: str, value) -> None:
@@ -162,10 +163,8 @@ def shares_html(result: Explored, settings: dict) -> str:
 
 @solara.component
 def Results():
-    settings, result = rerun.latest or FIRST
+    settings, result = shown.value
     with solara.Column():
-        if rerun.pending:
-            solara.Text("running…", classes=["negsim-pending"])
         if isinstance(result, str):
             solara.Error(f"These settings make the scenario invalid: {result}")
             return
