@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim import __version__
-from negotiation_sim.cli import backtest, explore, figures, files, run, sweep, trace
+from negotiation_sim.cli import backtest, discover, explore, figures, files, run, sweep, trace
 
 app = typer.Typer(
     name="negsim",
@@ -35,6 +35,7 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (figures.report, "report"),
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
+    (discover.discover, "discover"),
     (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
     (explore.explore, "explore"),
