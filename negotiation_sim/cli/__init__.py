@@ -13,7 +13,17 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim import __version__
-from negotiation_sim.cli import backtest, discover, explore, figures, files, run, sweep, trace
+from negotiation_sim.cli import (
+    backtest,
+    discover,
+    explore,
+    figures,
+    files,
+    run,
+    sweep,
+    target,
+    trace,
+)
 
 app = typer.Typer(
     name="negsim",
@@ -36,6 +46,7 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
     (discover.discover, "discover"),
+    (target.target, "target"),
     (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
     (explore.explore, "explore"),
