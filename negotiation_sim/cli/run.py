@@ -40,6 +40,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout (nothing else).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="With --out, skip the figures.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
+    no_warn: Annotated[bool, typer.Option(
+        "--no-warn", help="Do not print the scenario's sanity warnings (negsim validate's).")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -55,6 +57,8 @@ def run(
         with progress_bar("worlds", quiet=quiet) as progress:
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
                           keep_runs=False, plots=not no_plots, progress=progress)
+        if not (no_warn or quiet):
+            print_warnings(scenario)
     if as_json:
         typer.echo(json.dumps(res.summary))
         return
@@ -65,6 +69,15 @@ def run(
             names += [figure_file(kind) for kind in (*RUN_FIGURES, *OPTIONAL_RUN_FIGURES)
                       if (out / figure_file(kind)).exists()]
         stderr().print(f"wrote {out}/{', '.join(names)}", highlight=False, soft_wrap=True)
+
+
+def print_warnings(scenario: Path) -> None:
+    """The scenario's sanity warnings (``core.checks``), one yellow line each on stderr."""
+    from negotiation_sim.core.checks import file_warnings
+
+    con = stderr()
+    for w in file_warnings(scenario):
+        con.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
 
 
 def print_summary(sc, summary: dict[str, Any]) -> None:
