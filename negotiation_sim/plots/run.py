@@ -22,7 +22,7 @@ from negotiation_sim.plots.style import (
     new_figure,
     panels,
     pct_axis,
-    wrap,
+    wrap_words,
 )
 from negotiation_sim.results.marks import IssueMarks
 from negotiation_sim.results.reader import RunResults
@@ -77,7 +77,7 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         bottom += share
     widest = max(len(str(lb)) for lb in labels)
     rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
-    ax.set_xticks(x, [wrap(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
+    ax.set_xticks(x, [wrap_words(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
                   ha="right" if rotate else "center")
     ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
     ax.set_ylim(0, 100)
