@@ -191,6 +191,25 @@ def test_utilities_rows_per_actor(results, tmp_path):
     _saves(fig, tmp_path)
 
 
+def test_utilities_marks_the_value_of_war_after_pressure(results):
+    """The median line of a principal's band is its value of war at the end (war.<actor>, after
+    pressure and events), not the drawn reservation (before them)."""
+    fig = plots.utilities(results)
+    try:
+        ax = fig.axes[0]
+        medians = {round(line.get_xdata()[0], 9) for line in ax.lines
+                   if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]}
+    finally:
+        plt.close(fig)
+    runs = results.sample
+    for actor in results.principals:
+        after = float(np.quantile(runs[f"war.{actor}"].dropna(), 0.5))
+        assert round(after, 9) in medians
+        before = runs.get(f"input.actors.{actor}.reservation")
+        if before is not None and abs(float(np.quantile(before, 0.5)) - after) > 1e-6:
+            assert round(float(np.quantile(before, 0.5)), 9) not in medians
+
+
 def test_formats_bars_add_to_all_worlds(results, tmp_path):
     fig = plots.formats(results)
     ax = fig.axes[0]
