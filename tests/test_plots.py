@@ -440,7 +440,9 @@ def test_report_of_a_sweep(sweep_dir, tmp_path):
     assert text.count("data:image/png;base64,") == len(plots.sweep_figures(
         SweepResults.load(sweep_dir)))
     assert "figures-grid" in text and "experiment_hash" in text
-    assert text.count("<tr><td class='num'>") == 12  # one table row per point
+    every = text[text.index("<details><summary>All 12 points"):]
+    every = every[:every.index("</details>")]
+    assert every.count("<tr><td class='num'>") == 12  # one row per point, collapsed
 
 
 def test_plot_reads_negsim_trace_output(results, tmp_path):
