@@ -565,8 +565,9 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
         res = run(path, runs=runs, seed=seed, chunk_size=chunk_size, keep_runs=False,
                   progress=advance)
         done += runs
-        # Files are labelled by their name (variants of one scenario often share its long name).
-        arms.append(Arm(path.stem, res.summary, str(path)))
+        # Labelled by the scenario's name, as runs are; variants that share a name get their
+        # file's name added (unique_labels).
+        arms.append(Arm(res.summary["scenario"], res.summary, str(path)))
     unique_labels(arms)
     return compare_summaries(arms)
 

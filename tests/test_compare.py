@@ -110,3 +110,39 @@ def test_the_comparison_figure_and_analysis_load_no_model():
             "sys.exit(str(loaded) if loaded else 0)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_compare_labels_are_scenario_names_wrapped_at_word_boundaries(tmp_path, small_data):
+    import copy
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from conftest import write_yaml
+
+    from negotiation_sim import api
+    from negotiation_sim.plots.compare import figure as draw
+    from negotiation_sim.plots.style import wrap_words
+
+    a = copy.deepcopy(small_data)
+    a["name"] = "small with strong guarantees for everyone"
+    b = copy.deepcopy(small_data)
+    b["name"] = "small_without_us_pressure_variant"
+    fa = write_yaml(tmp_path / "file_a.yaml", a)
+    fb = write_yaml(tmp_path / "file_b.yaml", b)
+    result = api.compare([fa, fb], runs=256)
+    assert [arm.label for arm in result.arms] == [a["name"], b["name"]]
+    fig = draw(result)
+    try:
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    finally:
+        plt.close(fig)
+    for tick, name in zip(ticks, (a["name"], b["name"])):
+        lines = tick.split("\n")
+        assert len(lines) > 1 and "".join(lines).replace(" ", "") == name.replace(" ", "")
+        for line in lines[:-1]:  # every break falls after a space, '-' or '_'
+            rest = name[name.index(line) + len(line):]
+            assert rest[:1] in (" ", "") or line.endswith(("-", "_"))
+    assert wrap_words("supercalifragilistic_word", 10) == "supercalifragilistic_\nword"

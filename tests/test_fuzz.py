@@ -275,7 +275,7 @@ def experiments(draw) -> dict[str, Any]:
         if method == "sobol":
             _maybe(sweep, "second_order", st.booleans(), draw)
         if method == "morris":
-            _maybe(sweep, "levels", st.integers(2, 6), draw)
+            sweep["levels"] = draw(st.integers(2, 6))  # always: the coverage test must see it
         if draw(st.booleans()):
             sweep["parameters"][paths[0]]["integer"] = True
     if method is not None:

@@ -18,7 +18,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "negotiation_sim"
 RANK = {"config": 0, "core": 1, "run": 2, "results": 3, "analysis": 4, "plots": 5,
-        "report": 6, "cli": 7, "api": 7, "__main__": 8}
+        "report": 6, "cli": 7, "api": 7, "explore": 7, "__main__": 8}
 
 
 def module_name(path: Path) -> str:

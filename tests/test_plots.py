@@ -117,6 +117,61 @@ def test_terms_panels_and_marks(results, tmp_path):
     _saves(fig, tmp_path)
 
 
+def test_terms_cap_labels_sit_on_their_own_line_and_an_uncertain_cap_is_a_range(tmp_path,
+                                                                               small_data):
+    """Two guarantors with caps close together (0.7, and 0.6 within 0.4-0.8): each name touches
+    its own line, on the side away from the other; the uncertain offer's range is a band."""
+    import copy
+
+    from conftest import write_yaml
+
+    data = copy.deepcopy(small_data)
+    data["actors"]["france"] = {"role": "guarantor", "name": "France",
+                                "offer": {"guarantees": 0.7}}
+    data["actors"]["germany"]["name"] = "Germany"
+    sc = write_yaml(tmp_path / "s.yaml", data)
+    res = CliRunner().invoke(app, ["run", str(sc), "--runs", "512", "--out", str(tmp_path / "o"),
+                                   "--quiet", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    run = RunResults.load(tmp_path / "o")
+    caps = {g: (mid, lo, hi) for g, mid, lo, hi in run.marks["guarantees"].caps}
+    assert caps["france"] == (0.7, 0.7, 0.7)
+    mid, lo, hi = caps["germany"]
+    assert lo == pytest.approx(0.42, abs=0.02) and hi == pytest.approx(0.78, abs=0.02)
+    fig = plots.terms(run, issues=["guarantees"])
+    try:
+        _check_cap_marks(fig, caps, lo, hi)
+    finally:
+        plt.close(fig)
+
+
+def _check_cap_marks(fig, caps, lo, hi):
+    import matplotlib.patches as mpatches
+
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text().startswith("cap:")]
+    assert sorted(t.get_text() for t in labels) == ["cap: France", "cap: Germany"]
+    fig.canvas.draw()
+    render = fig.canvas.get_renderer()
+    for t in labels:
+        x = t.xy[0]
+        # The label's text touches its line: its nearer edge is within 3 points (4 px) of it.
+        box = t.get_window_extent(render)
+        line_px = ax.transData.transform((x, 0))[0]
+        assert min(abs(box.x1 - line_px), abs(box.x0 - line_px)) < 6
+        # ... and it lies nearer its own line than any other cap's.
+        others = [c[0] for g, c in caps.items() if c[0] != x]
+        centre = ax.transData.inverted().transform(((box.x0 + box.x1) / 2, 0))[0]
+        assert all(abs(centre - x) < abs(centre - o) for o in others)
+    bands = [p for p in ax.patches if isinstance(p, mpatches.Polygon | mpatches.Rectangle)
+             and p.get_hatch()]
+    assert len(bands) == 1
+    band = bands[0]
+    xs = (band.get_xy()[:, 0] if isinstance(band, mpatches.Polygon)
+          else [band.get_x(), band.get_x() + band.get_width()])
+    assert min(xs) == pytest.approx(lo) and max(xs) == pytest.approx(hi)
+
+
 def test_terms_without_scenario_draws_histograms_only(results):
     bare = RunResults(results.summary, runs=results.runs)
     fig = plots.terms(bare, issues=["territory"])
@@ -134,6 +189,25 @@ def test_utilities_rows_per_actor(results, tmp_path):
     assert "Value of war at the end (median)" in legend and "Agreement" in legend
     _check_caption(fig)
     _saves(fig, tmp_path)
+
+
+def test_utilities_marks_the_value_of_war_after_pressure(results):
+    """The median line of a principal's band is its value of war at the end (war.<actor>, after
+    pressure and events), not the drawn reservation (before them)."""
+    fig = plots.utilities(results)
+    try:
+        ax = fig.axes[0]
+        medians = {round(line.get_xdata()[0], 9) for line in ax.lines
+                   if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]}
+    finally:
+        plt.close(fig)
+    runs = results.sample
+    for actor in results.principals:
+        after = float(np.quantile(runs[f"war.{actor}"].dropna(), 0.5))
+        assert round(after, 9) in medians
+        before = runs.get(f"input.actors.{actor}.reservation")
+        if before is not None and abs(float(np.quantile(before, 0.5)) - after) > 1e-6:
+            assert round(float(np.quantile(before, 0.5)), 9) not in medians
 
 
 def test_formats_bars_add_to_all_worlds(results, tmp_path):
@@ -366,7 +440,9 @@ def test_report_of_a_sweep(sweep_dir, tmp_path):
     assert text.count("data:image/png;base64,") == len(plots.sweep_figures(
         SweepResults.load(sweep_dir)))
     assert "figures-grid" in text and "experiment_hash" in text
-    assert text.count("<tr><td class='num'>") == 12  # one table row per point
+    every = text[text.index("<details><summary>All 12 points"):]
+    every = every[:every.index("</details>")]
+    assert every.count("<tr><td class='num'>") == 12  # one row per point, collapsed
 
 
 def test_plot_reads_negsim_trace_output(results, tmp_path):

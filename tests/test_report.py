@@ -96,3 +96,32 @@ def test_number_words():
     tri = Triangular(dist="triangular", low=0.1, mode=0.2, high=0.5)
     assert report_html.number_words(tri) == "triangular 0.1–0.5, most likely 0.2"
     assert "mean 0.3, sd 0.1" in report_html.number_words(Normal(dist="normal", mean=0.3, sd=0.1))
+
+
+def test_a_sweep_report_summarises_before_the_figures_and_collapses_every_point(tmp_path):
+    from conftest import SMALL, write_yaml
+
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    (tmp_path / "exp.yaml").write_text(
+        "name: report\nscenario: small.yaml\nruns: 60\nseed: 1\n"
+        "sweep:\n  method: morris\n  samples: 3\n  parameters:\n"
+        "    actors.us.pressure.russia: {low: 0.0, high: 0.05}\n"
+        "    actors.germany.offer.guarantees: {low: 0.2, high: 1.0}\n"
+        "    actors.ukraine.reservation: {low: 0.2, high: 0.5}\n")
+    res = CliRunner().invoke(app, ["sweep", str(tmp_path / "exp.yaml"), "--out",
+                                   str(tmp_path / "out"), "-q", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    page = report_html.build_report(tmp_path / "out")
+    heads = re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page)
+    top, low = (f"The {report_html.SHOWN_POINTS} points with the {w} agreement share"
+                for w in ("highest", "lowest"))
+    assert heads.index(top) < heads.index(low) < heads.index("Figures") < heads.index(
+        "Every point")
+    assert "Sensitivity of the agreement share" in heads and "mu_star" in page
+    # Above the figures only the summary: 2 x 5 point rows; all 12 points inside <details>.
+    before, after = page.split('<h2 id="figures">')
+    assert before.count("<tr><td class='num'>") == 2 * report_html.SHOWN_POINTS
+    details = after[after.index("<details><summary>All 12 points"):]
+    assert details[:details.index("</details>")].count("<tr><td class='num'>") == 12
+    # Column headers are the figures' labels, not bare dotted paths.
+    assert "<th>actors.us.pressure.russia</th>" not in page

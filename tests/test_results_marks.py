@@ -49,7 +49,7 @@ def test_nash_point_inside_red_lines_and_caps(scenario):
     assert marks["territory"].status_quo == pytest.approx(0.8)
     assert marks["territory"].ideal["russia"][1] == pytest.approx(1.0)
     assert marks["territory"].red_lines == [("ukraine", "<=", 0.75)]
-    assert marks["guarantees"].caps == [("europe", 0.6)]
+    assert marks["guarantees"].caps == [("europe", 0.6, 0.6, 0.6)]
 
 
 def test_marks_survive_json_exactly(scenario):

@@ -125,6 +125,27 @@ def test_a_run_dir_reads_the_same_from_another_working_directory(tmp_path, monke
     assert there.manifest["scenario_file"] == "sc.yaml"
 
 
+def test_plot_from_another_directory_keeps_the_marks_or_says_what_is_lost(tmp_path, monkeypatch):
+    shutil.copy(DATA / "figures_summit.yaml", tmp_path / "sc.yaml")
+    monkeypatch.chdir(tmp_path)
+    res = cli.invoke(app, ["run", "sc.yaml", "--runs", "1024", "--out", "out", "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (tmp_path / "sc.yaml").unlink()
+    res = cli.invoke(app, ["plot", str(tmp_path / "out"), "--kind", "terms"])
+    assert res.exit_code == 0, res.output
+    assert "warning" not in res.stderr  # scenario.json carries the marks
+    # Results without scenario.json (written before it existed) whose file is gone: a warning.
+    (tmp_path / "out" / schema.SCENARIO_FILE).unlink()
+    res = cli.invoke(app, ["plot", str(tmp_path / "out"), "--kind", "terms"])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.stderr and "sc.yaml is not found" in res.stderr
+    assert "--scenario FILE" in res.stderr
+
+
 def test_a_sweep_reads_back_its_points_summary_and_runs(sweep_dir):
     sw = load_results(sweep_dir)
     points = pq.read_table(sweep_dir / schema.POINTS_FILE).to_pandas()

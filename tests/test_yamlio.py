@@ -305,7 +305,7 @@ def test_utf16_is_refused_and_utf8_bom_accepted(tmp_path: Path) -> None:
     ("text", "line", "words"),
     [
         ("a: 1\nb: c: d\n", 2, "mapping values are not allowed"),
-        ("a:\n  - x\n b: 2\n", 3, "block mapping started at line 1"),
+        ("a:\n  - x\n b: 2\n", 3, "check the indentation near line 3"),
         ("a: 1\nb: [1, 2\nc: 3\n", 3, "flow sequence started at line 2"),
         ("a: 1\nb: 'x\n", 3, "end of stream"),
         ("a: 1\nb: *nope\n", 2, "undefined alias 'nope'"),
@@ -318,6 +318,52 @@ def test_syntax_error_names_the_line(tmp_path: Path, text: str, line: int, words
     problem = only_problem(load_error(tmp_path, text))
     assert problem.line == line and problem.field == ""
     assert problem.message.startswith("invalid YAML: ") and words in problem.message
+
+
+INDENTED = """\
+name: demo
+actors:
+  russia:
+    role: principal
+    # a comment between fields
+    position:
+      territory: 1.0
+      guarantees: 0.0
+    salience:
+      territory: 0.6
+      guarantees: 0.4
+    red_lines:
+      - "territory >= 0.5"
+      - "guarantees <= 0.6"
+  ukraine:
+    role: principal
+protocol:
+  kind: mediated
+  rounds: 8
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "indent"),
+    [
+        (6, 2),  # a nested key moved left: its children parse, the parser complains 3 lines on
+        (6, 3),
+        (6, 6),
+        (10, 4),  # a child moved left: the next child is where the parser stops
+        (10, 0),
+        (4, 5),
+        (13, 8),
+        (13, 2),
+        (18, 4),  # over-indented: the next field at the right depth is the complaint
+    ],
+)
+def test_indentation_errors_name_the_line_to_fix(tmp_path: Path, line: int, indent: int) -> None:
+    lines = INDENTED.splitlines()
+    lines[line - 1] = " " * indent + lines[line - 1].lstrip()
+    problem = only_problem(load_error(tmp_path, "\n".join(lines) + "\n"))
+    assert problem.line == line, problem
+    assert problem.message == (f"invalid YAML: check the indentation near line {line} (YAML nests "
+                               "fields by how far they are indented, in spaces)")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,18 @@ from typing import Annotated, Optional
 import typer
 
 from negotiation_sim import __version__
-from negotiation_sim.cli import backtest, figures, files, run, sweep, trace
+from negotiation_sim.cli import (
+    backtest,
+    discover,
+    explore,
+    export,
+    figures,
+    files,
+    run,
+    sweep,
+    target,
+    trace,
+)
 
 app = typer.Typer(
     name="negsim",
@@ -33,10 +44,14 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (figures.plot, "plot"),
     (figures.compare, "compare"),
     (figures.report, "report"),
+    (export.export, "export"),
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
+    (discover.discover, "discover"),
+    (target.target, "target"),
     (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
+    (explore.explore, "explore"),
 ]
 for _function, _name in COMMANDS:
     app.command(_name)(_function)

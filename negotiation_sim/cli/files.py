@@ -15,12 +15,21 @@ from negotiation_sim.cli.common import DebugOpt, check_out_file, fail, printable
 def validate(
     files: Annotated[list[Path], typer.Argument(
         help="Scenario, experiment or backtest files to check.", show_default=False)],
+    no_warn: Annotated[bool, typer.Option(
+        "--no-warn", help="Leave out the sanity warnings (valid but probably unmeant).")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Check scenario, experiment or backtest files: prints 'ok FILE' for each valid file, else
     one line per problem (FILE:LINE: field.path: message) and exits 1. An experiment file (one
     with a top-level `scenario:` path) is checked with its scenario and the points of its sweep;
-    a backtest file (one with `questions:`) with every question's scenario."""
+    a backtest file (one with `questions:`) with every question's scenario.
+
+    A valid scenario (or an experiment's scenario) is also checked for what is allowed but
+    probably not meant, printed as 'warning: FILE:LINE: field: message' without changing the
+    exit code: values that look like percentages or lie off the utility scale, red lines that
+    leave no possible agreement, a format no draw of its audience costs lets a leader attend, a
+    guarantor cap below the status quo, a ceasefire package some side can never accept, and
+    distributions with mass outside a field's meaningful range."""
     from negotiation_sim.config.backtest import load_backtest
     from negotiation_sim.config.experiment import load_experiment
     from negotiation_sim.config.kinds import file_kind
@@ -34,7 +43,8 @@ def validate(
     failed = False
     for path in files:
         try:
-            loaders[file_kind(load_yaml(path).data)](path)
+            kind = file_kind(load_yaml(path).data)
+            loaded = loaders[kind](path)
         except InputError as err:
             if debug:
                 raise
@@ -48,8 +58,22 @@ def validate(
             typer.echo(printable(f"{path}: {missing_extra(err)}", newlines=False))
         else:
             typer.echo(printable(f"ok {path}", newlines=False))
+            if not no_warn and kind in ("scenario", "experiment"):
+                _warn(path, loaded, kind)
     if failed:
         raise typer.Exit(1)
+
+
+def _warn(path: Path, loaded, kind: str) -> None:
+    """The sanity warnings of a valid scenario file, or of an experiment's scenario."""
+    from negotiation_sim.core.checks import file_warnings, scenario_warnings
+
+    if kind == "scenario":
+        found = file_warnings(path)
+    else:
+        found = scenario_warnings(loaded.base, loaded.scenario_doc)
+    for w in found:
+        typer.echo(printable(f"warning: {w}", newlines=False))
 
 
 def schema(

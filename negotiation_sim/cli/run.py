@@ -53,6 +53,8 @@ def run(
         "weighted mean and median texts of every world): with three or more principals they "
         "can cost more than the negotiation.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
+    no_warn: Annotated[bool, typer.Option(
+        "--no-warn", help="Do not print the scenario's sanity warnings (negsim validate's).")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -74,6 +76,8 @@ def run(
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
                           keep_runs=False, plots=not no_plots, solutions=not no_solutions,
                           overwrite=overwrite, progress=progress)
+        if not (no_warn or quiet):
+            print_warnings(scenario)
     if as_json:
         typer.echo(json.dumps(res.summary))
         return
@@ -84,6 +88,15 @@ def run(
             names += [figure_file(kind) for kind in (*RUN_FIGURES, *OPTIONAL_RUN_FIGURES)
                       if (out / figure_file(kind)).exists()]
         stderr().print(f"wrote {out}/{', '.join(names)}", soft_wrap=True)
+
+
+def print_warnings(scenario: Path) -> None:
+    """The scenario's sanity warnings (``core.checks``), one yellow line each on stderr."""
+    from negotiation_sim.core.checks import file_warnings
+
+    con = stderr()
+    for w in file_warnings(scenario):
+        con.print(styled(("warning: ", "yellow"), w), soft_wrap=True)
 
 
 def print_summary(sc, summary: dict[str, Any]) -> None:

@@ -444,6 +444,12 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
     if err.context == "expected a single document in the stream":
         message = "file holds more than one YAML document (the second one starts here)"
         return Problem(path, line, "", message)
+    if mark is not None and _indentation_error(err):
+        culprit = _misindented_line(text, mark.line)
+        if culprit is not None or err.problem != _COLON_IN_VALUE:
+            n = line if culprit is None else culprit + 1
+            return Problem(path, n, "", "invalid YAML: check the indentation near line "
+                           f"{n} (YAML nests fields by how far they are indented, in spaces)")
     message = _completed(err.problem or err.context or "unknown error", text, mark)
     if err.problem and err.context and err.context != "while scanning for the next token":
         started = ""
@@ -453,6 +459,63 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
     if "'\\t'" in message or "tab character" in message:
         message += "; use spaces, not tabs"
     return Problem(path, line, "", _one_line(f"invalid YAML: {message}"))
+
+
+_COLON_IN_VALUE = "mapping values are not allowed in this context"
+_INDENTATION_PROBLEMS = ("did not find expected key", _COLON_IN_VALUE,
+                         "mapping values are not allowed here",
+                         "did not find expected '-' indicator")
+INDENT_WINDOW = 12
+"""How many content lines before the parser's complaint are tried as the mis-indented one."""
+
+
+def _indentation_error(err: yaml.MarkedYAMLError) -> bool:
+    problem = err.problem or ""
+    return problem in _INDENTATION_PROBLEMS or problem.startswith("expected <block end>")
+
+
+def _parses(text: str) -> bool:
+    try:
+        for _ in yaml.parse(text, Loader=_Loader):
+            pass
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def _misindented_line(text: str, complaint: int) -> int | None:
+    """The 0-based line whose indentation broke the file, or None if no single line is to blame.
+
+    A parser notices a wrong indentation only where the structure can no longer continue, which
+    can be several lines after the line that is wrong (a key moved left becomes a sibling of its
+    parent, and its children parse, until the parent's next key). So the content lines from the
+    complaint back are tried, nearest first, each at the indentations of its neighbours (and
+    two spaces either side of them). Of the lines whose re-indentation makes the whole file
+    parse, the earliest is named: where two lines disagree (a key at 4 spaces, its sibling at
+    2), either fix parses, and the first one to leave the structure is the one that broke it.
+    A top-level line (a section such as ``protocol:``) is named only when no deeper one would
+    do: pushing a section under the one before also parses, but is rarely what was meant.
+    """
+    lines = _LINE_BREAK.split(text)
+    content = [i for i, raw in enumerate(lines[: complaint + 1])
+               if raw.strip() and not raw.lstrip().startswith("#")]
+    found: list[tuple[bool, int]] = []
+    for pos in range(len(content) - 1, max(len(content) - 1 - INDENT_WINDOW, -1), -1):
+        i = content[pos]
+        body = lines[i].lstrip(" ")
+        here = len(lines[i]) - len(body)
+        near = [len(lines[j]) - len(lines[j].lstrip(" "))
+                for j in (content[pos - 1] if pos else None,
+                          content[pos + 1] if pos + 1 < len(content) else None)
+                if j is not None]
+        tries = sorted({w + d for w in near for d in (0, -2, 2) if w + d >= 0} - {here},
+                       key=lambda w: abs(w - here))
+        for width in tries:
+            trial = lines[:i] + [" " * width + body] + lines[i + 1:]
+            if _parses("\n".join(trial)):
+                found.append((here == 0, i))
+                break
+    return min(found)[1] if found else None
 
 
 def _completed(problem: str, text: str, mark: Any) -> str:

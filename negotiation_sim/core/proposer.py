@@ -108,7 +108,8 @@ def _proposer_two_linear(prefs, i, floor_j, lo, hi):
     ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
     slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
     before = np.cumsum(ls, axis=0) - ls
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # ls can be tiny (subnormal) where it is > 0: the ratio may overflow, and is clipped.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         frac = np.where(ls > 0, np.clip((slack - before) / ls, 0.0, 1.0), 1.0)
     frac = np.where(g > 0, frac, 0.0)
     # every position of a run takes the fraction of the run's first position

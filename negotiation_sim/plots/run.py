@@ -22,7 +22,7 @@ from negotiation_sim.plots.style import (
     new_figure,
     panels,
     pct_axis,
-    wrap,
+    wrap_words,
 )
 from negotiation_sim.results.marks import IssueMarks
 from negotiation_sim.results.reader import RunResults
@@ -77,7 +77,7 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         bottom += share
     widest = max(len(str(lb)) for lb in labels)
     rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
-    ax.set_xticks(x, [wrap(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
+    ax.set_xticks(x, [wrap_words(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
                   ha="right" if rotate else "center")
     ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
     ax.set_ylim(0, 100)
@@ -100,7 +100,8 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
     One panel per issue: a histogram of the agreed value over worlds that reached agreement
     (and, stacked on it in its own colour, the ceasefire package where talks ended in one), each
     principal's ideal point (triangle, with its 5-95% range when uncertain), red lines (dashed,
-    the forbidden side shaded), guarantor caps (dash-dot), the status quo (dotted) and the Nash
+    the forbidden side shaded), guarantor caps (dash-dot, named on the side with room; an uncertain
+    offer's 5-95% range hatched), the status quo (dotted) and the Nash
     point (star). The marks are ``results.marks``, computed when the run was made (see
     ``negotiation_sim.results.marks``); without them only the histograms are drawn.
 
@@ -166,16 +167,27 @@ def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults)
         ax.axvline(value, color=c, linestyle="--", linewidth=1.2)
         span = (value, 1.02) if op in ("<=", "<") else (-0.02, value)
         ax.axvspan(*span, color=c, alpha=0.07, linewidth=0)
-    by_value: dict[float, list[str]] = {}
-    for gid, cap in m.caps:
-        by_value.setdefault(round(cap, 6), []).append(results.name_of(gid))
-    for i, (cap, names) in enumerate(sorted(by_value.items())):
-        ax.axvline(cap, color=MARK_COLOUR, linestyle="-.", linewidth=1)
-        right = cap > 0.7  # write the guarantors' names on the side with room
-        ax.annotate(f"cap: {', '.join(names)}", (cap, 0.62 - 0.16 * i), xycoords=trans,
+    # Guarantors with the same cap share one line. Each label touches its own line on the side
+    # with more room before the next cap (or the axis edge), so with caps close together no
+    # label sits between two lines where it could name either.
+    by_value: dict[tuple, list[str]] = {}
+    for gid, mid, lo, hi in m.caps:
+        by_value.setdefault((round(mid, 6), round(lo, 6), round(hi, 6)), []).append(
+            results.name_of(gid))
+    lines = sorted(by_value.items())
+    mids = [key[0] for key, _ in lines]
+    for i, ((mid, lo, hi), names) in enumerate(lines):
+        if hi - lo > 1e-9:  # an uncertain offer: its 5-95% range as a hatched band
+            ax.axvspan(lo, hi, facecolor="none", edgecolor=MARK_COLOUR, hatch="////",
+                       linewidth=0, alpha=0.35)
+        ax.axvline(mid, color=MARK_COLOUR, linestyle="-.", linewidth=1)
+        room_left = mid - (mids[i - 1] if i > 0 else 0.0)
+        room_right = (mids[i + 1] if i + 1 < len(mids) else 1.0) - mid
+        left = room_left >= room_right
+        ax.annotate("cap: " + ",\n".join(names), (mid, 0.62 - 0.16 * (i % 3)), xycoords=trans,
                     bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.6),
-                    textcoords="offset points", xytext=(-3 if right else 3, 0),
-                    ha="right" if right else "left", va="center", fontsize=7, color="#444444")
+                    textcoords="offset points", xytext=(-3 if left else 3, 0),
+                    ha="right" if left else "left", va="center", fontsize=7, color="#444444")
     ax.axvline(m.status_quo, color=MARK_COLOUR, linestyle=":", linewidth=1.3)
     for i, (aid, (lo, mid, hi)) in enumerate(m.ideal.items()):
         y = 0.90 - 0.1 * i
@@ -210,7 +222,8 @@ def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
     handles += [Line2D([], [], color=MARK_COLOUR, linestyle="-."),
                 Line2D([], [], color=MARK_COLOUR, linestyle=":"),
                 Line2D([], [], marker="*", color=MARK_COLOUR, linestyle="none", markersize=11)]
-    labels += ["Guarantor cap", "Status quo", "Nash point (true reservations)"]
+    labels += ["Guarantor cap (hatched: 5-95% range)", "Status quo",
+               "Nash point (true reservations)"]
     return handles, labels
 
 

@@ -153,6 +153,24 @@ def wrap(text: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+def wrap_words(text: str, width: int = 18) -> str:
+    """Lines of at most ``width`` characters broken only after a space, '-' or '_' (names such
+    as ``putin-zelensky-hardline-russia`` or ``no_us_pressure`` are words joined by them); a
+    word longer than ``width`` keeps a line of its own rather than being cut."""
+    import re
+
+    lines: list[str] = []
+    line = ""
+    for token in re.findall(r"[^\s_-]+[_-]*\s*|[\s_-]+", text):
+        if line and len((line + token).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines) or text
+
+
 def issue_axis(ax, low: str, high: str, name: str) -> None:
     """An issue's x-axis: 0 to 1, with the words for each end under the ends."""
     ax.set_xlim(-0.02, 1.02)

@@ -230,14 +230,57 @@ def outcome_table_html(summary: dict[str, Any]) -> str:
     return table
 
 
-def sweep_table_html(sweep) -> str:
-    """Per point: the swept values and the outcome shares with their intervals."""
+SHOWN_POINTS = 5
+"""Points shown above the figures at each end of the agreement share; the rest are collapsed."""
+
+
+def sweep_summary_html(sweep) -> str:
+    """The points with the highest and the lowest agreement share, and the sensitivity indices
+    when the sweep saved them; every point in a collapsed table after the figures."""
+    table = sweep.summary
+    parts = []
+    if len(table) > 2 * SHOWN_POINTS:
+        ranked = table.sort_values("agreement", ascending=False, kind="stable")
+        parts.append(f"<h3>The {SHOWN_POINTS} points with the highest agreement share</h3>")
+        parts.append(sweep_table_html(sweep, ranked.head(SHOWN_POINTS)))
+        parts.append(f"<h3>The {SHOWN_POINTS} points with the lowest agreement share</h3>")
+        parts.append(sweep_table_html(sweep, ranked.tail(SHOWN_POINTS)))
+    else:
+        parts.append(sweep_table_html(sweep))
+    if sweep.sensitivity is not None and len(sweep.sensitivity):
+        parts.append("<h3>Sensitivity of the agreement share</h3>")
+        parts.append(sensitivity_table_html(sweep))
+    return "".join(parts)
+
+
+def sensitivity_table_html(sweep) -> str:
+    """The saved Sobol or Morris indices, one row per parameter, by the figures' labels."""
+    ind = sweep.sensitivity
+    cols = [c for c in ind.columns if c != "parameter"]
+    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    rows = []
+    for _, row in ind.iterrows():
+        cells = "".join(f"<td class='num'>{_e(_fmt(float(row[c])))}</td>" for c in cols)
+        rows.append(f"<tr><td>{_e(sweep.label(str(row['parameter']), units=False))}</td>"
+                    f"{cells}</tr>")
+    return f"<table><tr><th>parameter</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def all_points_html(sweep) -> str:
+    """Every point's table, collapsed (a sweep of hundreds of points would fill the page)."""
+    return (f"<details><summary>All {len(sweep.summary)} points</summary>"
+            f"<div style='overflow-x:auto'>{sweep_table_html(sweep)}</div></details>")
+
+
+def sweep_table_html(sweep, rows_of=None) -> str:
+    """Per point: the swept values (headed by the figures' labels) and the outcome shares with
+    their intervals; ``rows_of``: which rows of the summary (default all)."""
     from negotiation_sim.plots.style import OUTCOME_LABELS
 
     head = "".join(f"<th>{_e(sweep.label(p, units=False))}</th>" for p in sweep.params)
     head += "".join(f"<th>{OUTCOME_LABELS[o]}</th>" for o in OUTCOMES)
     rows = []
-    for _, row in sweep.summary.iterrows():
+    for _, row in (sweep.summary if rows_of is None else rows_of).iterrows():
         cells = "".join(f"<td class='num'>{_e(_fmt(row[p]))}</td>" for p in sweep.params)
         cells += "".join(f"<td class='num'>{row[o]:.1%}<br><span class='muted'>"
                          f"{row[o + '.lo']:.1%}–{row[o + '.hi']:.1%}</span></td>"
@@ -289,11 +332,12 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         intro = (f"{len(sweep.summary)} points of {int(sweep.summary['runs'].iloc[0]):,} worlds "
                  f"each, seed {sweep.manifest.get('seed', '?')}, design "
                  f"{sweep.method}, swept: {', '.join(sweep.label(p) for p in sweep.params)}.")
-        results_html = sweep_table_html(sweep)
+        results_html = sweep_summary_html(sweep)
         if (note := sweep.status_note) is not None:  # say so, in the report and on stderr
             warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
             results_html = (f"<p class='warn'><b>Not complete:</b> {_e(note)}.</p>"
                             + results_html)
+        after_figures = f"<h2 id=\"points\">Every point</h2>{all_points_html(sweep)}"
         makers, manifest, sc = plots.sweep_figures(sweep), sweep.manifest, sweep.scenario
     else:
         run = results
@@ -301,6 +345,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         title = f"Run report: {s['scenario']}"
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
         results_html = outcome_table_html(s)
+        after_figures = ""
         makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
     changed = ""
     if sc is not None and manifest.get("scenario_hash") not in (None, sc.digest()):
@@ -323,6 +368,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
 {results_html}
 <h2 id="figures">Figures</h2>
 {_figures_html(makers)}
+{after_figures}
 <h2 id="provenance">Provenance</h2>
 {provenance_html(manifest)}
 </body></html>

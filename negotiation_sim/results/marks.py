@@ -4,14 +4,15 @@ The terms figure marks, per issue, each principal's ideal point, the red lines, 
 caps, the status quo and the Nash point. Those come from the scenario's numbers over 2,048 drawn
 worlds and a Nash solve, so ``scenario_marks`` runs the core: it is called on the run's path
 (``ns.run``, ``negsim run --out``, ``res.save``), never by a figure. What figures need is then
-stored beside the results in ``scenario.json``::
+stored beside the results in ``scenario.json`` (a cap: guarantor, median, 5th and 95th
+percentile of its offer)::
 
     {"format_version": 1,
      "scenario": {... the validated scenario, the fields its file set (model_dump, mode json) ...},
      "marks": {"seed": 0, "worlds": 2048,
                "issues": {"territory": {"ideal": {"russia": [p05, p50, p95]},
                                         "red_lines": [["ukraine", "<=", 0.85]],
-                                        "caps": [["germany", 0.6]],
+                                        "caps": [["germany", 0.6, 0.6, 0.6]],
                                         "status_quo": 0.8, "nash": 0.74}}}}
 
 so ``negsim plot RESULTS`` draws the same figure from any working directory, with the scenario's
@@ -38,7 +39,7 @@ class IssueMarks:
 
     ideal: dict[str, tuple[float, float, float]]  # actor -> (p05, median, p95) of its ideal point
     red_lines: list[tuple[str, str, float]]  # (actor, op, value)
-    caps: list[tuple[str, float]]  # (guarantor, median offer)
+    caps: list[tuple[str, float, float, float]]  # (guarantor, median, p05, p95 of its offer)
     status_quo: float
     nash: float | None  # median Nash text over worlds where one exists
 
@@ -52,9 +53,17 @@ class IssueMarks:
     def from_json(cls, data: dict[str, Any]) -> IssueMarks:
         return cls(ideal={a: tuple(float(x) for x in v) for a, v in data["ideal"].items()},
                    red_lines=[(str(a), str(op), float(v)) for a, op, v in data["red_lines"]],
-                   caps=[(str(g), float(v)) for g, v in data["caps"]],
+                   caps=[_cap(c) for c in data["caps"]],
                    status_quo=float(data["status_quo"]),
                    nash=None if data["nash"] is None else float(data["nash"]))
+
+
+def _cap(c: list) -> tuple[str, float, float, float]:
+    """A stored cap: ``[guarantor, median, p05, p95]`` (``[guarantor, median]`` before ranges
+    were stored: a certain cap)."""
+    g, mid, *rng = c
+    lo, hi = (float(rng[0]), float(rng[1])) if rng else (float(mid), float(mid))
+    return str(g), float(mid), lo, hi
 
 
 def scenario_marks(scenario: Scenario, *, seed: int = 0,
@@ -85,7 +94,7 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0,
             ideal[aid] = tuple(float(v) for v in np.quantile(p, [0.05, 0.5, 0.95]))
         red = [(aid, c.op, c.value) for aid in principals
                for c in scenario.actors[aid].red_lines if c.issue == issue]
-        caps = [(aid, float(np.median(prm.offers[g, k])))
+        caps = [(aid, *(float(v) for v in np.quantile(prm.offers[g, k], [0.5, 0.05, 0.95])))
                 for g, aid in enumerate(guarantors) if issue in scenario.actors[aid].offer]
         nash = float(np.median(text[k, feasible])) if feasible.any() else None
         marks[issue] = IssueMarks(ideal, red, caps, float(np.median(prm.status_quo[k])), nash)

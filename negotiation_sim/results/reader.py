@@ -228,11 +228,18 @@ def resolve_scenario(scenario, manifest: dict[str, Any], base: Path | None = Non
     candidates = [Path(source)]
     if base is not None and not Path(source).is_absolute():
         candidates.append(base / source)
+    missing = (f"{base if base is not None else 'these results'}: no {SCENARIO_FILE} and the "
+               f"scenario file {source}")
+    lost = ("the figures leave out red lines, ideal points, caps and the issues' words (pass "
+            "--scenario FILE to give them back)")
     for cand in candidates:
         if cand.is_file():
             try:
                 sc = load_scenario(cand)
-            except Exception:  # noqa: BLE001 - an unreadable file just means no marks
+            except Exception as err:  # noqa: BLE001 - an unreadable file just means no marks
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                warnings.warn(f"{missing} does not load ({first}); {lost}",
+                              ScenarioMissingWarning, stacklevel=2)
                 return None
             recorded = manifest.get("scenario_hash")
             if recorded not in (None, sc.digest()):
@@ -240,11 +247,17 @@ def resolve_scenario(scenario, manifest: dict[str, Any], base: Path | None = Non
                               f"{recorded[:12]}...); figures mark its current positions and "
                               "red lines", ScenarioChangedWarning, stacklevel=2)
             return sc
+    warnings.warn(f"{missing} is not found; {lost}", ScenarioMissingWarning, stacklevel=2)
     return None
 
 
 class ScenarioChangedWarning(UserWarning):
     """The scenario file named in a manifest no longer has the recorded hash."""
+
+
+class ScenarioMissingWarning(UserWarning):
+    """Neither ``scenario.json`` nor the manifest's scenario file can be read: figures lose
+    their marks and words."""
 
 
 def caption(scenario: str, runs: int, seed: int | str) -> str:

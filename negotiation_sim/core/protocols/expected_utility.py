@@ -307,7 +307,7 @@ def _moves(y, d, eu, win):
         np.negative(frac, out=frac)
         np.minimum(frac, 1.0, out=frac)
         np.copyto(frac, win, where=back > _EU_TOL)  # conflict: the favourite wins
-        frac *= np.abs(back) > _EU_TOL  # indifference: no move
+        frac[np.abs(back) <= _EU_TOL] = 0.0  # indifference: no move (a product with inf is nan)
     takes = eu > _EU_TOL
     takes &= frac > 0
     if not takes.any():

@@ -1,0 +1,98 @@
+"""negsim discover: scenario discovery (PRIM) on a sweep's points or a run's drawn inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+
+FIGURE = "discovery.png"
+
+
+def discover(
+    results: Annotated[Path, typer.Argument(
+        help="A sweep's results directory, or a run's (negsim run --out) whose scenario draws "
+             "inputs.", show_default=False)],
+    outcome: Annotated[str, typer.Option(
+        "--outcome", help="agreement, ceasefire, breakdown or no_summit.")] = "agreement",
+    min_share: Annotated[float, typer.Option(
+        "--min-share", min=0.0, max=1.0,
+        help="The outcome's share the chosen box must reach (its density).")] = 0.5,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the trajectory and the chosen box as JSON (nothing else).")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help=f"Directory for the figure {FIGURE} (default: RESULTS).")] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the figure.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Find the input region where an outcome is likely, with PRIM (EMA Workbench's).
+
+    On a sweep the inputs are the swept parameters (each point's worlds count), on a run every
+    input the worlds drew. Prints the peeling trajectory (coverage: share of the outcome's
+    worlds in the box; density: the outcome's share in the box; inputs restricted) and the
+    chosen box, the one with the largest coverage whose density reaches --min-share, in the
+    scenario's words; draws the trade-off and the box.
+    """
+    with user_errors(debug):
+        from negotiation_sim import api
+        from negotiation_sim.analysis.discovery import DiscoveryError
+        from negotiation_sim.analysis.discovery import discover as run_discovery
+
+        try:
+            found = run_discovery(api.load_results(results), outcome, min_share=min_share)
+        except (DiscoveryError, ImportError, api.RunsNotKept) as err:
+            if debug:
+                raise
+            raise fail(f"{results}: {err}") from None
+        figure = None
+        if not no_plots:
+            from negotiation_sim.plots.discovery import discovery
+            from negotiation_sim.plots.style import save
+
+            target = out or (results if results.is_dir() else results.parent)
+            target.mkdir(parents=True, exist_ok=True)
+            figure = target / FIGURE
+            save(discovery(found), figure)
+    if as_json:
+        typer.echo(json.dumps(found.to_json()))
+        return
+    print_discovery(found)
+    if figure is not None and not quiet:
+        stderr().print(f"figure: {figure}", highlight=False)
+
+
+def print_discovery(found) -> None:
+    """The trajectory as a table and the chosen box in words, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    what = "sweep points' worlds" if found.kind == "sweep" else "worlds' drawn inputs"
+    con.print(f"[bold]Where is {found.outcome.replace('_', ' ')} likely?[/bold] PRIM over "
+              f"{found.worlds:,} rows ({what}); {found.outcome} in {found.base_share:.1%}.")
+    t = Table(title="Peeling trajectory", title_justify="left",
+              caption="coverage: share of the outcome's worlds inside the box; density: the "
+                      "outcome's share among the box's worlds", caption_justify="left")
+    for col in ("box", "coverage", "density", "inputs restricted"):
+        t.add_column(col, justify="right")
+    for i, b in enumerate(found.boxes):
+        mark = " <" if i == found.chosen else ""
+        t.add_row(f"{i}{mark}", f"{b.coverage:.1%}", f"{b.density:.1%}", str(b.restricted))
+    con.print(t)
+    box = found.box
+    if found.reached:
+        con.print(f"[bold]Chosen box {found.chosen}[/bold]: {found.outcome} in {box.density:.1%} "
+                  f"of its worlds (at least {found.min_share:.0%}), holding {box.coverage:.1%} "
+                  "of all of them, when")
+    else:
+        con.print(f"[bold]No box reaches {found.min_share:.0%}[/bold]; the densest, box "
+                  f"{found.chosen}: {found.outcome} in {box.density:.1%} of its worlds, holding "
+                  f"{box.coverage:.1%} of all of them, when")
+    for line in found.describe() or ["(no input restricted: anywhere in the space)"]:
+        con.print(f"  - {line}")

@@ -1,0 +1,39 @@
+"""negsim export: a run's or a sweep's tables as CSV files or an Excel workbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+
+
+def export(
+    results: Annotated[Path, typer.Argument(
+        help="A run's (negsim run --out) or a sweep's results directory.", show_default=False)],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="csv (one file per table) or xlsx (one workbook, a sheet per "
+                               "table).")] = "csv",
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Directory for the files (default: RESULTS).")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Export results for spreadsheets: a run's outcome shares (outcomes) and worlds (runs), a
+    sweep's points with their outcome shares and intervals (points) and, when kept, its worlds
+    (runs). xlsx needs openpyxl (the export extra)."""
+    with user_errors(debug):
+        from negotiation_sim import api
+        from negotiation_sim.results.export import export as write
+
+        if out is not None and out.exists() and not out.is_dir():
+            raise fail(f"{out}: --out must be a directory, not a file", 1)
+        try:
+            written = write(api.load_results(results), fmt, out or results)
+        except ValueError as err:  # ExportError, or a directory that holds no results
+            raise fail(str(err), 2 if "unknown format" in str(err) else 1) from None
+    if not quiet:
+        stderr().print(f"wrote {', '.join(str(p) for p in written)}", highlight=False,
+                       soft_wrap=True)

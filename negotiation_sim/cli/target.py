@@ -1,0 +1,81 @@
+"""negsim target: what would it take for an outcome to reach a share?
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from negotiation_sim.cli.common import DebugOpt, QuietOpt, SeedOpt, fail, stderr, user_errors
+
+
+def target(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    vary: Annotated[list[str], typer.Option(
+        "--vary", "-v", help="A lever to search, as PATH=LO:HI or PATH (its field's range); "
+        "repeatable. Paths as in experiment files (actors.us.pressure.russia).",
+        show_default=False)],
+    outcome: Annotated[str, typer.Option(
+        "--outcome", help="agreement, ceasefire, breakdown, no_summit, or holds.agreement / "
+        "holds.ceasefire (signed texts still holding).")] = "agreement",
+    share: Annotated[float, typer.Option("--share", min=0.0, max=1.0,
+                                         help="The share to reach (at least).")] = 0.5,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=100,
+                                      help="Worlds per evaluation (same seed each).")] = 2000,
+    seed: SeedOpt = 0,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the answer as JSON on stdout (nothing else).")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Find the smallest change of the named levers (from the scenario's values, measured in
+    each lever's range) at which the outcome's share reaches the target: every evaluation runs
+    the same worlds (common random numbers); one lever by bisection, several by COBYLA
+    (scipy.optimize) then bisection along its ray. Says so when the ranges cannot reach it.
+    A distribution is moved by its mean (shifted, or scaled for pressures and audience costs).
+    """
+    with user_errors(debug):
+        from negotiation_sim.analysis.targets import TargetError, Vary, reach
+        from negotiation_sim.config.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        try:
+            answer = reach(sc, outcome, share, [Vary.parse(v) for v in vary], runs=runs,
+                           seed=seed)
+        except TargetError as err:
+            if debug:
+                raise
+            raise fail(f"{scenario}: {err}") from None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json()))
+        return
+    print_answer(answer, quiet=quiet)
+
+
+def print_answer(a, *, quiet: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    what = a.metric.replace("_", " ")
+    head = (f"[bold]{what} reaches {a.share:.1%}[/bold] (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}; "
+            f"target {a.target:.0%}, {a.start_share:.1%} in the scenario as written)"
+            if a.reached else
+            f"[bold red]Not reachable within these ranges[/bold red]: {what} at most "
+            f"{a.share:.1%} (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}) with every lever at its "
+            f"better end; target {a.target:.0%}, {a.start_share:.1%} as written")
+    con.print(head)
+    t = Table(title="Levers" if a.reached else "Levers at the best corner", title_justify="left")
+    for col in ("lever", "as written", "needed" if a.reached else "best", "range"):
+        t.add_column(col, justify="left" if col == "lever" else "right")
+    for p, v in a.levers.items():
+        lo, hi = a.ranges[p]
+        t.add_row(f"{a.labels.get(p, p)}\n[dim]{p}[/dim]", f"{a.start[p]:.4g}", f"{v:.4g}",
+                  f"{lo:.4g} – {hi:.4g}")
+    con.print(t)
+    if not quiet:
+        stderr().print(f"{a.evaluations} evaluations, {a.worlds:,} worlds; {a.method}",
+                       highlight=False)

@@ -1,0 +1,197 @@
+"""Sanity checks of a valid scenario: what is allowed but probably not what the author meant.
+
+A scenario can validate and still say something its author did not mean: a value of war of 62
+(a percentage where a utility is meant), red lines that leave no text both sides could sign, a
+summit format no leader can ever afford to attend (``core.checks``), a guarantor cap below what exists today. Each
+check here takes the validated scenario and its YAML document and returns located warnings
+(``yamlio.Problem``: ``FILE:LINE: field: message``), which ``negsim validate`` prints (exit 0;
+``--no-warn`` silences them) and ``negsim run`` prints on stderr.
+
+Checks that need the model's own computations (what the best possible text and the ceasefire
+package are worth to each side) live a layer up, in ``core.checks``, which adds them to these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangular, Uniform, _Dist
+from negotiation_sim.config.distributions import support as support_of
+from negotiation_sim.config.scenario import GUARANTOR, Guarantor, Mediator, Principal, Scenario
+from negotiation_sim.config.yamlio import Problem, YamlDoc
+
+UTILITY = (0.0, 1.0)
+SIGNIFICANT_MASS = 0.01
+"""A distribution with more than this share of its draws outside a field's range is flagged."""
+
+
+def scale_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    """(loc, message): values that look like percentages, or lie off the utility scale."""
+    for aid, actor in sc.actors.items():
+        base = ("actors", aid)
+        if isinstance(actor, Principal):
+            yield from _on_scale((*base, "reservation"), actor.reservation,
+                                 "a value of war (per round, on the texts' utility scale)")
+            if actor.belief is not None:
+                yield from _on_scale((*base, "belief"), actor.belief, "a prior over the value "
+                                     "of war")
+            yield from _on_scale((*base, "claim"), actor.claim, "an overstatement of the value "
+                                 "of war")
+            for f, cost in actor.audience_cost.items():
+                yield from _on_scale((*base, "audience_cost", f), cost,
+                                     "an audience cost (per round, on the utility scale)")
+        elif isinstance(actor, Mediator):
+            rounds = max(sc.protocol.rounds, 1)
+            for p, v in actor.pressure.items():
+                loc = (*base, "pressure", p)
+                yield from _percent(loc, v)
+                yield from _mass(loc, v, (0.0, 1.0), "a per-round pressure")
+                hi = support_of(v)[1]
+                if 1.0 >= hi > 0 and hi * rounds > 1.0:
+                    yield loc, (f"pressure up to {hi:g} a round takes up to {hi * rounds:g} off "
+                                f"{p}'s value of war over the {rounds} rounds, more than the "
+                                "whole utility scale: pressure is the fall per round")
+    d = sc.durability
+    for p, cost in d.breach_cost.items():
+        yield from _on_scale(("durability", "breach_cost", p), cost, "a cost of breaking")
+
+
+def _on_scale(loc: tuple, value: Any, what: str) -> Iterator[tuple[tuple, str]]:
+    found = list(_percent(loc, value))
+    yield from found
+    if not found:
+        yield from _mass(loc, value, UTILITY, what)
+
+
+def _percent(loc: tuple, value: Any) -> Iterator[tuple[tuple, str]]:
+    lo, hi = support_of(value)
+    if not isinstance(value, _Dist) and 1 < float(value) <= 100:
+        yield loc, (f"{float(value):g} looks like a percentage; utilities run from 0 to 1 "
+                    f"(did you mean {float(value) / 100:g}?)")
+    elif isinstance(value, _Dist) and 1 < hi <= 100 and lo >= 1:
+        yield loc, (f"the distribution's range [{lo:g}, {hi:g}] looks like percentages; "
+                    "utilities run from 0 to 1")
+
+
+def _mass(loc: tuple, value: Any, rng: tuple[float, float], what: str
+          ) -> Iterator[tuple[tuple, str]]:
+    lo, hi = rng
+    if not isinstance(value, _Dist):
+        v = float(value)
+        if not lo <= v <= hi:
+            yield loc, (f"{v:g} lies outside [{lo:g}, {hi:g}], the range where {what} means "
+                        "something")
+        return
+    outside = mass_outside(value, lo, hi)
+    if outside > SIGNIFICANT_MASS:
+        yield loc, (f"the distribution puts {outside:.0%} of its draws outside [{lo:g}, {hi:g}],"
+                    f" the range where {what} means something")
+
+
+def mass_outside(d: _Dist, lo: float, hi: float) -> float:
+    """The probability that a draw of ``d`` falls outside [lo, hi]."""
+    if isinstance(d, Uniform):
+        width = d.high - d.low
+        if width == 0:
+            return 0.0 if lo <= d.low <= hi else 1.0
+        inside = max(0.0, min(hi, d.high) - max(lo, d.low))
+        return 1.0 - inside / width
+    if isinstance(d, Normal):
+        if d.sd == 0:
+            return 0.0 if lo <= d.mean <= hi else 1.0
+
+        def cdf(x: float) -> float:
+            return 0.5 * (1.0 + math.erf((x - d.mean) / (d.sd * math.sqrt(2.0))))
+
+        a = -math.inf if d.low is None else d.low
+        b = math.inf if d.high is None else d.high
+        total = cdf(b) - cdf(a)
+        if total <= 0:
+            return 0.0
+        inside = max(0.0, cdf(min(b, hi)) - cdf(max(a, lo)))
+        return float(1.0 - inside / total)
+    if isinstance(d, Triangular):
+        if d.high == d.low:
+            return 0.0 if lo <= d.low <= hi else 1.0
+        return 1.0 - max(0.0, _triangular_cdf(d, hi) - _triangular_cdf(d, lo))
+    if isinstance(d, Choice):
+        w = d.weights or [1 / len(d.values)] * len(d.values)
+        return float(sum(p for v, p in zip(d.values, w) if not lo <= v <= hi) / sum(w))
+    if isinstance(d, Beta):
+        return 0.0 if lo <= 0 and hi >= 1 else 1.0
+    return 0.0
+
+
+def _triangular_cdf(d: Triangular, x: float) -> float:
+    a, c, b = d.low, d.mode, d.high
+    if x <= a:
+        return 0.0
+    if x >= b:
+        return 1.0
+    if x <= c:
+        return (x - a) ** 2 / ((b - a) * (c - a))
+    return 1.0 - (b - x) ** 2 / ((b - a) * (b - c))
+
+
+def _caps(sc: Scenario) -> dict[str, tuple[float, str]]:
+    """Issue -> (the coalition's highest possible cap, the guarantor that offers it)."""
+    out: dict[str, tuple[float, str]] = {}
+    for gid in sc.ids(GUARANTOR):
+        g = sc.actors[gid]
+        assert isinstance(g, Guarantor)
+        for k, v in g.offer.items():
+            hi = support_of(v)[1]
+            if k not in out or hi > out[k][0]:
+                out[k] = (hi, gid)
+    return out
+
+
+def red_line_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    """(loc, message): red lines (with the guarantors' caps) that leave no text on an issue."""
+    caps = _caps(sc)
+    for k in sc.issue_ids:
+        lows, highs = [], []
+        for aid in sc.principals:
+            actor = sc.actors[aid]
+            for i, c in enumerate(actor.red_lines):
+                if c.issue == k:
+                    (highs if c.upper else lows).append((c.bound, aid, i))
+        if k in caps:
+            highs.append((caps[k][0], caps[k][1], None))
+        if not lows or not highs:
+            continue
+        floor, who_lo, i_lo = max(lows)
+        ceiling, who_hi, i_hi = min(highs)
+        if floor > ceiling:
+            a, b = sc.actors[who_lo].display(who_lo), sc.actors[who_hi].display(who_hi)
+            why = (f"{b}'s red line caps it at {ceiling:g}" if i_hi is not None else
+                   f"the guarantors' cap ({b}'s offer) is at most {ceiling:g}")
+            yield (("actors", who_lo, "red_lines", i_lo),
+                   f"no text can be agreed: on {k}, {a}'s red line needs at least {floor:g} but "
+                   f"{why}; every world ends without an agreement")
+
+
+def cap_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    """(loc, message): a coalition cap below the issue's status quo."""
+    for k, (cap, gid) in _caps(sc).items():
+        sq_lo = support_of(sc.issues[k].status_quo)[0]
+        if cap < sq_lo:
+            yield (("actors", gid, "offer", k),
+                   f"the guarantors back at most {cap:g} on {k}, below the status quo "
+                   f"({sq_lo:g}): every text and the ceasefire package must promise less than "
+                   "exists today")
+
+
+def located(sc_doc: YamlDoc, items: Iterator[tuple[tuple, str]]) -> list[Problem]:
+    return [Problem(sc_doc.path, sc_doc.line_of(loc), ".".join(map(str, loc)), msg)
+            for loc, msg in items]
+
+
+def config_warnings(sc: Scenario, doc: YamlDoc) -> list[Problem]:
+    """Every warning this module finds, located in ``doc``, in the order of the checks."""
+    out: list[Problem] = []
+    for check in (scale_warnings, red_line_warnings, cap_warnings):
+        out += located(doc, check(sc))
+    return out

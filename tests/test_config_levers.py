@@ -1,0 +1,104 @@
+"""Levers of a scenario (config.levers): which settings, their words and ranges, and setting them."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, SCENARIOS
+
+from negotiation_sim.config.levers import (
+    GROUPS,
+    apply_levers,
+    centre,
+    lever_value,
+    levers,
+    moved,
+    scenario_yaml,
+    set_paths,
+)
+from negotiation_sim.config.scenario import load_scenario, scenario_from_data
+from negotiation_sim.config.yamlio import InputError, parse_yaml
+
+BASE = ROOT / "scenarios" / "summit_baseline.yaml"
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return load_scenario(BASE)
+
+
+def test_the_baseline_has_a_lever_for_every_pressure_offer_cost_red_line_and_value_of_war(sc):
+    paths = {lv.path: lv for lv in levers(sc)}
+    expected = {"actors.us.pressure.russia", "actors.us.pressure.ukraine",
+                *(f"actors.{g}.offer.{k}" for g in ("germany", "france", "uk")
+                  for k in ("guarantees", "sanctions")),
+                *(f"actors.{p}.audience_cost.{f}" for p in ("russia", "ukraine")
+                  for f in ("bilateral", "trilateral", "wider")),
+                *(f"actors.russia.red_lines.{i}" for i in range(3)),
+                "actors.ukraine.red_lines.0", "actors.ukraine.red_lines.1",
+                "actors.russia.reservation", "actors.ukraine.reservation",
+                "protocol.rounds", "protocol.information", "protocol.kind"}
+    assert set(paths) == expected
+    assert [lv.group for lv in levers(sc)] == sorted((lv.group for lv in levers(sc)),
+                                                      key=GROUPS.index)
+    # The file's own words, and values as the file has them (a distribution: its mean).
+    assert "United States" in paths["actors.us.pressure.russia"].label
+    assert "Article-5-equivalent" in paths["actors.germany.offer.guarantees"].label
+    assert paths["actors.russia.reservation"].value == pytest.approx((0.45 + 0.78) / 2)
+    assert paths["actors.us.pressure.russia"].value == pytest.approx(0.033 / 3)
+    assert paths["actors.ukraine.red_lines.0"].value == 0.8
+    assert paths["protocol.kind"].choices == ("mediated", "alternating_offers",
+                                              "expected_utility")
+    for lv in paths.values():
+        if lv.kind != "choice":
+            assert lv.low <= lv.value <= lv.high, lv.path
+
+
+def test_shifted_distributions_keep_their_spread_and_scaled_ones_reach_zero(sc):
+    new = apply_levers(sc, {"actors.russia.reservation": 0.5, "actors.us.pressure.russia": 0.0,
+                            "actors.russia.audience_cost.bilateral": 0.3})
+    r = new.actors["russia"].reservation
+    assert (r.low, r.high) == pytest.approx((0.335, 0.665))  # width 0.33 as in the file
+    p = new.actors["us"].pressure["russia"]
+    assert (p.low, p.mode, p.high) == (0.0, 0.0, 0.0)
+    c = new.actors["russia"].audience_cost["bilateral"]
+    assert (c.low, c.high) == pytest.approx((0.1, 0.5))  # uniform 0.05-0.25 doubled
+    assert centre(c) == pytest.approx(0.3)
+    # moving to the value it has changes nothing
+    assert moved(sc.actors["russia"].reservation, centre(sc.actors["russia"].reservation)) == \
+        sc.actors["russia"].reservation.model_dump(mode="json", exclude_none=True)
+
+
+def test_red_lines_protocol_and_rounds_are_set_and_validated(sc):
+    new = apply_levers(sc, {"actors.ukraine.red_lines.0": 0.85, "protocol.rounds": 12,
+                            "protocol.kind": "alternating_offers",
+                            "protocol.information": "complete"})
+    assert str(new.actors["ukraine"].red_lines[0]) == "territory <= 0.85"
+    assert (new.protocol.rounds, new.protocol.kind, new.protocol.information) == \
+        (12, "alternating_offers", "complete")
+    assert sc.protocol.rounds == 10  # the scenario itself is untouched
+
+
+def test_values_that_break_the_scenario_are_located_problems(sc):
+    with pytest.raises(InputError) as err:
+        apply_levers(sc, {"actors.germany.offer.guarantees": 1.5})
+    assert err.value.problems[0].field == "actors.germany.offer.guarantees"
+    with pytest.raises(InputError, match="not a lever"):
+        apply_levers(sc, {"actors.us.clout": 2})
+    with pytest.raises(InputError, match="not one of"):
+        apply_levers(sc, {"protocol.kind": "auction"})
+
+
+def test_set_paths_takes_levers_and_any_other_path(sc):
+    new = set_paths(sc, {"actors.us.pressure.russia": 0.02, "actors.us.clout": 3.0})
+    assert lever_value(new, "actors.us.pressure.russia") == pytest.approx(0.02)
+    assert new.actors["us"].clout == 3.0
+    with pytest.raises(InputError, match="unknown path"):
+        set_paths(sc, {"actors.us.cloutt": 3.0})
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_shipped_scenario_round_trips_through_yaml(path):
+    sc = load_scenario(path)
+    doc = parse_yaml(scenario_yaml(sc, header="a header\nof two lines"))
+    assert scenario_from_data(doc.data, doc).digest() == sc.digest()
+    assert levers(sc)

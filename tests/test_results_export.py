@@ -1,0 +1,82 @@
+"""negsim export: CSV and Excel tables of runs and sweeps, read back equal to the Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SMALL, write_yaml
+from typer.testing import CliRunner
+
+from negotiation_sim.cli import app
+from negotiation_sim.results import export as export_mod
+from negotiation_sim.results import schema
+
+cli = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("run")
+    sc = write_yaml(tmp / "small.yaml", SMALL)
+    res = cli.invoke(app, ["run", str(sc), "--runs", "300", "--out", str(tmp / "out"), "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    return tmp / "out"
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("sweep")
+    write_yaml(tmp / "small.yaml", SMALL)
+    (tmp / "exp.yaml").write_text("name: export\nscenario: small.yaml\nruns: 200\nseed: 1\n"
+                                  "sweep:\n  method: grid\n  parameters:\n"
+                                  "    actors.germany.offer.guarantees: [0.3, 0.9]\n")
+    res = cli.invoke(app, ["sweep", str(tmp / "exp.yaml"), "--out", str(tmp / "out"), "-q",
+                           "--no-plots"])
+    assert res.exit_code == 0, res.output
+    return tmp / "out"
+
+
+def test_run_to_csv_equals_the_parquet(run_dir, tmp_path):
+    res = cli.invoke(app, ["export", str(run_dir), "--format", "csv", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    parquet = pd.read_parquet(run_dir / schema.RUNS_FILE)
+    assert list(runs.columns) == list(parquet.columns) and len(runs) == 300
+    pd.testing.assert_frame_equal(runs, parquet, check_dtype=False, check_exact=False,
+                                  check_categorical=False)
+    outcomes = pd.read_csv(tmp_path / "outcomes.csv")
+    assert outcomes["share"].sum() == pytest.approx(1.0)
+    assert (outcomes["ci95_low"] <= outcomes["share"]).all()
+
+
+def test_run_and_sweep_to_xlsx_one_sheet_per_table(run_dir, sweep_dir, tmp_path):
+    res = cli.invoke(app, ["export", str(run_dir), "--format", "xlsx", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    sheets = pd.read_excel(tmp_path / "r" / export_mod.WORKBOOK, sheet_name=None)
+    assert list(sheets) == ["outcomes", "runs"] and len(sheets["runs"]) == 300
+    res = cli.invoke(app, ["export", str(sweep_dir), "-f", "xlsx", "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    sheets = pd.read_excel(tmp_path / "s" / export_mod.WORKBOOK, sheet_name=None)
+    points = sheets["points"]
+    assert len(points) == 2
+    assert points["actors.germany.offer.guarantees"].tolist() == [0.3, 0.9]
+    assert len(sheets["runs"]) == 2 * 200
+
+
+def test_export_mistakes_are_one_line(run_dir, tmp_path, monkeypatch):
+    res = cli.invoke(app, ["export", str(run_dir), "--format", "pdf"])
+    assert res.exit_code == 2 and "unknown format 'pdf'" in res.stderr
+    res = cli.invoke(app, ["export", str(tmp_path)])
+    assert res.exit_code == 1 and "not a results directory" in res.stderr
+    file = tmp_path / "f.txt"
+    file.write_text("x")
+    res = cli.invoke(app, ["export", str(run_dir), "--out", str(file)])
+    assert res.exit_code == 1 and "must be a directory" in res.stderr
+    monkeypatch.setattr(export_mod, "EXCEL_ROWS", 100)
+    res = cli.invoke(app, ["export", str(run_dir), "-f", "xlsx", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "use --format csv" in res.stderr
+    assert not (tmp_path / "x" / export_mod.WORKBOOK).exists()
+    assert "Traceback" not in res.output
