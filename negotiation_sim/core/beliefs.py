@@ -31,6 +31,7 @@ from negotiation_sim.config.distributions import (
     Uniform,
     is_random,
 )
+from negotiation_sim.core import columns
 
 _MEAN_NODES = 64  # quadrature cells for the mean of a non-uniform belief
 
@@ -102,8 +103,8 @@ class Beliefs:
         return cls(np.full((P, n), -np.inf), np.full((P, n), np.inf), known)
 
     def take(self, idx: np.ndarray) -> Beliefs:
-        return Beliefs(self.lo.take(idx, axis=-1), self.hi.take(idx, axis=-1),
-                       self.known.take(idx, axis=-1))
+        return Beliefs(columns.take(self.lo, idx), columns.take(self.hi, idx),
+                       columns.take(self.known, idx))
 
     def update(self, accept: np.ndarray, threshold: np.ndarray, shift: np.ndarray) -> None:
         """Learn from one round's answers: principal i accepted (or rejected) a text it

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from negotiation_sim.core import columns
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences
 from negotiation_sim.core.state import TalksState
 from negotiation_sim.core.worlds import WorldParams
@@ -49,7 +50,7 @@ class FollowUp:
 
     def take(self, idx: np.ndarray) -> FollowUp:
         return FollowUp(self.params.take(idx), self.state.take(idx),
-                        self.threshold.take(idx, axis=-1), self.signed.take(idx))
+                        columns.take(self.threshold, idx), self.signed.take(idx))
 
     def join(self, other: FollowUp | None) -> FollowUp:
         """These worlds and ``other``'s, in run order."""
@@ -71,7 +72,7 @@ class FollowUp:
 
 def threshold(params: WorldParams, value: np.ndarray, text: np.ndarray) -> np.ndarray:
     """``(P, n)`` the value of war above which each principal breaks a signed text."""
-    deterrence = np.einsum("pkn,kn->pn", params.deterrence, text)
+    deterrence = np.einsum("pkn,kn->pn", np.ascontiguousarray(params.deterrence), text)
     return value + params.breach + deterrence
 
 
@@ -83,9 +84,9 @@ def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
             return Preferences(cat(x.position, y.position), cat(x.salience, y.salience),
                                cat(x.power, y.power), x.quadratic)
         if isinstance(x, np.ndarray):
-            return np.concatenate([x, y], axis=-1)
+            return columns.concat(x, y)
         if isinstance(x, dict):
-            return {k: np.concatenate([x[k], y[k]], axis=-1) for k in x}
+            return {k: columns.concat(x[k], y[k]) for k in x}
         if hasattr(x, "__dataclass_fields__"):
             return replace(x, **{f: cat(getattr(x, f), getattr(y, f))
                                  for f in x.__dataclass_fields__})

@@ -28,6 +28,7 @@ import numpy as np
 from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.distributions import draw
 from negotiation_sim.config.events import Shock
+from negotiation_sim.core.columns import writable
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
@@ -136,9 +137,10 @@ class EventRunner:
                 delta[i] = np.where(where, amount, 0.0)
                 m.move_values(delta)
             return
-        array = {"walkout": prm.walkout, "concession": prm.concession,
-                 "pressure": prm.pressure, "backlash": prm.backlash, "offer": prm.offers,
-                 "ceasefire": prm.ceasefire_terms}[t.kind]
+        name = {"walkout": "walkout", "concession": "concession", "pressure": "pressure",
+                "backlash": "backlash", "offer": "offers", "ceasefire": "ceasefire_terms"}[t.kind]
+        array = writable(getattr(prm, name))  # a constant becomes an array of its own
+        setattr(prm, name, array)
         now = array[t.index]
         new = amount if t.mode == "set" else now + amount
         if t.kind in ("walkout", "concession", "offer", "ceasefire"):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negotiation_sim.core import columns
+from negotiation_sim.core.columns import on_column
 from negotiation_sim.core.preferences import (
     FEASIBILITY_TOL,
     Preferences,
@@ -212,7 +214,7 @@ class LinearFrontier:
 
     def take(self, idx: np.ndarray) -> LinearFrontier:
         """The frontier of worlds ``idx`` only."""
-        return LinearFrontier(*(getattr(self, f).take(idx, axis=-1)
+        return LinearFrontier(*(columns.take(getattr(self, f), idx)
                                 for f in self.__dataclass_fields__))
 
 
@@ -229,13 +231,19 @@ class NashSolver:
         self.prefs, self.clout, self.lo, self.hi = prefs, clout, lo, hi
         exact = prefs.position.shape[0] == 2 and prefs.linear
         self.frontier = _frontier if _frontier is not None or not exact else \
-            LinearFrontier.build(prefs, lo, hi)
+            on_column(lambda pos, sal, lo, hi: LinearFrontier.build(
+                Preferences(pos, sal, prefs.power[..., :1], prefs.quadratic), lo, hi),
+                lo.shape[-1], prefs.position, prefs.salience, lo, hi)
         self._fallback = _fallback
 
     def fallback(self) -> np.ndarray:
         """The clout-weighted utilitarian text (computed on first use)."""
         if self._fallback is None:
-            self._fallback = utilitarian_text(self.prefs, self.clout, self.lo, self.hi)
+            p = self.prefs
+            self._fallback = on_column(
+                lambda pos, sal, power, clout, lo, hi: utilitarian_text(
+                    Preferences(pos, sal, power, p.quadratic), clout, lo, hi),
+                self.lo.shape[-1], p.position, p.salience, p.power, self.clout, self.lo, self.hi)
         return self._fallback
 
     def solve(self, d: np.ndarray, clout: np.ndarray | None = None
@@ -254,10 +262,10 @@ class NashSolver:
     def take(self, idx: np.ndarray) -> NashSolver:
         """The solver of worlds ``idx`` only."""
         return NashSolver(
-            self.prefs.take(idx), self.clout.take(idx, axis=-1), self.lo.take(idx, axis=-1),
-            self.hi.take(idx, axis=-1),
+            self.prefs.take(idx), columns.take(self.clout, idx), columns.take(self.lo, idx),
+            columns.take(self.hi, idx),
             _frontier=None if self.frontier is None else self.frontier.take(idx),
-            _fallback=None if self._fallback is None else self._fallback.take(idx, axis=-1))
+            _fallback=None if self._fallback is None else columns.take(self._fallback, idx))
 
 
 def _segment_nash(y1, y2, g1, g2, c1, c2):
