@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from negotiation_sim.config.defaults import BLOCK
-from negotiation_sim.config.distributions import draw
+from negotiation_sim.config.distributions import draw_blocks
 from negotiation_sim.config.events import Shock
 from negotiation_sim.core.columns import writable
 
@@ -103,7 +103,7 @@ class EventRunner:
             if isinstance(event, Shock):
                 if (rnd - 1) % event.every:
                     continue
-                full = self._block_draws(i, lambda g, k, d=event.draw: draw(d, g, k))
+                full = draw_blocks(event.draw, self.rngs[i], BLOCK)
             elif rnd == event.round:
                 full = self._block_draws(i, lambda g, k: g.random(k))
             else:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
-from negotiation_sim.config.distributions import _Dist, draw
+from negotiation_sim.config.distributions import _Dist, draw_blocks
 from negotiation_sim.config.events import Shock
 from negotiation_sim.config.paths import not_drawn
 from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
@@ -63,12 +63,8 @@ def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
     def number(value: Any, path: str) -> np.ndarray:
         if not isinstance(value, _Dist):
             return constant(np.array([float(value)]), n_worlds)
-        parts, left = [], n_worlds
-        for b in blocks:
-            size = min(BLOCK, left)
-            parts.append(draw(value, input_generator(seed, point, b, path), BLOCK)[:size])
-            left -= size
-        inputs[path] = np.concatenate(parts) if parts else np.empty(0)
+        rngs = [input_generator(seed, point, b, path) for b in blocks]
+        inputs[path] = draw_blocks(value, rngs, BLOCK)[:n_worlds]
         return inputs[path]
 
     def build(node: Any, path: tuple) -> Any:
