@@ -45,6 +45,8 @@ def column(a: np.ndarray) -> np.ndarray:
 def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``a.take(idx, axis=-1)``; a constant stays a constant (no copy)."""
     if is_constant(a) and len(idx) > 1:
+        if len(idx) <= a.shape[-1]:
+            return a[..., :len(idx)]  # a slice of a constant is one (and cheaper to make)
         return np.broadcast_to(a[..., :1], a.shape[:-1] + (len(idx),))
     return a.take(idx, axis=-1)  # (one world: an ordinary array, as a traced world's are)
 

@@ -94,6 +94,15 @@ class EventRunner:
         live worlds of each ensemble pick theirs out)."""
         return np.concatenate([sample(g, BLOCK) for g in self.rngs[i]])
 
+    def _live(self, views) -> np.ndarray:
+        """Indices within the chunk of the worlds live in some ensemble of ``views``."""
+        m = self.model
+        live = np.zeros(len(self.rngs[0]) * BLOCK if self.rngs else 0, dtype=bool)
+        for view in views:
+            with view():
+                live[m.live] = True
+        return np.flatnonzero(live)
+
     def apply(self, rnd: int, views=(contextlib.nullcontext,)) -> None:
         """Fire every event due before round ``rnd``: each draws once, then changes its targets
         in the live worlds of every ensemble in ``views`` (context managers that point the
@@ -103,7 +112,10 @@ class EventRunner:
             if isinstance(event, Shock):
                 if (rnd - 1) % event.every:
                     continue
-                full = draw_blocks(event.draw, self.rngs[i], BLOCK)
+                # Every block draws its uniforms; only the live worlds' are transformed.
+                need = self._live(views)
+                full = np.empty(len(self.rngs[i]) * BLOCK)
+                full[need] = draw_blocks(event.draw, self.rngs[i], BLOCK, at=need)
             elif rnd == event.round:
                 full = self._block_draws(i, lambda g, k: g.random(k))
             else:

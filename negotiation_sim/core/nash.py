@@ -259,6 +259,29 @@ class NashSolver:
             x = np.where(feasible[None], x, self.fallback())
         return x, feasible
 
+    @property
+    def constant(self) -> bool:
+        """Whether everything it solves with is the same in every world (``core.columns``)."""
+        p = self.prefs
+        fr = [] if self.frontier is None else [getattr(self.frontier, f)
+                                              for f in self.frontier.__dataclass_fields__]
+        return columns.all_constant(p.position, p.salience, p.power, self.clout, self.lo,
+                                    self.hi, self._fallback, *fr)
+
+    def head(self, m: int) -> NashSolver:
+        """The solver of the first ``m`` worlds (contiguous copies, as full arrays are laid
+        out)."""
+        def h(a):
+            return None if a is None else np.ascontiguousarray(a[..., :m])
+        p = self.prefs
+        fr = self.frontier
+        return NashSolver(
+            Preferences(h(p.position), h(p.salience), h(p.power), p.quadratic), h(self.clout),
+            h(self.lo), h(self.hi),
+            _frontier=None if fr is None else LinearFrontier(
+                *(h(getattr(fr, f)) for f in fr.__dataclass_fields__)),
+            _fallback=h(self._fallback))
+
     def take(self, idx: np.ndarray) -> NashSolver:
         """The solver of worlds ``idx`` only."""
         return NashSolver(
