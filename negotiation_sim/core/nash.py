@@ -375,11 +375,23 @@ def _objective(x, prefs, d, c):
 
 def _line_solve(prefs, k, rest, c, lo, hi, iters):
     """argmax over x_k in [lo, hi] of ``sum_i c_i log(rest_i + s_ik g_ik(x_k))``."""
+    s = prefs.salience[:, k]
+    a, b = lo.copy(), hi.copy()
+    if prefs.linear:
+        # g = 1 - |x - p| with slope -1 or +1: the numbers issue_values and issue_slopes give
+        # (c s times a slope of +-1 is exactly +-c s), in a third of the numpy calls.
+        p, cs = prefs.position[:, k], c * s
+        for _ in range(iters):
+            mid = 0.5 * (a + b)
+            diff = np.subtract(mid[None], p, order="C")
+            denom = np.maximum(rest + s * (1.0 - np.abs(diff)), _TINY)
+            up = (np.where(diff >= 0.0, -cs, cs) / denom).sum(axis=0) > 0
+            a = np.where(up, mid, a)
+            b = np.where(up, b, mid)
+        return 0.5 * (a + b)
     sub = Preferences(
         prefs.position[:, k : k + 1], prefs.salience[:, k : k + 1], prefs.power, prefs.quadratic
     )
-    s = prefs.salience[:, k]
-    a, b = lo.copy(), hi.copy()
     for _ in range(iters):
         mid = 0.5 * (a + b)
         m = mid[None]

@@ -38,8 +38,15 @@ class Preferences:
 
     @property
     def linear(self) -> bool:
-        """Whether every actor has linear utility in every world (enables exact solvers)."""
-        return not self.quadratic.any() and bool(np.all(self.power == 1.0))
+        """Whether every actor has linear utility in every world (enables exact solvers).
+
+        Kept for the arrays it was computed on (solvers ask it in every step of their loops)."""
+        key = (id(self.power), id(self.quadratic))
+        cached = self.__dict__.get("_linear")
+        if cached is None or cached[0] != key:
+            cached = (key, not self.quadratic.any() and bool(np.all(self.power == 1.0)))
+            self.__dict__["_linear"] = cached
+        return cached[1]
 
     def take(self, idx: np.ndarray) -> Preferences:
         """The same preferences restricted to worlds ``idx``."""
