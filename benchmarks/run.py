@@ -168,11 +168,11 @@ def bench_reference(n, repeat, out):
 
 # For each dimension: the values, and the worlds run at each (fewer where a world costs more).
 SCALING = {
-    "guarantors": ([3, 9, 27], [100_000, 100_000, 100_000]),
-    "issues": ([4, 8, 12], [100_000, 100_000, 100_000]),
-    "rounds": ([10, 20, 40], [100_000, 100_000, 100_000]),
-    "principals": ([2, 3, 4], [20_000, 300, 150]),
-    "expected-utility actors": ([6, 12, 30], [50_000, 20_000, 10_000]),
+    "guarantors": ([3, 9, 27], [50_000, 50_000, 50_000]),
+    "issues": ([4, 8, 12], [50_000, 50_000, 50_000]),
+    "rounds": ([10, 20, 40], [50_000, 50_000, 50_000]),
+    "principals": ([2, 3, 4], [20_000, 100, 50]),
+    "expected-utility actors": ([6, 12, 30], [20_000, 10_000, 5_000]),
 }
 
 
