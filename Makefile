@@ -61,7 +61,7 @@ test: install-test
 	$(PY) -m pytest
 
 bench: install-test
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --readme benchmarks/README.md
 
 lint: install-test
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check negotiation_sim tests benchmarks

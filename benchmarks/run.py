@@ -64,6 +64,156 @@ def run_one_at_a_time(sc, n: int) -> None:
         SummitModel(sc, 1, seed=0, point=w).run()
 
 
+# -- a hand-written reference kernel -------------------------------------------------------------
+
+def hand_kernel(n: int, seed: int = 0, chunk: int = 16_384) -> np.ndarray:
+    """A simpler summit model written straight in numpy: the yardstick of the engine's speed.
+
+    Model v1 on the baseline's numbers: two principals with linear utilities on the four
+    issues, complete information, the Nash text on the values of war in the box of red lines
+    and caps (the closed form on the piecewise-linear Pareto frontier, built once), one round
+    after another with pressure, walk-outs and a ceasefire package at the end, ended worlds
+    compacted out with ``take``. No formats, audience costs, private information, events or
+    durability; its own random numbers. It does per world what any ensemble engine must do at
+    least (draw, solve, answer, compact), with no Python per round beyond a dozen numpy calls
+    per array. Returns the outcome counts ``(agreement, ceasefire, breakdown)``.
+    """
+    # the baseline's principals (Russia, Ukraine), its box and its ceasefire package
+    p1 = np.array([1.0, 1.0, 0.2, 1.0]); s1 = np.array([0.4, 0.3, 0.15, 0.15])
+    p2 = np.array([0.0, 0.0, 1.0, 0.0]); s2 = np.array([0.4, 0.2, 0.3, 0.1])
+    lo = np.array([0.7, 0.5, 0.0, 0.0]); hi = np.array([0.8, 0.55, 0.5, 0.5])
+    cease = np.array([0.75, 0.2, 0.5, 0.0])
+    a1, a2 = np.clip(p1, lo, hi), np.clip(p2, lo, hi)
+    g1 = s1 * (np.abs(a2 - p1) - np.abs(a1 - p1))
+    g2 = s2 * (np.abs(a1 - p2) - np.abs(a2 - p2))
+    order = np.argsort(np.where(g1 + g2 > 0, g2 / np.maximum(g1 + g2, 1e-300), 0.0),
+                       kind="stable")
+    a1, a2, g1, g2 = a1[order], a2[order], g1[order], g2[order]
+    start1 = (s1[order] * (1 - np.abs(a2 - p1[order]))).sum() + np.cumsum(g1) - g1
+    start2 = (s2[order] * (1 - np.abs(a2 - p2[order]))).sum() - (np.cumsum(g2) - g2)
+    c1, c2 = 1.3, 1.0
+    u_cease = np.array([(s1 * (1 - np.abs(cease - p1))).sum(),
+                        (s2 * (1 - np.abs(cease - p2))).sum()])
+    counts = np.zeros(3, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    K = len(p1)
+    col = np.arange(K)[:, None]
+    for first in range(0, n, chunk):
+        m = min(chunk, n - first)
+        w = np.stack([rng.uniform(0.45, 0.78, m), rng.uniform(0.3, 0.5, m)])
+        walk = np.stack([rng.uniform(0.03, 0.1, m), rng.uniform(0.01, 0.05, m)])
+        press = np.stack([rng.triangular(0.0, 0.008, 0.025, m), rng.uniform(0.0, 0.004, m)])
+        for rnd in range(1, 11):
+            y1 = start1[:, None] - w[0]  # (K, m) surpluses at the segments' starts
+            y2 = start2[:, None] - w[1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_lo = np.where(g1[:, None] > 0, np.maximum(0.0, -y1 / g1[:, None]),
+                                np.where(y1 >= -1e-9, 0.0, np.inf))
+                t_hi = np.where(g2[:, None] > 0, np.minimum(1.0, y2 / g2[:, None]),
+                                np.where(y2 >= -1e-9, 1.0, -np.inf))
+                t = (c1 * g1[:, None] * y2 - c2 * g2[:, None] * y1) / (
+                    (c1 + c2) * g1[:, None] * g2[:, None])
+                t = np.clip(np.clip(t, t_lo, np.maximum(t_lo, t_hi)), 0.0, 1.0)
+                value = (c1 * np.log(np.maximum(y1 + t * g1[:, None], 1e-300))
+                         + c2 * np.log(np.maximum(y2 - t * g2[:, None], 1e-300)))
+            ok = t_lo <= t_hi + 1e-9
+            best = np.argmax(np.where(ok, value, -np.inf), axis=0)
+            tb = np.take_along_axis(t, best[None], axis=0)[0]
+            frac = np.where(col < best, 1.0, np.where(col == best, tb, 0.0))
+            text = a2[:, None] + frac * (a1 - a2)[:, None]
+            u = np.stack([(s1[order][:, None] * (1 - np.abs(text - p1[order][:, None]))).sum(0),
+                          (s2[order][:, None] * (1 - np.abs(text - p2[order][:, None]))).sum(0)])
+            accept = u >= w - 1e-9
+            agree = accept.all(axis=0) & ok.any(axis=0)
+            walked = (~accept & (rng.random((2, m)) < walk)).any(axis=0) & ~agree
+            failed = walked | (rnd == 10) & ~agree
+            cease_ok = (u_cease[:, None] >= w - 1e-9).all(axis=0)
+            counts += (int(agree.sum()), int((failed & cease_ok).sum()),
+                       int((failed & ~cease_ok).sum()))
+            w = w - press
+            keep = np.flatnonzero(~(agree | failed))
+            w, walk, press = w.take(keep, axis=1), walk.take(keep, axis=1), press.take(keep, axis=1)
+            m = keep.size
+            if m == 0:
+                break
+    return counts
+
+
+def paired(fn_a, fn_b, repeat: int) -> tuple[float, float, float]:
+    """Median times of ``fn_a`` and ``fn_b`` run in turns (after one warm-up each) and the
+    median of their per-pair ratios ``t_b / t_a``: the machine's load moves both alike."""
+    fn_a(), fn_b()
+    ta, tb = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn_a()
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fn_b()
+        tb.append(time.perf_counter() - t)
+    return (statistics.median(ta), statistics.median(tb),
+            statistics.median([b / a for a, b in zip(ta, tb)]))
+
+
+def bench_reference(n, repeat, out):
+    """The engine on the baseline against the hand-written kernel, paired in this process."""
+    sc = load()
+    t_hand, t_engine, ratio = paired(lambda: hand_kernel(n), lambda: run_ensemble(sc, n),
+                                     repeat)
+    out.append({"bench": "reference", "worlds": n, "hand_worlds_per_s": n / t_hand,
+                "engine_worlds_per_s": n / t_engine, "ratio": 1.0 / ratio})
+
+
+# -- scaling ----------------------------------------------------------------------------------
+
+# For each dimension: the values, and the worlds run at each (fewer where a world costs more).
+SCALING = {
+    "guarantors": ([3, 9, 27], [50_000, 50_000, 50_000]),
+    "issues": ([4, 8, 12], [50_000, 50_000, 50_000]),
+    "rounds": ([10, 20, 40], [50_000, 50_000, 50_000]),
+    "principals": ([2, 3, 4], [20_000, 100, 50]),
+    "expected-utility actors": ([6, 12, 30], [20_000, 10_000, 5_000]),
+}
+
+
+def fitted_exponent(sizes, rates) -> float:
+    """Slope of log(seconds per world) on log(size), least squares (``rates``: worlds/s, or
+    any multiple of them such as ratios to the first)."""
+    x, y = np.log(np.asarray(sizes, float)), -np.log(np.asarray(rates, float))
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def bench_scaling(repeat, out, quick=False):
+    """Worlds/s along each dimension of ``variants.FAMILY``; each value is timed in turns with
+    the dimension's first value, and its ratio to it is the median of the pairs' ratios."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import variants
+
+    for dim, (values, sizes) in SCALING.items():
+        if quick:  # two values of each at a tiny size; a chunk of 3+ principals takes ~30 s
+            if dim == "principals":
+                continue
+            values, sizes = values[:2], [200] * 2
+        first, n0 = variants.FAMILY[dim](values[0]), sizes[0]
+        rates = []
+        for v, n in zip(values, sizes):
+            sc = variants.FAMILY[dim](v)
+            reps = repeat if n >= 1_000 else 1  # a slow point: one pair
+            if v == values[0]:
+                t = timed(lambda: run_ensemble(sc, n), reps)
+                rate, ratio = n / t, 1.0
+            else:
+                t0, t, r = paired(lambda: run_ensemble(first, n0),
+                                  lambda: run_ensemble(sc, n), reps)
+                rate, ratio = n / t, (n / n0) / r
+            rates.append(rate)
+            out.append({"bench": "scaling", "dimension": dim, "value": v, "worlds": n,
+                        "worlds_per_s": rate, "ratio_to_first": ratio})
+        ratios = [r["ratio_to_first"] for r in out[-len(values):]]
+        out.append({"bench": "scaling_fit", "dimension": dim,  # on the paired ratios
+                    "exponent": fitted_exponent(values, ratios)})
+
+
 def bench_throughput(sizes, protocol_n, repeat, out):
     sc = load()
     for n in sizes:
@@ -193,6 +343,21 @@ def peak_rss_mb(n: int) -> float:
     return int(res.stdout.strip()) / 1024.0  # KiB
 
 
+_CHILD_PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def command_peak_mb(cmd: list[str]) -> float:
+    """Peak resident memory of ``cmd``, in MiB: the largest child of a small wrapper process
+    (a child forked from this benchmark process would carry its peak over)."""
+    res = subprocess.run([sys.executable, "-c", _CHILD_PEAK, *cmd], capture_output=True,
+                         text=True, check=True)
+    return int(res.stdout.strip().splitlines()[-1]) / 1024.0
+
+
 def bench_memory(sizes, out):
     from negotiation_sim.config.defaults import DEFAULT_CHUNK
     from negotiation_sim.core.model import SummitModel
@@ -201,6 +366,11 @@ def bench_memory(sizes, out):
     for n in sizes:
         out.append({"bench": "memory", "worlds": n, "peak_rss_mb": peak_rss_mb(n),
                     "baseline_rss_mb": base})
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            cmd = [sys.executable, "-m", "negotiation_sim", "run", str(BASELINE), "--runs",
+                   str(n), "--out", str(Path(tmp) / f"run_{n}"), "--quiet"]
+            out.append({"bench": "memory", "worlds": n, "out_peak_rss_mb": command_peak_mb(cmd)})
     m = SummitModel(load(), DEFAULT_CHUNK, seed=0)
     nbytes = _nbytes(m.params) + _nbytes(m.state)
     out.append({"bench": "memory", "state_bytes_per_world": nbytes / m.params.n})
@@ -285,6 +455,9 @@ def table(results) -> str:
         elif b == "one_at_a_time":
             rows.append(f"| one world per model | {r['worlds']:,} worlds | {r['worlds_per_s']:,.0f}/s; "
                         f"ensemble {r['ensemble_worlds_per_s']:,.0f}/s = **{r['ratio']:.0f}x** |")
+        elif b == "memory" and "out_peak_rss_mb" in r:
+            rows.append(f"| peak resident memory | `negsim run --out`, figures, N = "
+                        f"{r['worlds']:,} | {r['out_peak_rss_mb']:.0f} MB |")
         elif b == "memory" and "peak_rss_mb" in r:
             rows.append(f"| peak resident memory | N = {r['worlds']:,} | {r['peak_rss_mb']:.0f} MB "
                         f"(interpreter + libraries alone: {r['baseline_rss_mb']:.0f} MB) |")
@@ -297,6 +470,12 @@ def table(results) -> str:
             rows.append(f"| sweep speed-up vs serial | {r['executor']} | tasks "
                         f"{r['phase_speedup']:.2f}x (efficiency {r['phase_efficiency']:.0%}); "
                         f"whole command {r['speedup']:.2f}x |")
+        elif b == "reference":
+            rows.append(f"| against the hand kernel | N = {r['worlds']:,}, paired | engine "
+                        f"{r['engine_worlds_per_s']:,.0f}/s, kernel {r['hand_worlds_per_s']:,.0f}/s"
+                        f" = **{r['ratio']:.2f}x** |")
+        elif b in ("scaling", "scaling_fit"):
+            continue  # a table of its own (scaling_table)
         elif b == "startup":
             rows.append(f"| start-up | `{r['command']}` | {r['seconds']:.2f} s |")
         elif b == "expected_utility" and "peak_rss_mb" in r:
@@ -312,14 +491,51 @@ def table(results) -> str:
     return "\n".join(rows)
 
 
+def scaling_table(results) -> str:
+    """Worlds/s along each dimension, with the ratio to its first value and the exponent."""
+    rows = ["| dimension | value | worlds | worlds/s | ratio to the first | fitted exponent |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    fits = {r["dimension"]: r["exponent"] for r in results if r["bench"] == "scaling_fit"}
+    for r in results:
+        if r["bench"] == "scaling":
+            d = r["dimension"]
+            rows.append(f"| {d} | {r['value']} | {r['worlds']:,} | {r['worlds_per_s']:,.0f} | "
+                        f"{r['ratio_to_first']:.2f}x | {fits.get(d, float('nan')):+.2f} |")
+    return "\n".join(rows)
+
+
+def write_readme(results, meta, path: Path) -> None:
+    """Replace the generated blocks of ``path`` (between ``<!-- NAME:begin -->`` and
+    ``<!-- NAME:end -->``) with this run's tables."""
+    if not path.exists():
+        return
+    text = path.read_text()
+    stamp = (f"_Generated by `make bench` on {meta['date']} ({meta['cpus']} cores, "
+             f"{meta['machine']}, Python {meta['python']})._\n\n")
+    blocks = {"results": table([r for r in results if r["bench"] not in
+                                ("scaling", "scaling_fit")]),
+              "scaling": scaling_table(results)}
+    for name, body in blocks.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in text and end in text and body.count("\n") > 1:
+            head, rest = text.split(begin, 1)
+            text = head + begin + "\n" + stamp + body + "\n" + end + rest.split(end, 1)[1]
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs")
     ap.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only these: throughput one_at_a_time memory sweep startup "
-                    "expected_utility")
+                    "expected_utility reference scaling")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    ap.add_argument("--readme", type=Path, default=None,
+                    help="write the tables into this README's generated blocks (make bench: "
+                    "benchmarks/README.md); never with --quick")
     args = ap.parse_args(argv)
     q = args.quick
     repeat = 1 if q else args.repeat
@@ -329,10 +545,12 @@ def main(argv=None) -> int:
             repeat, o),
         "one_at_a_time": lambda o: bench_one_at_a_time(20 if q else 2_000,
                                                        2_000 if q else 100_000, repeat, o),
-        "memory": lambda o: bench_memory([2_000, 20_000] if q else [100_000, 10_000_000], o),
+        "memory": lambda o: bench_memory([2_000, 20_000] if q else [100_000, 2_000_000], o),
         "sweep": lambda o: bench_sweep(1_000 if q else 100_000, o,
                                        EXECUTORS[:2] if q else EXECUTORS),
         "startup": lambda o: bench_startup(1 if q else repeat, o),
+        "reference": lambda o: bench_reference(5_000 if q else 200_000, 1 if q else repeat, o),
+        "scaling": lambda o: bench_scaling(1 if q else 3, o, quick=q),
         "expected_utility": lambda o: bench_expected_utility(
             2_000 if q else 100_000, 500 if q else 20_000, repeat, o,
             rss_worlds=2_000 if q else 100_000),
@@ -341,7 +559,9 @@ def main(argv=None) -> int:
     for name, fn in plan.items():
         if args.only is None or name in args.only:
             print(f"running {name} ...", file=sys.stderr, flush=True)
+            t = time.perf_counter()
             fn(results)
+            print(f"  {name}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     meta = {"quick": q, "repeat": repeat, "python": platform.python_version(),
             "machine": platform.machine(), "cpus": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -350,6 +570,11 @@ def main(argv=None) -> int:
     tmp.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     os.replace(tmp, args.out)
     print(table(results))
+    if any(r["bench"] == "scaling" for r in results):
+        print()
+        print(scaling_table(results))
+    if args.readme is not None and not q:
+        write_readme(results, meta, args.readme)
     return 0
 
 

@@ -77,6 +77,15 @@ class _Dist(BaseModel):
         """``n`` independent draws as a float64 array."""
         raise NotImplementedError
 
+    def sample_blocks(self, rngs: list[np.random.Generator], n: int,
+                      at: np.ndarray | None = None) -> np.ndarray:
+        """``n`` draws from each generator, joined: the same numbers as ``sample`` on each
+        (a distribution whose draws transform uniforms transforms them all at once). ``at``:
+        only these entries of the result are wanted (the generators draw as many numbers as
+        ever; the rest need not be computed)."""
+        out = np.concatenate([self.sample(rng, n) for rng in rngs]) if rngs else np.empty(0)
+        return out if at is None else out[at]
+
 
 class Uniform(_Dist):
     """Uniform on [low, high]."""
@@ -137,21 +146,29 @@ class Normal(_Dist):
         return lo, hi
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.sample_blocks([rng], n)
+
+    def sample_blocks(self, rngs: list[np.random.Generator], n: int,
+                      at: np.ndarray | None = None) -> np.ndarray:
         if self.sd == 0:
-            return np.full(n, self.mean)
+            return np.full(n * len(rngs) if at is None else len(at), self.mean)
         lo, hi = self.reach()
         alpha, beta = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
+
+        def uniforms(*bounds):
+            u = np.concatenate([rng.uniform(*bounds, size=n) for rng in rngs])
+            return u if at is None else u[at]
+
         if alpha > TAIL:  # wholly far above the mean: the mirror image of a lower tail
-            z = -_lower_tail_quantile(-beta, -alpha, 1.0 - rng.uniform(size=n))
+            z = -_lower_tail_quantile(-beta, -alpha, 1.0 - uniforms())
         elif beta < -TAIL:
-            z = _lower_tail_quantile(alpha, beta, rng.uniform(size=n))
+            z = _lower_tail_quantile(alpha, beta, uniforms())
         else:
             # Inverse-CDF truncation: exact here, one uniform per draw, so streams never
             # depend on rejection.
             from scipy.special import ndtr, ndtri
 
-            u = rng.uniform(ndtr(alpha), ndtr(beta), size=n)
-            z = ndtri(u)
+            z = ndtri(uniforms(ndtr(alpha), ndtr(beta)))
         with np.errstate(over="ignore", invalid="ignore"):
             x = self.mean + self.sd * z
         return np.clip(np.nan_to_num(x, nan=lo, neginf=lo, posinf=hi), lo, hi)
@@ -318,6 +335,15 @@ def draw(value: float | _Dist, rng: np.random.Generator, n: int) -> np.ndarray:
     if isinstance(value, _Dist):
         return value.sample(rng, n).astype(np.float64, copy=False)
     return np.full(n, float(value))
+
+
+def draw_blocks(value: float | _Dist, rngs: list[np.random.Generator], n: int,
+                at: np.ndarray | None = None) -> np.ndarray:
+    """``draw(value, rng, n)`` for each generator, joined (the same numbers, at less cost);
+    ``at``: only these entries of the result."""
+    if isinstance(value, _Dist):
+        return value.sample_blocks(rngs, n, at).astype(np.float64, copy=False)
+    return np.full(n * len(rngs) if at is None else len(at), float(value))
 
 
 def is_random(value: Any) -> bool:

@@ -31,6 +31,7 @@ from negotiation_sim.config.distributions import (
     Uniform,
     is_random,
 )
+from negotiation_sim.core import columns
 
 _MEAN_NODES = 64  # quadrature cells for the mean of a non-uniform belief
 
@@ -98,12 +99,24 @@ class Beliefs:
     def prior(cls, priors: list[Prior | None], n: int) -> Beliefs:
         """The common prior: unknown where a principal has a prior (``None``: known)."""
         P = len(priors)
-        known = np.array([[p is None] * n for p in priors], dtype=bool).reshape(P, n)
-        return cls(np.full((P, n), -np.inf), np.full((P, n), np.inf), known)
+        known = np.array([[p is None] for p in priors], dtype=bool).reshape(P, 1)
+        return cls(columns.constant(np.full((P, 1), -np.inf), n),
+                   columns.constant(np.full((P, 1), np.inf), n), columns.constant(known, n))
+
+    def head(self, m: int) -> Beliefs:
+        """The beliefs in the first ``m`` worlds (contiguous copies)."""
+        return Beliefs(*(np.ascontiguousarray(a[:, :m]) for a in (self.lo, self.hi, self.known)))
+
+    @property
+    def public_constant(self) -> bool:
+        """Whether the beliefs are the same in every world and no value of war is known (so
+        nothing drawn in a world enters what is drafted from them)."""
+        return (columns.all_constant(self.lo, self.hi, self.known)
+                and not self.known[:, :1].any())
 
     def take(self, idx: np.ndarray) -> Beliefs:
-        return Beliefs(self.lo.take(idx, axis=-1), self.hi.take(idx, axis=-1),
-                       self.known.take(idx, axis=-1))
+        return Beliefs(columns.take(self.lo, idx), columns.take(self.hi, idx),
+                       columns.take(self.known, idx))
 
     def update(self, accept: np.ndarray, threshold: np.ndarray, shift: np.ndarray) -> None:
         """Learn from one round's answers: principal i accepted (or rejected) a text it

@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from negotiation_sim.core.beliefs import Beliefs, Prior
+from negotiation_sim.core.columns import all_constant, constant
 from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.proposer import proposer_text
@@ -64,6 +65,15 @@ def screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Beliefs,
         shift: ``(P, n)`` public changes to the values of war since round 1.
         value: ``(P, n)`` the true values of war now (used only where they are known).
     """
+    n = value.shape[-1]
+    if (n > 2 and beliefs.public_constant and all_constant(excess, shift) and solver.constant):
+        # Every world drafts from the same public information (before any answer or change):
+        # the text is the same in all of them, drafted once (on two columns, laid out as full
+        # arrays are, so every sum adds in the same order).
+        text, p = screening_text(solver.head(2), np.ascontiguousarray(excess[:, :2]),
+                                 beliefs.head(2), priors, np.ascontiguousarray(shift[:, :2]),
+                                 np.ascontiguousarray(value[:, :2]))
+        return constant(text[:, :1], n), constant(p[:1], n)
     prefs = solver.prefs
     low, high = beliefs.bounds(priors, shift, value)
     th_lo, th_hi = excess + low, excess + high

@@ -15,13 +15,29 @@ cost, Walter 2002, Fortna 2004). The signed worlds live in their own small ensem
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from negotiation_sim.core import columns
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences
 from negotiation_sim.core.state import TalksState
 from negotiation_sim.core.worlds import WorldParams
+
+
+# What the follow-up reads and changes of a world's parameters: events move values of war,
+# pressure and offers, pressure reads them (``SummitModel.acting_on``); nothing else is kept.
+FOLLOWED = ("world", "reservation", "walkout", "concession", "pressure", "backlash", "offers",
+            "ceasefire_terms", "events")
+
+
+def followed(params: WorldParams, state: TalksState, where: np.ndarray
+             ) -> tuple[WorldParams, TalksState]:
+    """The parameters (``FOLLOWED``; the others None) and the talks' state (its
+    ``TalksState`` part) of worlds ``where``, for following their signed texts."""
+    slim = replace(params, **{f.name: None for f in fields(params) if f.name not in FOLLOWED})
+    talks = TalksState(**{f.name: getattr(state, f.name) for f in fields(TalksState)})
+    return slim.take(where), talks.take(where)
 
 
 @dataclass
@@ -29,8 +45,10 @@ class FollowUp:
     """The signed texts being followed, worlds on the last axis.
 
     Attributes:
-        params: the drawn parameters of these worlds (``params.world``: their run indices).
+        params: the drawn parameters of these worlds that the follow-up uses (``FOLLOWED``;
+            ``params.world``: their run indices).
         state: their working state (values of war, shifts, pressure, presence, beliefs).
+            Worlds are in no particular order.
         threshold: ``(P, n)`` what each principal's value of war must exceed for it to break
             the text: the text's worth to it plus the cost of breaking.
         signed: ``(n,)`` the round each text was signed in.
@@ -49,17 +67,16 @@ class FollowUp:
 
     def take(self, idx: np.ndarray) -> FollowUp:
         return FollowUp(self.params.take(idx), self.state.take(idx),
-                        self.threshold.take(idx, axis=-1), self.signed.take(idx))
+                        columns.take(self.threshold, idx), self.signed.take(idx))
 
     def join(self, other: FollowUp | None) -> FollowUp:
-        """These worlds and ``other``'s, in run order."""
+        """These worlds and ``other``'s (each world is followed on its own: order is no
+        matter)."""
         if other is None or other.n == 0:
             return self
         if self.n == 0:
             return other
-        both = _concat(self, other)
-        order = np.argsort(both.params.world, kind="stable")
-        return both.take(order)
+        return _concat(self, other)
 
     def breaks(self) -> tuple[np.ndarray, np.ndarray]:
         """``(broken (n,), by (n,))``: worlds where some principal's value of war now exceeds
@@ -69,10 +86,13 @@ class FollowUp:
         return broken, np.where(broken, np.argmax(over, axis=0), -1)
 
 
-def threshold(params: WorldParams, value: np.ndarray, text: np.ndarray) -> np.ndarray:
-    """``(P, n)`` the value of war above which each principal breaks a signed text."""
-    deterrence = np.einsum("pkn,kn->pn", params.deterrence, text)
-    return value + params.breach + deterrence
+def threshold(params: WorldParams, where: np.ndarray, value: np.ndarray,
+              text: np.ndarray) -> np.ndarray:
+    """``(P, n)`` the value of war above which each principal breaks a signed text, for the
+    worlds ``where`` of ``params`` (``value`` and ``text`` are theirs already)."""
+    deter = np.ascontiguousarray(columns.take(params.deterrence, where))
+    deterrence = np.einsum("pkn,kn->pn", deter, text)
+    return value + columns.take(params.breach, where) + deterrence
 
 
 def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
@@ -83,9 +103,9 @@ def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
             return Preferences(cat(x.position, y.position), cat(x.salience, y.salience),
                                cat(x.power, y.power), x.quadratic)
         if isinstance(x, np.ndarray):
-            return np.concatenate([x, y], axis=-1)
+            return columns.concat(x, y)
         if isinstance(x, dict):
-            return {k: np.concatenate([x[k], y[k]], axis=-1) for k in x}
+            return {k: columns.concat(x[k], y[k]) for k in x}
         if hasattr(x, "__dataclass_fields__"):
             return replace(x, **{f: cat(getattr(x, f), getattr(y, f))
                                  for f in x.__dataclass_fields__})

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from negotiation_sim.config.defaults import BLOCK
-from negotiation_sim.config.distributions import draw
+from negotiation_sim.config.distributions import draw_blocks
 from negotiation_sim.config.events import Shock
+from negotiation_sim.core.columns import writable
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
@@ -93,6 +94,15 @@ class EventRunner:
         live worlds of each ensemble pick theirs out)."""
         return np.concatenate([sample(g, BLOCK) for g in self.rngs[i]])
 
+    def _live(self, views) -> np.ndarray:
+        """Indices within the chunk of the worlds live in some ensemble of ``views``."""
+        m = self.model
+        live = np.zeros(len(self.rngs[0]) * BLOCK if self.rngs else 0, dtype=bool)
+        for view in views:
+            with view():
+                live[m.live] = True
+        return np.flatnonzero(live)
+
     def apply(self, rnd: int, views=(contextlib.nullcontext,)) -> None:
         """Fire every event due before round ``rnd``: each draws once, then changes its targets
         in the live worlds of every ensemble in ``views`` (context managers that point the
@@ -102,7 +112,10 @@ class EventRunner:
             if isinstance(event, Shock):
                 if (rnd - 1) % event.every:
                     continue
-                full = self._block_draws(i, lambda g, k, d=event.draw: draw(d, g, k))
+                # Every block draws its uniforms; only the live worlds' are transformed.
+                need = self._live(views)
+                full = np.empty(len(self.rngs[i]) * BLOCK)
+                full[need] = draw_blocks(event.draw, self.rngs[i], BLOCK, at=need)
             elif rnd == event.round:
                 full = self._block_draws(i, lambda g, k: g.random(k))
             else:
@@ -136,9 +149,10 @@ class EventRunner:
                 delta[i] = np.where(where, amount, 0.0)
                 m.move_values(delta)
             return
-        array = {"walkout": prm.walkout, "concession": prm.concession,
-                 "pressure": prm.pressure, "backlash": prm.backlash, "offer": prm.offers,
-                 "ceasefire": prm.ceasefire_terms}[t.kind]
+        name = {"walkout": "walkout", "concession": "concession", "pressure": "pressure",
+                "backlash": "backlash", "offer": "offers", "ceasefire": "ceasefire_terms"}[t.kind]
+        array = writable(getattr(prm, name))  # a constant becomes an array of its own
+        setattr(prm, name, array)
         now = array[t.index]
         new = amount if t.mode == "set" else now + amount
         if t.kind in ("walkout", "concession", "offer", "ceasefire"):

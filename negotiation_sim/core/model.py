@@ -33,7 +33,7 @@ from negotiation_sim.core.agents import (
     make_agent,
 )
 from negotiation_sim.core.beliefs import priors_of
-from negotiation_sim.core.durability import FollowUp, threshold
+from negotiation_sim.core.durability import FollowUp, followed, threshold
 from negotiation_sim.core.events import EventRunner
 from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.outcomes import (
@@ -124,7 +124,7 @@ class SummitModel(mesa.Model):
         self.protocol = make_protocol(scenario.protocol.kind, self)
         self.state = self.protocol.initial_state()
         self.events = EventRunner(self, seed, point)
-        self.follow = FollowUp(self.params.take(np.arange(0)), self.state.take(np.arange(0)),
+        self.follow = FollowUp(*followed(self.params, self.state, np.arange(0)),
                                np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64))
         self._form()
         self.compact()
@@ -189,9 +189,10 @@ class SummitModel(mesa.Model):
     def _reference_solutions(self) -> dict[str, np.ndarray]:
         """Nash, Kalai-Smorodinsky, weighted mean and median texts, each ``(K, N)``."""
         prm = self.params
-        weights = prm.capability[:, None, :] * prm.abs_salience
+        others = None if prm.others is None else prm.others.position
         return reference_texts(prm.prefs, prm.reservation, prm.clout, prm.lo, prm.hi,
-                               prm.positions, weights, solver=self.solver)
+                               (prm.prefs.position, others), (prm.capability, prm.abs_salience),
+                               solver=self.solver)
 
     # -- stage 1: summit formation ------------------------------------------------------------
     def _form(self) -> None:
@@ -488,9 +489,9 @@ class SummitModel(mesa.Model):
 
     def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int) -> None:
         """Start following the texts signed in the working worlds ``where`` in round ``rnd``."""
-        params = self.params.take(where)
-        new = FollowUp(params, self.state.take(where),
-                       threshold(params, value[:, where], text[:, where]),
+        params, state = followed(self.params, self.state, where)
+        new = FollowUp(params, state,
+                       threshold(self.params, where, value[:, where], text[:, where]),
                        np.full(where.size, rnd, dtype=np.int64))
         self.follow = new.join(self.follow)
 

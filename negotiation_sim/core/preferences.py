@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negotiation_sim.core import columns
+
 _TINY = 1e-300
 
 
@@ -36,27 +38,45 @@ class Preferences:
 
     @property
     def linear(self) -> bool:
-        """Whether every actor has linear utility in every world (enables exact solvers)."""
-        return not self.quadratic.any() and bool(np.all(self.power == 1.0))
+        """Whether every actor has linear utility in every world (enables exact solvers).
+
+        Kept for the arrays it was computed on (solvers ask it in every step of their loops)."""
+        key = (id(self.power), id(self.quadratic))
+        cached = self.__dict__.get("_linear")
+        if cached is None or cached[0] != key:
+            cached = (key, not self.quadratic.any() and bool(np.all(self.power == 1.0)))
+            self.__dict__["_linear"] = cached
+        return cached[1]
 
     def take(self, idx: np.ndarray) -> Preferences:
         """The same preferences restricted to worlds ``idx``."""
         return Preferences(
-            self.position.take(idx, axis=-1),
-            self.salience.take(idx, axis=-1),
-            self.power.take(idx, axis=-1),
+            columns.take(self.position, idx),
+            columns.take(self.salience, idx),
+            columns.take(self.power, idx),
             self.quadratic,
         )
 
     def subset(self, actors: list[int] | np.ndarray) -> Preferences:
         """The preferences of some actors only."""
         a = np.asarray(actors)
-        return Preferences(self.position[a], self.salience[a], self.power[a], self.quadratic[a])
+        return Preferences(_rows(self.position, a), _rows(self.salience, a),
+                           _rows(self.power, a), self.quadratic[a])
+
+
+def _rows(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``v[a]``; rows of a constant stay a constant (``core.columns``)."""
+    if columns.is_constant(v):
+        return columns.constant(v[a][..., :1], v.shape[-1])
+    return v[a]
 
 
 def issue_values(x: np.ndarray, prefs: Preferences) -> np.ndarray:
-    """Per-issue value ``g(|x_k - p_ik|)`` in [0, 1], shape ``(P, K, N)``."""
-    dist = np.abs(x[None] - prefs.position)
+    """Per-issue value ``g(|x_k - p_ik|)`` in [0, 1], shape ``(P, K, N)``.
+
+    C-ordered whatever the layout of ``x`` and ``prefs`` (constants, ``core.columns``, are
+    stride-0 views): the sums over issues that follow add in one order."""
+    dist = np.abs(np.subtract(x[None], prefs.position, order="C"))
     if prefs.linear:
         return 1.0 - dist
     g = np.power(np.clip(1.0 - dist, 0.0, 1.0), prefs.power[:, None, :])
@@ -73,7 +93,7 @@ def utilities(x: np.ndarray, prefs: Preferences) -> np.ndarray:
 
 def issue_slopes(x: np.ndarray, prefs: Preferences) -> np.ndarray:
     """d g(|x - p|) / dx per actor and issue (right-derivative at kinks): ``(P, K, N)``."""
-    diff = x[None] - prefs.position
+    diff = np.subtract(x[None], prefs.position, order="C")
     sign = np.where(diff >= 0.0, 1.0, -1.0)
     dist = np.abs(diff)
     if prefs.linear:

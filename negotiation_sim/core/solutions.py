@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from negotiation_sim.core.columns import on_column
 from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.preferences import Preferences, weighted_mean, weighted_median
 from negotiation_sim.core.proposer import kalai_smorodinsky_text
@@ -41,16 +42,22 @@ def stahl_share(delta_first: float, delta_second: float, rounds: int) -> float:
 
 
 def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarray,
-                    lo: np.ndarray, hi: np.ndarray, positions: np.ndarray,
-                    weights: np.ndarray, solver: NashSolver | None = None) -> dict[str, np.ndarray]:
+                    lo: np.ndarray, hi: np.ndarray,
+                    positions: tuple[np.ndarray, np.ndarray | None],
+                    weights: tuple[np.ndarray, np.ndarray], solver: NashSolver | None = None) -> dict[str, np.ndarray]:
     """The solution concepts of one ensemble of worlds, each ``(K, N)``, for the run summary.
 
     Nash and Kalai-Smorodinsky among the principals, with their reservations as disagreement
     points, inside the red lines and caps (NaN in worlds where no text gives every principal its
-    reservation); the weighted mean and median of all positioned actors' ideal points, weights
-    ``(A, K, N)`` (capability x salience). ``solver``, a ``NashSolver`` of the same worlds,
-    saves building the frontier again.
+    reservation); the weighted mean and median of all positioned actors' ideal points
+    (``positions``: the principals' ``(P, K, N)`` and the others' ``(A - P, K, N)`` or None),
+    weighted by capability ``(A, N)`` x salience ``(A, K, N)`` (``weights``). Where those are
+    the same in every world (``core.columns``) the mean and median are computed once.
+    ``solver``, a ``NashSolver`` of the same worlds, saves building the frontier again.
     """
+    n = reservation.shape[-1]
+    positions = on_column(lambda a, b: a if b is None else np.concatenate([a, b]), n, *positions)
+    weights = on_column(lambda c, s: c[:, None, :] * s, n, *weights)
     if solver is None:
         solver = NashSolver(prefs, clout, lo, hi)
     nash, ok = solver.solve(reservation)
@@ -61,6 +68,7 @@ def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarr
     return {
         "nash": np.where(ok[None], nash, np.nan),
         "kalai_smorodinsky": ks,
-        "weighted_mean": weighted_mean(positions, weights),
-        "weighted_median": weighted_median(positions, weights, ties="mid"),
+        "weighted_mean": on_column(weighted_mean, n, positions, weights),
+        "weighted_median": on_column(lambda p, w: weighted_median(p, w, ties="mid"), n,
+                                     positions, weights),
     }

@@ -13,6 +13,7 @@ from typing import Self
 
 import numpy as np
 
+from negotiation_sim.core import columns
 from negotiation_sim.core.beliefs import Beliefs
 
 
@@ -48,5 +49,5 @@ def _take(value, idx: np.ndarray):
     if value is None:
         return None
     if isinstance(value, np.ndarray):
-        return value.take(idx, axis=-1)
+        return columns.take(value, idx)
     return value.take(idx)

@@ -18,10 +18,12 @@ from pydantic import BaseModel
 
 from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.defaults import BLOCK
-from negotiation_sim.config.distributions import _Dist, draw
+from negotiation_sim.config.distributions import _Dist, draw_blocks
 from negotiation_sim.config.events import Shock
 from negotiation_sim.config.paths import not_drawn
 from negotiation_sim.config.scenario import GUARANTOR, MEDIATOR, PowerUtility, Principal, Scenario
+from negotiation_sim.core import columns
+from negotiation_sim.core.columns import constant, on_column, stack
 from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.seeds import input_generator
 
@@ -60,13 +62,9 @@ def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
 
     def number(value: Any, path: str) -> np.ndarray:
         if not isinstance(value, _Dist):
-            return np.full(n_worlds, float(value))
-        parts, left = [], n_worlds
-        for b in blocks:
-            size = min(BLOCK, left)
-            parts.append(draw(value, input_generator(seed, point, b, path), BLOCK)[:size])
-            left -= size
-        inputs[path] = np.concatenate(parts) if parts else np.empty(0)
+            return constant(np.array([float(value)]), n_worlds)
+        rngs = [input_generator(seed, point, b, path) for b in blocks]
+        inputs[path] = draw_blocks(value, rngs, BLOCK)[:n_worlds]
         return inputs[path]
 
     def build(node: Any, path: tuple) -> Any:
@@ -139,16 +137,17 @@ class WorldParams:
         return np.concatenate([self.prefs.position, self.others.position])
 
     def take(self, idx: np.ndarray) -> WorldParams:
-        """The parameters of worlds ``idx`` only (contiguous copies)."""
+        """The parameters of worlds ``idx`` only (contiguous copies; constants stay constants,
+        ``core.columns``)."""
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, np.ndarray):
-                v = v.take(idx, axis=-1)
+                v = columns.take(v, idx)
             elif isinstance(v, Preferences):
                 v = v.take(idx)
             elif isinstance(v, dict):
-                v = {k: a.take(idx, axis=-1) for k, a in v.items()}
+                v = {k: columns.take(a, idx) for k, a in v.items()}
             out[f.name] = v
         return replace(self, **out)
 
@@ -167,15 +166,16 @@ def sample_worlds(scenario: Scenario, n_worlds: int, *, seed: int = 0, point: in
 def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
               first_world: int) -> WorldParams:
     issues, principals = sc.issue_ids, sc.principals
-    sq = np.stack([d.issues[k].status_quo for k in issues])
+    sq = stack([d.issues[k].status_quo for k in issues], n)
 
     def per(name: str, ids: list[str]) -> np.ndarray:
-        return np.stack([getattr(d.actors[a], name) for a in ids])
+        return stack([getattr(d.actors[a], name) for a in ids], n)
 
     others = sc.positioned[len(principals):]
     mediators, guarantors = sc.ids(MEDIATOR), sc.ids(GUARANTOR)
     lo, hi = _red_line_box(sc, n)
-    zeros = np.zeros(n)
+    zeros, ones = constant(np.zeros(1), n), constant(np.ones(1), n)
+    K, P = len(issues), len(principals)
     return WorldParams(
         world=np.arange(first_world, first_world + n),
         status_quo=sq,
@@ -188,24 +188,24 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
         walkout=per("walkout", principals),
         red_lo=lo,
         red_hi=hi,
-        offers=np.stack([np.stack([d.actors[g].offer.get(k, np.ones(n)) for k in issues])
-                         for g in guarantors]) if guarantors else np.ones((0, len(issues), n)),
-        audience=np.stack([
-            np.stack([d.actors[p].audience_cost.get(f, zeros) for f, _ in sc.formats()])
+        offers=stack([stack([d.actors[g].offer.get(k, ones) for k in issues], n)
+                      for g in guarantors], n) if guarantors else np.ones((0, K, n)),
+        audience=stack([
+            stack([d.actors[p].audience_cost.get(f, zeros) for f, _ in sc.formats()], n)
             for p in principals
-        ]),
-        pressure=np.stack([np.stack([d.actors[m].pressure.get(p, zeros) for p in principals])
-                           for m in mediators]) if mediators else np.zeros((0, len(principals), n)),
+        ], n),
+        pressure=stack([stack([d.actors[m].pressure.get(p, zeros) for p in principals], n)
+                        for m in mediators], n) if mediators else np.zeros((0, P, n)),
         backlash=per("backlash", mediators) if mediators else np.zeros((0, n)),
-        ceasefire_terms=_ceasefire(sc, d, sq),
+        ceasefire_terms=_ceasefire(sc, d, sq, n),
         others=_preferences(sc, d, others, n) if others else None,
         capability=per("clout", principals + others),
         abs_salience=_absolute_salience(sc, d, principals + others, n),
         inputs=inputs,
         events=_event_values(sc, d),
-        breach=np.stack([d.durability.breach_cost.get(p, zeros) for p in principals]),
-        deterrence=np.stack([np.stack([d.durability.deterrence.get(p, {}).get(k, zeros)
-                                       for k in issues]) for p in principals]),
+        breach=stack([d.durability.breach_cost.get(p, zeros) for p in principals], n),
+        deterrence=stack([stack([d.durability.deterrence.get(p, {}).get(k, zeros)
+                                 for k in issues], n) for p in principals], n),
     )
 
 
@@ -225,41 +225,42 @@ def _event_values(sc: Scenario, d: Drawn) -> dict[str, np.ndarray]:
 def _preferences(sc: Scenario, d: Drawn, ids: list[str], n: int) -> Preferences:
     issues = sc.issue_ids
     K = len(issues)
-    pos = np.full((len(ids), K, n), 0.5)
-    sal = np.zeros((len(ids), K, n))
-    power = np.ones((len(ids), n))
+    half, zero, one = (constant(np.array([v]), n) for v in (0.5, 0.0, 1.0))
+    pos, sal, power = [], [], []
     quad = np.zeros(len(ids), dtype=bool)
     for a, aid in enumerate(ids):
         actor, drawn = sc.actors[aid], d.actors[aid]
-        for k, issue in enumerate(issues):
-            if issue in actor.position:
-                pos[a, k] = drawn.position[issue]
-            if actor.salience is None:
-                sal[a, k] = 1.0 if issue in actor.position else 0.0
-            elif issue in actor.salience:
-                sal[a, k] = drawn.salience[issue]
+        pos.append(stack([drawn.position[k] if k in actor.position else half for k in issues], n))
+        if actor.salience is None:
+            sal.append(stack([one if k in actor.position else zero for k in issues], n))
+        else:
+            sal.append(stack([drawn.salience[k] if k in actor.salience else zero
+                              for k in issues], n))
+        power.append(drawn.utility.power if isinstance(actor, Principal)
+                     and isinstance(actor.utility, PowerUtility) else one)
         if isinstance(actor, Principal):
-            if isinstance(actor.utility, PowerUtility):
-                power[a] = drawn.utility.power
             quad[a] = actor.utility == "quadratic"
-    total = sal.sum(axis=1, keepdims=True)
-    sal = np.where(total > 0, sal / np.where(total > 0, total, 1.0), 1.0 / K)
-    return Preferences(pos, sal, power, quad)
+
+    def normalised(sal: np.ndarray) -> np.ndarray:
+        total = sal.sum(axis=1, keepdims=True)
+        return np.where(total > 0, sal / np.where(total > 0, total, 1.0), 1.0 / K)
+
+    sal = on_column(normalised, n, stack(sal, n))
+    return Preferences(stack(pos, n), sal, stack(power, n), quad)
 
 
 def _absolute_salience(sc: Scenario, d: Drawn, ids: list[str], n: int) -> np.ndarray:
     """Saliences as written, clipped to [0, 1]: 1 on positioned issues when none are given."""
-    issues = sc.issue_ids
-    sal = np.zeros((len(ids), len(issues), n))
-    for a, aid in enumerate(ids):
+    zero, one = constant(np.zeros(1), n), constant(np.ones(1), n)
+    rows = []
+    for aid in ids:
         actor = sc.actors[aid]
-        for k, issue in enumerate(issues):
-            if actor.salience is not None:
-                if issue in actor.salience:
-                    sal[a, k] = d.actors[aid].salience[issue]
-            elif issue in actor.position:
-                sal[a, k] = 1.0
-    return np.clip(sal, 0.0, 1.0)
+        if actor.salience is not None:
+            rows.append(stack([d.actors[aid].salience[k] if k in actor.salience else zero
+                               for k in sc.issue_ids], n))
+        else:
+            rows.append(stack([one if k in actor.position else zero for k in sc.issue_ids], n))
+    return on_column(lambda sal: np.clip(sal, 0.0, 1.0), n, stack(rows, n))
 
 
 def combine_caps(caps: list[np.ndarray], offered: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -272,10 +273,13 @@ def combine_caps(caps: list[np.ndarray], offered: np.ndarray, like: np.ndarray) 
         offered: ``(G, K)`` whether each guarantor makes an offer on each issue.
         like: an array of shape ``(K, N)``.
     """
-    best = np.full_like(like, -np.inf)
-    for cap, named in zip(caps, offered):
-        best = np.where(named[:, None], np.maximum(best, cap), best)
-    return np.where(np.isfinite(best), best, 1.0)
+    def combine(like, *caps):
+        best = np.full_like(like, -np.inf)
+        for cap, named in zip(caps, offered):
+            best = np.where(named[:, None], np.maximum(best, cap), best)
+        return np.where(np.isfinite(best), best, 1.0)
+
+    return on_column(combine, like.shape[-1], like, *caps)
 
 
 def offered(scenario: Scenario) -> np.ndarray:
@@ -316,30 +320,33 @@ def bound_texts(params: WorldParams, caps: np.ndarray,
     held). The ceasefire package is capped too: guarantors back no more in a ceasefire than in
     any text.
     """
-    lo, hi = params.red_lo, np.minimum(caps, params.red_hi)
-    params.box_ok = (lo <= hi).all(axis=0)
-    if pre is not None:
-        plo, phi = np.maximum(lo, pre[0][:, None]), np.minimum(hi, pre[1][:, None])
-        params.pre_ok = ~params.box_ok | (plo <= phi).all(axis=0)
-        inside = params.box_ok & params.pre_ok
-        lo, hi = np.where(inside, plo, lo), np.where(inside, phi, hi)
-    else:
-        params.pre_ok = np.ones(lo.shape[1], dtype=bool)
-    params.lo = lo
-    params.hi = np.maximum(hi, lo)
+    def box(red_lo, red_hi, caps):
+        lo, hi = red_lo, np.minimum(caps, red_hi)
+        box_ok = (lo <= hi).all(axis=0)
+        if pre is not None:
+            plo, phi = np.maximum(lo, pre[0][:, None]), np.minimum(hi, pre[1][:, None])
+            pre_ok = ~box_ok | (plo <= phi).all(axis=0)
+            inside = box_ok & pre_ok
+            lo, hi = np.where(inside, plo, lo), np.where(inside, phi, hi)
+        else:
+            pre_ok = np.ones(lo.shape[1], dtype=bool)
+        return lo, np.maximum(hi, lo), box_ok, pre_ok
+
+    params.lo, params.hi, params.box_ok, params.pre_ok = on_column(
+        box, params.n, params.red_lo, params.red_hi, caps)
     params.ceasefire = (None if params.ceasefire_terms is None
-                        else np.minimum(params.ceasefire_terms, caps))
+                        else on_column(np.minimum, params.n, params.ceasefire_terms, caps))
 
 
 def _red_line_box(sc: Scenario, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)``, each ``(K, N)``: the texts every principal's red lines allow."""
     issues = sc.issue_ids
-    lo, hi = np.zeros((len(issues), n)), np.ones((len(issues), n))
+    lo, hi = np.zeros((len(issues), 1)), np.ones((len(issues), 1))
     for actor in sc.actors.values():
         if isinstance(actor, Principal):
             for c in actor.red_lines:
                 _tighten(lo, hi, issues.index(c.issue), c)
-    return lo, hi
+    return constant(lo, n), constant(hi, n)
 
 
 def _tighten(lo: np.ndarray, hi: np.ndarray, k: int, c: Constraint) -> None:
@@ -357,13 +364,9 @@ def constraint_box(constraints: list[Constraint], issues: list[str]) -> tuple[np
     return lo[:, 0], hi[:, 0]
 
 
-def _ceasefire(sc: Scenario, d: Drawn, sq: np.ndarray) -> np.ndarray | None:
+def _ceasefire(sc: Scenario, d: Drawn, sq: np.ndarray, n: int) -> np.ndarray | None:
     """The fallback package: the named terms, the status quo on every other issue."""
     if sc.ceasefire is None:
         return None
-    terms = sq.copy()
-    for k, issue in enumerate(sc.issue_ids):
-        value = sc.ceasefire.terms.get(issue, "status_quo")
-        if value != "status_quo":
-            terms[k] = d.ceasefire.terms[issue]
-    return terms
+    return stack([sq[k] if sc.ceasefire.terms.get(issue, "status_quo") == "status_quo"
+                  else d.ceasefire.terms[issue] for k, issue in enumerate(sc.issue_ids)], n)

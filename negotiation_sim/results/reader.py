@@ -187,7 +187,9 @@ def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFram
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    # No pre-buffering and one thread: each row group's column chunks are read, decoded and
+    # freed in turn (pre-buffered reads kept ~0.4 MB a row group alive, measured).
+    pf = pq.ParquetFile(path, pre_buffer=False)
     names = pf.schema_arrow.names
     columns = [c for c in names if c in _FIGURE_COLUMNS
                or c.startswith(("terms.", "utility.", "war."))
@@ -195,12 +197,16 @@ def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFram
     step = max(1, math.ceil(pf.metadata.num_rows / max_rows))
     if step == 1:
         return pf.read(columns=columns).to_pandas()
+    # One row group at a time, each read and sampled before the next: iterating batches
+    # instead read ahead through pyarrow's pool (measured: 930 MiB peak for 10M worlds).
     parts, offset = [], 0
-    for batch in pf.iter_batches(batch_size=65_536, columns=columns):
+    for g in range(pf.metadata.num_row_groups):
+        group = pf.read_row_group(g, columns=columns, use_threads=False)
         first = (-offset) % step  # keep rows whose run-wide index is a multiple of step
-        parts.append(batch.take(pa.array(range(first, batch.num_rows, step))))
-        offset += batch.num_rows
-    return pa.Table.from_batches(parts).to_pandas()
+        parts.append(group.take(pa.array(range(first, group.num_rows, step), pa.int64())))
+        offset += group.num_rows
+        del group
+    return pa.concat_tables(parts).to_pandas()
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from negotiation_sim.core.agents import draft_text
 from negotiation_sim.core.beliefs import Beliefs
+from negotiation_sim.core.columns import constant
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
 from negotiation_sim.core.state import TalksState
 
@@ -63,7 +64,7 @@ class Protocol:
     def initial_state(self) -> TalksState:
         """The state before formation: values of war as drawn, no pressure yet."""
         m, prm = self.model, self.model.params
-        zeros = np.zeros_like(prm.reservation)
+        zeros = constant(np.zeros((prm.reservation.shape[0], 1)), prm.n)
         return self.State(reservation=np.clip(prm.reservation, 0.0, 1.0), shift=zeros,
                           pressure=zeros, backlash=zeros,
                           present=np.zeros((len(m.mediators), prm.n), dtype=bool),

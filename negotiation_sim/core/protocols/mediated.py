@@ -43,7 +43,7 @@ class MediatedProtocol(Protocol):
     State = MediatedState
 
     def extra_state(self) -> dict[str, np.ndarray]:
-        return {"excess": self.model.params.claim.copy()}
+        return {"excess": self.model.params.claim}
 
     def draft(self) -> tuple[np.ndarray, np.ndarray]:
         """The round's text and the chance it passes: drafted by the scenario's first
