@@ -54,11 +54,14 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	$(VENV)/bin/negsim run $(SCENARIO) --out $(DEMO_OUT)
+	$(VENV)/bin/negsim run $(SCENARIO) --out $(DEMO_OUT) --overwrite
 	@echo "table: $(DEMO_OUT)/summary.json   plot: $(DEMO_OUT)/outcomes.png"
 
+# PYTEST_ARGS: e.g. make test PYTEST_ARGS='-n 0 -x' to run in one process and stop at a failure
+PYTEST_ARGS ?= -n auto
+
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test
 	$(PY) benchmarks/run.py --readme benchmarks/README.md
