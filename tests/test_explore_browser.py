@@ -94,10 +94,8 @@ def test_moving_a_slider_reruns_and_matches_negsim_run(server, tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            start = time.perf_counter()
             page.goto(url)
             page.wait_for_selector("table.negsim-shares", timeout=30_000)
-            loaded = time.perf_counter() - start
             before, settings = _shares(page)
             assert settings[LEVER] == pytest.approx(0.011)  # the triangular's mean in the file
             thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
@@ -112,7 +110,6 @@ def test_moving_a_slider_reruns_and_matches_negsim_run(server, tmp_path):
             saved_text = page.inner_text(".negsim-message")
         finally:
             browser.close()
-    assert loaded < 15  # generous on a loaded machine; the report gives the measured time
     assert after != before
     assert after["agreement"] > before["agreement"]  # more pressure on Moscow, more deals
     saved = tmp_path / "baseline_explored.yaml"

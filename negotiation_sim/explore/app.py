@@ -51,8 +51,7 @@ SESSION = _session()
 # The scenario as written, run once while the server starts: the page opens on it at once (and
 # the figure code is warm for the first rerun).
 FIRST = (dict(SESSION.values), SESSION.run())
-_warm = FIRST[1].terms_figure()
-matplotlib.pyplot.close(_warm)
+FIRST[1].terms_png()
 values = solara.reactive(dict(SESSION.values))
 shown = solara.reactive(FIRST)
 world = solara.reactive(SESSION.world)
@@ -174,13 +173,7 @@ def Results():
         solara.HTML(unsafe_innerHTML=shares_html(result, settings))
         solara.Markdown("**Summit formats held** (share of worlds): " + ", ".join(
             f"{f} {v:.1%}" for f, v in result.formats()))
-        fig = result.terms_figure()
-        try:
-            solara.FigureMatplotlib(fig, format="png", dependencies=[id(result)])
-        finally:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+        solara.Image(result.terms_png(), format="png", classes=["negsim-terms"])
         with solara.Card("One world's story", classes=["negsim-story"]):
             solara.Markdown("\n".join(f"- {html.escape(line)}" for line in
                                       result.story_lines()))

@@ -134,8 +134,10 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
             colors.append(OUTCOME_COLOURS[outcome])
             labels.append("Agreed terms" if outcome == "agreement" else "Ceasefire package")
         weights = [np.full(len(s), 100.0 / max(n, 1)) for s in stacks]
+        # one filled outline per outcome, not one patch per bar: the same bars, drawn in a
+        # fraction of the time (the explorer redraws this figure on every rerun)
         axk.hist(stacks, bins=edges, weights=weights, stacked=True, color=colors, label=labels,
-                 edgecolor="white", linewidth=0.3)
+                 histtype="stepfilled", edgecolor="white", linewidth=0.3)
         headroom(axk, 1.5)  # room above the bars for the marks
         axk.set_ylabel("% of worlds")
         if issue in marks:
