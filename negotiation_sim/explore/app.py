@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import threading
 from pathlib import Path
 
 import matplotlib
@@ -173,10 +174,30 @@ def Results():
         solara.HTML(unsafe_innerHTML=shares_html(result, settings))
         solara.Markdown("**Summit formats held** (share of worlds): " + ", ".join(
             f"{f} {v:.1%}" for f, v in result.formats()))
-        solara.Image(result.terms_png(), format="png", classes=["negsim-terms"])
+        TermsFigure(result)
         with solara.Card("One world's story", classes=["negsim-story"]):
             solara.Markdown("\n".join(f"- {html.escape(line)}" for line in
                                       result.story_lines()))
+
+
+_DRAWING = threading.Lock()  # pyplot's state is global: one figure drawn at a time
+
+
+@solara.component
+def TermsFigure(result: Explored):
+    """The terms figure, drawn in a thread: the shares of a rerun show as soon as the worlds have
+    run, and the figure (most of a rerun's time, in matplotlib's text layout) follows."""
+    def draw() -> bytes:
+        with _DRAWING:
+            return result.terms_png()
+
+    png = solara.use_thread(draw, dependencies=[id(result)], intrusive_cancel=False)
+    if png.state == solara.ResultState.FINISHED:
+        solara.Image(png.value, format="png", classes=["negsim-terms"])
+    elif png.state == solara.ResultState.ERROR:
+        solara.Error(f"The terms figure could not be drawn: {png.error}")
+    else:
+        solara.Text("drawing the terms figure ...", classes=["negsim-drawing"])
 
 
 @solara.component
