@@ -232,36 +232,10 @@ def bench_throughput(sizes, protocol_n, repeat, out):
 
 
 def _eu_variant(actors: int = 6, deadlock: bool = False):
-    """The baseline under expected utility, with ``actors`` positioned actors (the six of the
-    baseline plus guarantors without offers, placed evenly between Ukraine's and Russia's
-    ideal points, clout 0.5, equal saliences). ``deadlock``: every world plays all ``rounds``
-    rounds of dynamics on its own inputs (no summit block, values of war 0.99, no walk-outs,
-    and every ideal point drawn uniformly within 0.05 of the baseline's, so that no two worlds
-    share their inputs)."""
-    from negotiation_sim.config.scenario import Scenario
+    """``variants.expected_utility``: the baseline under expected utility with ``actors``."""
+    import variants
 
-    data = load().model_dump(mode="json", warnings=False, exclude_unset=True)
-    data["protocol"] = {**data.get("protocol", {}), "kind": "expected_utility"}
-    issues = list(data["issues"])
-    ua, ru = data["actors"]["ukraine"]["position"], data["actors"]["russia"]["position"]
-    extra = actors - 6
-    for i in range(extra):
-        t = (i + 1) / (extra + 1)
-        data["actors"][f"extra_{i:02d}"] = {
-            "role": "guarantor", "clout": 0.5,
-            "position": {k: round((1 - t) * ua[k] + t * ru[k], 4) for k in issues},
-            "salience": {k: 1.0 / len(issues) for k in issues}}
-    if deadlock:
-        data.pop("summit", None)
-        for a in ("russia", "ukraine"):
-            data["actors"][a].update(reservation=0.99, walkout=0.0)
-            data["actors"][a].pop("audience_cost", None)  # they need a summit block
-            data["actors"][a].pop("preconditions", None)
-        for actor in data["actors"].values():
-            actor["position"] = {k: {"dist": "uniform", "low": max(0.0, v - 0.05),
-                                     "high": min(1.0, v + 0.05)}
-                                 for k, v in actor.get("position", {}).items()}
-    return Scenario.model_validate(data)
+    return variants.expected_utility(actors, deadlock=deadlock)
 
 
 def _dump_scenario(sc, path: Path) -> Path:

@@ -107,15 +107,18 @@ def principals(p: int):
                              for k in ua["position"]}
         actor["reservation"] = {"dist": "uniform", "low": 0.3, "high": 0.5}
         data["actors"][name] = actor
-        for f, members in data["summit"]["formats"].items():
+        for members in data["summit"]["formats"].values():
             members.insert(2, name)
     return _validate(data)
 
 
-def expected_utility(actors: int):
+def expected_utility(actors: int, deadlock: bool = False):
     """The baseline under expected utility with ``actors`` positioned actors (the six of the
     baseline plus guarantors without offers, placed evenly between Ukraine's and Russia's ideal
-    points, clout 0.5, equal saliences)."""
+    points, clout 0.5, equal saliences). ``deadlock``: every world plays all ``rounds`` rounds of
+    dynamics on its own inputs (no summit block, values of war 0.99, no walk-outs, and every
+    ideal point drawn uniformly within 0.05 of the baseline's, so that no two worlds share their
+    inputs)."""
     data = _data()
     data["protocol"] = {**data.get("protocol", {}), "kind": "expected_utility"}
     names = list(data["issues"])
@@ -127,6 +130,16 @@ def expected_utility(actors: int):
             "role": "guarantor", "clout": 0.5,
             "position": {k: round((1 - t) * ua[k] + t * ru[k], 4) for k in names},
             "salience": {k: 1.0 / len(names) for k in names}}
+    if deadlock:
+        data.pop("summit", None)
+        for a in ("russia", "ukraine"):
+            data["actors"][a].update(reservation=0.99, walkout=0.0)
+            data["actors"][a].pop("audience_cost", None)  # they need a summit block
+            data["actors"][a].pop("preconditions", None)
+        for actor in data["actors"].values():
+            actor["position"] = {k: {"dist": "uniform", "low": max(0.0, v - 0.05),
+                                     "high": min(1.0, v + 0.05)}
+                                 for k, v in actor.get("position", {}).items()}
     return _validate(data)
 
 

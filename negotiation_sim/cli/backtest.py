@@ -5,8 +5,6 @@ markets and forecasting platforms.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -80,34 +78,17 @@ def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
     """backtest.json, .csv, .md and the two figures, each written whole or not at all."""
     from negotiation_sim.analysis.backtest import to_csv, to_markdown
     from negotiation_sim.plots.backtest import question_figure, reliability_figure
-    from negotiation_sim.results.files import write_json_atomic
+    from negotiation_sim.plots.style import save
+    from negotiation_sim.results.files import write_json_atomic, write_text_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "backtest.json", result)
-    _write_text_atomic(out / "backtest.csv", to_csv(result))
-    _write_text_atomic(out / "backtest.md", to_markdown(result))
+    write_text_atomic(out / "backtest.csv", to_csv(result))
+    write_text_atomic(out / "backtest.md", to_markdown(result))
     figures = {"reliability.png": reliability_figure, "questions.png": question_figure}
     for name, make in figures.items():
-        _save_atomic(make(result), out / name)
+        save(make(result), out / name)  # whole or not at all
     return [out / n for n in ("backtest.json", "backtest.csv", "backtest.md", *figures)]
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _save_atomic(fig, path: Path) -> None:
-    from negotiation_sim.plots.style import save
-
-    save(fig, path)  # whole or not at all
 
 
 def print_tables(result: dict[str, Any]) -> None:
