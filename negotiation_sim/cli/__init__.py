@@ -53,8 +53,30 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (backtest.backtest, "backtest"),
     (explore.explore, "explore"),
 ]
+
+
+def _one_line_paragraphs(function) -> None:
+    """Join each paragraph of a command's docstring into one line, so that ``--help`` wraps it
+    to the terminal instead of keeping the source's line breaks (paragraphs holding a list, a
+    line starting with "-", keep theirs)."""
+    import inspect
+
+    doc = inspect.cleandoc(function.__doc__ or "")
+    paragraphs = [p if any(line.lstrip().startswith("-") for line in p.splitlines())
+                  else " ".join(p.split()) for p in doc.split("\n\n")]
+    function.__doc__ = "\n\n".join(paragraphs)
+
+
+def _short_help(function) -> str:
+    """The first sentence of a command's docstring (the list of ``negsim --help``)."""
+    first = (function.__doc__ or "").split("\n\n")[0]
+    head, dot, _ = first.partition(". ")
+    return head + "." if dot else first
+
+
 for _function, _name in COMMANDS:
-    app.command(_name)(_function)
+    _one_line_paragraphs(_function)
+    app.command(_name, short_help=_short_help(_function))(_function)
 
 
 def _version(value: bool) -> None:
