@@ -33,18 +33,18 @@ def validate(
     from negotiation_sim.config.backtest import load_backtest
     from negotiation_sim.config.experiment import load_experiment
     from negotiation_sim.config.kinds import file_kind
-    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.extras import missing_extra
+    from negotiation_sim.config.scenario import scenario_from_data
     from negotiation_sim.config.yamlio import InputError, load_yaml
 
-    from negotiation_sim.config.extras import missing_extra
-
-    loaders = {"scenario": load_scenario, "experiment": load_experiment,
-               "backtest": load_backtest}
+    loaders = {"experiment": load_experiment, "backtest": load_backtest}
     failed = False
     for path in files:
         try:
-            kind = file_kind(load_yaml(path).data)
-            loaded = loaders[kind](path)
+            doc = load_yaml(path)  # read once: its kind, a scenario and the warnings' lines
+            kind = file_kind(doc.data)
+            loaded = (scenario_from_data(doc.data, doc) if kind == "scenario"
+                      else loaders[kind](path))
         except InputError as err:
             if debug:
                 raise
@@ -59,17 +59,18 @@ def validate(
         else:
             typer.echo(printable(f"ok {path}", newlines=False))
             if not no_warn and kind in ("scenario", "experiment"):
-                _warn(path, loaded, kind)
+                _warn(loaded, doc, kind)
     if failed:
         raise typer.Exit(1)
 
 
-def _warn(path: Path, loaded, kind: str) -> None:
-    """The sanity warnings of a valid scenario file, or of an experiment's scenario."""
-    from negotiation_sim.core.checks import file_warnings, scenario_warnings
+def _warn(loaded, doc, kind: str) -> None:
+    """The sanity warnings of a valid scenario (``doc``: its file), or of an experiment's
+    scenario."""
+    from negotiation_sim.core.checks import scenario_warnings
 
     if kind == "scenario":
-        found = file_warnings(path)
+        found = scenario_warnings(loaded, doc)
     else:
         found = scenario_warnings(loaded.base, loaded.scenario_doc)
     for w in found:
