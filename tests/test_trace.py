@@ -104,3 +104,27 @@ def test_the_last_world_of_the_largest_run_is_traced():
     res = CliRunner().invoke(app, ["trace", BASELINE, "--world", str(10**9 - 1), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["world"] == 10**9 - 1
+
+
+def test_the_trace_tells_what_became_of_a_signed_text():
+    """A traced world's durability is the run's: a text broken in the run is broken in the trace
+    by the same principal in the same round, and says so in its why; a text kept says it held."""
+    sc = load_scenario(BASELINE)
+    chunk = next(iter_chunks(sc, 400, seed=0, chunk_size=400))
+    signed = np.flatnonzero(np.isin(np.array(OUTCOMES)[chunk.outcome], ["agreement", "ceasefire"]))
+    broken = signed[chunk.broken_round[signed] >= 0]
+    held = signed[chunk.broken_round[signed] < 0]
+    assert broken.size and held.size  # the baseline has both within 400 worlds
+    for w in (broken[0], held[0]):
+        story = trace_world(sc, seed=0, world=int(w))
+        d = story["outcome"]["durability"]
+        assert d["followed_rounds"] == sc.durability.rounds
+        if chunk.broken_round[w] >= 0:
+            by = sc.principals[chunk.broken_by[w]]
+            assert (d["held"], d["broken_round"], d["broken_by"]) == (
+                False, chunk.broken_round[w], by)
+            assert f"broke it in round {chunk.broken_round[w]}" in story["why"]
+        else:
+            assert d["held"] and d["broken_round"] is None and "held" in story["why"]
+    no_summit = int(np.flatnonzero(np.array(OUTCOMES)[chunk.outcome] == "no_summit")[0])
+    assert trace_world(sc, seed=0, world=no_summit)["outcome"]["durability"] is None

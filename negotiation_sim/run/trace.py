@@ -111,13 +111,48 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         "terms": None if np.isnan(m.terms[:, w]).all() else text(m.terms, w),
         "utilities": per(m.utility, w, scenario.positioned),
         "value_of_war": per(m.war, w),
+        "durability": _durability(m, w, out, scenario),
     }
     story["why"] = explain(story, scenario)
     return story
 
 
+def _durability(m, w: int, out: int, scenario) -> dict[str, Any] | None:
+    """What became of a signed text (``core.durability``): None when nothing was signed or
+    signed texts are not followed; else whether it held the followed rounds, or who broke it
+    in which round."""
+    rounds = scenario.durability.rounds
+    if OUTCOMES[out] not in ("agreement", "ceasefire") or rounds == 0:
+        return None
+    broken = int(m.broken_round[w])
+    by = int(m.broken_by[w])
+    days = scenario.protocol.round_days
+    return {"followed_rounds": rounds, "held": broken < 0,
+            "broken_round": broken if broken >= 0 else None,
+            "broken_day": float(broken * days) if broken >= 0 else None,
+            "broken_by": scenario.principals[by] if by >= 0 else None}
+
+
 def explain(story: dict[str, Any], scenario) -> str:
-    """One sentence on why the world ended as it did, from its story."""
+    """Why the world ended as it did, from its story: one sentence, and one more on what became
+    of a signed text when signed texts are followed."""
+    why = _why_it_ended(story, scenario)
+    d = story["outcome"].get("durability")
+    if d is None:
+        return why
+    name = scenario.actors
+    days = scenario.protocol.round_days
+    if d["held"]:
+        return (f"{why} The text held for the {d['followed_rounds']} rounds followed after the "
+                f"signing ({d['followed_rounds'] * days:g} days): no principal's value of war "
+                "rose above its worth plus the cost of breaking it.")
+    return (f"{why} {name[d['broken_by']].display(d['broken_by'])} broke it in round "
+            f"{d['broken_round']} (day {d['broken_day']:g}): its value of war rose above the "
+            "text's worth to it plus its cost of breaking it.")
+
+
+def _why_it_ended(story: dict[str, Any], scenario) -> str:
+    """One sentence on why the talks ended as they did."""
     o = story["outcome"]
     name = {a: scenario.actors[a].display(a) for a in scenario.actors}
     reason = EndReason[o["end_reason"].upper()]
