@@ -73,6 +73,10 @@ class _Dist(BaseModel):
         """Smallest interval that holds every value ``sample`` returns (finite)."""
         return self.support()
 
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        """``P(X <= y)``, elementwise (right-continuous)."""
+        raise NotImplementedError
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` independent draws as a float64 array."""
         raise NotImplementedError
@@ -105,6 +109,12 @@ class Uniform(_Dist):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size=n)
+
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        if self.high == self.low:
+            return (y >= self.low).astype(float)
+        return np.clip((y - self.low) / (self.high - self.low), 0.0, 1.0)
 
 
 class Normal(_Dist):
@@ -144,6 +154,18 @@ class Normal(_Dist):
         hi = max(self.mean, self.low if self.low is not None else -math.inf) + far \
             if self.high is None else self.high
         return lo, hi
+
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtr
+
+        y = np.asarray(y, dtype=float)
+        if self.sd == 0:
+            return (y >= self.mean).astype(float)
+        lo = -np.inf if self.low is None else (self.low - self.mean) / self.sd
+        hi = np.inf if self.high is None else (self.high - self.mean) / self.sd
+        a, b = ndtr(lo), ndtr(hi)
+        z = (np.clip(y, *self.support()) - self.mean) / self.sd
+        return np.clip((ndtr(z) - a) / (b - a), 0.0, 1.0)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.sample_blocks([rng], n)
@@ -212,6 +234,11 @@ class Beta(_Dist):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.beta(self.a, self.b, size=n)
 
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        from scipy.special import betainc
+
+        return betainc(self.a, self.b, np.clip(np.asarray(y, dtype=float), 0.0, 1.0))
+
 
 class Triangular(_Dist):
     """Triangular on [low, high] with its peak at mode."""
@@ -236,6 +263,16 @@ class Triangular(_Dist):
         if self.low == self.high:
             return np.full(n, self.low)
         return rng.triangular(self.low, self.mode, self.high, size=n)
+
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        if self.high == self.low:
+            return (y >= self.low).astype(float)
+        a, c, b = self.low, self.mode, self.high
+        yc = np.clip(y, a, b)
+        left = np.where(c > a, (yc - a) ** 2 / ((b - a) * max(c - a, 1e-300)), 0.0)
+        right = 1.0 - np.where(b > c, (b - yc) ** 2 / ((b - a) * max(b - c, 1e-300)), 0.0)
+        return np.where(yc <= c, left, right)
 
 
 class Choice(_Dist):
@@ -263,6 +300,14 @@ class Choice(_Dist):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         p = None if self.weights is None else np.asarray(self.weights) / sum(self.weights)
         return rng.choice(np.asarray(self.values, dtype=float), size=n, p=p)
+
+    def cdf(self, y: np.ndarray) -> np.ndarray:
+        values = np.asarray(self.values, dtype=float)
+        weights = (np.full(values.size, 1.0 / values.size) if self.weights is None
+                   else np.asarray(self.weights, dtype=float) / sum(self.weights))
+        order = np.argsort(values, kind="stable")
+        cum = np.concatenate([[0.0], np.cumsum(weights[order])])
+        return cum[np.searchsorted(values[order], y, side="right")]
 
 
 Distribution = Annotated[

@@ -13,11 +13,12 @@ package are worth to each side) live a layer up, in ``core.checks``, which adds 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
-from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangular, Uniform, _Dist
+import numpy as np
+
+from negotiation_sim.config.distributions import _Dist
 from negotiation_sim.config.distributions import support as support_of
 from negotiation_sim.config.scenario import GUARANTOR, Guarantor, Mediator, Principal, Scenario
 from negotiation_sim.config.yamlio import Problem, YamlDoc
@@ -91,48 +92,10 @@ def _mass(loc: tuple, value: Any, rng: tuple[float, float], what: str
 
 
 def mass_outside(d: _Dist, lo: float, hi: float) -> float:
-    """The probability that a draw of ``d`` falls outside [lo, hi]."""
-    if isinstance(d, Uniform):
-        width = d.high - d.low
-        if width == 0:
-            return 0.0 if lo <= d.low <= hi else 1.0
-        inside = max(0.0, min(hi, d.high) - max(lo, d.low))
-        return 1.0 - inside / width
-    if isinstance(d, Normal):
-        if d.sd == 0:
-            return 0.0 if lo <= d.mean <= hi else 1.0
-
-        def cdf(x: float) -> float:
-            return 0.5 * (1.0 + math.erf((x - d.mean) / (d.sd * math.sqrt(2.0))))
-
-        a = -math.inf if d.low is None else d.low
-        b = math.inf if d.high is None else d.high
-        total = cdf(b) - cdf(a)
-        if total <= 0:
-            return 0.0
-        inside = max(0.0, cdf(min(b, hi)) - cdf(max(a, lo)))
-        return float(1.0 - inside / total)
-    if isinstance(d, Triangular):
-        if d.high == d.low:
-            return 0.0 if lo <= d.low <= hi else 1.0
-        return 1.0 - max(0.0, _triangular_cdf(d, hi) - _triangular_cdf(d, lo))
-    if isinstance(d, Choice):
-        w = d.weights or [1 / len(d.values)] * len(d.values)
-        return float(sum(p for v, p in zip(d.values, w) if not lo <= v <= hi) / sum(w))
-    if isinstance(d, Beta):
-        return 0.0 if lo <= 0 and hi >= 1 else 1.0
-    return 0.0
-
-
-def _triangular_cdf(d: Triangular, x: float) -> float:
-    a, c, b = d.low, d.mode, d.high
-    if x <= a:
-        return 0.0
-    if x >= b:
-        return 1.0
-    if x <= c:
-        return (x - a) ** 2 / ((b - a) * (c - a))
-    return 1.0 - (b - x) ** 2 / ((b - a) * (b - c))
+    """The probability that a draw of ``d`` falls outside [lo, hi] (the distribution's own CDF,
+    its mass at ``lo`` counted inside)."""
+    inside = float(d.cdf(hi)) - float(d.cdf(np.nextafter(lo, -np.inf)))
+    return max(0.0, 1.0 - inside)
 
 
 def _caps(sc: Scenario) -> dict[str, tuple[float, str]]:

@@ -21,13 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betainc, ndtr
 
 from negotiation_sim.config.distributions import (
-    Beta,
-    Choice,
-    Normal,
-    Triangular,
     Uniform,
     is_random,
 )
@@ -46,39 +41,8 @@ class Prior:
         self.low, self.high = float(low), float(high)
 
     def cdf(self, y: np.ndarray) -> np.ndarray:
-        """``P(w(1) <= y)``, elementwise (right-continuous)."""
-        d = self.dist
-        y = np.asarray(y, dtype=float)
-        if isinstance(d, Uniform):
-            if d.high == d.low:
-                return (y >= d.low).astype(float)
-            return np.clip((y - d.low) / (d.high - d.low), 0.0, 1.0)
-        if isinstance(d, Normal):
-            if d.sd == 0:
-                return (y >= d.mean).astype(float)
-            lo = -np.inf if d.low is None else (d.low - d.mean) / d.sd
-            hi = np.inf if d.high is None else (d.high - d.mean) / d.sd
-            a, b = ndtr(lo), ndtr(hi)
-            z = (np.clip(y, self.low, self.high) - d.mean) / d.sd
-            return np.clip((ndtr(z) - a) / (b - a), 0.0, 1.0)
-        if isinstance(d, Beta):
-            return betainc(d.a, d.b, np.clip(y, 0.0, 1.0))
-        if isinstance(d, Triangular):
-            if d.high == d.low:
-                return (y >= d.low).astype(float)
-            a, c, b = d.low, d.mode, d.high
-            yc = np.clip(y, a, b)
-            left = np.where(c > a, (yc - a) ** 2 / ((b - a) * max(c - a, 1e-300)), 0.0)
-            right = 1.0 - np.where(b > c, (b - yc) ** 2 / ((b - a) * max(b - c, 1e-300)), 0.0)
-            return np.where(yc <= c, left, right)
-        if isinstance(d, Choice):
-            values = np.asarray(d.values, dtype=float)
-            weights = (np.full(values.size, 1.0 / values.size) if d.weights is None
-                       else np.asarray(d.weights, dtype=float) / sum(d.weights))
-            order = np.argsort(values, kind="stable")
-            cum = np.concatenate([[0.0], np.cumsum(weights[order])])
-            return cum[np.searchsorted(values[order], y, side="right")]
-        raise TypeError(f"no prior for {type(d).__name__}")
+        """``P(w(1) <= y)``, elementwise (right-continuous): the distribution's own CDF."""
+        return self.dist.cdf(y)
 
 
 @dataclass
