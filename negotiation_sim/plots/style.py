@@ -206,8 +206,9 @@ def save(fig, path, **kwargs) -> None:
     place, and removed on any exception (an interrupt mid-draw leaves no half image).
     """
     import os
-    import tempfile
     from pathlib import Path
+
+    from negotiation_sim.results.files import atomic_path
 
     plt = pyplot()
     dpi = kwargs.pop("dpi", 150)
@@ -217,15 +218,8 @@ def save(fig, path, **kwargs) -> None:
             return
         path = Path(path)
         kwargs.setdefault("format", path.suffix.lstrip(".").lower() or None)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=dpi, **kwargs)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     finally:
         plt.close(fig)
 

@@ -91,10 +91,9 @@ def export(results, fmt: str, out: str | Path) -> list[Path]:
 
 
 def _atomic(target: Path, write) -> None:
-    """Write through a temporary name beside ``target``, so a failed export leaves no half file."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
+    """``write(path)`` through a temporary name beside ``target`` (``files.atomic_path``), so a
+    failed export leaves no half file."""
+    from negotiation_sim.results.files import atomic_path
+
+    with atomic_path(target) as tmp:
         write(tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
