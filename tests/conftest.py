@@ -72,3 +72,21 @@ def write_yaml(path: Path, data) -> Path:
 
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def small_sweep(tmp: Path, name: str, runs: int, guarantees: list[float]) -> Path:
+    """A grid sweep of SMALL over Germany's guarantees offer, written by ``negsim sweep`` into
+    ``tmp/out`` (without figures); returns that directory."""
+    from typer.testing import CliRunner
+
+    from negotiation_sim.cli import app
+
+    write_yaml(tmp / "small.yaml", SMALL)
+    write_yaml(tmp / "exp.yaml", {
+        "name": name, "scenario": "small.yaml", "runs": runs, "seed": 1,
+        "sweep": {"method": "grid",
+                  "parameters": {"actors.germany.offer.guarantees": guarantees}}})
+    res = CliRunner().invoke(app, ["sweep", str(tmp / "exp.yaml"), "--out", str(tmp / "out"),
+                                   "-q", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    return tmp / "out"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SMALL, write_yaml
+from conftest import SMALL, small_sweep, write_yaml
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
@@ -28,15 +28,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("sweep")
-    write_yaml(tmp / "small.yaml", SMALL)
-    (tmp / "exp.yaml").write_text("name: export\nscenario: small.yaml\nruns: 200\nseed: 1\n"
-                                  "sweep:\n  method: grid\n  parameters:\n"
-                                  "    actors.germany.offer.guarantees: [0.3, 0.9]\n")
-    res = cli.invoke(app, ["sweep", str(tmp / "exp.yaml"), "--out", str(tmp / "out"), "-q",
-                           "--no-plots"])
-    assert res.exit_code == 0, res.output
-    return tmp / "out"
+    return small_sweep(tmp_path_factory.mktemp("sweep"), "export", 200, [0.3, 0.9])
 
 
 def test_run_to_csv_equals_the_parquet(run_dir, tmp_path):

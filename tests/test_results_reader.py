@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SMALL, write_yaml
+from conftest import small_sweep
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
@@ -40,15 +40,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("sweep")
-    write_yaml(tmp / "small.yaml", SMALL)
-    (tmp / "exp.yaml").write_text("name: reader\nscenario: small.yaml\nruns: 300\nseed: 1\n"
-                                  "sweep:\n  method: grid\n  parameters:\n"
-                                  "    actors.germany.offer.guarantees: [0.3, 0.6, 0.9]\n")
-    res = cli.invoke(app, ["sweep", str(tmp / "exp.yaml"), "--out", str(tmp / "out"), "-q",
-                           "--no-plots"])
-    assert res.exit_code == 0, res.output
-    return tmp / "out"
+    return small_sweep(tmp_path_factory.mktemp("sweep"), "reader", 300, [0.3, 0.6, 0.9])
 
 
 def test_results_kind_and_load_results(run_dir, sweep_dir, tmp_path):
