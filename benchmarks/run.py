@@ -47,12 +47,12 @@ def load(path: Path = BASELINE, **protocol):
     return sc
 
 
-def run_ensemble(sc, n: int, seed: int = 0) -> None:
+def run_ensemble(sc, n: int, seed: int = 0, solutions: bool = True) -> None:
     from negotiation_sim.results.summary import Accumulator
     from negotiation_sim.run.chunks import iter_chunks
 
     acc = Accumulator.for_scenario(sc)
-    for chunk in iter_chunks(sc, n, seed=seed):
+    for chunk in iter_chunks(sc, n, seed=seed, solutions=solutions):
         acc.add(chunk)
 
 
@@ -167,11 +167,14 @@ def bench_reference(n, repeat, out):
 # -- scaling ----------------------------------------------------------------------------------
 
 # For each dimension: the values, and the worlds run at each (fewer where a world costs more).
+# A dimension named "..., no reference texts" runs its family without the reference solution
+# concepts (``negsim run --no-solutions``).
 SCALING = {
     "guarantors": ([3, 9, 27], [50_000, 50_000, 50_000]),
     "issues": ([4, 8, 12], [50_000, 50_000, 50_000]),
     "rounds": ([10, 20, 40], [50_000, 50_000, 50_000]),
-    "principals": ([2, 3, 4], [20_000, 100, 50]),
+    "principals": ([2, 3, 4], [20_000, 20_000, 20_000]),
+    "principals, no reference texts": ([2, 3, 4], [20_000, 20_000, 20_000]),
     "expected-utility actors": ([6, 12, 30], [20_000, 10_000, 5_000]),
 }
 
@@ -190,21 +193,20 @@ def bench_scaling(repeat, out, quick=False):
     import variants
 
     for dim, (values, sizes) in SCALING.items():
-        if quick:  # two values of each at a tiny size; a chunk of 3+ principals takes ~30 s
-            if dim == "principals":
-                continue
+        if quick:  # two values of each at a tiny size
             values, sizes = values[:2], [200] * 2
-        first, n0 = variants.FAMILY[dim](values[0]), sizes[0]
+        family, sol = dim.removesuffix(", no reference texts"), "no reference" not in dim
+        first, n0 = variants.FAMILY[family](values[0]), sizes[0]
         rates = []
         for v, n in zip(values, sizes):
-            sc = variants.FAMILY[dim](v)
+            sc = variants.FAMILY[family](v)
             reps = repeat if n >= 1_000 else 1  # a slow point: one pair
             if v == values[0]:
-                t = timed(lambda: run_ensemble(sc, n), reps)
+                t = timed(lambda: run_ensemble(sc, n, solutions=sol), reps)
                 rate, ratio = n / t, 1.0
             else:
-                t0, t, r = paired(lambda: run_ensemble(first, n0),
-                                  lambda: run_ensemble(sc, n), reps)
+                t0, t, r = paired(lambda: run_ensemble(first, n0, solutions=sol),
+                                  lambda: run_ensemble(sc, n, solutions=sol), reps)
                 rate, ratio = n / t, (n / n0) / r
             rates.append(rate)
             out.append({"bench": "scaling", "dimension": dim, "value": v, "worlds": n,

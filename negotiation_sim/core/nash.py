@@ -2,10 +2,11 @@
 
 Red lines and guarantor caps are bounds per issue. Exact for two principals with linear
 utilities (the Pareto frontier is piecewise linear: walk its segments in closed form,
-``LinearFrontier``, which also gives Kalai-Smorodinsky exactly); a vectorised coordinate ascent
-with exact one-dimensional line solves otherwise. ``utilitarian_text`` is the clout-weighted
+``LinearFrontier``, which also gives Kalai-Smorodinsky exactly); for three or more with linear
+utilities, an interior-point method on the dual of the bargaining set (``core.linear_nash``);
+a vectorised coordinate ascent with exact one-dimensional line solves for curved utilities. ``utilitarian_text`` is the clout-weighted
 utilitarian text, the limit of the Nash text as disagreement points fall. Equations:
-docs/model.md section 10.
+docs/model.md section 12.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from negotiation_sim.core import columns
 from negotiation_sim.core.columns import on_column
+from negotiation_sim.core.linear_nash import nash_linear
 from negotiation_sim.core.preferences import (
     FEASIBILITY_TOL,
     Preferences,
@@ -253,6 +255,8 @@ class NashSolver:
         c = self.clout if clout is None else clout
         if self.frontier is not None:
             x, feasible = self.frontier.nash(d, c)
+        elif self.prefs.linear:
+            x, feasible = nash_linear(self.prefs, d, c, self.lo, self.hi)
         else:
             x, feasible = nash_coordinate_ascent(self.prefs, d, c, self.lo, self.hi)
         if not feasible.all():

@@ -16,6 +16,7 @@ from negotiation_sim.core.nash import (
     run_totals,
     tied_runs,
 )
+from negotiation_sim.core.linear_nash import ray_text
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 
 BARRIER_WEIGHT = 1e-4
@@ -54,6 +55,8 @@ def proposer_text(prefs: Preferences, proposer: int, floor: np.ndarray, lo: np.n
         x, feasible = _proposer_two_linear(prefs, proposer, floor[1 - proposer], lo, hi)
     elif P == 2:
         x, feasible = _proposer_two_frontier(prefs, proposer, floor[1 - proposer], lo, hi)
+    elif prefs.linear:
+        x, feasible = _proposer_linear(prefs, proposer, floor, lo, hi)
     else:
         x, feasible = _proposer_barrier(prefs, proposer, floor, lo, hi)
     ideal = clipped_ideal(prefs, proposer, lo, hi)
@@ -162,6 +165,18 @@ def _proposer_two_frontier(prefs, i, floor_j, lo, hi):
     return _frontier_bisect(prefs, i, j, lambda x: utilities(x, sub)[0] - floor_j, lo, hi)
 
 
+def _proposer_linear(prefs, i, floor, lo, hi):
+    """Three or more principals, linear utilities: the linear programme ``max u_i`` s.t.
+    ``u_j >= floor_j``, exactly (``core.linear_nash.ray_text`` along principal i's axis)."""
+    P = prefs.position.shape[0]
+    mine = np.arange(P)[:, None] == i
+    d = np.where(mine, 0.0, floor)
+    x, _ = ray_text(prefs, d, np.where(mine, 1.0, 0.0) * np.ones_like(floor), lo, hi)
+    u = utilities(x, prefs)
+    feasible = ((u - d >= -FEASIBILITY_TOL) | mine).all(axis=0)
+    return x, feasible
+
+
 def _proposer_barrier(prefs, i, floor, lo, hi):
     P = prefs.position.shape[0]
     d = np.where(np.arange(P)[:, None] == i, -1.0, floor)
@@ -220,6 +235,10 @@ def kalai_smorodinsky_text(prefs: Preferences, disagreement: np.ndarray, lo: np.
                 r = (u - d) / np.where(span > 0, span, 1.0)
             return r[1] - r[0]
         x, _ = _frontier_bisect(prefs, 0, 1, crit, lo, hi)
+    elif prefs.linear:
+        # the furthest point along d + t (U - d): a linear programme, solved exactly
+        r = np.where((span > 0).any(axis=0)[None], span, 1.0)
+        x, _ = ray_text(prefs, d, r, lo, hi)
     else:
         t_ok, t_bad = np.zeros(N), np.ones(N)
         for _ in range(50):
