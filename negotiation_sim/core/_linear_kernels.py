@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-GAP = 1e-12  # duality gap at which the iterations stop, relative to the scores' scale
+GAP = 1e-12  # mean complementarity at which the LP's iterations stop, relative to the scores
+NASH_GAP = 1e-9  # ... the Nash text's (its polish on the optimal face finishes it exactly)
 _SIGNIFICANT = 1e-6  # a candidate's share in the mixture that puts the text off its vertex
 _POLISH = 8  # Newton steps of the Nash text on its face
 _MU_START = 0.1  # first complementarity, relative to the scale of the scores
@@ -17,13 +18,13 @@ _CERTIFICATE = 2e-9  # h(lam) this far below lam . d (per unit of weight) proves
 
 
 @njit(cache=True, error_model="numpy")
-def cholesky_solve(S, b, P, L, y, z):
-    """``z = S^-1 b`` for symmetric positive (semi)definite ``S``, in the work arrays
-    ``L`` (P, P), ``y`` and ``z`` (P,)."""
+def cholesky(S, P, L):
+    """The Cholesky factor ``L`` of the symmetric positive (semi)definite ``S`` (P, P); a pivot
+    below 1e-13 of the largest diagonal is a singular direction and is floored there."""
     top = 0.0
     for j in range(P):
         top = max(top, S[j, j])
-    floor = max(1e-13 * top, 1e-300)  # a pivot this small is a singular direction
+    floor = max(1e-13 * top, 1e-300)
     for j in range(P):
         s = S[j, j]
         for m in range(j):
@@ -34,6 +35,11 @@ def cholesky_solve(S, b, P, L, y, z):
             for m in range(j):
                 t -= L[i, m] * L[j, m]
             L[i, j] = t / L[j, j]
+
+
+@njit(cache=True, error_model="numpy")
+def chol_solve(L, b, P, y, z):
+    """``z = (L L^T)^-1 b`` (``y``: work array)."""
     for i in range(P):
         t = b[i]
         for m in range(i):
@@ -44,70 +50,92 @@ def cholesky_solve(S, b, P, L, y, z):
         for m in range(i + 1, P):
             t -= L[m, i] * z[m]
         z[i] = t / L[i, i]
-    return z
+
+
+@njit(cache=True, error_model="numpy")
+def cholesky_solve(S, b, P, L, y, z):
+    """``z = S^-1 b`` for symmetric positive (semi)definite ``S``, in the work arrays
+    ``L`` (P, P), ``y`` and ``z`` (P,)."""
+    cholesky(S, P, L)
+    chol_solve(L, b, P, y, z)
+
+
+@njit(cache=True, error_model="numpy")
+def factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work):
+    """The parts of the Newton system that do not depend on the complementarity targets:
+    the weights ``alpha / s``, each issue's weighted mean candidate, the slacks' residuals,
+    and the Cholesky factor of the P x P Schur complement (and, for the LP, ``M^-1 r``)."""
+    M, rhs, Abar, W, rho, e, L, y, z1, z2, w, rsb = work
+    for i in range(P):
+        for m in range(P):
+            M[i, m] = 0.0
+        M[i, i] = zeta[i] / lam[i] if lp else c[i] / (lam[i] * lam[i])
+    for k in range(K):
+        Wk = 0.0
+        for i in range(P):
+            Abar[k, i] = 0.0
+        for j in range(J):
+            rs = sl[k, j] - tau[k]  # the slack's residual s - (tau - lam . A)
+            for i in range(P):
+                rs += lam[i] * A[k, j, i]
+            rsb[k, j] = rs
+            ws = alpha[k, j] / sl[k, j]
+            w[k, j] = ws
+            Wk += ws
+            for i in range(P):
+                Abar[k, i] += ws * A[k, j, i]
+        W[k] = Wk
+        for i in range(P):
+            Abar[k, i] /= Wk
+        for j in range(J):
+            ws = w[k, j]
+            for i in range(P):
+                ai = ws * (A[k, j, i] - Abar[k, i])
+                for m in range(i + 1):
+                    M[i, m] += ai * (A[k, j, m] - Abar[k, m])
+    for i in range(P):
+        for m in range(i):
+            M[m, i] = M[i, m]
+    return M
+
 
 @njit(cache=True, error_model="numpy")
 def direction(A, d, c, r, lp, lam, tau, alpha, sl, zeta, theta, rc, rz, K, J, P,
               dl, dt, da, ds, dz, work):
     """The Newton direction of the perturbed KKT system with complementarity targets
-    ``rc`` (K, J) and ``rz`` (P,); returns ``dtheta``. The issues' variables are
-    eliminated (their Schur complement), leaving a P x P system."""
-    M, rhs, Abar, W, rho, e, L, y, z1, z2 = work
-    M[:] = 0.0
+    ``rc`` (K, J) and ``rz`` (P,), on the factor of ``factor``; returns ``dtheta``. The issues'
+    variables are eliminated (their Schur complement), leaving a P x P system."""
+    M, rhs, Abar, W, rho, e, L, y, z1, z2, w, rsb = work
     for i in range(P):
-        # the lam-residual: -d - c / lam + sum alpha A (Nash), or - zeta - theta r (LP)
-        res = -d[i] - (zeta[i] + theta * r[i] if lp else c[i] / lam[i])
-        for k in range(K):
-            for j in range(J):
-                res += alpha[k, j] * A[k, j, i]
-        rhs[i] = -res
-        M[i, i] = zeta[i] / lam[i] if lp else c[i] / (lam[i] * lam[i])
-        if lp:
-            rhs[i] += rz[i] / lam[i]
+        # minus the lam-residual: d + c / lam - sum alpha A (Nash), or d + zeta + theta r -
+        # sum alpha A (LP), plus the LP's complementarity term
+        rhs[i] = d[i] + (zeta[i] + theta * r[i] + rz[i] / lam[i] if lp else c[i] / lam[i])
     for k in range(K):
-        W[k] = 0.0
-        rho[k] = 0.0
+        rk = 0.0
         rt = 1.0
-        for i in range(P):
-            Abar[k, i] = 0.0
         for j in range(J):
-            rt -= alpha[k, j]
-            rs = sl[k, j] - tau[k]  # the slack's residual s - (tau - lam . A)
+            a = alpha[k, j]
+            rt -= a
+            ekj = rc[k, j] / sl[k, j] + w[k, j] * rsb[k, j]
+            e[k, j] = ekj
+            rk += ekj
             for i in range(P):
-                rs += lam[i] * A[k, j, i]
-            ws = alpha[k, j] / sl[k, j]
-            e[k, j] = rc[k, j] / sl[k, j] + ws * rs
-            rho[k] += e[k, j]
-            W[k] += ws
-            for i in range(P):
-                Abar[k, i] += ws * A[k, j, i]
+                rhs[i] -= (a + ekj) * A[k, j, i]
+        rk -= rt  # (rho_k - r_tau_k)
+        rho[k] = rk
         for i in range(P):
-            Abar[k, i] /= W[k]
-        for j in range(J):
-            ws = alpha[k, j] / sl[k, j]
-            for i in range(P):
-                ai = A[k, j, i] - Abar[k, i]
-                rhs[i] -= A[k, j, i] * e[k, j]
-                for m in range(i + 1):
-                    M[i, m] += ws * ai * (A[k, j, m] - Abar[k, m])
-        for i in range(P):
-            rhs[i] += Abar[k, i] * (rho[k] - rt)
-        rho[k] -= rt  # now (rho_k - r_tau_k)
-    for i in range(P):
-        for m in range(i):
-            M[m, i] = M[i, m]
-    cholesky_solve(M, rhs, P, L, y, z1)
+            rhs[i] += Abar[k, i] * rk
+    chol_solve(L, rhs, P, y, z1)
     dtheta = 0.0
     if lp:
         req = -1.0
-        for i in range(P):
-            req += lam[i] * r[i]
-        cholesky_solve(M, r, P, L, y, z2)
-        num = -req
+        num = 0.0
         den = 0.0
         for i in range(P):
+            req += lam[i] * r[i]
             num -= r[i] * z1[i]
             den += r[i] * z2[i]
+        num -= req
         dtheta = num / den if den > 0.0 else 0.0
         for i in range(P):
             z1[i] += dtheta * z2[i]
@@ -121,15 +149,13 @@ def direction(A, d, c, r, lp, lam, tau, alpha, sl, zeta, theta, rc, rz, K, J, P,
             t += Abar[k, i] * dl[i]
         dt[k] = t
         for j in range(J):
-            rs = sl[k, j] - tau[k]
-            for i in range(P):
-                rs += lam[i] * A[k, j, i]
-            v = dt[k] - rs
+            v = t - rsb[k, j]
             for i in range(P):
                 v -= dl[i] * A[k, j, i]
             ds[k, j] = v
-            da[k, j] = (rc[k, j] - alpha[k, j] * ds[k, j]) / sl[k, j]
+            da[k, j] = (rc[k, j] - alpha[k, j] * v) / sl[k, j]
     return dtheta
+
 
 @njit(cache=True, error_model="numpy")
 def max_step(v, dv):
@@ -183,7 +209,7 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
             for i in range(P):
                 mu += zeta[i] * lam[i]
         mu /= m
-        if mu <= GAP * scale / m:
+        if mu <= (GAP if lp else NASH_GAP) * scale / m:
             break
         # Weak duality: every text has lam . u <= h(lam), so h(lam) < lam . d (beyond the
         # acceptance tolerance) proves that no text gives every principal d (Nash), or that
@@ -203,6 +229,10 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
             hval += best
         if hval < -_CERTIFICATE * total:
             return -it
+        M = factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work)
+        cholesky(M, P, work[6])
+        if lp:
+            chol_solve(work[6], r, P, work[7], work[9])
         # predictor: the affine-scaling direction (complementarity target 0)
         for k in range(K):
             for j in range(J):
@@ -361,7 +391,8 @@ def texts(pos, sal, lo, hi, d, c, r, lp):
     ws = (np.empty(K), np.empty((K, J)), np.empty(P), np.empty(P), np.empty(K),
           np.empty((K, J)), np.empty((K, J)), np.empty(P), np.empty((K, J)), np.empty(P),
           (np.empty((P, P)), np.empty(P), np.empty((K, P)), np.empty(K), np.empty(K),
-           np.empty((K, J)), np.empty((P, P)), np.empty(P), np.empty(P), np.empty(P)))
+           np.empty((K, J)), np.empty((P, P)), np.empty(P), np.empty(P), np.empty(P),
+           np.empty((K, J)), np.empty((K, J))))
     pw = (np.empty(P), np.empty(K), np.empty(K), np.empty(K, dtype=np.int64),
           np.empty((K, K)), np.empty(K), np.empty(K), np.empty((K, K)), np.empty(K))
     for n in range(N):

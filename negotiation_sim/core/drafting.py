@@ -100,8 +100,18 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     P, n = value.shape
     ones = np.ones((P, n))
     known = beliefs.known
-    lowest, possible = solver.solve(th_lo, clout=ones)
     means = excess + beliefs.means(priors, shift, value)
+    if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.linear_nash)
+        # Whether any text meets the lowest thresholds does not depend on the weights, and
+        # the exact solver proves it either way: one solve gives the text and the case.
+        weight = np.where(known, _KNOWN_WEIGHT, 1.0)
+        text, possible = solver.solve(th_lo, clout=weight)
+        if not possible.all():  # case 2, in the worlds where no text can pass
+            idx = np.flatnonzero(~possible)
+            fallback, _ = solver.take(idx).solve(means[:, idx])
+            text[:, idx] = fallback
+        return text
+    lowest, possible = solver.solve(th_lo, clout=ones)
     fallback, _ = solver.solve(means)  # case 2
     if solver.frontier is None or P != 2:  # case 5
         weight = np.where(known, _KNOWN_WEIGHT, 1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from negotiation_sim.core import columns
 from negotiation_sim.core.columns import on_column
 from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.preferences import Preferences, weighted_mean, weighted_median
@@ -64,7 +65,13 @@ def reference_texts(prefs: Preferences, reservation: np.ndarray, clout: np.ndarr
     if solver.frontier is not None:
         ks, _ = solver.frontier.kalai_smorodinsky(reservation)
     else:
-        ks, _ = kalai_smorodinsky_text(prefs, reservation, lo, hi)
+        # Both need a text giving every principal its reservation: solve KS (P + 1 problems)
+        # only in the worlds where the Nash text found one.
+        ks = np.full(nash.shape, np.nan)
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            ks[:, idx], _ = kalai_smorodinsky_text(prefs.take(idx), reservation[:, idx],
+                                                   columns.take(lo, idx), columns.take(hi, idx))
     return {
         "nash": np.where(ok[None], nash, np.nan),
         "kalai_smorodinsky": ks,
