@@ -277,8 +277,8 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
         plots: with ``out``, also write the figures.
         solutions: also compute every world's reference solutions (Nash, Kalai-Smorodinsky,
             weighted mean and median texts) for ``summary["solutions"]``; False skips them
-            (``summary["solutions"]`` is None): with three or more principals they can cost
-            more than the negotiation itself. Nothing else changes.
+            (``summary["solutions"]`` is None): with three or more principals they solve
+            P + 2 convex programmes per world, most of the run's time. Nothing else changes.
         overwrite: with ``out``, replace a run's results already there, whole.
         progress: called with ``(worlds done, runs)``.
 

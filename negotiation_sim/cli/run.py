@@ -51,7 +51,7 @@ def run(
     no_solutions: Annotated[bool, typer.Option(
         "--no-solutions", help="Skip the reference solutions (Nash, Kalai-Smorodinsky, "
         "weighted mean and median texts of every world): with three or more principals they "
-        "can cost more than the negotiation.")] = False,
+        "solve P + 2 convex programmes per world, most of the run's time.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
     no_warn: Annotated[bool, typer.Option(
         "--no-warn", help="Do not print the scenario's sanity warnings (negsim validate's).")] = False,

@@ -168,6 +168,24 @@ def max_step(v, dv):
     return t
 
 @njit(cache=True, error_model="numpy")
+def support(A, lam, K, J, P, scores, best):
+    """The support function ``h(lam) = sum_k max_j lam . A_kj``, with the scores (K, J) and
+    each issue's best score (K,) written to the work arrays."""
+    h = 0.0
+    for k in range(K):
+        top = -np.inf
+        for j in range(J):
+            v = 0.0
+            for i in range(P):
+                v += lam[i] * A[k, j, i]
+            scores[k, j] = v
+            top = max(top, v)
+        best[k] = top
+        h += top
+    return h
+
+
+@njit(cache=True, error_model="numpy")
 def solve_one(A, d, c, r, lp, lam, alpha, ws):
     """One world: Mehrotra's predictor-corrector from the weights ``lam`` (changed in
     place); the primal mixture goes to ``alpha`` (K, J). Returns the iterations."""
@@ -177,17 +195,10 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
     dz[:] = 0.0
     rz[:] = 0.0
     theta = 0.0
+    support(A, lam, K, J, P, sl, tau)  # the scores lam . A_kj, each issue's best in tau
     scale = 0.0
     for k in range(K):
-        best = -np.inf
-        for j in range(J):
-            v = 0.0
-            for i in range(P):
-                v += lam[i] * A[k, j, i]
-            sl[k, j] = v
-            best = max(best, v)
-        tau[k] = best
-        scale += abs(best)
+        scale += abs(tau[k])
     scale = max(scale, 1e-12)
     gap0 = _MU_START * scale / K
     for k in range(K):
@@ -214,19 +225,11 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
         # Weak duality: every text has lam . u <= h(lam), so h(lam) < lam . d (beyond the
         # acceptance tolerance) proves that no text gives every principal d (Nash), or that
         # t < 0 (the linear programme). Stop there: the dual would run off to infinity.
-        hval = 0.0
+        hval = support(A, lam, K, J, P, work[10], work[3])
         total = 0.0
         for i in range(P):
             hval -= lam[i] * d[i]
             total += lam[i]
-        for k in range(K):
-            best = -np.inf
-            for j in range(J):
-                v = 0.0
-                for i in range(P):
-                    v += lam[i] * A[k, j, i]
-                best = max(best, v)
-            hval += best
         if hval < -_CERTIFICATE * total:
             return -it
         M = factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work)
