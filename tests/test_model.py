@@ -55,8 +55,11 @@ def run(sc, n=64, seed=0):
 
 
 def red_line_box(sc):
+    """The red lines and the guarantee cap per issue: the cap is the largest offer among the
+    guarantors that make one (docs/model.md section 5: ``core.worlds.combine_caps``)."""
     lo = np.zeros(len(sc.issues))
     hi = np.ones(len(sc.issues))
+    cap = np.full(len(sc.issues), -np.inf)
     for actor in sc.actors.values():
         for c in getattr(actor, "red_lines", []):
             k = sc.issue_ids.index(c.issue)
@@ -64,10 +67,10 @@ def red_line_box(sc):
                 hi[k] = min(hi[k], c.value)
             else:
                 lo[k] = max(lo[k], c.value)
-        for issue, cap in getattr(actor, "offer", {}).items():
+        for issue, offer in getattr(actor, "offer", {}).items():
             k = sc.issue_ids.index(issue)
-            hi[k] = min(hi[k], cap)
-    return lo, hi
+            cap[k] = max(cap[k], offer)
+    return lo, np.minimum(hi, np.where(np.isfinite(cap), cap, 1.0))
 
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -67,9 +67,12 @@ def build(doc) -> Scenario:
 
 
 def box(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Every red line and cap of the scenario, as (lo, hi) per issue."""
+    """Every red line and cap of the scenario, as (lo, hi) per issue. The cap on an issue is
+    the largest offer among the guarantors that make one (docs/model.md section 5:
+    ``core.worlds.combine_caps``)."""
     K = len(sc.issue_ids)
     lo, hi = np.zeros(K), np.ones(K)
+    cap = np.full(K, -np.inf)
     for actor in sc.actors.values():
         for c in getattr(actor, "red_lines", []):
             k = sc.issue_ids.index(c.issue)
@@ -77,10 +80,10 @@ def box(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
                 hi[k] = min(hi[k], c.bound)
             else:
                 lo[k] = max(lo[k], c.bound)
-        for issue, cap in getattr(actor, "offer", {}).items():
+        for issue, offer in getattr(actor, "offer", {}).items():
             k = sc.issue_ids.index(issue)
-            hi[k] = min(hi[k], cap)
-    return lo, hi
+            cap[k] = max(cap[k], offer)
+    return lo, np.minimum(hi, np.where(np.isfinite(cap), cap, 1.0))
 
 
 @settings(max_examples=60, deadline=None)
