@@ -16,7 +16,6 @@ _MAX_STEPS = 100  # predictor-corrector steps per text
 _CERTIFICATE = 2e-9  # h(lam) this far below lam . d (per unit of weight) proves infeasibility
 
 
-
 @njit(cache=True, error_model="numpy")
 def cholesky(S, P, L):
     """The Cholesky factor ``L`` of the symmetric positive (semi)definite ``S`` (P, P); a pivot
@@ -61,11 +60,12 @@ def cholesky_solve(S, b, P, L, y, z):
 
 
 @njit(cache=True, error_model="numpy")
-def factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work):
-    """The parts of the Newton system that do not depend on the complementarity targets:
-    the weights ``alpha / s``, each issue's weighted mean candidate, the slacks' residuals,
-    and the Cholesky factor of the P x P Schur complement (and, for the LP, ``M^-1 r``)."""
-    M, rhs, Abar, W, rho, e, L, y, z1, z2, w, rsb = work
+def factor(A, c, r, lp, lam, tau, alpha, sl, zeta, K, J, P, work):
+    """The parts of the Newton system that do not depend on the complementarity targets,
+    shared by the predictor and the corrector: the weights ``alpha / s``, each issue's weighted
+    mean candidate, the slacks' residuals, and the Cholesky factor ``L`` of the P x P Schur
+    complement ``M`` (and, for the LP, ``z2 = M^-1 r``)."""
+    M, rhs, Abar, W, rho, L, y, z1, z2, w, rsb = work
     for i in range(P):
         for m in range(P):
             M[i, m] = 0.0
@@ -96,7 +96,9 @@ def factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work):
     for i in range(P):
         for m in range(i):
             M[m, i] = M[i, m]
-    return M
+    cholesky(M, P, L)
+    if lp:
+        chol_solve(L, r, P, y, z2)
 
 
 @njit(cache=True, error_model="numpy")
@@ -105,7 +107,7 @@ def direction(A, d, c, r, lp, lam, tau, alpha, sl, zeta, theta, rc, rz, K, J, P,
     """The Newton direction of the perturbed KKT system with complementarity targets
     ``rc`` (K, J) and ``rz`` (P,), on the factor of ``factor``; returns ``dtheta``. The issues'
     variables are eliminated (their Schur complement), leaving a P x P system."""
-    M, rhs, Abar, W, rho, e, L, y, z1, z2, w, rsb = work
+    M, rhs, Abar, W, rho, L, y, z1, z2, w, rsb = work
     for i in range(P):
         # minus the lam-residual: d + c / lam - sum alpha A (Nash), or d + zeta + theta r -
         # sum alpha A (LP), plus the LP's complementarity term
@@ -117,7 +119,6 @@ def direction(A, d, c, r, lp, lam, tau, alpha, sl, zeta, theta, rc, rz, K, J, P,
             a = alpha[k, j]
             rt -= a
             ekj = rc[k, j] / sl[k, j] + w[k, j] * rsb[k, j]
-            e[k, j] = ekj
             rk += ekj
             for i in range(P):
                 rhs[i] -= (a + ekj) * A[k, j, i]
@@ -166,6 +167,7 @@ def max_step(v, dv):
         if dvr[idx] < 0.0:
             t = min(t, -vr[idx] / dvr[idx])
     return t
+
 
 @njit(cache=True, error_model="numpy")
 def support(A, lam, K, J, P, scores, best):
@@ -225,17 +227,14 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
         # Weak duality: every text has lam . u <= h(lam), so h(lam) < lam . d (beyond the
         # acceptance tolerance) proves that no text gives every principal d (Nash), or that
         # t < 0 (the linear programme). Stop there: the dual would run off to infinity.
-        hval = support(A, lam, K, J, P, work[10], work[3])
+        hval = support(A, lam, K, J, P, work[9], work[3])  # (w and W: scratch here)
         total = 0.0
         for i in range(P):
             hval -= lam[i] * d[i]
             total += lam[i]
         if hval < -_CERTIFICATE * total:
             return -it
-        M = factor(A, c, lp, lam, tau, alpha, sl, zeta, K, J, P, work)
-        cholesky(M, P, work[6])
-        if lp:
-            chol_solve(work[6], r, P, work[7], work[9])
+        factor(A, c, r, lp, lam, tau, alpha, sl, zeta, K, J, P, work)
         # predictor: the affine-scaling direction (complementarity target 0)
         for k in range(K):
             for j in range(J):
@@ -289,6 +288,7 @@ def solve_one(A, d, c, r, lp, lam, alpha, ws):
             alpha[k, j] /= tot
     return it
 
+
 @njit(cache=True, error_model="numpy")
 def nash_value(x, pos, sal, d, c, n, K, P):
     f = 0.0
@@ -302,12 +302,13 @@ def nash_value(x, pos, sal, d, c, n, K, P):
         f += c[i, n] * np.log(y)
     return f
 
+
 @njit(cache=True, error_model="numpy")
 def polish(x, a, b, pos, sal, d, c, n, K, P, pw):
     """Newton steps of the Nash objective in the issues free on the face (``a < b``),
-    each kept inside [a, b] by an active set: an issue at (or, from the barrier, within
-    ``1e-6`` of the face's width of) an end its gradient points past is held there. Exact
-    utilities: no slack is subtracted."""
+    each kept inside [a, b] by an active set: an issue at (or, from the interior-point
+    mixture, within ``1e-6`` of the face's width of) an end its gradient points past is held
+    there. Exact utilities: no slack is subtracted."""
     coef, trial, g, free, H, gf, step, Lw, yw = pw
     for _ in range(_POLISH):
         f0 = nash_value(x, pos, sal, d, c, n, K, P)
@@ -377,6 +378,7 @@ def polish(x, a, b, pos, sal, d, c, n, K, P, pw):
         if moved < 1e-15:
             return
 
+
 @njit(cache=True, error_model="numpy")
 def texts(pos, sal, lo, hi, d, c, r, lp):
     """Every world's text ``(K, N)`` and Newton steps ``(N,)``."""
@@ -394,8 +396,8 @@ def texts(pos, sal, lo, hi, d, c, r, lp):
     ws = (np.empty(K), np.empty((K, J)), np.empty(P), np.empty(P), np.empty(K),
           np.empty((K, J)), np.empty((K, J)), np.empty(P), np.empty((K, J)), np.empty(P),
           (np.empty((P, P)), np.empty(P), np.empty((K, P)), np.empty(K), np.empty(K),
-           np.empty((K, J)), np.empty((P, P)), np.empty(P), np.empty(P), np.empty(P),
-           np.empty((K, J)), np.empty((K, J))))
+           np.empty((P, P)), np.empty(P), np.empty(P), np.empty(P), np.empty((K, J)),
+           np.empty((K, J))))
     pw = (np.empty(P), np.empty(K), np.empty(K), np.empty(K, dtype=np.int64),
           np.empty((K, K)), np.empty(K), np.empty(K), np.empty((K, K)), np.empty(K))
     for n in range(N):

@@ -101,10 +101,10 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     ones = np.ones((P, n))
     known = beliefs.known
     means = excess + beliefs.means(priors, shift, value)
+    weight = np.where(known, _KNOWN_WEIGHT, 1.0)  # case 5's weights
     if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.linear_nash)
         # Whether any text meets the lowest thresholds does not depend on the weights, and
         # the exact solver proves it either way: one solve gives the text and the case.
-        weight = np.where(known, _KNOWN_WEIGHT, 1.0)
         text, possible = solver.solve(th_lo, clout=weight)
         if not possible.all():  # case 2, in the worlds where no text can pass
             idx = np.flatnonzero(~possible)
@@ -114,7 +114,6 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     lowest, possible = solver.solve(th_lo, clout=ones)
     fallback, _ = solver.solve(means)  # case 2
     if solver.frontier is None or P != 2:  # case 5
-        weight = np.where(known, _KNOWN_WEIGHT, 1.0)
         text, _ = solver.solve(th_lo, clout=weight)
         return np.where(possible[None], text, fallback)
     text = lowest

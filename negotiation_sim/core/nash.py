@@ -4,9 +4,9 @@ Red lines and guarantor caps are bounds per issue. Exact for two principals with
 utilities (the Pareto frontier is piecewise linear: walk its segments in closed form,
 ``LinearFrontier``, which also gives Kalai-Smorodinsky exactly); for three or more with linear
 utilities, an interior-point method on the dual of the bargaining set (``core.linear_nash``);
-a vectorised coordinate ascent with exact one-dimensional line solves for curved utilities. ``utilitarian_text`` is the clout-weighted
-utilitarian text, the limit of the Nash text as disagreement points fall. Equations:
-docs/model.md section 12.
+a vectorised coordinate ascent with exact one-dimensional line solves for curved utilities.
+``utilitarian_text`` is the clout-weighted utilitarian text, the limit of the Nash text as
+disagreement points fall. Equations: docs/model.md section 12.
 """
 
 from __future__ import annotations
