@@ -62,18 +62,11 @@ def issues(k: int):
             for src, new in extra:
                 actor["salience"][new] = actor["salience"][src]
             actor["salience"] = {i: round(v * scale, 6) for i, v in actor["salience"].items()}
-        lines = list(actor.get("red_lines", []))
-        for src, new in extra:
-            lines += [r.replace(src, new, 1) for r in actor.get("red_lines", [])
-                      if r.split()[0] == src]
-        if "red_lines" in actor:
-            actor["red_lines"] = lines
-        pre = list(actor.get("preconditions", []))
-        for src, new in extra:
-            pre += [r.replace(src, new, 1) for r in actor.get("preconditions", [])
-                    if r.split()[0] == src]
-        if "preconditions" in actor:
-            actor["preconditions"] = pre
+        for field in ("red_lines", "preconditions"):  # "ISSUE <= BOUND" constraints
+            if field in actor:
+                rules = actor[field]
+                actor[field] = rules + [r.replace(src, new, 1) for src, new in extra
+                                        for r in rules if r.split()[0] == src]
     terms = data.get("ceasefire", {}).get("terms", {})
     for src, new in extra:
         if src in terms:
