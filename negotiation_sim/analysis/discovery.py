@@ -20,9 +20,32 @@ weighs what its worlds weigh. Then for a box of input ranges:
 PRIM peels the box from the whole input space a small slice (``peel_alpha``) at a time, each time
 removing the slice that raises the density most per world removed, down to ``mass_min`` of the
 worlds; the sequence of boxes is the *peeling trajectory*, density rising as coverage falls.
-The chosen box is the one with the largest coverage whose density reaches ``min_share`` (the
-region where the outcome's share is at least that); when no box reaches it, the densest box,
-and ``reached`` is False. Limits name only the restricted inputs, by their dotted paths.
+PRIM then pastes: it widens the box again where that raises coverage without lowering
+density; the trajectory's last boxes may be pasting steps (``steps``: ``start``, ``peel``,
+``paste``), which is why coverage can rise at its end.
+
+Which box to report is the analyst's choice on that trade-off (Bryant & Lempert 2010, section 3:
+"the user chooses the box that best balances coverage, density and interpretability"). We take
+the *densest box on the coverage plateau*: among the boxes whose density reaches ``min_share``,
+those within ``coverage_slack`` (2 percentage points by default) of the largest coverage any of
+them reaches, the densest (ties: more coverage, then fewer restricted inputs). The largest
+coverage alone is a poor rule, because the early boxes of a trajectory keep almost all of the
+outcome's worlds while their density is barely above the bar: with agreement exactly when one
+input is at most 0.4, it picks a box at density 52% (input <= 0.77) over the box at density
+100% that keeps 98.9% of the deals (input <= 0.40). When no box reaches ``min_share``, the
+densest box is reported and ``reached`` is False. Limits name only the restricted inputs, by
+their dotted paths.
+
+Each restriction of the chosen box carries what an analyst checks before trusting it:
+
+* its **quasi-p-values** (Bryant & Lempert 2010, section 4.2; EMA Workbench's ``inspect``): a
+  one-sided binomial test of whether the box's density could come from the box without that
+  limit by chance; values above 0.05 mark a restriction the data do not support;
+* whether it **barely binds**: dropping it (the input's whole range) lowers the box's density
+  by less than ``BINDS_BELOW`` (one percentage point);
+* optionally, its **reproducibility** under resampling (``resample``: PRIM rerun on half
+  samples of the rows, the share of reruns whose box at the same coverage, or density,
+  restricts that input; EMA Workbench's ``resample``).
 """
 
 from __future__ import annotations
@@ -41,6 +64,12 @@ from negotiation_sim.results.reader import RunResults, SweepResults
 INPUT = "input."
 MAX_ROWS_PER_POINT = 400
 """Rows a sweep point contributes (its worlds, scaled down in proportion beyond this)."""
+COVERAGE_SLACK = 0.02
+"""Coverage (absolute share) the chosen box may give up against the widest box dense enough."""
+BINDS_BELOW = 0.01
+"""A restriction whose removal lowers the box's density by less than this barely binds."""
+QP_SIGNIFICANT = 0.05
+"""Quasi-p-values above this mark a restriction the data do not support."""
 
 
 class DiscoveryError(ValueError):
@@ -68,6 +97,37 @@ class Box:
         return len(self.limits)
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """What one limit of the chosen box is worth.
+
+    Attributes:
+        qp: quasi-p-values of the lower and upper limit (None where that side is not limited).
+        density_without: the box's density with this input's limits dropped.
+        coverage_without: the box's coverage with them dropped.
+        binds: False when dropping it lowers density by less than ``BINDS_BELOW``.
+        reproduce: share of resampled PRIM runs whose box restricts this input, at the same
+            coverage and at the same density (None unless resampled).
+    """
+
+    qp: tuple[float | None, float | None]
+    density_without: float
+    coverage_without: float
+    binds: bool
+    reproduce: tuple[float, float] | None = None
+
+    @property
+    def significant(self) -> bool:
+        """Whether every limited side's quasi-p-value is at most ``QP_SIGNIFICANT``."""
+        return all(q is None or q <= QP_SIGNIFICANT for q in self.qp)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"qp": list(self.qp), "density_without": self.density_without,
+                "coverage_without": self.coverage_without, "binds": self.binds,
+                "significant": self.significant,
+                "reproduce": None if self.reproduce is None else list(self.reproduce)}
+
+
 @dataclass
 class Discovery:
     """A peeling trajectory and the chosen box.
@@ -80,6 +140,9 @@ class Discovery:
         ranges: every input's range in the data (the whole space).
         boxes: the trajectory, from the whole space to the smallest box.
         chosen: index of the chosen box; ``reached``: whether its density reaches min_share.
+        steps: per box, ``start``, ``peel`` or ``paste`` (how PRIM reached it).
+        restrictions: dotted input path -> ``Restriction``, for the chosen box's limits.
+        coverage_slack: coverage the choice may give up for density (``choose``).
     """
 
     outcome: str
@@ -92,6 +155,9 @@ class Discovery:
     chosen: int
     reached: bool
     labels: dict[str, str] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+    restrictions: dict[str, Restriction] = field(default_factory=dict)
+    coverage_slack: float = COVERAGE_SLACK
 
     @property
     def box(self) -> Box:
@@ -99,12 +165,15 @@ class Discovery:
 
     def to_json(self) -> dict[str, Any]:
         """``{"outcome", "boxes": [{"coverage", "density", "limits"}], "chosen"}`` and, beside
-        them, ``min_share`` and ``reached``."""
+        them, ``min_share``, ``reached``, ``coverage_slack``, ``steps`` (one per box) and
+        ``restrictions`` (the chosen box's, ``Restriction.to_json``)."""
         return {"outcome": self.outcome,
                 "boxes": [{"coverage": b.coverage, "density": b.density,
                            "limits": {p: [lo, hi] for p, (lo, hi) in b.limits.items()}}
                           for b in self.boxes],
-                "chosen": self.chosen, "min_share": self.min_share, "reached": self.reached}
+                "chosen": self.chosen, "min_share": self.min_share, "reached": self.reached,
+                "coverage_slack": self.coverage_slack, "steps": list(self.steps),
+                "restrictions": {p: r.to_json() for p, r in self.restrictions.items()}}
 
     def describe(self, box: Box | None = None) -> list[str]:
         """The chosen box (or ``box``) in the scenario's words, one line per restricted input."""
@@ -151,8 +220,9 @@ def data_of(results: RunResults | SweepResults, outcome: str) -> tuple[pd.DataFr
 
 
 def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
-             min_share: float = 0.5, peel_alpha: float = 0.05,
-             mass_min: float = 0.05) -> Discovery:
+             min_share: float = 0.5, peel_alpha: float = 0.05, mass_min: float = 0.05,
+             coverage_slack: float = COVERAGE_SLACK, resample: int = 0,
+             seed: int = 0) -> Discovery:
     """The peeling trajectory of ``outcome`` over the results' inputs, and the chosen box.
 
     Args:
@@ -161,6 +231,12 @@ def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
         min_share: the outcome's share the chosen box must reach.
         peel_alpha: share of the box's worlds each peel removes.
         mass_min: the smallest box, as a share of all worlds.
+        coverage_slack: coverage the chosen box may give up for density (``choose``).
+        resample: PRIM reruns on half samples for each restriction's reproducibility (0: none).
+        seed: seed of the resampling's draws.
+
+    Returns:
+        The trajectory, its steps, the chosen box and what each of its restrictions is worth.
 
     Raises:
         DiscoveryError: an unknown outcome, no varying inputs, or no world with the outcome.
@@ -168,6 +244,8 @@ def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
     """
     if not 0 < min_share <= 1:
         raise DiscoveryError(f"min_share must lie in (0, 1], got {min_share:g}")
+    if not 0 <= coverage_slack <= 1:
+        raise DiscoveryError(f"coverage_slack must lie in [0, 1], got {coverage_slack:g}")
     x, y = data_of(results, outcome)
     if y.sum() == 0:
         raise DiscoveryError(f"no world ended in {outcome}: there is no region to find")
@@ -178,29 +256,76 @@ def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
         found = p.find_box()
     traj = found.peeling_trajectory
     init = found.box_lims[0]
+    ranges = {c: (float(init.loc[0, c]), float(init.loc[1, c])) for c in x.columns}
     boxes = []
     for i, lims in enumerate(found.box_lims):
         limits = {}
         for c in x.columns:
             lo, hi = float(lims.loc[0, c]), float(lims.loc[1, c])
-            if lo > float(init.loc[0, c]) or hi < float(init.loc[1, c]):
+            if lo > ranges[c][0] or hi < ranges[c][1]:
                 limits[c] = (lo, hi)
         boxes.append(Box(float(traj.loc[i, "coverage"]), float(traj.loc[i, "density"]),
                          float(traj.loc[i, "mass"]), limits))
-    chosen, reached = choose(boxes, min_share)
+    chosen, reached = choose(boxes, min_share, coverage_slack)
+    reproduce = _reproduce(found, chosen, resample, seed) if resample else {}
+    restrictions = {c: _restriction(x, y, boxes[chosen], c, found.p_values[chosen].get(c),
+                                    reproduce.get(c))
+                    for c in boxes[chosen].limits}
     sc = results.scenario
     return Discovery(outcome, min_share, "sweep" if isinstance(results, SweepResults) else "run",
-                     len(y), float(y.mean()),
-                     {c: (float(init.loc[0, c]), float(init.loc[1, c])) for c in x.columns},
-                     boxes, chosen, reached, {c: param_label(c, sc) for c in x.columns})
+                     len(y), float(y.mean()), ranges, boxes, chosen, reached,
+                     {c: param_label(c, sc) for c in x.columns}, steps_of(boxes),
+                     restrictions, coverage_slack)
 
 
-def choose(boxes: list[Box], min_share: float) -> tuple[int, bool]:
-    """(index, reached): the largest coverage with density >= min_share, else the densest."""
+def choose(boxes: list[Box], min_share: float,
+           coverage_slack: float = COVERAGE_SLACK) -> tuple[int, bool]:
+    """(index, reached): the densest box on the coverage plateau, else the densest box.
+
+    The plateau: the boxes whose density reaches ``min_share`` and whose coverage lies within
+    ``coverage_slack`` of the largest coverage among them. Ties go to more coverage, then to
+    fewer restricted inputs, then to the earlier box. When no box is dense enough, the densest.
+    """
     good = [i for i, b in enumerate(boxes) if b.density >= min_share - 1e-12]
     if good:
-        return max(good, key=lambda i: (boxes[i].coverage, -i)), True
+        widest = max(boxes[i].coverage for i in good)
+        plateau = [i for i in good if boxes[i].coverage >= widest - coverage_slack - 1e-12]
+        return max(plateau, key=lambda i: (boxes[i].density, boxes[i].coverage,
+                                           -boxes[i].restricted, -i)), True
     return max(range(len(boxes)), key=lambda i: (boxes[i].density, -i)), False
+
+
+def steps_of(boxes: list[Box]) -> list[str]:
+    """How PRIM reached each box: ``start``, then ``peel`` where the box lost mass and
+    ``paste`` where it gained (pasting only widens a box; peeling only narrows it)."""
+    return ["start"] + ["paste" if b.mass > a.mass + 1e-12 else "peel"
+                        for a, b in zip(boxes, boxes[1:])]
+
+
+def _restriction(x: pd.DataFrame, y: np.ndarray, box: Box, name: str, qp,
+                 reproduce: tuple[float, float] | None) -> Restriction:
+    """The chosen box's ``name`` limit: its quasi-p-values and what dropping it does."""
+    inside = np.ones(len(y), dtype=bool)
+    for c, (lo, hi) in box.limits.items():
+        if c != name:
+            v = x[c].to_numpy(float)
+            inside &= (v >= lo) & (v <= hi)
+    total = max(int(y.sum()), 1)
+    density = float(y[inside].mean()) if inside.any() else 0.0
+    coverage = float(y[inside].sum()) / total
+    sides = tuple(None if q is None or q < 0 else float(q) for q in (qp or [-1, -1]))
+    return Restriction(sides, density, coverage, box.density - density >= BINDS_BELOW,
+                       reproduce)
+
+
+def _reproduce(found, chosen: int, iterations: int, seed: int) -> dict[str, tuple[float, float]]:
+    """Per input: share of ``iterations`` PRIM reruns on half samples whose box restricts it,
+    at the chosen box's coverage and at its density (EMA Workbench's ``resample``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = found.resample(chosen, iterations=iterations, rng=np.random.default_rng(seed))
+    return {str(c): (float(r["reproduce coverage"]) / 100, float(r["reproduce density"]) / 100)
+            for c, r in table.iterrows()}
 
 
 def _prim_module():

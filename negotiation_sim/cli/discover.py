@@ -23,6 +23,15 @@ def discover(
     min_share: Annotated[float, typer.Option(
         "--min-share", min=0.0, max=1.0,
         help="The outcome's share the chosen box must reach (its density).")] = 0.5,
+    coverage_slack: Annotated[float, typer.Option(
+        "--coverage-slack", min=0.0, max=1.0,
+        help="Coverage the chosen box may give up for density: the densest box within this "
+             "of the widest box dense enough.")] = 0.02,
+    resample: Annotated[int, typer.Option(
+        "--resample", min=0, max=1000,
+        help="Rerun PRIM on this many half samples and report how often each restriction "
+             "comes back (0: skip; each rerun costs about one PRIM run).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the resampling.")] = 0,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the trajectory and the chosen box as JSON (nothing else).")] = False,
     out: Annotated[Optional[Path], typer.Option(
@@ -35,9 +44,13 @@ def discover(
 
     On a sweep the inputs are the swept parameters (each point's worlds count), on a run every
     input the worlds drew. Prints the peeling trajectory (coverage: share of the outcome's
-    worlds in the box; density: the outcome's share in the box; inputs restricted) and the
-    chosen box, the one with the largest coverage whose density reaches --min-share, in the
-    scenario's words; draws the trade-off and the box.
+    worlds in the box; density: the outcome's share in the box; inputs restricted; whether
+    PRIM peeled or pasted to reach it) and the chosen box in the scenario's words: the densest
+    box whose density reaches --min-share and whose coverage is within --coverage-slack of the
+    widest such box. Each restriction of the chosen box gets its quasi-p-values (a binomial
+    test: could the box's density come from the box without that limit by chance?), what
+    dropping it would do to the density, a flag where it barely binds, and with --resample how
+    often PRIM finds it again on half samples. Draws the trade-off and the box.
     """
     with user_errors(debug):
         from negotiation_sim import api
@@ -45,7 +58,8 @@ def discover(
         from negotiation_sim.analysis.discovery import discover as run_discovery
 
         try:
-            found = run_discovery(api.load_results(results), outcome, min_share=min_share)
+            found = run_discovery(api.load_results(results), outcome, min_share=min_share,
+                                  coverage_slack=coverage_slack, resample=resample, seed=seed)
         except (DiscoveryError, ImportError, api.RunsNotKept) as err:
             if debug:
                 raise
@@ -79,11 +93,12 @@ def print_discovery(found) -> None:
     t = Table(title="Peeling trajectory", title_justify="left",
               caption="coverage: share of the outcome's worlds inside the box; density: the "
                       "outcome's share among the box's worlds", caption_justify="left")
-    for col in ("box", "coverage", "density", "inputs restricted"):
+    for col in ("box", "step", "coverage", "density", "inputs restricted"):
         t.add_column(col, justify="right")
     for i, b in enumerate(found.boxes):
         mark = " <" if i == found.chosen else ""
-        t.add_row(f"{i}{mark}", f"{b.coverage:.1%}", f"{b.density:.1%}", str(b.restricted))
+        t.add_row(f"{i}{mark}", found.steps[i], f"{b.coverage:.1%}", f"{b.density:.1%}",
+                  str(b.restricted))
     con.print(t)
     box = found.box
     if found.reached:
@@ -96,3 +111,36 @@ def print_discovery(found) -> None:
                   f"{box.coverage:.1%} of all of them, when")
     for line in found.describe() or ["(no input restricted: anywhere in the space)"]:
         con.print(f"  - {line}")
+    if found.restrictions:
+        con.print(restrictions_table(found))
+
+
+def restrictions_table(found):
+    """The chosen box's restrictions: quasi-p-values, density without each, flags."""
+    from rich.table import Table
+
+    resampled = any(r.reproduce is not None for r in found.restrictions.values())
+    t = Table(title="Restrictions of the chosen box", title_justify="left",
+              caption="qp: quasi-p-value of the lower / upper limit (one-sided binomial test; "
+                      "above 0.05 the data do not support the limit); barely binds: dropping "
+                      "it lowers density by less than 1 point", caption_justify="left")
+    for col in ("input", "qp lower", "qp upper", "density without", "flag"):
+        t.add_column(col, justify="left" if col in ("input", "flag") else "right")
+    if resampled:
+        t.add_column("found again (coverage / density)", justify="right")
+    for p, r in found.restrictions.items():
+        flags = [w for w, on in (("barely binds", not r.binds),
+                                 ("not significant", not r.significant)) if on]
+        row = [found.labels.get(p, p), *(_qp(q) for q in r.qp), f"{r.density_without:.1%}",
+               ", ".join(flags) or "ok"]
+        if resampled:
+            row.append("-" if r.reproduce is None
+                       else f"{r.reproduce[0]:.0%} / {r.reproduce[1]:.0%}")
+        t.add_row(*row)
+    return t
+
+
+def _qp(q: float | None) -> str:
+    if q is None:
+        return "-"
+    return "< 0.001" if q < 0.001 else f"{q:.3f}"

@@ -1,8 +1,9 @@
 """The figure of a scenario discovery: PRIM's trade-off and the chosen box.
 
 Left: the peeling trajectory, coverage against density, each box coloured by how many inputs it
-restricts, the chosen one ringed and the ``min_share`` density drawn. Right: the chosen box, one
-row per restricted input, its range in the box over the range the data span.
+restricts (pasting steps drawn as triangles), the chosen one ringed and the ``min_share``
+density drawn. Right: the chosen box, one row per restricted input, its range in the box over
+the range the data span, with its quasi-p-values and a mark where it barely binds.
 """
 
 from __future__ import annotations
@@ -41,11 +42,21 @@ def _tradeoff(ax, found: Discovery) -> None:
     den = [b.density * 100 for b in found.boxes]
     res = [b.restricted for b in found.boxes]
     ax.plot(cov, den, color="#bbbbbb", lw=0.8, zorder=1)
-    points = ax.scatter(cov, den, c=res, cmap="viridis", s=22, zorder=2,
-                        vmin=0, vmax=max(max(res), 1))
+    steps = found.steps or ["peel"] * len(cov)
+    vmax = max(max(res), 1)
+    points = None
+    for kind, marker, label in (("start", "o", None), ("peel", "o", None),
+                                ("paste", "^", "pasting step")):
+        at = [i for i, s in enumerate(steps) if s == kind]
+        if at:
+            drawn = ax.scatter([cov[i] for i in at], [den[i] for i in at],
+                               c=[res[i] for i in at], cmap="viridis", s=22 if marker == "o"
+                               else 40, marker=marker, zorder=2, vmin=0, vmax=vmax,
+                               label=label)
+            points = points or drawn
     bar = ax.figure.colorbar(points, ax=ax, pad=0.01)
     bar.set_label("inputs restricted")
-    bar.set_ticks(range(0, max(max(res), 1) + 1))
+    bar.set_ticks(range(0, vmax + 1))
     c = found.box
     ax.scatter([c.coverage * 100], [c.density * 100], s=140, facecolors="none",
                edgecolors=MARK_COLOUR, lw=1.5, zorder=3, label="chosen box")
@@ -81,8 +92,8 @@ def _box(ax, found: Discovery) -> None:
                 color="#666666")
         ax.text(1, row - 0.3, f"{full_hi:.3g}", ha="right", va="bottom", fontsize=7,
                 color="#666666")
-        ax.text((a + b) / 2, row + 0.3, f"box: {lo:.3g} – {hi:.3g}", ha="center", va="top",
-                fontsize=8)
+        ax.text((a + b) / 2, row + 0.3, f"box: {lo:.3g} – {hi:.3g}{_qualities(found, p)}",
+                ha="center", va="top", fontsize=8)
     ax.set_yticks(range(len(names)), [wrap(found.labels.get(p, p), 40) for p in names],
                   fontsize=8)
     ax.set_ylim(-0.8, len(names) - 0.2)
@@ -90,3 +101,16 @@ def _box(ax, found: Discovery) -> None:
     ax.set_xticks([])
     ax.invert_yaxis()
     ax.set_xlabel("each input's range in the data (grey) and in the box (coloured)")
+
+
+def _qualities(found: Discovery, name: str) -> str:
+    """`` (qp 0.001; barely binds)``: what the restriction of ``name`` is worth, if known."""
+    r = found.restrictions.get(name)
+    if r is None:
+        return ""
+    sides = [q for q in r.qp if q is not None]
+    worst = max(sides) if sides else None
+    words = [] if worst is None else ["qp < 0.001" if worst < 0.001 else f"qp {worst:.2g}"]
+    if not r.binds:
+        words.append("barely binds")
+    return f" ({'; '.join(words)})" if words else ""
