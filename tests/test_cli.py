@@ -206,7 +206,9 @@ def test_validate_checks_experiment_files_too(tmp_path):
                    "sweep:\n  method: grid\n  parameters:\n    actors.rusia.reservation: [0.1]\n")
     res = invoke("validate", *sorted((ROOT / "experiments").glob("*.yaml")), bad)
     assert res.exit_code == 1
-    lines = res.stdout.strip().splitlines()
+    # the guarantees sweep sets offers below the status quo at some points on purpose: those
+    # points are warned about (valid, and said once per value), not refused
+    lines = [line for line in res.stdout.strip().splitlines() if not line.startswith("warning:")]
     assert all(line.startswith("ok ") for line in lines[:-1])
     assert lines[-1].startswith(f"{bad}:7: sweep.parameters.actors.rusia.reservation: unknown path")
 

@@ -135,3 +135,28 @@ def test_run_prints_the_same_warnings_on_stderr(tmp_path):
     assert "warning" not in res.stdout
     res = CliRunner().invoke(app, ["run", str(path), "--runs", "50", "--json", "--no-warn"])
     assert "warning" not in res.stderr
+
+
+def test_a_swept_value_that_looks_wrong_is_warned_at_its_line_in_the_experiment(tmp_path):
+    """A grid value of 3 where 0.03 was meant validates (pressure is only bounded below) and
+    would run: validate and sweep say so at the grid's line, naming the value and the point."""
+    write_yaml(tmp_path / "s.yaml", SMALL)
+    text = ("name: typo\nscenario: s.yaml\nruns: 50\nsweep:\n  method: grid\n  parameters:\n"
+            "    actors.us.pressure.russia: [0.01, 0.03, 3]\n")
+    exp = tmp_path / "e.yaml"
+    exp.write_text(text)
+    res = CliRunner().invoke(app, ["validate", str(exp)])
+    assert res.exit_code == 0, res.output
+    warned = [line for line in res.output.splitlines() if line.startswith("warning:")]
+    assert warned and any("did you mean 0.03?" in w for w in warned), res.output
+    for w in warned:  # the scenario's own checks, each said at the grid's line
+        assert w.startswith(f"warning: {exp}:7: sweep.parameters.actors.us.pressure.russia:")
+        assert "actors.us.pressure.russia = 3 at point 2 gives a warning" in w
+    res = CliRunner().invoke(app, ["sweep", str(exp), "--out", str(tmp_path / "out"),
+                                   "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "at point 2" in res.stderr and f"{exp}:7" in res.stderr
+    fine = tmp_path / "fine.yaml"
+    fine.write_text(text.replace(", 3]", ", 0.05]"))
+    res = CliRunner().invoke(app, ["validate", str(fine)])
+    assert "warning" not in res.output

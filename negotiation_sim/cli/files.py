@@ -66,13 +66,13 @@ def validate(
 
 def _warn(loaded, doc, kind: str) -> None:
     """The sanity warnings of a valid scenario (``doc``: its file), or of an experiment's
-    scenario."""
+    scenario and of the values its points set."""
     from negotiation_sim.core.checks import scenario_warnings
 
     if kind == "scenario":
         found = scenario_warnings(loaded, doc)
     else:
-        found = scenario_warnings(loaded.base, loaded.scenario_doc)
+        found = scenario_warnings(loaded.base, loaded.scenario_doc) + loaded.point_warnings()
     for w in found:
         typer.echo(printable(f"warning: {w}", newlines=False))
 

@@ -96,6 +96,8 @@ def sweep(
 
         with file_of_kind(experiment, "experiment", "negsim sweep"):
             loaded = api.load_experiment(experiment)
+        if not quiet:
+            print_sweep_warnings(loaded)
         # a name is a label: it never chooses where files go (config.names)
         out_dir = out if out is not None else \
             Path(DEFAULT_OUT) / path_component(loaded.experiment.name)
@@ -271,3 +273,13 @@ def _index(value: float, conf: float | None = None) -> str:
 
 def _finite(x: float) -> float:
     return x if math.isfinite(x) else -math.inf
+
+
+def print_sweep_warnings(loaded) -> None:
+    """The scenario's sanity warnings and those the points' values raise (``negsim validate``'s),
+    one yellow line each on stderr."""
+    from negotiation_sim.core.checks import scenario_warnings
+
+    con = stderr()
+    for w in scenario_warnings(loaded.base, loaded.scenario_doc) + loaded.point_warnings():
+        con.print(styled(("warning: ", "yellow"), w), soft_wrap=True)

@@ -123,16 +123,53 @@ class LoadedExperiment:
             self.point_scenario(i)
         return len(chosen)
 
+    def point_warnings(self, limit: int = limits.MAX_CHECKED_POINTS) -> list[Problem]:
+        """Sanity warnings a point raises that the scenario file as written does not.
+
+        A swept or overridden value can be valid and still probably unmeant (a pressure of 3
+        where 0.03 was meant): each point ``check_points`` builds gets the scenario-level checks
+        (``config.warnings.config_warnings``); a warning on a field the experiment sets is
+        located at that field's line in the experiment file and says which value at which point
+        raised it. Each (line, field, message) is said once, with how many points share it.
+        """
+        from negotiation_sim.config.warnings import config_warnings
+
+        base = {(w.field, w.message)
+                for w in config_warnings(self.base, self.scenario_doc)}
+        seen: dict[tuple, list] = {}
+        for i in checked_points(self.design, self.experiment.sweep, limit):
+            assigned = self._assigned(i)
+            for w in config_warnings(self.point_scenario(i), self.scenario_doc):
+                if (w.field, w.message) in base:
+                    continue
+                moved = self._relocate(w, assigned, i, verb="gives a warning")
+                key = (moved.line, moved.field, w.message)
+                if key in seen:
+                    seen[key][1] += 1
+                else:
+                    seen[key] = [moved, 0]
+        out = []
+        for moved, more in seen.values():
+            if more:
+                moved = Problem(moved.file, moved.line, moved.field,
+                                f"{moved.message} (and at {more} other "
+                                f"point{'s' if more > 1 else ''})")
+            out.append(moved)
+        return out
+
+    def _assigned(self, i: int) -> list[tuple[tuple, str, Any]]:
+        """(loc in the experiment file, dotted path, value) of what point ``i`` sets."""
+        assigned = [(("overrides", path), path, value)
+                    for path, value in self.experiment.overrides.items()]
+        return assigned + [(self._point_loc(i, path), path, value)
+                           for path, value in self.design.points[i].items()]
+
     def point_scenario(self, i: int) -> Scenario:
         """The scenario of point ``i``: the file, then the overrides, then the point's values."""
         data = self.scenario_doc.data  # with_path copies what it changes: the file stays as read
-        assigned: list[tuple[tuple, str, Any]] = []
-        for path, value in self.experiment.overrides.items():
+        assigned = self._assigned(i)
+        for _, path, value in assigned:
             data = with_path(data, path, value)
-            assigned.append((("overrides", path), path, value))
-        for path, value in self.design.points[i].items():
-            data = with_path(data, path, value)
-            assigned.append((self._point_loc(i, path), path, value))
         try:
             return scenario_from_data(data, self.scenario_doc)
         except InputError as err:
@@ -143,7 +180,8 @@ class LoadedExperiment:
             return ("sweep", "points", i, path)
         return ("sweep", "parameters", path)
 
-    def _relocate(self, problem: Problem, assigned, i: int) -> Problem:
+    def _relocate(self, problem: Problem, assigned, i: int,
+                  verb: str = "makes the scenario invalid") -> Problem:
         """Report a problem caused by a set path at that path's line in the experiment file."""
         best = None
         for loc, path, value in assigned:
@@ -156,7 +194,7 @@ class LoadedExperiment:
         loc, path, value = best
         what = "" if loc[0] == "overrides" else f" at point {i}"
         field_ = "" if problem.field == path else f"{problem.field}: "
-        message = f"{path} = {_show(value)}{what} makes the scenario invalid: {field_}{problem.message}"
+        message = f"{path} = {_show(value)}{what} {verb}: {field_}{problem.message}"
         return Problem(self.doc.path, self.doc.line_of(loc), _dotted(loc), message)
 
 
