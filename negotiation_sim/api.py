@@ -544,17 +544,19 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
     total, done = runs * len(files), 0
     if progress is not None and files:
         progress(0, total)
-    arms = []
+    arms, notes = [], []
     for source in sources:
         if isinstance(source, reader.RunResults):
-            arms.append(Arm(source.summary["scenario"], source.summary, str(source.path or "")))
+            arms.append(Arm(source.summary["scenario"], source.summary, str(source.path or ""),
+                            _outcome_codes(source)))
             continue
         path = Path(source)
         if path.is_dir():
             res = reader.load_results(path)
             if not isinstance(res, reader.RunResults):
                 raise ValueError(f"{path}: compare takes runs' results, not a sweep's")
-            arms.append(Arm(res.summary["scenario"], res.summary, str(path)))
+            arms.append(Arm(res.summary["scenario"], res.summary, str(path), _outcome_codes(res)))
+            notes += _stale_scenario(path, res.manifest, sources)
             continue
         before = done
 
@@ -562,14 +564,64 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
             if progress is not None and n:
                 progress(before + n, total)
 
-        res = run(path, runs=runs, seed=seed, chunk_size=chunk_size, keep_runs=False,
-                  progress=advance)
+        # the rows are kept (streamed to a temporary file) for the per-world outcomes that
+        # pair the arms world by world
+        res = run(path, runs=runs, seed=seed, chunk_size=chunk_size, keep_runs=True,
+                  plots=False, progress=advance)
         done += runs
         # Labelled by the scenario's name, as runs are; variants that share a name get their
         # file's name added (unique_labels).
-        arms.append(Arm(res.summary["scenario"], res.summary, str(path)))
+        arms.append(Arm(res.summary["scenario"], res.summary, str(path), _outcome_codes(res)))
     unique_labels(arms)
-    return compare_summaries(arms)
+    result = compare_summaries(arms)
+    result.notes = notes
+    return result
+
+
+def _outcome_codes(res: reader.RunResults):
+    """``(runs,)`` int8 outcome code of every world in world order, or None when the run kept
+    no per-world rows."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from negotiation_sim.core.outcomes import OUTCOMES
+
+    if res.runs_file is None or not Path(res.runs_file).is_file():
+        return None
+    table = pq.read_table(res.runs_file, columns=["world", "outcome"]).to_pandas()
+    order = np.argsort(table["world"].to_numpy(), kind="stable")
+    names = table["outcome"].astype(str).to_numpy()[order]
+    codes = np.full(names.shape, -1, dtype=np.int8)
+    for i, o in enumerate(OUTCOMES):
+        codes[names == o] = i
+    return codes if (codes >= 0).all() else None
+
+
+def _stale_scenario(path: Path, manifest: dict[str, Any], sources) -> list[str]:
+    """A note when a stored run's scenario file has changed since the run (its hash differs
+    from the file's now), naming the file when it is itself among the compared sources."""
+    from negotiation_sim.config.yamlio import InputError
+
+    name, recorded = manifest.get("scenario_file"), manifest.get("scenario_hash")
+    if not name or not recorded:
+        return []
+    file = Path(name)
+    if not file.is_absolute():
+        file = path / name if (path / name).is_file() else file
+    if not file.is_file():
+        return []
+    try:
+        now = _load_scenario(file).digest()
+    except (InputError, OSError):  # an invalid file now: it differs from what ran
+        return [f"{path}: its scenario file {name} no longer validates; the stored run came "
+                "from another version of it"]
+    if now == recorded:
+        return []
+    compared = any(not isinstance(s, reader.RunResults) and Path(s).is_file()
+                   and Path(s).resolve() == file.resolve() for s in sources)
+    return [f"{path}: the stored run came from another version of {name} (scenario hash "
+            f"{recorded[:12]} then, {now[:12]} now)"
+            + ("; the file itself is compared as it is now" if compared else "")]
 
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:

@@ -137,7 +137,11 @@ def compare(
     """Compare the outcome distributions of scenarios run with the same seed and worlds.
 
     Shows each scenario's outcome shares, each one's difference from the first (baseline) with
-    a 95% interval, and a chi-square test of whether the distributions differ.
+    a 95% interval, and a test of whether the distributions differ. Arms with the same seed and
+    worlds draw the same worlds, so they are compared world by world (paired intervals,
+    McNemar's test per outcome, the Stuart-Maxwell test over all outcomes); otherwise, or when
+    a stored run kept no per-world rows, as independent samples (chi-square). A stored run
+    whose scenario file has changed since is noted.
     """
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
@@ -156,6 +160,9 @@ def compare(
                 raise
             raise fail(str(err)) from None
         _warn_mismatch(result.arms, quiet)
+        for note in result.notes:
+            if not quiet:
+                warn(note)
         figure = figure_file(COMPARISON_FIGURE, fmt.value)
         if out is not None:
             write_json_atomic(out / COMPARISON_FILE, result.as_dict())
@@ -197,8 +204,10 @@ def print_comparison(result) -> None:
             cells.append(f"{s['share']:.1%}\n{s['ci95'][0] * 100:.1f}–{s['ci95'][1] * 100:.1f}")
         t.add_row(arm.label, *cells)
     con.print(t)
-    t = Table(title=f"Difference from {base.label} in percentage points (below: 95% interval)",
-              title_justify="left")
+    how = ("paired world by world: Newcombe's interval for paired shares" if result.paired
+           else "independent samples: Newcombe's hybrid score interval")
+    t = Table(title=f"Difference from {base.label} in percentage points (below: 95% interval; "
+                    f"{how})", title_justify="left")
     t.add_column("scenario", no_wrap=True)
     for o in OUTCOMES:
         t.add_column(OUTCOME_LABELS[o], justify="right")
@@ -212,12 +221,34 @@ def print_comparison(result) -> None:
     worlds = "/".join(f"{r:,}" for r in sorted({a.runs for a in result.arms}))
     seeds = "/".join(str(s) for s in sorted({a.summary["seed"] for a in result.arms}))
     con.print(f"{worlds} worlds per scenario, seed {seeds}")
+    if result.paired:
+        _print_paired(con, result)
+        return
     tests = [("all scenarios", result.chi_square)]
     tests += [(f"{a.label} vs {base.label}", c) for a, c in zip(result.arms[1:], result.pairwise)]
     for name, c in tests:
         verdict = ("differ", "bold") if c.significant else "no significant difference"
         con.print(styled(f"chi-square ({name}): {c.statistic:.2f}, dof {c.dof}, p "
                          f"{format_p(c.p_value)}: ", verdict, " at the 5% level"))
+
+
+def _print_paired(con, result) -> None:
+    """The world-by-world tests of each arm against the baseline."""
+    from negotiation_sim.analysis.compare import format_p
+
+    base = result.baseline
+    con.print("The arms share their worlds (same seed and worlds): each is compared with "
+              f"{base.label} world by world.")
+    for arm, pair in zip(result.arms[1:], result.paired):
+        c = pair.stuart_maxwell
+        verdict = ("differ", "bold") if c.significant else "no significant difference"
+        con.print(styled(f"{arm.label} vs {base.label}: {pair.changed:,} of {arm.runs:,} worlds "
+                         f"end differently; Stuart-Maxwell {c.statistic:.2f}, dof {c.dof}, p "
+                         f"{format_p(c.p_value)}: ", verdict, " at the 5% level"))
+        moved = [f"{o.replace('_', ' ')} -{f:,}/+{g:,} (McNemar p {format_p(p)})"
+                 for o, (f, g, p) in pair.mcnemar.items() if f or g]
+        if moved:
+            con.print("  worlds that left/entered each outcome: " + "; ".join(moved))
 
 
 def report(
