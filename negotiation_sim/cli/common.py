@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -50,8 +51,26 @@ def printable(text: object, *, newlines: bool = True) -> str:
     return shown(text, newlines=newlines)
 
 
+PIPED_WIDTH = 1000
+"""Columns of output that goes to a pipe or a file: wide enough that no table cell or line of
+data is ever cut or ellipsised (a terminal's own width applies to a terminal; ``COLUMNS`` set
+in the environment applies everywhere)."""
+
+
 def console(*, stderr: bool = False, width: int | None = None):
-    """A rich Console that shows every string it prints literally (see the module docstring)."""
+    """A rich Console that shows every string it prints literally (see the module docstring).
+
+    Output to a terminal wraps at its width; output piped or written to a file is not cut to
+    rich's default of 80 columns (``PIPED_WIDTH``), so data is never ellipsised.
+    """
+    if width is None and "COLUMNS" not in os.environ:
+        stream = sys.stderr if stderr else sys.stdout
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        if not tty:
+            width = PIPED_WIDTH
     return _literal_console()(stderr=stderr, width=width, highlight=False, markup=False,
                               emoji=False)
 
