@@ -56,6 +56,7 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(VENV)/bin/negsim run $(SCENARIO) --out $(DEMO_OUT) --overwrite
 	@echo "table: $(DEMO_OUT)/summary.json   plot: $(DEMO_OUT)/outcomes.png"
+	@echo "negsim is installed in $(VENV): run 'source $(VENV)/bin/activate' to use it (or call $(VENV)/bin/negsim)"
 
 # PYTEST_ARGS: e.g. make test PYTEST_ARGS='-n 0 -x' to run in one process and stop at a failure
 PYTEST_ARGS ?= -n auto

@@ -276,3 +276,20 @@ def test_no_private_name_is_imported_across_modules():
                 bad += [f"{path.name}: {node.module}.{a.name}" for a in node.names
                         if a.name.startswith("_") and not a.name.startswith("__")]
     assert not bad, bad
+
+
+def test_every_commands_help_is_rendered_text_without_types_on_flags():
+    """--help of every command: no placeholder left unformatted (a missing f-prefix printed
+    ``{', '.join(...)}``) and no value type beside a flag (``--quiet <bool>``)."""
+    from negotiation_sim.cli import COMMANDS
+
+    for _, name in COMMANDS:
+        res = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, (name, res.output)
+        assert "<bool>" not in res.output, name
+        lines = res.output.splitlines()
+        usage = next(line for line in lines if "Usage:" in line)
+        body = "\n".join(line for line in lines if line is not usage)
+        assert "join(" not in body and "{" not in body, name
+        args = re.findall(r"[{\[]([A-Za-z_]+)[}\]]", usage)
+        assert all(a.isupper() or a == "OPTIONS" for a in args), (name, usage)

@@ -72,3 +72,16 @@ def test_python_in_the_other_docs_compiles_and_names_what_exists(doc):
             mod = importlib.import_module(module)
             for name in (n.strip() for n in names.split(",")):
                 assert hasattr(mod, name), f"{doc.name}: {module}.{name} does not exist"
+
+
+def test_a_newcomer_is_told_how_to_reach_negsim_after_make_demo():
+    """`make demo` installs into .venv, which is not on PATH: its last line, the README and the
+    tutorial say how to use negsim from there (the tutorial's first command failed otherwise)."""
+    import subprocess
+
+    dry = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "PYTHON": "python3"})
+    assert "source .venv/bin/activate" in dry.stdout, dry.stdout + dry.stderr
+    for doc in (ROOT / "README.md", ROOT / "docs" / "tutorial.md"):
+        assert "source .venv/bin/activate" in doc.read_text(), doc.name
+    assert "make test` about" in (ROOT / "README.md").read_text()  # how long it takes

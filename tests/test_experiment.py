@@ -153,7 +153,7 @@ sweep:
   method: factorial
   parameters:
     actors.russia.claim: [0.1]
-""", 7, "'grid', 'list', 'lhs', 'sobol' or 'morris'"),
+""", 7, "'grid', 'list', 'lhs', 'sobol', 'morris' or 'robust'"),
     "sobol without samples": ("""
 sweep:
   method: sobol

@@ -260,7 +260,7 @@ def experiments(draw) -> dict[str, Any]:
     _maybe(doc, "chunk_size", st.integers(1, 70_000), draw)
     _maybe(doc, "overrides", st.dictionaries(st.sampled_from(PATHS), st.floats(0, 1),
                                              max_size=2), draw)
-    method = draw(st.sampled_from(["grid", "list", "lhs", "sobol", "morris", None]))
+    method = draw(st.sampled_from(["grid", "list", "lhs", "sobol", "morris", "robust", None]))
     paths = draw(st.lists(st.sampled_from(PATHS), min_size=1, max_size=2, unique=True))
     if method == "grid":
         sweep = {"method": "grid", "parameters": {p: draw(st.one_of(
@@ -269,6 +269,12 @@ def experiments(draw) -> dict[str, Any]:
     elif method == "list":
         sweep = {"method": "list", "points": draw(st.lists(st.fixed_dictionaries(
             {paths[0]: st.floats(0, 1)}, optional={"label": TEXT}), min_size=1, max_size=3))}
+    elif method == "robust":  # always both: the coverage test must see them
+        other = draw(st.sampled_from([p for p in PATHS if p not in paths]))
+        sweep = {"method": "robust", "samples": draw(st.integers(1, 4)),
+                 "levers": {paths[0]: draw(st.lists(st.floats(0, 1), min_size=1, max_size=3,
+                                                    unique=True))},
+                 "uncertainties": {other: draw(_bounds())}}
     elif method is not None:
         sweep = {"method": method, "samples": 4,
                  "parameters": {p: draw(_bounds()) for p in paths}}

@@ -33,7 +33,7 @@ def test_the_tutorial_has_the_steps_it_promises():
     names = [c[1] for c in commands()]
     assert all(c[0] == "negsim" for c in commands())
     for step in ("validate", "run", "trace", "sweep", "discover", "sensitivity", "target",
-                 "report"):
+                 "report", "robust"):
         assert step in names, step
 
 
@@ -56,3 +56,6 @@ def test_every_tutorial_command_runs(tmp_path, monkeypatch):
     assert "actors.mediator.pressure.upstream" in printed["sensitivity"]
     assert "at least 0.014" in printed["discover"]
     assert "reaches 50.0%" in printed["target"] and "0.009693" in printed["target"]
+    robust = printed["robust"]
+    assert "Every metric picks pressure.upstream=0.02, pressure.downstream=0.01" in robust
+    assert "│ pressure.upstream=0.012, pressure.downstream=0    │  61.4 │        48.5" in robust

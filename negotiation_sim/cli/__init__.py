@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from negotiation_sim import __version__
 from negotiation_sim.cli import (
@@ -20,6 +21,7 @@ from negotiation_sim.cli import (
     export,
     figures,
     files,
+    robust,
     run,
     sweep,
     target,
@@ -48,6 +50,7 @@ COMMANDS = [  # (function, name), in the order of ``negsim --help``
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
     (discover.discover, "discover"),
+    (robust.robust, "robust"),
     (target.target, "target"),
     (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
@@ -74,9 +77,26 @@ def _short_help(function) -> str:
     return head + "." if dot else first
 
 
+class _Command(typer.core.TyperCommand):
+    """A command whose --help names arguments the one way (upper case: ``{SCENARIO}``
+    required, ``[KIND]`` optional) and shows no value type beside flags (``--quiet``, not
+    ``--quiet <bool>``): a flag takes no value."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.metavar is not None:
+                continue
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif isinstance(param, typer.core.TyperArgument):
+                param.metavar = param.name.upper()  # usage adds {} if required, [] if not
+        return params
+
+
 for _function, _name in COMMANDS:
     _one_line_paragraphs(_function)
-    app.command(_name, short_help=_short_help(_function))(_function)
+    app.command(_name, short_help=_short_help(_function), cls=_Command)(_function)
 
 
 def _version(value: bool) -> None:

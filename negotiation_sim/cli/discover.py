@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+from negotiation_sim.cli.common import DebugOpt, QuietOpt, console, fail, stderr, styled, user_errors
 
 FIGURE = "discovery.png"
 
@@ -83,13 +83,13 @@ def discover(
 
 def print_discovery(found) -> None:
     """The trajectory as a table and the chosen box in words, on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console(highlight=False)
+    con = console()
     what = "sweep points' worlds" if found.kind == "sweep" else "worlds' drawn inputs"
-    con.print(f"[bold]Where is {found.outcome.replace('_', ' ')} likely?[/bold] PRIM over "
-              f"{found.worlds:,} rows ({what}); {found.outcome} in {found.base_share:.1%}.")
+    con.print(styled((f"Where is {found.outcome.replace('_', ' ')} likely?", "bold"),
+                     f" PRIM over {found.worlds:,} rows ({what}); {found.outcome} in "
+                     f"{found.base_share:.1%}."))
     t = Table(title="Peeling trajectory", title_justify="left",
               caption="coverage: share of the outcome's worlds inside the box; density: the "
                       "outcome's share among the box's worlds", caption_justify="left")
@@ -102,13 +102,15 @@ def print_discovery(found) -> None:
     con.print(t)
     box = found.box
     if found.reached:
-        con.print(f"[bold]Chosen box {found.chosen}[/bold]: {found.outcome} in {box.density:.1%} "
-                  f"of its worlds (at least {found.min_share:.0%}), holding {box.coverage:.1%} "
-                  "of all of them, when")
+        con.print(styled((f"Chosen box {found.chosen}", "bold"),
+                         f": {found.outcome} in {box.density:.1%} of its worlds (at least "
+                         f"{found.min_share:.0%}), holding {box.coverage:.1%} of all of them, "
+                         "when"))
     else:
-        con.print(f"[bold]No box reaches {found.min_share:.0%}[/bold]; the densest, box "
-                  f"{found.chosen}: {found.outcome} in {box.density:.1%} of its worlds, holding "
-                  f"{box.coverage:.1%} of all of them, when")
+        con.print(styled((f"No box reaches {found.min_share:.0%}", "bold"),
+                         f"; the densest, box {found.chosen}: {found.outcome} in "
+                         f"{box.density:.1%} of its worlds, holding {box.coverage:.1%} of all of "
+                         "them, when"))
     for line in found.describe() or ["(no input restricted: anywhere in the space)"]:
         con.print(f"  - {line}")
     if found.restrictions:

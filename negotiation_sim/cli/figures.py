@@ -43,6 +43,7 @@ from negotiation_sim.results.schema import (
     REPORT_FILE,
     RUN_FIGURES,
     SCENARIO_FILE,
+    SWEEP_FIGURES,
     TRACE_FIGURES,
     figure_file,
 )
@@ -81,7 +82,7 @@ def plot(
     kind: Annotated[Optional[list[str]], typer.Option(
         "--kind", "-k", help="Figure to draw (repeatable); default: every figure that fits the "
         f"results. Run: {', '.join(RUN_FIGURES)}, and {', '.join(OPTIONAL_RUN_FIGURES)} when "
-        "signed texts were followed. Sweep: {', '.join(SWEEP_FIGURES)}. "
+        f"signed texts were followed. Sweep: {', '.join(SWEEP_FIGURES)}. "
         f"Trace: {', '.join(TRACE_FIGURES)}.")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for the figures (default: beside the results).")] = None,

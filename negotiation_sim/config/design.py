@@ -4,7 +4,10 @@ modelling.
 This module owns the ``sweep:`` section's schema (``Sweep``, ``Range``) and its consistency checks,
 and the designs: ``grid`` (cartesian product), ``list`` (explicit points), ``lhs`` (Latin hypercube, scipy),
 ``sobol`` (Saltelli's scheme) and ``morris`` (elementary-effect trajectories), the last two via
-SALib so that ``negsim sensitivity`` analyses exactly the samples that were run. A design's size
+SALib so that ``negsim sensitivity`` analyses exactly the samples that were run, and ``robust``:
+EMA Workbench's separation of *levers* (what a party chooses: every combination of their values
+is a policy) from *uncertainties* (what nobody controls: a Latin hypercube of states of the
+world), every policy evaluated in the same states of the world (``negsim robust``). A design's size
 is known before any point is made (``n_points``), so one too large for ``limits.MAX_POINTS`` is
 refused without building it.
 """
@@ -27,7 +30,6 @@ from negotiation_sim.config.extras import require
 
 _STRICT = STRICT
 
-METHODS = ("grid", "list", "lhs", "sobol", "morris")
 SAMPLED = ("lhs", "sobol", "morris")  # methods that draw points inside bounds
 LABEL = "label"  # reserved key of a ``list`` point: its name in tables (not a scenario path)
 
@@ -58,11 +60,12 @@ class Sweep(BaseModel):
     """How the points of an experiment are chosen."""
 
     model_config = _STRICT
-    method: Literal["grid", "list", "lhs", "sobol", "morris"]
+    method: Literal["grid", "list", "lhs", "sobol", "morris", "robust"]
     samples: Annotated[int, Field(ge=1), *at_most(limits.MAX_POINTS, "samples")] | None = Field(
         None,
         description="lhs: number of points; sobol/morris: base sample count N "
-                    "(sobol runs N(D+2) points, N(2D+2) with second_order; morris N(D+1)).")
+                    "(sobol runs N(D+2) points, N(2D+2) with second_order; morris N(D+1)); "
+                    "robust: states of the world every policy meets.")
     parameters: dict[str, ParamSpec] = Field(
         default_factory=dict,
         description="Dotted scenario path -> list of values or {low, high, num} (grid), "
@@ -73,6 +76,14 @@ class Sweep(BaseModel):
                     "(the key 'label' names the point).")
     second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
     levels: int = Field(4, ge=2, le=100, description="morris: number of grid levels.")
+    levers: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="robust: what a party chooses, dotted path -> list of values or {low, "
+                    "high, num}; every combination is a policy.")
+    uncertainties: dict[str, Range] = Field(
+        default_factory=dict,
+        description="robust: what nobody controls, dotted path -> {low, high}; a Latin "
+                    "hypercube of `samples` states of the world, the same for every policy.")
 
 
 def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
@@ -91,6 +102,11 @@ def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
         return out + _list_problems(sweep)
     if sweep.points:
         out.append((("points",), f"points are for method list, not {m}"))
+    if m == "robust":
+        return out + _robust_problems(sweep)
+    for key in ("levers", "uncertainties"):
+        if getattr(sweep, key):
+            out.append(((key,), f"{key} are for method robust, not {m}"))
     if not params:
         out.append((("parameters",), f"method {m} needs at least one parameter"))
     for path, spec in params.items():
@@ -124,6 +140,50 @@ def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
         where = ("samples",) if m in SAMPLED else ("parameters",)
         out.append((where, limits.limit_text(f"the number of points of a {m} design",
                                              limits.MAX_POINTS, size)))
+    return out
+
+
+def _robust_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
+    """A robust sweep: levers as grid axes, uncertainties as bounds, samples, no parameters."""
+    out: list[tuple[tuple, str]] = []
+    if sweep.parameters:
+        out.append((("parameters",), "method robust takes levers and uncertainties, not "
+                                     "parameters"))
+    if not sweep.levers:
+        out.append((("levers",), "method robust needs at least one lever (what a party "
+                                 "chooses)"))
+    if not sweep.uncertainties:
+        out.append((("uncertainties",), "method robust needs at least one uncertainty (what "
+                                        "nobody controls)"))
+    if sweep.samples is None:
+        out.append((("method",), "method robust needs samples (the states of the world every "
+                                 "policy meets)"))
+    for path, spec in sweep.levers.items():
+        loc = ("levers", path)
+        if isinstance(spec, list):
+            if not spec:
+                out.append((loc, "a lever needs at least one value"))
+            out += _repeated_values(loc, spec)
+        elif spec.num is None:
+            out.append((loc, "a lever range needs num (how many values from low to high)"))
+        elif spec.low > spec.high:
+            out.append((loc, f"bounds reversed: low ({spec.low:g}) > high ({spec.high:g})"))
+    for path, spec in sweep.uncertainties.items():
+        loc = ("uncertainties", path)
+        if spec.num is not None:
+            out.append((loc, "num is for levers; uncertainties are sampled"))
+        if spec.low > spec.high:
+            out.append((loc, f"bounds reversed: low ({spec.low:g}) > high ({spec.high:g})"))
+        elif spec.low == spec.high:
+            out.append((loc, "bounds must differ (fix the value in overrides instead)"))
+        if path in sweep.levers:
+            out.append((loc, f"'{path}' is a lever too: a number is chosen or uncertain, "
+                             "not both"))
+    out += _overlapping(("levers",), [*sweep.levers, *sweep.uncertainties])
+    if not out and (size := n_points(sweep)) > limits.MAX_POINTS:
+        out.append((("samples",), limits.limit_text("the number of points of a robust design "
+                                                    "(policies x samples)", limits.MAX_POINTS,
+                                                    size)))
     return out
 
 
@@ -228,6 +288,8 @@ def make_design(sweep: Sweep | None, seed: int) -> Design:
         points = [{k: v for k, v in p.items() if k != LABEL} for p in sweep.points]
         labels = [None if p.get(LABEL) is None else str(p[LABEL]) for p in sweep.points]
         return Design("list", points, labels)
+    if sweep.method == "robust":
+        return _robust_design(sweep, seed)
     space = Space(list(sweep.parameters),
                   [(spec.low, spec.high) for spec in sweep.parameters.values()])
     X = sample_space(sweep.method, space, sweep.samples or 0, seed,
@@ -239,6 +301,24 @@ def make_design(sweep: Sweep | None, seed: int) -> Design:
     options = {"second_order": sweep.second_order, "levels": sweep.levels,
                "samples": sweep.samples, "seed": seed}
     return Design(sweep.method, points, [None] * len(points), space, X, options)
+
+
+def _robust_design(sweep: Sweep, seed: int) -> Design:
+    """Policies (every combination of the levers' values) times states of the world (a Latin
+    hypercube of the uncertainties, drawn once): point ``policy * samples + state``."""
+    levers = list(sweep.levers)
+    policies = list(itertools.product(*(_grid_values(s) for s in sweep.levers.values())))
+    space = Space(list(sweep.uncertainties),
+                  [(spec.low, spec.high) for spec in sweep.uncertainties.values()])
+    X = sample_space("lhs", space, sweep.samples or 0, seed)
+    integer = np.array([spec.integer for spec in sweep.uncertainties.values()])
+    X = np.where(integer, np.round(X), X)
+    states = [{name: (int(v) if integer[j] else float(v)) for j, (name, v) in
+               enumerate(zip(space.names, row))} for row in X]
+    points = [{**dict(zip(levers, policy)), **state} for policy in policies for state in states]
+    options = {"levers": levers, "uncertainties": space.names, "policies": len(policies),
+               "samples": sweep.samples, "seed": seed}
+    return Design("robust", points, [None] * len(points), space, None, options)
 
 
 def grid_length(spec: list[Any] | Range) -> int:
@@ -288,4 +368,5 @@ def n_points(sweep: Sweep | None) -> int:
         "lhs": n,
         "sobol": n * (2 * d + 2 if sweep.second_order else d + 2),
         "morris": n * (d + 1),
+        "robust": math.prod(grid_length(s) for s in sweep.levers.values()) * n,
     }[sweep.method]

@@ -178,6 +178,10 @@ class LoadedExperiment:
     def _point_loc(self, i: int, path: str) -> tuple:
         if self.design.method == "list":
             return ("sweep", "points", i, path)
+        if self.design.method == "robust":
+            sweep = self.experiment.sweep
+            return ("sweep", "levers" if sweep and path in sweep.levers else "uncertainties",
+                    path)
         return ("sweep", "parameters", path)
 
     def _relocate(self, problem: Problem, assigned, i: int,
@@ -203,7 +207,7 @@ def _override_problems(exp: Experiment) -> list[tuple[tuple, str]]:
     sweep = exp.sweep
     if sweep is None:
         return []
-    swept = set(sweep.parameters)
+    swept = set(sweep.parameters) | set(sweep.levers) | set(sweep.uncertainties)
     if sweep.points:  # list: the paths every point sets
         swept = set.intersection(*({k for k in p if k != LABEL} for p in sweep.points))
     out = []
@@ -307,9 +311,10 @@ def _path_problems(exp: Experiment, base: Scenario) -> list[tuple[tuple, str]]:
         if (msg := path_error(base, path)) is not None:
             out.append((("overrides", path), msg))
     if exp.sweep is not None:
-        for path in exp.sweep.parameters:
-            if (msg := path_error(base, path)) is not None:
-                out.append((("sweep", "parameters", path), msg))
+        for key in ("parameters", "levers", "uncertainties"):
+            for path in getattr(exp.sweep, key):
+                if (msg := path_error(base, path)) is not None:
+                    out.append((("sweep", key, path), msg))
         for i, point in enumerate(exp.sweep.points):
             for path in point:
                 if path != LABEL and (msg := path_error(base, path)) is not None:
