@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -293,3 +294,18 @@ def test_every_commands_help_is_rendered_text_without_types_on_flags():
         assert "join(" not in body and "{" not in body, name
         args = re.findall(r"[{\[]([A-Za-z_]+)[}\]]", usage)
         assert all(a.isupper() or a == "OPTIONS" for a in args), (name, usage)
+
+
+def test_output_piped_to_a_file_is_never_cut_to_80_columns(tmp_path):
+    """A run and a trace written to a pipe keep every cell whole: no ellipsis, lines as long
+    as their data (a terminal wraps at its own width instead)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    scenario = str(Path(__file__).parent / "data" / "figures_summit.yaml")
+    for args in (["run", scenario, "--runs", "300", "--no-warn"], ["trace", scenario]):
+        out = subprocess.run([sys.executable, "-m", "negotiation_sim", *args],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert "…" not in out.stdout, args
+    assert max(len(line) for line in out.stdout.splitlines()) > 80
