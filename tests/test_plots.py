@@ -84,7 +84,8 @@ def test_outcome_shares_bars(results, tmp_path):
     colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
     assert colours == set(plots.OUTCOME_COLOURS.values())
     assert "Share" in ax.get_ylabel() and ax.get_xlabel()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    # each bar's label, then (below it) the shares too thin to be written in their segment
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["a", "b"]
     assert f"{WORLDS:,} worlds" in ax.get_title()
     _saves(fig, tmp_path)
 
@@ -289,6 +290,50 @@ def test_sweep_outcomes_one_bar_per_point(sweep, tmp_path):
     assert len(fig.axes[0].patches) == 12 * len(OUTCOMES)
     assert "1,024 worlds" in fig.axes[0].get_title()
     _saves(fig, tmp_path)
+
+
+def test_sweep_outcomes_of_many_values_name_points_by_index_sorted_by_a_lever(sweep):
+    """Three parameters (12 points): bars are the points' indices sorted by the first numeric
+    parameter, not rotated tuples of every value; the values stay in the sweep's table."""
+    fig = plots.sweep_outcomes(sweep)
+    ticks = [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()]
+    assert all(t.startswith("#") for t in ticks) and len(ticks) == 12
+    first = sweep.summary.set_index("point")["actors.europe.offer.guarantees"]
+    values = [first[int(t[1:])] for t in ticks]
+    assert values == sorted(values)
+    assert "sorted by" in fig.axes[0].get_xlabel()
+    plt.close(fig)
+
+
+def test_outcome_shares_name_the_thin_segments_under_their_bar():
+    """A share too thin to carry its label inside its segment (0.9% ceasefire) is named under
+    the bar, so no outcome is left unlabelled."""
+    summary = {"scenario": "s", "runs": 1000, "seed": 0, "outcomes": {
+        "agreement": {"share": 0.62, "ci95": [0.59, 0.65]},
+        "ceasefire": {"share": 0.009, "ci95": [0.005, 0.017]},
+        "breakdown": {"share": 0.371, "ci95": [0.34, 0.40]},
+        "no_summit": {"share": 0.0, "ci95": [0.0, 0.004]}}}
+    fig = plots.outcome_shares(summary)
+    tick = fig.axes[0].get_xticklabels()[0].get_text()
+    assert "ceasefire 0.9%" in tick and "no summit" not in tick
+    plt.close(fig)
+
+
+def test_plot_param_chooses_the_sweep_lines_axis_and_a_trace_keeps_files(sweep_dir, tmp_path):
+    res = CliRunner().invoke(app, ["plot", str(sweep_dir), "--out", str(tmp_path / "a"),
+                                   "--kind", "sweep-line", "--param",
+                                   "actors.us.pressure.russia"])
+    assert res.exit_code == 0, res.output
+    bad = CliRunner().invoke(app, ["plot", str(sweep_dir), "--param", "actors.nobody.x"])
+    assert bad.exit_code == 2 and "is not a numeric parameter this sweep varies" in bad.output
+    trace = tmp_path / "t.json"
+    trace.write_text(CliRunner().invoke(app, ["trace", str(SCENARIO), "--json"]).stdout)
+    assert CliRunner().invoke(app, ["plot", str(trace), "-q"]).exit_code == 0
+    before = (tmp_path / "trajectory.png").read_bytes()
+    again = CliRunner().invoke(app, ["plot", str(trace), "-q"])
+    assert again.exit_code == 1 and "exists: pass --overwrite" in again.output
+    assert (tmp_path / "trajectory.png").read_bytes() == before
+    assert CliRunner().invoke(app, ["plot", str(trace), "-q", "--overwrite"]).exit_code == 0
 
 
 def test_sweep_line_one_line_per_outcome_with_bands(sweep, tmp_path):

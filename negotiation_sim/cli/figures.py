@@ -55,19 +55,25 @@ class FigureFormat(str, Enum):
     pdf = "pdf"
 
 
-def figure_makers(path: Path, scenario: Path | None = None) -> tuple[str, dict]:
-    """(kind of results, {figure kind: function making it}) for a results path."""
+def figure_makers(path: Path, scenario: Path | None = None,
+                  param: str | None = None) -> tuple[str, dict]:
+    """(kind of results, {figure kind: function making it}) for a results path; ``param``: the
+    swept parameter a sweep's line is drawn against."""
     from negotiation_sim import api, plots
 
     results = api.load_results(path, scenario)
     if isinstance(results, api.Run):
+        if param is not None:
+            from negotiation_sim.plots.figures import FigureChoiceError
+
+            raise FigureChoiceError("--param is for a sweep's results (the sweep line's x-axis)")
         return "run", plots.run_figures(results)
     if isinstance(results, api.Sweep):
         if (note := results.status_note) is not None:  # figures of part of a sweep say so
             import warnings
 
             warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
-        return "sweep", plots.sweep_figures(results)
+        return "sweep", plots.sweep_figures(results, param)
     sc = None
     if scenario is not None:
         from negotiation_sim.config.scenario import load_scenario
@@ -91,16 +97,30 @@ def plot(
         "--scenario", help="Scenario file of the results, for ideal points and red lines "
         f"(default: the one stored in {SCENARIO_FILE}; for older results, the file named in "
         f"{MANIFEST_FILE}).")] = None,
+    param: Annotated[Optional[str], typer.Option(
+        "--param", help="A sweep's parameter (dotted path) to draw the sweep line against "
+        "(default: the first numeric swept parameter).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace figures already beside a trace .json file (a results "
+        "directory's own figures are always redrawn).")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT)."""
+    """Draw the figures of a run, a sweep or a traced world (files named KIND.FORMAT).
+
+    A results directory's figures belong to it and are redrawn in place (or in --out). A trace
+    is a file among others: its figures go beside it (or in --out), and a file already there is
+    kept unless --overwrite."""
     from negotiation_sim import plots
 
     check_out_option(out)
     with user_errors(debug), warnings_as_lines(quiet):
+        from negotiation_sim.plots.figures import FigureChoiceError
+
         try:
-            what, makers = figure_makers(results, scenario)
+            what, makers = figure_makers(results, scenario, param)
+        except FigureChoiceError as err:
+            raise fail(str(err), 2) from None
         except (ValueError, KeyError) as err:  # a file that is not what it claims to be
             if debug:
                 raise
@@ -110,6 +130,11 @@ def plot(
             raise fail(f"no figure '{unknown[0]}' for {what} results (available: "
                        f"{', '.join(makers)})", 2)
         target = out or (results if results.is_dir() else results.parent)
+        if what == "trace" and not overwrite:
+            taken = [target / figure_file(k, fmt.value) for k in kind or makers
+                     if (target / figure_file(k, fmt.value)).exists()]
+            if taken:
+                raise fail(f"{taken[0]} exists: pass --overwrite to replace it, or --out DIR")
         written = plots.write_figures(makers, target, kinds=kind, fmt=fmt.value)
         from negotiation_sim.results.manifest import record_figures
 

@@ -51,11 +51,27 @@ def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[st
     return written
 
 
-def sweep_figures(sweep: SweepResults) -> dict[str, Any]:
-    """The sensible figures of a sweep, by kind name, as functions that make them."""
+class FigureChoiceError(ValueError):
+    """A figure option that does not fit the results (``--param`` of a parameter not swept)."""
+
+
+def sweep_figures(sweep: SweepResults, param: str | None = None) -> dict[str, Any]:
+    """The sensible figures of a sweep, by kind name, as functions that make them.
+
+    Args:
+        sweep: the sweep's results.
+        param: the swept parameter the sweep line is drawn against (default: the first
+            numeric one that varies); FigureChoiceError when it is not a numeric swept
+            parameter.
+    """
     makers: dict[str, Any] = {}
     varying = [p for p in sweep.params if sweep.summary[p].nunique() > 1]
     numeric = [p for p in varying if sweep.numeric(p)]
+    if param is not None:
+        if param not in numeric:
+            raise FigureChoiceError(f"--param {param} is not a numeric parameter this sweep varies "
+                             f"(choose {', '.join(numeric) or 'none: the sweep varies none'})")
+        numeric = [param] + [p for p in numeric if p != param]
     if len(sweep.summary) <= 40:
         makers[Figure.OUTCOMES] = lambda: sweep_outcomes(sweep)
     if numeric:

@@ -77,8 +77,11 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         bottom += share
     widest = max(len(str(lb)) for lb in labels)
     rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
-    ax.set_xticks(x, [wrap_words(str(lb), 18) for lb in labels], rotation=30 if rotate else 0,
-                  ha="right" if rotate else "center")
+    ticks = [wrap_words(str(lb), 18) for lb in labels]
+    if n <= 8:  # shares too small to label inside their segment are named under the bar
+        ticks = [tick + "".join(f"\n{OUTCOME_LABELS[o].lower()} {share:.1f}%" for o, share in
+                                small_shares(s)) for tick, s in zip(ticks, summaries)]
+    ax.set_xticks(x, ticks, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
     ax.set_ylim(0, 100)
     pct_axis(ax)
@@ -91,6 +94,17 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
                  f"{'/'.join(map(str, seeds))}; error bars: 95% Wilson intervals", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig
+
+
+def small_shares(summary: dict[str, Any], below: float = 4.0) -> list[tuple[str, float]]:
+    """(outcome, share in %) of the outcomes above 0 and below ``below`` % of a summary: the
+    ones whose stacked segment is too thin to carry its label."""
+    out = []
+    for o in OUTCOMES:
+        share = summary["outcomes"][o]["share"] * 100
+        if 0 < share < below:
+            out.append((o, share))
+    return out
 
 
 @closes_on_error

@@ -63,13 +63,35 @@ def pooled(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+INDEXED_ABOVE = 10
+"""A sweep of more points than this (or of several parameters) names its bars by point index."""
+
+
 @closes_on_error
 def sweep_outcomes(sweep: SweepResults, ax=None):
-    """Stacked outcome shares, one bar per sweep point, with 95% intervals."""
-    xlabel = (sweep.label(sweep.params[0]) if len(sweep.params) == 1 else
-              "Sweep point (" + "; ".join(sweep.label(p, units=False) for p in sweep.params) + ")")
-    return outcome_shares(sweep.summaries(), ax=ax, labels=sweep.point_labels(),
-                          xlabel=wrap(xlabel, 80),
+    """Stacked outcome shares, one bar per sweep point, with 95% intervals.
+
+    A few points of one parameter are named by their value; more points, or points of several
+    parameters, are named by their index (the ``point`` column of the sweep's table, where
+    their values are) and sorted by the first numeric swept parameter, so the bars read as a
+    trend instead of rotated tuples of every value.
+    """
+    summaries, labels = sweep.summaries(), sweep.point_labels()
+    named = "label" in sweep.summary and sweep.summary["label"].notna().all()
+    if not named and (len(summaries) > INDEXED_ABOVE or len(sweep.params) > 1):
+        key = next((p for p in sweep.params if sweep.numeric(p)), None)
+        order = (np.argsort(sweep.summary[key].to_numpy(float), kind="stable") if key
+                 else np.arange(len(summaries)))
+        points = sweep.summary["point"].to_numpy()
+        summaries = [summaries[i] for i in order]
+        labels = [f"#{points[i]}" for i in order]
+        xlabel = ("Sweep point (its values: the sweep's table, by point)"
+                  + (f", sorted by {sweep.label(key, units=False)}" if key else ""))
+    elif len(sweep.params) == 1 and not named:
+        xlabel = sweep.label(sweep.params[0])
+    else:
+        xlabel = "Sweep point"
+    return outcome_shares(summaries, ax=ax, labels=labels, xlabel=wrap(xlabel, 80),
                           title=f"Summit outcomes per sweep point: {sweep.name}")
 
 
