@@ -173,3 +173,21 @@ def test_a_point_scenario_hashes_as_the_same_scenario_written_out(tmp_path, smal
     written["actors"]["us"]["pressure"]["russia"] = 0.05
     assert point.digest() == make_scenario(written).digest()
     assert load_yaml(tmp_path / "small.yaml").data == small_data  # the file's data is untouched
+
+
+@pytest.mark.parametrize("path", [*SCENARIOS, ROOT / "docs" / "tutorial" / "river.yaml"],
+                         ids=lambda p: p.name)
+def test_a_scenario_serialises_without_warnings_and_round_trips(path):
+    """A distribution where a number may stand is serialised as the distribution it is, with no
+    'Expected float' warning from pydantic (the tag of a number-or-distribution read a model as
+    a number), and the dump validates back to the same scenario."""
+    import warnings
+
+    from negotiation_sim.config.scenario import load_scenario
+
+    sc = load_scenario(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = sc.model_dump(mode="json")
+        sc.model_dump()
+    assert Scenario.model_validate(data) == sc

@@ -316,7 +316,10 @@ Distribution = Annotated[
 
 
 def _kind(value: Any) -> str:
-    return "distribution" if isinstance(value, dict) else "number"
+    """The tag of a ``Num``: a mapping when read from a file, a distribution's model when the
+    validated value is serialized (without this a dump warned that a distribution was not the
+    float it expected, and only pydantic's fallback wrote it right)."""
+    return "distribution" if isinstance(value, (dict, _Dist)) else "number"
 
 
 # A number, or a distribution to draw it from in each world.
