@@ -121,6 +121,23 @@ sweep:
     assert loaded.base.protocol.rounds == 8  # the scenario as written is untouched
 
 
+def test_a_labelled_point_that_sets_nothing_is_the_scenario_as_written(tmp_path, small_data):
+    path = experiment(tmp_path, small_data, """
+sweep:
+  method: list
+  points:
+    - {label: as written}
+    - {label: short, protocol.rounds: 3}
+""")
+    loaded = load_experiment(path)
+    first, second = loaded.point_scenarios()
+    assert first == loaded.base and second.protocol.rounds == 3
+    assert loaded.design.labels == ["as written", "short"]
+    bare = experiment(tmp_path, small_data, "sweep:\n  method: list\n  points:\n    - {}\n")
+    res = CliRunner().invoke(app, ["validate", str(bare)])
+    assert res.exit_code == 1 and "or be the scenario as written with a label" in res.output
+
+
 # -- bad experiment files: one line, with file and line -------------------------------------------
 
 

@@ -97,8 +97,11 @@ def sweep_problems(sweep: Sweep) -> list[tuple[tuple, str]]:
             out.append((("parameters",), "method list takes its values from points, not "
                                          "parameters (use grid to cross parameters)"))
         for i, point in enumerate(sweep.points):
-            if not any(k != LABEL for k in point):
-                out.append((("points", i), "a point must set at least one path"))
+            # a labelled point that sets nothing is the scenario as written (a baseline point)
+            if not point:
+                out.append((("points", i), "a point must set at least one path, or be the "
+                                           "scenario as written with a label ({label: "
+                                           "baseline})"))
         return out + _list_problems(sweep)
     if sweep.points:
         out.append((("points",), f"points are for method list, not {m}"))
