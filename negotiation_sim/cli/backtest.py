@@ -49,21 +49,13 @@ def backtest(
     check_size_options(runs)
     check_out_option(out)
     with user_errors(debug):
-        from negotiation_sim.analysis.backtest import run_backtest
+        from negotiation_sim import api
         from negotiation_sim.config.backtest import load_backtest
 
         with file_of_kind(questions, "backtest", "negsim backtest"):
             loaded = load_backtest(questions)
-        total = runs * len(set(loaded.paths))
         with progress_bar("worlds", quiet=quiet) as progress:
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                progress(done, total)
-
-            result = run_backtest(loaded, runs, seed=seed, on_chunk=advance)
+            result = api.backtest(loaded, runs=runs, seed=seed, progress=progress)
         if out is not None:
             written = write_outputs(result, out)
             if not quiet:

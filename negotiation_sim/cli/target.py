@@ -38,13 +38,12 @@ def target(
     A distribution is moved by its mean (shifted, or scaled for pressures and audience costs).
     """
     with user_errors(debug):
-        from negotiation_sim.analysis.targets import TargetError, Vary, reach
-        from negotiation_sim.config.scenario import load_scenario
+        from negotiation_sim import api
+        from negotiation_sim.analysis.targets import TargetError
 
-        sc = load_scenario(scenario)
+        sc = api.load_scenario(scenario)
         try:
-            answer = reach(sc, outcome, share, [Vary.parse(v) for v in vary], runs=runs,
-                           seed=seed)
+            answer = api.target(sc, outcome, share, vary, runs=runs, seed=seed)
         except TargetError as err:
             if debug:
                 raise
