@@ -27,7 +27,6 @@ from negotiation_sim.config.extras import require
 
 _STRICT = STRICT
 
-METHODS = ("grid", "list", "lhs", "sobol", "morris")
 SAMPLED = ("lhs", "sobol", "morris")  # methods that draw points inside bounds
 LABEL = "label"  # reserved key of a ``list`` point: its name in tables (not a scenario path)
 

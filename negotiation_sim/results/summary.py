@@ -1,8 +1,8 @@
 """Streaming summaries of a run: outcome shares with Wilson intervals, formats, terms, rounds.
 
 ``Accumulator`` folds chunk results into counts, sums and fixed-bin histograms, so a summary of
-any number of worlds costs constant memory, and accumulators of chunks, points or workers merge
-exactly. ``Accumulator.summary`` is the ``negsim run --json`` shape; ``summary_row`` flattens it
+any number of worlds costs constant memory. Chunks are folded in chunk order whoever simulated
+them (``run.engine``), so a summary does not depend on the executor. ``Accumulator.summary`` is the ``negsim run --json`` shape; ``summary_row`` flattens it
 to one row of a sweep's ``summary.parquet``.
 """
 
@@ -157,16 +157,6 @@ class Accumulator:
         dist = np.sqrt((gap * gap).sum(axis=0))
         dist = dist[~np.isnan(dist)]
         self.nash_dist += (dist.sum(), dist.size)
-
-    def merge(self, other: Accumulator) -> None:
-        """Add another accumulator's totals (from another chunk, point or worker)."""
-        self.n += other.n
-        for name in ("outcomes", "format_outcomes", "term_sum", "term_sq", "term_hist",
-                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist",
-                     "reasons", "signed", "broke_after"):
-            getattr(self, name).__iadd__(getattr(other, name))
-        self.term_min = np.minimum(self.term_min, other.term_min)
-        self.term_max = np.maximum(self.term_max, other.term_max)
 
     def summary(self, scenario_name: str, seed: int) -> dict[str, Any]:
         """The run summary in the ``negsim run --json`` shape."""
