@@ -100,12 +100,32 @@ class SweepFailed(SweepError):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (raises ``InputError``, as ``negsim validate`` reports)."""
+    """Read and validate a scenario file, as ``negsim validate`` does.
+
+    Args:
+        path: the scenario's YAML file.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        InputError: the file is invalid (one located line per problem in ``err.problems``).
+    """
     return _load_scenario(path)
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
-    """Read and check an experiment file, its scenario and every point (raises ``InputError``)."""
+    """Read and check an experiment file, its scenario and every point.
+
+    Args:
+        path: the experiment's YAML file.
+
+    Returns:
+        The experiment with its base scenario and design (``sweep`` takes it).
+
+    Raises:
+        InputError: the experiment, its scenario or a point is invalid.
+    """
     return _load_experiment(path)
 
 
@@ -121,7 +141,11 @@ class Run(reader.RunResults, _TemporaryHome):
     reads back (see ``results.reader.RunResults`` for the tables)."""
 
     def plot(self, kind: str = "outcomes"):
-        """One figure of the run (``outcomes``, ``terms``, ``utilities``, ``formats``).
+        """One figure of the run.
+
+        Args:
+            kind: ``outcomes``, ``terms``, ``utilities``, ``formats`` (or ``durability`` when
+                the run followed signed texts).
 
         Returns:
             The matplotlib Figure (``plots.save(fig, path)`` saves and closes it).
@@ -132,11 +156,20 @@ class Run(reader.RunResults, _TemporaryHome):
 
     def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png",
              overwrite: bool = False) -> Path:
-        """Write the files ``negsim run --out PATH`` writes; returns ``PATH``.
+        """Write the files ``negsim run --out PATH`` writes.
 
         The directory is built beside ``PATH`` and renamed into place when complete, so a
         failed save leaves what was there. Saving into the run's own directory redraws its
         figures there.
+
+        Args:
+            path: the results directory.
+            plots: also draw the figures.
+            fmt: the figures' file format (``png``, ``svg``, ``pdf``).
+            overwrite: replace a run's results already at ``path``, whole.
+
+        Returns:
+            ``path``.
 
         Raises:
             RunsNotKept: the run kept only its summary (``keep_runs=False``).
@@ -204,8 +237,11 @@ class Sweep(reader.SweepResults, _TemporaryHome):
     report: SweepReport | None = field(default=None, compare=False)
 
     def plot(self, kind: str = "outcomes"):
-        """One figure of the sweep (``outcomes``, ``sweep-line``, ``heatmap``, ``sensitivity``:
-        those that fit its design).
+        """One figure of the sweep.
+
+        Args:
+            kind: ``outcomes``, ``sweep-line``, ``heatmap`` or ``sensitivity`` (those that fit
+                its design).
 
         Returns:
             The matplotlib Figure.
@@ -219,6 +255,15 @@ class Sweep(reader.SweepResults, _TemporaryHome):
         """Copy the results directory to ``path`` (with the figures unless ``plots=False``).
 
         The copy is built beside ``path`` and renamed into place when complete.
+
+        Args:
+            path: the results directory.
+            plots: also draw the figures.
+            fmt: the figures' file format (``png``, ``svg``, ``pdf``).
+            overwrite: replace a sweep's results already at ``path``, whole.
+
+        Returns:
+            ``path``.
 
         Raises:
             OutDirError: ``path`` holds other results (``overwrite=True`` replaces a sweep's
@@ -362,7 +407,15 @@ def _running(executor, workers: int | None, scheduler: str | None,
 
 
 def check_sizes(runs: int, chunk_size: int) -> None:
-    """``runs`` and ``chunk_size`` within 1 ... ``MAX_RUNS`` and ``MAX_CHUNK`` (ValueError)."""
+    """Check a run's sizes against the limits (docs/limits.md).
+
+    Args:
+        runs: worlds to simulate (1 ... ``MAX_RUNS``).
+        chunk_size: worlds per chunk (1 ... ``MAX_CHUNK``).
+
+    Raises:
+        ValueError: either outside its range (the message names the limit).
+    """
     from negotiation_sim.config.limits import limit_text
 
     for what, value, limit in (("runs", runs, MAX_RUNS), ("chunk_size", chunk_size, MAX_CHUNK)):
@@ -373,7 +426,14 @@ def check_sizes(runs: int, chunk_size: int) -> None:
 
 
 def check_world(world: int) -> None:
-    """A world index a run can hold: 0 ... ``MAX_RUNS - 1`` (ValueError)."""
+    """Check a world index against the worlds a run can hold.
+
+    Args:
+        world: the index (0 ... ``MAX_RUNS - 1``).
+
+    Raises:
+        ValueError: outside that range.
+    """
     from negotiation_sim.config.limits import limit_text
 
     if world < 0:
@@ -456,6 +516,10 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
     A signal (Ctrl-C, SIGTERM, SIGHUP) stops the sweep cleanly: the workers of an executor it
     made are stopped, no temporary file stays, and the manifest says ``interrupted`` with the
     command that finishes the sweep.
+
+    Returns:
+        The sweep's results (``points``, ``summary``, per-world ``runs``, figures, ``save``);
+        ``report`` says what this session did.
 
     Raises:
         InputError: the experiment or its scenario is invalid.
@@ -706,10 +770,18 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
 
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
-    """One world's negotiation round by round, as ``negsim trace --json`` prints it (world K
-    draws what it draws in ``run`` with the same seed).
+    """One world's negotiation round by round, as ``negsim trace --json`` prints it.
+
+    Args:
+        scenario: a validated Scenario or a scenario file.
+        seed: the run's seed (world K draws what it draws in ``run`` with the same seed).
+        world: the world's index in that run.
+
+    Returns:
+        The traced world: formation, each round's texts and answers, events and the outcome.
 
     Raises:
+        InputError: the scenario file is invalid.
         ValueError: ``world`` outside 0 ... ``MAX_RUNS - 1`` (the worlds a run can hold).
     """
     from negotiation_sim.run.trace import trace_world
@@ -721,14 +793,33 @@ def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> 
 
 def sensitivity(results: reader.SweepResults | str | Path, metric: str = "agreement", *,
                 resamples: int = 200) -> Sensitivity:
-    """Sobol or Morris indices of a finished sobol or morris sweep's ``metric``
-    (``negsim sensitivity``)."""
+    """Sobol or Morris indices of a finished sobol or morris sweep (``negsim sensitivity``).
+
+    Args:
+        results: the sweep's results or their directory.
+        metric: an outcome share (``agreement``, ...) or another summary column.
+        resamples: bootstrap resamples behind the indices' intervals.
+
+    Returns:
+        The indices with their 95% intervals (``.to_json()`` is ``sensitivity.json``).
+
+    Raises:
+        SensitivityError: not a sobol or morris sweep, or an unknown metric.
+        ImportError: SALib is not installed (the ``sensitivity`` extra).
+    """
     from negotiation_sim.analysis.sensitivity import analyze_results
 
     return analyze_results(results, metric, num_resamples=resamples)
 
 
 def load_results(path: str | Path, scenario: Scenario | str | Path | None = None):
-    """A run's (``Run``) or a sweep's (``Sweep``) results read back, or a traced world's dict,
-    by what ``path`` holds; ``scenario`` replaces the one stored with the results."""
+    """Read back what a command wrote.
+
+    Args:
+        path: a run's or a sweep's results directory, or a traced world's JSON file.
+        scenario: a scenario (or its file) to use instead of the one stored with the results.
+
+    Returns:
+        A ``Run`` or a ``Sweep`` by what ``path`` holds, or the traced world's dict.
+    """
     return reader.load_results(path, scenario, run_type=Run, sweep_type=Sweep)

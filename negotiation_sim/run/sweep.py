@@ -6,7 +6,9 @@ A sweep of P points with R worlds each is cut into tasks: point ``p``, chunk ``c
 only on the experiment, never on the executor, the number of workers or the order in which tasks
 finish. With ``common_random_numbers: true`` every point uses ``p = 0``: all points see the same
 worlds, which sharpens differences between points (the core draws each uncertain input from its
-own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
+own stream, so changing one input leaves the others' draws alone). Workers simulate and, when
+they see the results directory, write their own part files; this process writes every other
+file:
 
     DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
     DIR/scenario.json     the base scenario as validated (figures' labels, reports)
@@ -444,7 +446,7 @@ def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Ta
             "note": "task (point p, chunk c) simulates the blocks first_world // block_size "
                     "onwards of its chunk; each block draws from SeedSequence(entropy, "
                     "spawn_key=(p, block, ...)) with one stream per uncertain input, one for "
-                    "in-run draws and one for the model (see negotiation_sim.worlds); with "
+                    "in-run draws and one for the model (see negotiation_sim.core.seeds); with "
                     "common_random_numbers every point uses p = 0",
         },
         "tasks": {"total": len(tasks), "points": len(points), "chunks": [list(c) for c in chunks],
