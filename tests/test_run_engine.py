@@ -76,3 +76,14 @@ def test_a_scheduler_without_dask_is_bad_usage(tmp_path):
     res = CliRunner().invoke(app, ["run", str(path), "--scheduler", "tcp://127.0.0.1:1",
                                    "--executor", "processes"])
     assert res.exit_code == 2 and "--scheduler needs --executor dask" in res.output
+
+
+def test_target_and_backtest_commands_take_an_executor(tmp_path):
+    path = tmp_path / "s.yaml"
+    write_yaml(path, SMALL)
+    args = ["target", str(path), "--vary", "actors.ukraine.reservation=0:1", "--share", "0.9",
+            "--runs", "1100", "--json"]
+    serial = CliRunner().invoke(app, args)
+    split = CliRunner().invoke(app, [*args, "--executor", "processes", "--workers", "2"])
+    assert serial.exit_code == 0 and split.exit_code == 0, split.output
+    assert json.loads(split.stdout) == json.loads(serial.stdout)
