@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
-from conftest import SMALL, make_scenario, write_yaml
+from conftest import ROOT, SMALL, make_scenario, write_yaml
 from typer.testing import CliRunner
 
 import negotiation_sim as ns
@@ -87,3 +88,49 @@ def test_target_and_backtest_commands_take_an_executor(tmp_path):
     split = CliRunner().invoke(app, [*args, "--executor", "processes", "--workers", "2"])
     assert serial.exit_code == 0 and split.exit_code == 0, split.output
     assert json.loads(split.stdout) == json.loads(serial.stdout)
+
+
+def test_results_do_not_depend_on_the_chunk_size_to_the_last_bit(tmp_path):
+    """Chunk sizes 7, 100 and 2,000 (1,024-world chunks: 7 and 100 round up to one block, 2,000
+    down) give the same files, byte for byte; the default chunk (one chunk of 3,000) gives the
+    same summary and the same per-world rows."""
+    import pyarrow.parquet as pq
+
+    sc = ns.load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
+    files = {}
+    for size in (7, 100, 2000):
+        out = tmp_path / f"c{size}"
+        ns.run(sc, runs=3000, seed=9, chunk_size=size, out=out, plots=False)
+        files[size] = {f: (out / f).read_bytes() for f in ("summary.json", "runs.parquet")}
+    assert files[7] == files[100] == files[2000]
+    whole = ns.run(sc, runs=3000, seed=9, out=tmp_path / "whole", plots=False)
+    assert json.loads(files[7]["summary.json"]) == whole.summary
+    a, b = (pq.read_table(tmp_path / d / "runs.parquet").to_pandas() for d in ("c7", "whole"))
+    assert list(a.columns) == list(b.columns)
+    for column in a.columns:  # NaN where NaN, and every other value the same bits
+        x, y = a[column].to_numpy(), b[column].to_numpy()
+        if x.dtype.kind == "f":
+            assert np.array_equal(x.view(np.int64), y.view(np.int64)), column
+        else:
+            assert (a[column].isna() == b[column].isna()).all(), column
+            assert (a[column].dropna() == b[column].dropna()).all(), column
+
+
+def test_the_sd_of_a_constant_term_is_zero_whatever_the_chunks():
+    from negotiation_sim.core.outcomes import ChunkResult
+    from negotiation_sim.results.summary import Accumulator
+
+    def acc_of(sizes):
+        acc = Accumulator(issues=["x"], formats=["f"], actors=["a"], max_round=3)
+        first = 0
+        for n in sizes:
+            acc.add(ChunkResult(first, outcome=np.zeros(n, np.int8),
+                                held_format=np.zeros(n, np.int8),
+                                end_round=np.ones(n, np.int16), terms=np.full((1, n), 0.7),
+                                utility=np.full((1, n), 0.3)))
+            first += n
+        return acc.summary("s", 0)
+
+    one, split = acc_of([5000]), acc_of([1024, 2048, 1928])
+    assert one["terms"]["x"]["sd"] == 0.0
+    assert one == split
