@@ -48,12 +48,10 @@ def load(path: Path = BASELINE, **protocol):
 
 
 def run_ensemble(sc, n: int, seed: int = 0, solutions: bool = True) -> None:
-    from negotiation_sim.results.summary import Accumulator
-    from negotiation_sim.run.chunks import iter_chunks
+    """``n`` worlds into a summary, by the engine every command uses (in this process)."""
+    from negotiation_sim.run.engine import simulate
 
-    acc = Accumulator.for_scenario(sc)
-    for chunk in iter_chunks(sc, n, seed=seed, solutions=solutions):
-        acc.add(chunk)
+    simulate(sc, n, seed=seed, solutions=solutions)
 
 
 def run_one_at_a_time(sc, n: int) -> None:
@@ -297,12 +295,9 @@ def bench_one_at_a_time(n_single, n_ensemble, repeat, out):
 _MEMORY_SCRIPT = """
 import resource, sys
 from negotiation_sim.config.scenario import load_scenario
-from negotiation_sim.results.summary import Accumulator
-from negotiation_sim.run.chunks import iter_chunks
+from negotiation_sim.run.engine import simulate
 sc = load_scenario(sys.argv[1]); n = int(sys.argv[2])
-acc = Accumulator.for_scenario(sc)
-for chunk in iter_chunks(sc, n, seed=0):
-    acc.add(chunk)
+simulate(sc, n, seed=0)
 # VmHWM is this process's own peak (ru_maxrss would carry over the peak of the benchmark
 # process it was forked from, since Linux keeps it across exec).
 try:
@@ -410,6 +405,69 @@ def bench_sweep(runs, out, executors=EXECUTORS):
                             "phase_efficiency": phase_speedup / 2})
 
 
+RUN_EXECUTORS = (("serial", []),
+                 ("processes-2", ["--executor", "processes", "--workers", "2"]))
+
+
+def bench_run_executors(runs, out, executors=RUN_EXECUTORS):
+    """One ``negsim run`` of the baseline split over executors: the whole command's time and
+    its speed-up over serial (the summaries must be the same bits: checked, not timed)."""
+    times, summaries = {}, {}
+    for label, args in executors:
+        t = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "negotiation_sim", "run", str(BASELINE),
+                              "--runs", str(runs), "--json", "--quiet", *args],
+                             capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+        if res.returncode != 0:
+            out.append({"bench": "run_executor", "executor": label,
+                        "error": (res.stderr.strip().splitlines() or ["?"])[-1]})
+            continue
+        times[label], summaries[label] = elapsed, res.stdout
+        out.append({"bench": "run_executor", "executor": label, "worlds": runs,
+                    "seconds": elapsed,
+                    "same_summary": res.stdout == summaries.get("serial", res.stdout)})
+    for label in times:
+        if label != "serial" and "serial" in times:
+            out.append({"bench": "run_executor_speedup", "executor": label,
+                        "speedup": times["serial"] / times[label]})
+
+
+def bench_limits(repeat, out):
+    """How long the size limits take to act (docs/limits.md), each as a ratio to loading the
+    baseline scenario timed in the same run: a document of too many nodes refused before it is
+    built, and an experiment of exactly ``MAX_POINTS`` points validated."""
+    from negotiation_sim.config import limits
+    from negotiation_sim.config.experiment import load_experiment
+    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.yamlio import InputError, load_yaml
+
+    t_load = timed(lambda: load_scenario(BASELINE), repeat)
+    out.append({"bench": "limits", "case": "load the baseline scenario (reference)",
+                "seconds": t_load, "ratio": 1.0})
+    with tempfile.TemporaryDirectory() as tmp:
+        many = Path(tmp) / "many.yaml"
+        many.write_text("a: [" + "1," * (limits.MAX_FILE_BYTES // 2 - 8) + "]\n")
+
+        def refuse():
+            try:
+                load_yaml(many)
+            except InputError:
+                return
+            raise AssertionError("a document of too many nodes was read")
+
+        exp = Path(tmp) / "exp.yaml"
+        exp.write_text(f"name: t\nscenario: {BASELINE}\nruns: 10\nsweep:\n  method: grid\n"
+                       "  parameters:\n"
+                       "    actors.us.pressure.russia: {low: 0, high: 0.1, num: 128}\n"
+                       "    actors.russia.walkout: {low: 0, high: 0.1, num: 256}\n")
+        for case, fn in ((f"refuse a document of more than {limits.MAX_NODES:,} nodes", refuse),
+                         (f"validate a design of {limits.MAX_POINTS:,} points",
+                          lambda: load_experiment(exp))):
+            t = timed(fn, 1)
+            out.append({"bench": "limits", "case": case, "seconds": t, "ratio": t / t_load})
+
+
 def bench_startup(repeat, out):
     cmds = {"negsim --help": [sys.executable, "-m", "negotiation_sim", "--help"],
             "negsim run -n 1": [sys.executable, "-m", "negotiation_sim", "run", str(BASELINE),
@@ -446,6 +504,16 @@ def table(results) -> str:
             rows.append(f"| sweep speed-up vs serial | {r['executor']} | tasks "
                         f"{r['phase_speedup']:.2f}x (efficiency {r['phase_efficiency']:.0%}); "
                         f"whole command {r['speedup']:.2f}x |")
+        elif b == "limits":
+            rows.append(f"| limits | {r['case']} | {r['seconds']:.2f} s "
+                        f"({r['ratio']:.1f}x loading the baseline) |")
+        elif b == "run_executor":
+            rows.append(f"| `negsim run` N = {r['worlds']:,} | {r['executor']} | "
+                        f"{r['seconds']:.1f} s (summary "
+                        f"{'identical to serial' if r['same_summary'] else 'DIFFERS'}) |")
+        elif b == "run_executor_speedup":
+            rows.append(f"| `negsim run` speed-up vs serial | {r['executor']} | "
+                        f"{r['speedup']:.2f}x |")
         elif b == "reference":
             rows.append(f"| against the hand kernel | N = {r['worlds']:,}, paired | engine "
                         f"{r['engine_worlds_per_s']:,.0f}/s, kernel {r['hand_worlds_per_s']:,.0f}/s"
@@ -506,8 +574,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs")
     ap.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
     ap.add_argument("--only", nargs="*", default=None,
-                    help="run only these: throughput one_at_a_time memory sweep startup "
-                    "expected_utility reference scaling")
+                    help="run only these: throughput one_at_a_time memory sweep run_executors "
+                    "limits startup expected_utility reference scaling")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     ap.add_argument("--readme", type=Path, default=None,
                     help="write the tables into this README's generated blocks (make bench: "
@@ -524,6 +592,8 @@ def main(argv=None) -> int:
         "memory": lambda o: bench_memory([2_000, 20_000] if q else [100_000, 2_000_000], o),
         "sweep": lambda o: bench_sweep(1_000 if q else 100_000, o,
                                        EXECUTORS[:2] if q else EXECUTORS),
+        "run_executors": lambda o: bench_run_executors(2_000 if q else 100_000, o),
+        "limits": lambda o: bench_limits(1 if q else repeat, o),
         "startup": lambda o: bench_startup(1 if q else repeat, o),
         "reference": lambda o: bench_reference(5_000 if q else 200_000, 1 if q else repeat, o),
         "scaling": lambda o: bench_scaling(1 if q else 3, o, quick=q),

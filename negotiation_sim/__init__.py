@@ -8,7 +8,7 @@ use, so that importing the package, its figures (``negotiation_sim.plots``) or t
     res = ns.run("scenarios/summit_baseline.yaml", runs=20_000, seed=0)
 
 The package is one subpackage per layer, imports running one way (README "Layout"): config ->
-core -> run -> results -> analysis -> plots -> report -> cli, and the API beside the cli.
+core -> results -> run -> analysis -> plots -> report -> cli, and the API beside the cli.
 """
 
 import importlib
@@ -18,8 +18,8 @@ import types
 __version__ = "0.1.0"
 
 _API = ("InputError", "OutDirError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep",
-        "SweepError", "SweepFailed", "SweepInterrupted", "compare", "load_experiment",
-        "load_results", "load_scenario", "sensitivity", "sweep", "trace")
+        "SweepError", "SweepFailed", "SweepInterrupted", "backtest", "compare", "load_experiment",
+        "load_results", "load_scenario", "sensitivity", "sweep", "target", "trace")
 _SUBPACKAGES = ("analysis", "api", "cli", "config", "core", "plots", "report", "results")
 
 __all__ = ["__version__", "run", *_API]

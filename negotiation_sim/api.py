@@ -31,6 +31,7 @@ world, then after every chunk (run, compare) or task (sweep).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -58,17 +59,19 @@ from negotiation_sim.results.schema import (
     SUMMARY_FILE,
 )
 from negotiation_sim.results.files import OutDirError
-from negotiation_sim.results.sweep import SweepError, SweepInterrupted, SweepReport
+from negotiation_sim.run.sweep import SweepError, SweepInterrupted, SweepReport
 
 if TYPE_CHECKING:
     from negotiation_sim.analysis.compare import Comparison
+    from negotiation_sim.analysis.targets import Answer
+    from negotiation_sim.config.backtest import LoadedBacktest
     from negotiation_sim.analysis.sensitivity import Sensitivity
     from negotiation_sim.run.executors.base import Executor
 
 __all__ = [
     "InputError", "OutDirError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep",
-    "SweepError", "SweepFailed", "SweepInterrupted", "compare", "load_experiment",
-    "load_results", "load_scenario", "run", "sensitivity", "sweep", "trace",
+    "SweepError", "SweepFailed", "SweepInterrupted", "backtest", "compare", "load_experiment",
+    "load_results", "load_scenario", "run", "sensitivity", "sweep", "target", "trace",
 ]
 
 Progress = Callable[[int, int], None]
@@ -97,12 +100,32 @@ class SweepFailed(SweepError):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (raises ``InputError``, as ``negsim validate`` reports)."""
+    """Read and validate a scenario file, as ``negsim validate`` does.
+
+    Args:
+        path: the scenario's YAML file.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        InputError: the file is invalid (one located line per problem in ``err.problems``).
+    """
     return _load_scenario(path)
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
-    """Read and check an experiment file, its scenario and every point (raises ``InputError``)."""
+    """Read and check an experiment file, its scenario and every point.
+
+    Args:
+        path: the experiment's YAML file.
+
+    Returns:
+        The experiment with its base scenario and design (``sweep`` takes it).
+
+    Raises:
+        InputError: the experiment, its scenario or a point is invalid.
+    """
     return _load_experiment(path)
 
 
@@ -118,7 +141,11 @@ class Run(reader.RunResults, _TemporaryHome):
     reads back (see ``results.reader.RunResults`` for the tables)."""
 
     def plot(self, kind: str = "outcomes"):
-        """One figure of the run (``outcomes``, ``terms``, ``utilities``, ``formats``).
+        """One figure of the run.
+
+        Args:
+            kind: ``outcomes``, ``terms``, ``utilities``, ``formats`` (or ``durability`` when
+                the run followed signed texts).
 
         Returns:
             The matplotlib Figure (``plots.save(fig, path)`` saves and closes it).
@@ -129,11 +156,20 @@ class Run(reader.RunResults, _TemporaryHome):
 
     def save(self, path: str | Path, *, plots: bool = True, fmt: str = "png",
              overwrite: bool = False) -> Path:
-        """Write the files ``negsim run --out PATH`` writes; returns ``PATH``.
+        """Write the files ``negsim run --out PATH`` writes.
 
         The directory is built beside ``PATH`` and renamed into place when complete, so a
         failed save leaves what was there. Saving into the run's own directory redraws its
         figures there.
+
+        Args:
+            path: the results directory.
+            plots: also draw the figures.
+            fmt: the figures' file format (``png``, ``svg``, ``pdf``).
+            overwrite: replace a run's results already at ``path``, whole.
+
+        Returns:
+            ``path``.
 
         Raises:
             RunsNotKept: the run kept only its summary (``keep_runs=False``).
@@ -201,8 +237,11 @@ class Sweep(reader.SweepResults, _TemporaryHome):
     report: SweepReport | None = field(default=None, compare=False)
 
     def plot(self, kind: str = "outcomes"):
-        """One figure of the sweep (``outcomes``, ``sweep-line``, ``heatmap``, ``sensitivity``:
-        those that fit its design).
+        """One figure of the sweep.
+
+        Args:
+            kind: ``outcomes``, ``sweep-line``, ``heatmap`` or ``sensitivity`` (those that fit
+                its design).
 
         Returns:
             The matplotlib Figure.
@@ -216,6 +255,15 @@ class Sweep(reader.SweepResults, _TemporaryHome):
         """Copy the results directory to ``path`` (with the figures unless ``plots=False``).
 
         The copy is built beside ``path`` and renamed into place when complete.
+
+        Args:
+            path: the results directory.
+            plots: also draw the figures.
+            fmt: the figures' file format (``png``, ``svg``, ``pdf``).
+            overwrite: replace a sweep's results already at ``path``, whole.
+
+        Returns:
+            ``path``.
 
         Raises:
             OutDirError: ``path`` holds other results (``overwrite=True`` replaces a sweep's
@@ -260,6 +308,8 @@ def _scenario(scenario: Scenario | str | Path) -> tuple[Scenario, str | None]:
 def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
         chunk_size: int = DEFAULT_CHUNK, out: str | Path | None = None, keep_runs: bool = True,
         plots: bool = True, solutions: bool = True, overwrite: bool = False,
+        executor: str | Executor | Callable[[], Executor] | None = None,
+        workers: int | None = None, scheduler: str | None = None,
         progress: Progress | None = None) -> Run:
     """Simulate ``runs`` worlds of a scenario and summarise them (``negsim run``).
 
@@ -280,13 +330,23 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
             (``summary["solutions"]`` is None): with three or more principals they solve
             P + 2 convex programmes per world, most of the run's time. Nothing else changes.
         overwrite: with ``out``, replace a run's results already there, whole.
+        executor: where the chunks run, as for ``sweep``: ``serial`` (default: this process),
+            ``processes``, ``dask``, an executor (left open) or a function making one.
+            Results are the same bits whatever the executor and number of workers.
+        workers: worker processes of ``processes`` or a dask LocalCluster (default: one per CPU).
+        scheduler: a running dask scheduler's address or scheduler file.
         progress: called with ``(worlds done, runs)``.
+
+    Returns:
+        The run's results: ``summary`` (the ``negsim run --json`` dict), ``runs`` (the
+        per-world rows, unless ``keep_runs=False`` without ``out``), figures and ``save``.
 
     Raises:
         InputError: the scenario file is invalid (one located line per problem).
         OutDirError: ``out`` is a file, holds a sweep, files negsim did not write, or a run's
             results without ``overwrite``.
-        ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit.
+        ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit, or a scheduler
+            without the dask executor.
     """
     from negotiation_sim.results.files import RUN, check_out, publish, staging_dir
     from negotiation_sim.run.signals import interruptible
@@ -303,8 +363,9 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
         home = None
     try:
         with interruptible():  # SIGTERM too removes the staging directory
-            summary, runs_file, seconds = _simulate(sc, runs, seed, chunk_size, home, progress,
-                                                    solutions)
+            with _running(executor, workers, scheduler) as ex:
+                summary, runs_file, seconds = _simulate(sc, runs, seed, chunk_size, home,
+                                                        progress, solutions, ex)
             res = _run_results(sc, source, summary, runs_file, home, target, seed=seed,
                                runs=runs, chunk_size=chunk_size, seconds=seconds)
             if target is not None:
@@ -320,8 +381,41 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
     return res
 
 
+@contextlib.contextmanager
+def _running(executor, workers: int | None, scheduler: str | None,
+             preload: Sequence[str] = ("negotiation_sim.run.engine",)):
+    """The executor a command's chunks run on (None: this process, one chunk at a time),
+    closed at the end if made here; an error or interrupt stops its workers at once."""
+    if executor in (None, "serial") and scheduler is None:
+        if workers is not None:
+            from negotiation_sim.run.executors import make_executor
+
+            make_executor("serial", workers=workers)  # the same check of workers as the others
+        yield None
+        return
+    ex, owned = _executor(executor, workers, scheduler, preload)
+    try:
+        yield ex
+    except BaseException:
+        if owned:
+            getattr(ex, "abort", ex.close)()
+            owned = False
+        raise
+    finally:
+        if owned:
+            ex.close()
+
+
 def check_sizes(runs: int, chunk_size: int) -> None:
-    """``runs`` and ``chunk_size`` within 1 ... ``MAX_RUNS`` and ``MAX_CHUNK`` (ValueError)."""
+    """Check a run's sizes against the limits (docs/limits.md).
+
+    Args:
+        runs: worlds to simulate (1 ... ``MAX_RUNS``).
+        chunk_size: worlds per chunk (1 ... ``MAX_CHUNK``).
+
+    Raises:
+        ValueError: either outside its range (the message names the limit).
+    """
     from negotiation_sim.config.limits import limit_text
 
     for what, value, limit in (("runs", runs, MAX_RUNS), ("chunk_size", chunk_size, MAX_CHUNK)):
@@ -332,7 +426,14 @@ def check_sizes(runs: int, chunk_size: int) -> None:
 
 
 def check_world(world: int) -> None:
-    """A world index a run can hold: 0 ... ``MAX_RUNS - 1`` (ValueError)."""
+    """Check a world index against the worlds a run can hold.
+
+    Args:
+        world: the index (0 ... ``MAX_RUNS - 1``).
+
+    Raises:
+        ValueError: outside that range.
+    """
     from negotiation_sim.config.limits import limit_text
 
     if world < 0:
@@ -355,14 +456,12 @@ def _run_results(sc: Scenario, source: str | None, summary: dict[str, Any],
 
 
 def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | None,
-              progress: Progress | None, solutions: bool = True,
+              progress: Progress | None, solutions: bool = True, executor: Executor | None = None,
               ) -> tuple[dict[str, Any], Path | None, float]:
-    """Run the chunks into a summary and, with ``home``, its ``runs.parquet``."""
+    """Run the chunks into a summary and, with ``home``, its ``runs.parquet`` (run.engine)."""
     from negotiation_sim.results.files import RunWriter
-    from negotiation_sim.results.summary import Accumulator
-    from negotiation_sim.run.chunks import iter_chunks
+    from negotiation_sim.run.engine import simulate
 
-    acc = Accumulator.for_scenario(sc)
     writer = RunWriter(home, sc) if home is not None else None
     done = 0
     if progress is not None:
@@ -376,11 +475,9 @@ def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | 
 
     start = time.perf_counter()
     try:
-        for chunk in iter_chunks(sc, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance,
-                                 solutions=solutions):
-            acc.add(chunk)
-            if writer is not None:
-                writer.add(chunk)
+        acc = simulate(sc, runs, seed=seed, chunk_size=chunk_size, solutions=solutions,
+                       executor=executor, consumers=[writer.add] if writer is not None else [],
+                       on_chunk=advance)
         runs_file = writer.close() if writer is not None else None
     except BaseException:
         if writer is not None:
@@ -420,6 +517,10 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
     made are stopped, no temporary file stays, and the manifest says ``interrupted`` with the
     command that finishes the sweep.
 
+    Returns:
+        The sweep's results (``points``, ``summary``, per-world ``runs``, figures, ``save``);
+        ``report`` says what this session did.
+
     Raises:
         InputError: the experiment or its scenario is invalid.
         SweepError: ``out`` holds a run, files negsim did not write, another sweep (without
@@ -429,7 +530,7 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
             to finish).
     """
     from negotiation_sim.results.files import clean_temporary
-    from negotiation_sim.results.sweep import prepare, run_sweep
+    from negotiation_sim.run.sweep import prepare, run_sweep
     from negotiation_sim.run.signals import interruptible
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
@@ -481,8 +582,9 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
     return results
 
 
-def _executor(executor, workers: int | None, scheduler: str | None) -> tuple[Any, bool]:
-    """(the executor, whether this sweep closes it)."""
+def _executor(executor, workers: int | None, scheduler: str | None,
+              preload: Sequence[str] = ("negotiation_sim.run.sweep",)) -> tuple[Any, bool]:
+    """(the executor, whether the caller closes it)."""
     if executor is None or isinstance(executor, str):
         kind = executor or ("dask" if scheduler else "serial")
         if scheduler is not None and kind != "dask":
@@ -490,7 +592,7 @@ def _executor(executor, workers: int | None, scheduler: str | None) -> tuple[Any
         from negotiation_sim.run.executors import make_executor
 
         return make_executor(kind, workers=workers, scheduler=scheduler,
-                             preload=["negotiation_sim.results.sweep"]), True
+                             preload=list(preload)), True
     if hasattr(executor, "submit"):
         return executor, False
     return executor(), True
@@ -526,17 +628,31 @@ def _save_sensitivity(out: Path) -> None:
 
 def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10_000,
             seed: int = 0, chunk_size: int = DEFAULT_CHUNK,
+            executor: str | Executor | Callable[[], Executor] | None = None,
+            workers: int | None = None, scheduler: str | None = None,
             progress: Progress | None = None) -> Comparison:
     """Outcome distributions of scenarios side by side (``negsim compare``).
 
     Args:
         sources: scenario files (each run here with ``runs`` worlds and ``seed``), run results
             directories or run results (read as they are); the first is the baseline.
+        runs: worlds per scenario file.
+        seed: the seed of every scenario file's run (common random numbers across them).
+        chunk_size: worlds simulated together (results do not depend on it).
+        executor: where the chunks run, as for ``run`` (one executor for every scenario).
+        workers: worker processes of ``processes`` or a dask LocalCluster.
+        scheduler: a running dask scheduler's address or scheduler file.
         progress: called with ``(worlds done, worlds of every scenario file)``.
 
     Returns:
-        The comparison: each arm's shares, differences from the baseline with 95% Newcombe
-        intervals, and chi-square tests (``.as_dict()`` is ``negsim compare --json``).
+        The comparison: each arm's shares, differences from the baseline with 95% intervals
+        (paired world by world when the arms share seed and worlds, else independent), the
+        tests, and notes on stored runs whose scenario file has changed (``.as_dict()`` is
+        ``negsim compare --json``).
+
+    Raises:
+        InputError: a scenario file is invalid.
+        ValueError: a results directory holds a sweep.
     """
     from negotiation_sim.analysis.compare import Arm, compare_summaries, unique_labels
 
@@ -545,33 +661,36 @@ def compare(sources: Sequence[str | Path | reader.RunResults], *, runs: int = 10
     if progress is not None and files:
         progress(0, total)
     arms, notes = [], []
-    for source in sources:
-        if isinstance(source, reader.RunResults):
-            arms.append(Arm(source.summary["scenario"], source.summary, str(source.path or ""),
-                            _outcome_codes(source)))
-            continue
-        path = Path(source)
-        if path.is_dir():
-            res = reader.load_results(path)
-            if not isinstance(res, reader.RunResults):
-                raise ValueError(f"{path}: compare takes runs' results, not a sweep's")
-            arms.append(Arm(res.summary["scenario"], res.summary, str(path), _outcome_codes(res)))
-            notes += _stale_scenario(path, res.manifest, sources)
-            continue
-        before = done
+    with _running(executor if files else None, workers, scheduler) as ex:
+        for source in sources:
+            if isinstance(source, reader.RunResults):
+                arms.append(Arm(source.summary["scenario"], source.summary,
+                                str(source.path or ""), _outcome_codes(source)))
+                continue
+            path = Path(source)
+            if path.is_dir():
+                res = reader.load_results(path)
+                if not isinstance(res, reader.RunResults):
+                    raise ValueError(f"{path}: compare takes runs' results, not a sweep's")
+                arms.append(Arm(res.summary["scenario"], res.summary, str(path),
+                                _outcome_codes(res)))
+                notes += _stale_scenario(path, res.manifest, sources)
+                continue
+            before = done
 
-        def advance(n: int, _total: int) -> None:
-            if progress is not None and n:
-                progress(before + n, total)
+            def advance(n: int, _total: int) -> None:
+                if progress is not None and n:
+                    progress(before + n, total)
 
-        # the rows are kept (streamed to a temporary file) for the per-world outcomes that
-        # pair the arms world by world
-        res = run(path, runs=runs, seed=seed, chunk_size=chunk_size, keep_runs=True,
-                  plots=False, progress=advance)
-        done += runs
-        # Labelled by the scenario's name, as runs are; variants that share a name get their
-        # file's name added (unique_labels).
-        arms.append(Arm(res.summary["scenario"], res.summary, str(path), _outcome_codes(res)))
+            # the rows are kept (streamed to a temporary file) for the per-world outcomes that
+            # pair the arms world by world
+            res = run(path, runs=runs, seed=seed, chunk_size=chunk_size, keep_runs=True,
+                      plots=False, executor=ex, progress=advance)
+            done += runs
+            # Labelled by the scenario's name, as runs are; variants that share a name get
+            # their file's name added (unique_labels).
+            arms.append(Arm(res.summary["scenario"], res.summary, str(path),
+                            _outcome_codes(res)))
     unique_labels(arms)
     result = compare_summaries(arms)
     result.notes = notes
@@ -624,11 +743,100 @@ def _stale_scenario(path: Path, manifest: dict[str, Any], sources) -> list[str]:
             + ("; the file itself is compared as it is now" if compared else "")]
 
 
-def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
-    """One world's negotiation round by round, as ``negsim trace --json`` prints it (world K
-    draws what it draws in ``run`` with the same seed).
+def target(scenario: Scenario | str | Path, outcome: str, share: float, vary: Sequence[str], *,
+           runs: int = 2000, seed: int = 0,
+           executor: str | Executor | Callable[[], Executor] | None = None,
+           workers: int | None = None, scheduler: str | None = None) -> Answer:
+    """The smallest change of some levers that brings an outcome to a share (``negsim target``).
+
+    Args:
+        scenario: a validated Scenario or a scenario file.
+        outcome: ``agreement``, ``ceasefire``, ``breakdown``, ``no_summit``, or
+            ``holds.agreement`` / ``holds.ceasefire``.
+        share: the share to reach (at least).
+        vary: the levers to search, each ``PATH=LO:HI`` or ``PATH`` (its field's range).
+        runs: worlds per evaluation (the same worlds, ``seed``, every time).
+        seed: the seed of every evaluation.
+        executor: where each evaluation's chunks run, as for ``run``.
+        workers: worker processes of ``processes`` or a dask LocalCluster.
+        scheduler: a running dask scheduler's address or scheduler file.
+
+    Returns:
+        The answer (``analysis.targets.Answer``; ``.to_json()`` is ``negsim target --json``).
 
     Raises:
+        InputError: the scenario file is invalid.
+        TargetError: an unknown outcome, path or range.
+    """
+    from negotiation_sim.analysis.targets import Vary, reach
+    from negotiation_sim.run.engine import summarise
+
+    sc, _ = _scenario(scenario)
+    varies = [Vary.parse(v) for v in vary]
+    with _running(executor, workers, scheduler) as ex:
+        return reach(sc, outcome, share, varies, runs=runs,
+                     summarise=lambda changed: summarise(changed, runs, seed=seed,
+                                                         solutions=False, executor=ex))
+
+
+def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int = 0,
+             chunk_size: int = DEFAULT_CHUNK,
+             executor: str | Executor | Callable[[], Executor] | None = None,
+             workers: int | None = None, scheduler: str | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Answer every dated question of a backtest file with its scenario, and score the answers
+    (``negsim backtest``).
+
+    Args:
+        path: the backtest file (or one loaded with ``config.backtest.load_backtest``).
+        runs: worlds simulated per scenario (each scenario runs once for all its questions).
+        seed: seed of every scenario's run (and of the bootstrap intervals).
+        chunk_size: worlds simulated together (results do not depend on it).
+        executor: where the chunks run, as for ``run``.
+        workers: worker processes of ``processes`` or a dask LocalCluster.
+        scheduler: a running dask scheduler's address or scheduler file.
+        progress: called with ``(worlds done, worlds of every scenario)``.
+
+    Returns:
+        The ``negsim backtest --json`` shape (``analysis.backtest.backtest_result``).
+
+    Raises:
+        InputError: a bad backtest or scenario file.
+    """
+    from negotiation_sim.analysis.backtest import backtest_result
+    from negotiation_sim.config.backtest import LoadedBacktest, load_backtest
+    from negotiation_sim.run.backtest import model_probabilities
+
+    loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
+    total, done = runs * len(set(loaded.paths)), 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    with _running(executor, workers, scheduler) as ex:
+        model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
+                                    on_chunk=advance, executor=ex)
+    return backtest_result(loaded, model, runs=runs, seed=seed)
+
+
+def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
+    """One world's negotiation round by round, as ``negsim trace --json`` prints it.
+
+    Args:
+        scenario: a validated Scenario or a scenario file.
+        seed: the run's seed (world K draws what it draws in ``run`` with the same seed).
+        world: the world's index in that run.
+
+    Returns:
+        The traced world: formation, each round's texts and answers, events and the outcome.
+
+    Raises:
+        InputError: the scenario file is invalid.
         ValueError: ``world`` outside 0 ... ``MAX_RUNS - 1`` (the worlds a run can hold).
     """
     from negotiation_sim.run.trace import trace_world
@@ -640,14 +848,33 @@ def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> 
 
 def sensitivity(results: reader.SweepResults | str | Path, metric: str = "agreement", *,
                 resamples: int = 200) -> Sensitivity:
-    """Sobol or Morris indices of a finished sobol or morris sweep's ``metric``
-    (``negsim sensitivity``)."""
+    """Sobol or Morris indices of a finished sobol or morris sweep (``negsim sensitivity``).
+
+    Args:
+        results: the sweep's results or their directory.
+        metric: an outcome share (``agreement``, ...) or another summary column.
+        resamples: bootstrap resamples behind the indices' intervals.
+
+    Returns:
+        The indices with their 95% intervals (``.to_json()`` is ``sensitivity.json``).
+
+    Raises:
+        SensitivityError: not a sobol or morris sweep, or an unknown metric.
+        ImportError: SALib is not installed (the ``sensitivity`` extra).
+    """
     from negotiation_sim.analysis.sensitivity import analyze_results
 
     return analyze_results(results, metric, num_resamples=resamples)
 
 
 def load_results(path: str | Path, scenario: Scenario | str | Path | None = None):
-    """A run's (``Run``) or a sweep's (``Sweep``) results read back, or a traced world's dict,
-    by what ``path`` holds; ``scenario`` replaces the one stored with the results."""
+    """Read back what a command wrote.
+
+    Args:
+        path: a run's or a sweep's results directory, or a traced world's JSON file.
+        scenario: a scenario (or its file) to use instead of the one stored with the results.
+
+    Returns:
+        A ``Run`` or a ``Sweep`` by what ``path`` holds, or the traced world's dict.
+    """
     return reader.load_results(path, scenario, run_type=Run, sweep_type=Sweep)

@@ -15,18 +15,17 @@ from test_core_durability import exact_hold_probability, walk_scenario
 
 from negotiation_sim.analysis.backtest import (
     CLIP,
-    Horizon,
     bootstrap_interval,
     brier,
-    count_events,
     log_score,
-    run_backtest,
     score_questions,
     to_csv,
     to_markdown,
 )
+from negotiation_sim.api import backtest
 from negotiation_sim.config.backtest import Question
 from negotiation_sim.core.outcomes import AGREEMENT, BREAKDOWN, CEASEFIRE, NO_SUMMIT, ChunkResult
+from negotiation_sim.run.backtest import Horizon, count_events
 from negotiation_sim.run.chunks import iter_chunks
 
 ASKED = dt.date(2025, 8, 20)
@@ -194,7 +193,7 @@ def test_holds_end_to_end_matches_the_random_walk():
 # -- the whole backtest ---------------------------------------------------------------------
 
 
-def test_run_backtest_shape_and_one_pass_per_scenario(tmp_path):
+def test_backtest_shape_and_one_pass_per_scenario(tmp_path):
     write_yaml(tmp_path / "s.yaml", {**SMALL, "durability": {"rounds": 3}})
     (tmp_path / "bt.yaml").write_text(textwrap.dedent("""\
         name: t
@@ -207,8 +206,9 @@ def test_run_backtest_shape_and_one_pass_per_scenario(tmp_path):
              event: summit, resolved: null, forecasts: {m: 0.6}}
         """))
     seen = []
-    out = run_backtest(tmp_path / "bt.yaml", 2048, seed=4, on_chunk=seen.append)
-    assert sum(seen) == 2048  # the scenario ran once for its three questions
+    out = backtest(tmp_path / "bt.yaml", runs=2048, seed=4,
+                   progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (2048, 2048)  # the scenario ran once for its three questions
     assert out["name"] == "t" and out["runs"] == 2048 and out["seed"] == 4
     assert [q["id"] for q in out["questions"]] == ["a", "b", "c"]
     for q in out["questions"]:
@@ -219,7 +219,7 @@ def test_run_backtest_shape_and_one_pass_per_scenario(tmp_path):
     assert c["brier"] is None and b["brier"] == pytest.approx((b["p"] - 1) ** 2)
     assert out["brier"] == pytest.approx((a["brier"] + b["brier"]) / 2)
     assert out["forecasters"]["m"]["n"] == 1
-    again = run_backtest(tmp_path / "bt.yaml", 2048, seed=4)
+    again = backtest(tmp_path / "bt.yaml", runs=2048, seed=4)
     assert again == out
     json.dumps(out, allow_nan=False)
     assert to_csv(out).splitlines()[0].startswith("id,event,asked,closes")

@@ -13,7 +13,8 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from negotiation_sim.analysis.targets import TargetError, Vary, reach
+from negotiation_sim.analysis.targets import TargetError, Vary
+from negotiation_sim.analysis.targets import reach as search
 from negotiation_sim.cli import app
 from negotiation_sim.config.scenario import Scenario
 
@@ -25,6 +26,14 @@ def pie(a_reservation) -> dict:
                        "b": {"role": "principal", "position": {"share": 0.0},
                              "reservation": 0.3}},
             "protocol": {"kind": "mediated", "rounds": 3}}
+
+
+def reach(sc, metric, target, varies, *, runs=2000, seed=0):
+    """The search with the engine's summaries (as ``api.target`` wires it)."""
+    from negotiation_sim.run.engine import summarise
+
+    return search(sc, metric, target, varies, runs=runs,
+                  summarise=lambda changed: summarise(changed, runs, seed=seed, solutions=False))
 
 
 UNIFORM01 = {"dist": "uniform", "low": 0.0, "high": 1.0}

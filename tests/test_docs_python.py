@@ -33,7 +33,7 @@ def test_the_extraction_finds_every_block():
 def test_every_python_block_of_docs_python_md_runs(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    for name in ("scenarios", "experiments"):
+    for name in ("scenarios", "experiments", "backtests"):
         os.symlink(ROOT / name, tmp_path / name)
     monkeypatch.chdir(tmp_path)
     session: dict = {"__name__": "__main__"}

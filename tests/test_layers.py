@@ -3,7 +3,7 @@
 Every ``import`` and ``from ... import`` in the package is read with ``ast`` (those inside
 functions included: a function-level import must not dodge a circle; those under
 ``if TYPE_CHECKING:`` are left out, as they never run). Each subpackage has a rank in the layer
-order config -> core -> run -> results -> analysis -> plots -> report -> cli/api, and a module may
+order config -> core -> results -> run -> analysis -> plots -> report -> cli/api, and a module may
 import only from its own rank or below.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "negotiation_sim"
-RANK = {"config": 0, "core": 1, "run": 2, "results": 3, "analysis": 4, "plots": 5,
+RANK = {"config": 0, "core": 1, "results": 2, "run": 3, "analysis": 4, "plots": 5,
         "report": 6, "cli": 7, "api": 7, "explore": 7, "__main__": 8}
 
 

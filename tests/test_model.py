@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, NO_SUMMIT, OUTCOMES
+from negotiation_sim.core.outputs import OUTPUTS
 from negotiation_sim.run.chunks import iter_chunks, simulate_chunk
 
 ISSUES = ["a", "b", "c"]
@@ -131,10 +132,10 @@ def test_chunk_size_does_not_change_results(small_data):
     whole = simulate_chunk(sc, 5000, seed=3)
     parts = list(iter_chunks(sc, 5000, seed=3, chunk_size=1024))
     assert len(parts) == 5
-    for name in ("outcome", "end_round", "held_format", "walked_out"):
-        assert np.array_equal(getattr(whole, name), np.concatenate([getattr(p, name) for p in parts]))
-    assert np.array_equal(whole.terms, np.concatenate([p.terms for p in parts], axis=1), equal_nan=True)
-    assert np.array_equal(whole.utility, np.concatenate([p.utility for p in parts], axis=1), equal_nan=True)
+    for out in OUTPUTS:  # every declared output, to the last bit
+        joined = np.concatenate([getattr(p, out.name) for p in parts], axis=-1)
+        assert np.array_equal(getattr(whole, out.name), joined,
+                              equal_nan=joined.dtype.kind == "f"), out.name
 
 
 def test_pie_without_claims_agrees_at_once_on_the_nash_split(pie_data):

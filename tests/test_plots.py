@@ -261,7 +261,7 @@ sweep:
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     from negotiation_sim.config.experiment import load_experiment
-    from negotiation_sim.results.sweep import run_sweep
+    from negotiation_sim.run.sweep import run_sweep
     from negotiation_sim.run.executors.serial import SerialExecutor
 
     root = tmp_path_factory.mktemp("sweep")

@@ -24,7 +24,7 @@ import negotiation_sim as ns
 from negotiation_sim.cli import app
 from negotiation_sim.results import files
 from negotiation_sim.results.files import OutDirError
-from negotiation_sim.results.sweep import SweepError
+from negotiation_sim.run.sweep import SweepError
 from negotiation_sim.run import chunks
 
 cli = CliRunner()

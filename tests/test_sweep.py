@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
 from negotiation_sim.config.experiment import load_experiment
-from negotiation_sim.results.sweep import SweepError, run_sweep
+from negotiation_sim.run.sweep import SweepError, run_sweep
 from negotiation_sim.run import chunks as runner_module
 from negotiation_sim.run.executors import make_executor
 from negotiation_sim.run.executors.dask import DaskExecutor

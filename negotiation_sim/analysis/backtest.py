@@ -11,12 +11,13 @@ question closes (round r ends ``asked + r * protocol.round_days``; ``config.back
   ``ceil(holds_days / round_days)`` follow-up rounds after its signing (``core.durability``;
   a text broken in follow-up round s lasted ``s - signed - 1`` whole rounds).
 
-Each scenario is run once, chunk by chunk (``run.chunks.iter_chunks``), and every question on it
-is counted from the same worlds, so memory stays flat however many worlds are run. Resolved
+Each scenario is run once by the engine and every question on it is counted from the same worlds
+(``run.backtest``: the model's probabilities; ``api.backtest`` runs a file). Resolved
 questions are scored with the Brier score ``(p - o)^2`` (lower is better) and the log score
 ``ln p`` if yes, ``ln(1 - p)`` if no (higher, i.e. nearer 0, is better), with ``p`` clipped to
-``[CLIP, 1 - CLIP]`` for the log score only. ``run_backtest`` returns the ``negsim backtest
---json`` shape. Data only: nothing here draws or prints.
+``[CLIP, 1 - CLIP]`` for the log score only. ``backtest_result`` makes the ``negsim backtest
+--json`` shape from the model's probabilities. Data only: nothing here simulates, draws or
+prints.
 """
 
 from __future__ import annotations
@@ -24,24 +25,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from negotiation_sim.config.backtest import (
-    LoadedBacktest,
-    Question,
-    holds_rounds,
-    load_backtest,
-    rounds_by,
-)
-from negotiation_sim.config.defaults import DEFAULT_CHUNK
-from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, ChunkResult
-from negotiation_sim.results.summary import wilson_interval
-from negotiation_sim.run.chunks import iter_chunks
+from negotiation_sim.config.backtest import LoadedBacktest, Question
 
 CLIP = 1e-6
 """Probabilities are clipped to ``[CLIP, 1 - CLIP]`` before taking logs (a 0 or 1 that turns
@@ -82,82 +71,7 @@ def bootstrap_interval(values: list[float], *, resamples: int = BOOTSTRAP, seed:
     return [float(lo), float(hi)]
 
 
-# -- counting events in simulated worlds ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Horizon:
-    """What a question counts in its scenario's worlds.
-
-    Attributes:
-        event: the question's event.
-        rounds: rounds that end by ``closes`` (``config.backtest.rounds_by``).
-        hold: follow-up rounds a signed text must survive (``holds`` only).
-    """
-
-    event: str
-    rounds: int
-    hold: int = 0
-
-    @classmethod
-    def of(cls, question: Question, round_days: float) -> Horizon:
-        return cls(question.event, rounds_by(question, round_days),
-                   holds_rounds(question, round_days))
-
-    def happened(self, chunk: ChunkResult) -> np.ndarray:
-        """``(n,)`` bool: the worlds of ``chunk`` where the event happened in time."""
-        if self.event == "summit":
-            return (chunk.held_format >= 0) & (self.rounds >= 1)
-        outcome, end = chunk.outcome, chunk.end_round
-        if self.event == "agreement":
-            kind = outcome == AGREEMENT
-        elif self.event == "ceasefire":
-            kind = outcome == CEASEFIRE
-        else:
-            kind = (outcome == AGREEMENT) | (outcome == CEASEFIRE)
-        signed = kind & (end >= 1) & (end <= self.rounds)
-        if self.event != "holds":
-            return signed
-        broken = chunk.broken_round
-        if broken is None:
-            raise ValueError("a holds question needs the chunk's broken_round")
-        held = (broken < 0) | (broken.astype(np.int64) - end > self.hold)
-        return signed & held
-
-
-def count_events(scenario, horizons: list[Horizon], runs: int, *, seed: int = 0,
-                 chunk_size: int = DEFAULT_CHUNK,
-                 on_chunk: Callable[[int], None] | None = None) -> list[int]:
-    """Run ``scenario`` for ``runs`` worlds and count, for each horizon, the worlds where its
-    event happened in time (one pass over the chunks; memory flat)."""
-    counts = [0] * len(horizons)
-    for chunk in iter_chunks(scenario, runs, seed=seed, chunk_size=chunk_size, on_chunk=on_chunk):
-        for i, h in enumerate(horizons):
-            counts[i] += int(h.happened(chunk).sum())
-    return counts
-
-
 # -- the backtest -------------------------------------------------------------------------------
-
-
-def model_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
-                        chunk_size: int = DEFAULT_CHUNK,
-                        on_chunk: Callable[[int], None] | None = None
-                        ) -> list[tuple[float, list[float], int]]:
-    """``(p, ci95, rounds)`` of every question, in file order; each scenario runs once."""
-    by_path: dict[str, list[int]] = {}
-    for i, path in enumerate(loaded.paths):
-        by_path.setdefault(path, []).append(i)
-    out: list[Any] = [None] * len(loaded.questions)
-    for path, idx in by_path.items():
-        sc = loaded.scenarios[path]
-        horizons = [Horizon.of(loaded.questions[i], sc.protocol.round_days) for i in idx]
-        counts = count_events(sc, horizons, runs, seed=seed, chunk_size=chunk_size,
-                              on_chunk=on_chunk)
-        for i, h, k in zip(idx, horizons, counts):
-            lo, hi = wilson_interval(k, runs)
-            out[i] = (k / runs, [lo, hi], h.rounds)
-    return out
 
 
 def score_questions(questions: list[Question], model: list[tuple[float, list[float], int]],
@@ -210,34 +124,27 @@ def score_questions(questions: list[Question], model: list[tuple[float, list[flo
     return result
 
 
-def run_backtest(path: str | Path | LoadedBacktest, runs: int = 10_000, *, seed: int = 0,
-                 chunk_size: int = DEFAULT_CHUNK,
-                 on_chunk: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Run a backtest file: the model's probability for every question, and the scores.
+def backtest_result(loaded: LoadedBacktest, model: list[tuple[float, list[float], int]], *,
+                    runs: int, seed: int = 0) -> dict[str, Any]:
+    """The ``negsim backtest --json`` shape of a backtest file and the model's probabilities.
 
     Args:
-        path: the backtest file (or one already loaded with ``config.backtest.load_backtest``).
-        runs: worlds simulated per scenario.
-        seed: seed of every scenario's run (and of the bootstrap intervals).
-        chunk_size: worlds simulated together (results do not depend on it).
-        on_chunk: called with the number of worlds of each chunk done (progress).
+        loaded: the backtest file, loaded (``config.backtest.load_backtest``).
+        model: ``(p, ci95, rounds)`` of every question in file order
+            (``run.backtest.model_probabilities``).
+        runs: worlds simulated per scenario (for the record).
+        seed: the seed of the scenarios' runs and of the bootstrap intervals.
 
     Returns:
-        The ``negsim backtest --json`` shape: ``questions`` (per question ``id``, ``p``,
-        ``ci95``, ``outcome``, ``brier``, ``log_score``, ``forecasts``; scores null while
-        open), the means ``brier`` and ``log_score`` over resolved questions (null when none is)
-        with bootstrap intervals, and ``forecasters`` (per name ``brier``, ``log_score``, ``n``
-        over the resolved questions it forecast, beside the model's on the same questions).
-
-    Raises:
-        InputError: for a bad backtest or scenario file.
+        ``questions`` (per question ``id``, ``p``, ``ci95``, ``outcome``, ``brier``,
+        ``log_score``, ``forecasts``; scores null while open), the means ``brier`` and
+        ``log_score`` over resolved questions (null when none is) with bootstrap intervals, and
+        ``forecasters`` (per name ``brier``, ``log_score``, ``n`` over the resolved questions it
+        forecast, beside the model's on the same questions).
     """
-    loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
-    model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
-                                on_chunk=on_chunk)
     base = Path(loaded.path).parent
     scenarios = [_relative(p, base) for p in loaded.paths]
-    out = {"name": loaded.backtest.name, "runs": runs, "seed": seed}
+    out: dict[str, Any] = {"name": loaded.backtest.name, "runs": runs, "seed": seed}
     out.update(score_questions(loaded.questions, model, scenarios=scenarios, seed=seed))
     return out
 

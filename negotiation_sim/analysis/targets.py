@@ -26,13 +26,14 @@ A target ``holds.agreement`` (or ``holds.ceasefire``) is the share of signed tex
 still holding after the followed rounds (``durability`` in the run summary).
 
 Raises ``TargetError`` for questions the scenario cannot answer (an unknown outcome, a path
-without a range, a range outside the field's).
+without a range, a range outside the field's). Data only: the summaries come from the function
+the caller passes (``api.target`` passes the engine's, ``run.engine.summarise``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,9 @@ from negotiation_sim.config.paths import param_label, path_error
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.config.yamlio import InputError
 from negotiation_sim.core.outcomes import OUTCOMES
-from negotiation_sim.results.summary import Accumulator
-from negotiation_sim.run.chunks import chunk_bounds, simulate_chunk
+
+Summarise = Callable[[Scenario], dict[str, Any]]
+"""A scenario's run summary (the ``negsim run --json`` shape), the same worlds every call."""
 
 BISECTIONS = 12
 
@@ -167,10 +169,10 @@ def ranges_of(sc: Scenario, varies: Sequence[Vary]) -> dict[str, tuple[float, fl
 
 
 class _Evaluator:
-    """The metric at given lever values: the same ``runs`` worlds and seed every time."""
+    """The metric at given lever values, from ``summarise`` of the changed scenario."""
 
-    def __init__(self, sc: Scenario, metric: str, runs: int, seed: int, paths: list[str]):
-        self.sc, self.metric, self.runs, self.seed, self.paths = sc, metric, runs, seed, paths
+    def __init__(self, sc: Scenario, metric: str, summarise: Summarise, paths: list[str]):
+        self.sc, self.metric, self.summarise, self.paths = sc, metric, summarise, paths
         self.calls = 0
         self.cache: dict[tuple, tuple[float, tuple[float, float]]] = {}
 
@@ -182,17 +184,13 @@ class _Evaluator:
             except InputError as err:
                 raise TargetError(f"{', '.join(self.paths)} = {', '.join(map(str, key))} "
                                   f"makes the scenario invalid: {err}") from None
-            acc = Accumulator.for_scenario(sc)
-            for first, n in chunk_bounds(self.runs):
-                acc.add(simulate_chunk(sc, n, seed=self.seed, first_world=first,
-                                       solutions=False))
             self.calls += 1
-            self.cache[key] = metric_of(acc.summary(sc.name, self.seed), self.metric)
+            self.cache[key] = metric_of(self.summarise(sc), self.metric)
         return self.cache[key]
 
 
 def reach(sc: Scenario, metric: str, target: float, varies: Sequence[Vary], *,
-          runs: int = 2000, seed: int = 0) -> Answer:
+          summarise: Summarise, runs: int) -> Answer:
     """The smallest change of the levers that brings ``metric``'s share to ``target``.
 
     Args:
@@ -200,7 +198,12 @@ def reach(sc: Scenario, metric: str, target: float, varies: Sequence[Vary], *,
         metric: an outcome, or ``holds.agreement`` / ``holds.ceasefire``.
         target: the share to reach (at least).
         varies: the levers and their ranges.
-        runs: worlds per evaluation (all with ``seed``).
+        summarise: the run summary of a changed scenario (the same worlds every call).
+        runs: worlds per evaluation (for the answer's count of worlds).
+
+    Returns:
+        The answer: the levers' values found (or the best corner), the metric there with its
+        interval, and how the search went.
 
     Raises:
         TargetError: an unknown metric, path or range.
@@ -213,7 +216,7 @@ def reach(sc: Scenario, metric: str, target: float, varies: Sequence[Vary], *,
     lo = np.array([rng[p][0] for p in paths])
     hi = np.array([rng[p][1] for p in paths])
     x0 = np.clip([float(lever_value(sc, p)) for p in paths], lo, hi)
-    f = _Evaluator(sc, metric, runs, seed, paths)
+    f = _Evaluator(sc, metric, summarise, paths)
 
     def share(z: np.ndarray) -> float:
         return f(lo + np.clip(z, 0, 1) * (hi - lo))[0]

@@ -12,11 +12,15 @@ import typer
 
 from negotiation_sim.cli.common import (
     DebugOpt,
+    ExecutorOpt,
     QuietOpt,
     RUNS_HELP,
+    SchedulerOpt,
     SeedOpt,
+    WorkersOpt,
     check_out_option,
     check_size_options,
+    executor_kind,
     file_of_kind,
     progress_bar,
     stderr,
@@ -37,6 +41,9 @@ def backtest(
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for backtest.json, backtest.csv, backtest.md, "
         "reliability.png and questions.png.")] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -46,24 +53,18 @@ def backtest(
     by the question's close (round r ends asked + r * round_days). Resolved questions get Brier
     and log scores beside every forecaster's (docs/backtest.md).
     """
-    check_size_options(runs)
+    kind = executor_kind(executor, scheduler)
+    check_size_options(runs, workers=workers)
     check_out_option(out)
     with user_errors(debug):
-        from negotiation_sim.analysis.backtest import run_backtest
+        from negotiation_sim import api
         from negotiation_sim.config.backtest import load_backtest
 
         with file_of_kind(questions, "backtest", "negsim backtest"):
             loaded = load_backtest(questions)
-        total = runs * len(set(loaded.paths))
         with progress_bar("worlds", quiet=quiet) as progress:
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                progress(done, total)
-
-            result = run_backtest(loaded, runs, seed=seed, on_chunk=advance)
+            result = api.backtest(loaded, runs=runs, seed=seed, executor=kind, workers=workers,
+                                  scheduler=scheduler, progress=progress)
         if out is not None:
             written = write_outputs(result, out)
             if not quiet:

@@ -21,7 +21,8 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Optional
 
 import typer
 
@@ -41,6 +42,36 @@ ChunkOpt = Annotated[int, typer.Option(
     help=f"Worlds simulated together (memory per chunk; results do not depend on it; at most "
     f"{MAX_CHUNK:,}, docs/limits.md).")]
 RUNS_HELP = f"at most {MAX_RUNS:,}, docs/limits.md"
+
+
+class ExecutorName(str, Enum):
+    """Where chunks of worlds run (``run.executors``)."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOpt = Annotated[Optional[ExecutorName], typer.Option(
+    "--executor", "-e", case_sensitive=False,
+    help="Where chunks run: serial (this process), processes (local worker processes) or "
+         "dask (a LocalCluster, or the cluster at --scheduler); results are the same bits on "
+         "every one. Default: serial, or dask with --scheduler.", show_default=False)]
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
+                                   "Default: one per CPU; at most 1,024 (docs/limits.md).",
+    show_default=False)]
+SchedulerOpt = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
+                        "scheduler file (JSON).", show_default=False)]
+
+
+def executor_kind(executor: ExecutorName | None, scheduler: str | None) -> str:
+    """The executor's name from ``--executor`` and ``--scheduler`` (bad usage: exit 2)."""
+    kind = executor.value if executor else ("dask" if scheduler else "serial")
+    if scheduler is not None and kind != "dask":
+        raise fail("--scheduler needs --executor dask", 2)
+    return kind
 
 
 def printable(text: object, *, newlines: bool = True) -> str:
@@ -147,6 +178,10 @@ def user_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         raise fail(str(err)) from None
+    except ValueError as err:
+        if debug or not isinstance(err, _scheduler_error()):
+            raise
+        raise fail(str(err)) from None
     except (NotImplementedError, OSError) as err:
         if debug:
             raise
@@ -165,6 +200,14 @@ def _results_dir_errors() -> tuple[type[Exception], ...]:
     from negotiation_sim.results.files import OutDirError
 
     return (OutDirError,)
+
+
+def _scheduler_error() -> type[Exception]:
+    """A ``--scheduler`` that names no dask scheduler (imported only when a ValueError is
+    raised, as above)."""
+    from negotiation_sim.run.executors.dask import SchedulerError
+
+    return SchedulerError
 
 
 def check_out_option(out, kind: str | None = None) -> None:

@@ -19,13 +19,17 @@ import typer
 from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
+    ExecutorOpt,
     QuietOpt,
     RUNS_HELP,
+    SchedulerOpt,
     SeedOpt,
+    WorkersOpt,
     check_out_file,
     check_out_option,
     check_size_options,
     console,
+    executor_kind,
     fail,
     progress_bar,
     stderr,
@@ -157,6 +161,9 @@ def compare(
         f"{figure_file(COMPARISON_FIGURE, 'FORMAT')}.")] = None,
     fmt: Annotated[FigureFormat, typer.Option("--format", "-f", help="Figure file format.")] = FigureFormat.png,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -171,7 +178,8 @@ def compare(
     """
     if len(sources) < 2:
         raise fail("compare needs at least two scenarios or results directories", 2)
-    check_size_options(runs, chunk_size)
+    kind = executor_kind(executor, scheduler)
+    check_size_options(runs, chunk_size, workers=workers)
     check_out_option(out)
     with user_errors(debug):
         from negotiation_sim import api, plots
@@ -180,6 +188,7 @@ def compare(
         try:
             with progress_bar("worlds", quiet=quiet) as progress:
                 result = api.compare(sources, runs=runs, seed=seed, chunk_size=chunk_size,
+                                     executor=kind, workers=workers, scheduler=scheduler,
                                      progress=progress)
         except ValueError as err:  # a directory that holds no run
             if debug:

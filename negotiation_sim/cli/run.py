@@ -12,12 +12,16 @@ import typer
 from negotiation_sim.cli.common import (
     ChunkOpt,
     DebugOpt,
+    ExecutorOpt,
     QuietOpt,
     RUNS_HELP,
+    SchedulerOpt,
     SeedOpt,
+    WorkersOpt,
     check_out_option,
     check_size_options,
     console,
+    executor_kind,
     file_of_kind,
     progress_bar,
     stderr,
@@ -53,6 +57,9 @@ def run(
         "weighted mean and median texts of every world): with three or more principals they "
         "solve P + 2 convex programmes per world, most of the run's time.")] = False,
     chunk_size: ChunkOpt = DEFAULT_CHUNK,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     no_warn: Annotated[bool, typer.Option(
         "--no-warn", help="Do not print the scenario's sanity warnings (negsim validate's).")] = False,
     quiet: QuietOpt = False,
@@ -63,9 +70,11 @@ def run(
     Prints outcome shares with 95% Wilson intervals, the summit formats held, the terms of
     agreements per issue (mean and 5th/50th/95th percentiles), the reference solutions and
     mean utilities. An --out that holds results is refused unless --overwrite (a sweep's
-    never); a run that fails or is interrupted leaves --out as it was.
+    never); a run that fails or is interrupted leaves --out as it was. --executor splits the
+    run's chunks over workers: the same seed gives the same results on every executor.
     """
-    check_size_options(runs, chunk_size)
+    kind = executor_kind(executor, scheduler)
+    check_size_options(runs, chunk_size, workers=workers)
     check_out_option(out, "run")
     with user_errors(debug):
         from negotiation_sim import api
@@ -75,7 +84,8 @@ def run(
                 progress_bar("worlds", quiet=quiet) as progress:
             res = api.run(scenario, runs=runs, seed=seed, chunk_size=chunk_size, out=out,
                           keep_runs=False, plots=not no_plots, solutions=not no_solutions,
-                          overwrite=overwrite, progress=progress)
+                          overwrite=overwrite, executor=kind, workers=workers,
+                          scheduler=scheduler, progress=progress)
         if not (no_warn or quiet):
             print_warnings(scenario)
     if as_json:

@@ -6,7 +6,6 @@ import contextlib
 import json
 import math
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -14,10 +13,14 @@ import typer
 
 from negotiation_sim.cli.common import (
     DebugOpt,
+    ExecutorOpt,
+    SchedulerOpt,
+    WorkersOpt,
     QuietOpt,
     check_out_option,
     check_size_options,
     console,
+    executor_kind,
     fail,
     file_of_kind,
     progress_bar,
@@ -37,28 +40,12 @@ MAX_ROWS = 40  # points printed after a sweep; the rest are in summary.parquet
 DEFAULT_OUT = "results"  # --out defaults to results/<experiment name>
 
 
-class ExecutorName(str, Enum):
-    serial = "serial"
-    processes = "processes"
-    dask = "dask"
-
-
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="Experiment YAML file (see experiments/).",
                                                show_default=False)],
-    executor: Annotated[Optional[ExecutorName], typer.Option(
-        "--executor", "-e", case_sensitive=False,
-        help="Where tasks run: serial (this process), processes (local worker processes) or "
-             "dask (a LocalCluster, or the cluster at --scheduler). Default: serial, or dask "
-             "with --scheduler.", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option(
-        "--workers", "-w", min=1, help="Worker processes (processes, dask LocalCluster). "
-                                       "Default: one per CPU; at most 1,024 (docs/limits.md).",
-        show_default=False)] = None,
-    scheduler: Annotated[Optional[str], typer.Option(
-        "--scheduler", help="A running dask scheduler: its address (tcp://host:8786) or its "
-                            "scheduler file (JSON).",
-        show_default=False)] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help=f"Results directory: a new or empty one, or this sweep's with "
         f"--resume or --overwrite. Default: {DEFAULT_OUT}/<experiment name, made one safe "
@@ -82,9 +69,7 @@ def sweep(
     interrupt (Ctrl-C, SIGTERM) stops the workers, marks the manifest interrupted and prints the
     command that finishes the sweep.
     """
-    kind = (executor.value if executor else ("dask" if scheduler else "serial"))
-    if scheduler is not None and kind != "dask":
-        raise fail("--scheduler needs --executor dask", 2)
+    kind = executor_kind(executor, scheduler)
     if resume and overwrite:
         raise fail("--resume finishes the sweep in --out and --overwrite replaces it: choose "
                    "one", 2)
@@ -107,7 +92,7 @@ def sweep(
             from negotiation_sim.run.executors import make_executor
 
             ex = make_executor(kind, workers=workers, scheduler=scheduler,
-                               preload=["negotiation_sim.results.sweep"])
+                               preload=["negotiation_sim.run.sweep"])
             if not quiet and getattr(ex, "dashboard", None):
                 stderr().print(f"dask dashboard: {ex.dashboard}")
             return ex
@@ -148,7 +133,7 @@ def _sweep_errors(debug: bool):
     """Sweep-level problems as one-line errors (``user_errors`` takes a missing optional
     dependency)."""
     from negotiation_sim.analysis.sensitivity import SensitivityError
-    from negotiation_sim.results.sweep import SweepError
+    from negotiation_sim.run.sweep import SweepError
     from negotiation_sim.run.executors.dask import SchedulerError
 
     try:

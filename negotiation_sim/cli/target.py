@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, SeedOpt, fail, stderr, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    ExecutorOpt,
+    QuietOpt,
+    SchedulerOpt,
+    SeedOpt,
+    WorkersOpt,
+    check_size_options,
+    executor_kind,
+    fail,
+    stderr,
+    user_errors,
+)
 
 
 def target(
@@ -28,6 +40,9 @@ def target(
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the answer as JSON on stdout (nothing else).")] = False,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -37,14 +52,16 @@ def target(
     (scipy.optimize) then bisection along its ray. Says so when the ranges cannot reach it.
     A distribution is moved by its mean (shifted, or scaled for pressures and audience costs).
     """
+    kind = executor_kind(executor, scheduler)
+    check_size_options(workers=workers)
     with user_errors(debug):
-        from negotiation_sim.analysis.targets import TargetError, Vary, reach
-        from negotiation_sim.config.scenario import load_scenario
+        from negotiation_sim import api
+        from negotiation_sim.analysis.targets import TargetError
 
-        sc = load_scenario(scenario)
+        sc = api.load_scenario(scenario)
         try:
-            answer = reach(sc, outcome, share, [Vary.parse(v) for v in vary], runs=runs,
-                           seed=seed)
+            answer = api.target(sc, outcome, share, vary, runs=runs, seed=seed, executor=kind,
+                                workers=workers, scheduler=scheduler)
         except TargetError as err:
             if debug:
                 raise

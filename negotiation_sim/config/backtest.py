@@ -10,7 +10,7 @@ This module owns the schema of backtest files (strict, frozen pydantic models, l
 experiment files), the checks that need the scenarios (a ``holds`` question needs the scenario
 to follow signed texts long enough; a ``summit`` question needs a summit to decide), and
 ``load_backtest``, which turns every mistake into a one-line ``FILE:LINE: field: message``
-problem. Running and scoring live in ``analysis.backtest``.
+problem. The model's probabilities come from ``run.backtest``, the scores from ``analysis.backtest``.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ from negotiation_sim.core.outcomes import (
     ChunkResult,
     EndReason,
 )
+from negotiation_sim.core.outputs import NAMES as OUTPUT_NAMES
+from negotiation_sim.core.outputs import allocate
 from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.protocols import RoundResult, make_protocol
 from negotiation_sim.core.seeds import block_generator
@@ -75,15 +77,9 @@ class SummitModel(mesa.Model):
         trace: keep a per-round record of texts, claims and answers (for ``negsim trace``).
         solutions: compute the reference solution concepts of every world (``solutions``).
 
-    Attributes (per world of the chunk, filled when the world ends):
-        outcome: ``(N,)`` int8 ``Outcome`` code.
-        held_format: ``(N,)`` int8 index into ``scenario.formats()``, -1 for no summit.
-        end_round: ``(N,)`` round the world ended in (0: no summit).
-        terms: ``(K, N)`` the agreed text or the ceasefire package, NaN otherwise.
-        utility: ``(A, N)`` each positioned actor's utility at the outcome (principals first):
-            per round, of the text reached, or of the war for breakdown and no summit.
-        war: ``(P, N)`` each principal's value of war in the round the world ended.
-        walked_out: ``(N,)`` whether talks ended by a walk-out.
+    Attributes (per world of the chunk, filled when the world ends): one array per output
+    declared in ``core.outputs`` (``outcome``, ``held_format``, ``end_round``, ``terms``,
+    ``utility``, ``war``, ...), worlds on the last axis; ``result()`` hands them back.
 
     Agents: ``principals``, ``mediators`` and ``guarantors`` are Mesa ``AgentSet``s in file order
     (``agents_by_type``); the protocols act through them.
@@ -133,18 +129,11 @@ class SummitModel(mesa.Model):
 
     # -- set-up ---------------------------------------------------------------------------
     def _init_outputs(self) -> None:
-        n, K = self.n_worlds, len(self.issues)
-        self.outcome = np.full(n, -1, dtype=np.int8)
-        self.end_reason = np.full(n, -1, dtype=np.int8)
-        self.walked_out_by = np.full(n, -1, dtype=np.int8)
-        self.held_format = np.full(n, -1, dtype=np.int8)
-        self.end_round = np.zeros(n, dtype=np.int16)
-        self.terms = np.full((K, n), np.nan)
-        self.walked_out = np.zeros(n, dtype=bool)
-        self.utility = np.full((len(self.spec.positioned), n), np.nan)
-        self.war = np.full((len(self.spec.principals), n), np.nan)
-        self.broken_round = np.full(n, -1, dtype=np.int16)
-        self.broken_by = np.full(n, -1, dtype=np.int8)
+        """Every declared output's array (``core.outputs``), before any world ends."""
+        sizes = {"issues": len(self.issues), "actors": len(self.spec.positioned),
+                 "principals": len(self.spec.principals)}
+        for name, values in allocate(self.n_worlds, sizes).items():
+            setattr(self, name, values)
 
     def _init_agents(self) -> None:
         seen: dict[str, int] = {}
@@ -372,31 +361,15 @@ class SummitModel(mesa.Model):
         self._walk_rngs = []
         self.history = []
         self.inputs = self.solutions = {}
-        self.outcome = self.held_format = self.end_round = None
-        self.terms = self.utility = self.walked_out = self.war = None
-        self.end_reason = self.walked_out_by = None
-        self.broken_round = self.broken_by = None
+        for name in OUTPUT_NAMES:
+            setattr(self, name, None)
         self.events = self.follow = None
 
     def result(self) -> ChunkResult:
         """What the chunk hands back once every world has ended."""
-        return ChunkResult(
-            first_world=self.first_world,
-            outcome=self.outcome,
-            held_format=self.held_format,
-            end_round=self.end_round,
-            walked_out=self.walked_out,
-            end_reason=self.end_reason,
-            walked_out_by=self.walked_out_by,
-            broken_round=self.broken_round,
-            broken_by=self.broken_by,
-            terms=self.terms,
-            utility=self.utility,
-            war=self.war,
-            inputs=self.inputs,
-            solutions=self.solutions,
-            by_round=self.rounds_table(),
-        )
+        return ChunkResult(self.first_world, inputs=self.inputs, solutions=self.solutions,
+                           by_round=self.rounds_table(),
+                           **{name: getattr(self, name) for name in OUTPUT_NAMES})
 
     def walk_draws(self) -> np.ndarray:
         """This round's uniforms for walk-out decisions, ``(P, live)``.

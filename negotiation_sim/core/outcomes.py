@@ -2,16 +2,17 @@
 
 The codes are small integers (stored as int8 per world) named by ``Outcome``; ``OUTCOMES`` gives
 their names in code order, the order of every table and figure. ``ChunkResult`` holds what a chunk
-of worlds hands back. Only numpy is imported, so results, figures and reports can name outcomes
+of worlds hands back: the outputs ``core.outputs`` declares. Only numpy is imported, so results, figures and reports can name outcomes
 without loading the model (or Mesa).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
+
+from negotiation_sim.core.outputs import NAMES
 
 
 class Outcome(IntEnum):
@@ -52,25 +53,34 @@ class EndReason(IntEnum):
 END_REASONS: tuple[str, ...] = tuple(r.label for r in EndReason)
 
 
-@dataclass
 class ChunkResult:
-    """The per-world outcome of one chunk of worlds (worlds on the last axis)."""
+    """The per-world outputs of one chunk of worlds (worlds on the last axis).
 
-    first_world: int
-    outcome: np.ndarray  # (n,) int8, an ``Outcome``
-    held_format: np.ndarray  # (n,) int8, index into scenario.formats(); -1 none
-    end_round: np.ndarray  # (n,) int16
-    walked_out: np.ndarray  # (n,) bool
-    terms: np.ndarray  # (K, n)
-    utility: np.ndarray  # (A, n), actors in ``Scenario.positioned`` order
-    war: np.ndarray | None = None  # (P, n) each principal's value of war when it ended
-    end_reason: np.ndarray | None = None  # (n,) int8 ``EndReason``
-    walked_out_by: np.ndarray | None = None  # (n,) int8 principal index, -1 for none
-    broken_round: np.ndarray | None = None  # (n,) int16 round a signed text broke, -1: held
-    broken_by: np.ndarray | None = None  # (n,) int8 principal that broke it, -1: none
-    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
-    solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solutions.reference_texts
-    by_round: np.ndarray | None = None  # (rounds + 1, 4) SummitModel.rounds_table()
+    Args:
+        first_world: the run's index of the chunk's first world.
+        inputs: each uncertain input's drawn values, ``(n,)`` by dotted path.
+        solutions: the reference texts of every world (``core.solutions.reference_texts``).
+        by_round: ``(rounds + 1, 4)`` the model's per-round counts (``rounds_table``).
+        **outputs: the declared outputs (``core.outputs.OUTPUTS``) by name; one not given is
+            None (a part file written before it existed).
+    """
+
+    def __init__(self, first_world: int, *, inputs: dict[str, np.ndarray] | None = None,
+                 solutions: dict[str, np.ndarray] | None = None,
+                 by_round: np.ndarray | None = None, **outputs: np.ndarray | None) -> None:
+        unknown = sorted(set(outputs) - set(NAMES))
+        if unknown:
+            raise TypeError(f"ChunkResult: no output {', '.join(unknown)} (core.outputs)")
+        self.first_world = first_world
+        for name in NAMES:
+            setattr(self, name, outputs.get(name))
+        self.inputs = {} if inputs is None else inputs
+        self.solutions = {} if solutions is None else solutions
+        self.by_round = by_round
+
+    def outputs(self) -> dict[str, np.ndarray | None]:
+        """Every declared output's array, by name."""
+        return {name: getattr(self, name) for name in NAMES}
 
     @property
     def n(self) -> int:

@@ -87,8 +87,19 @@ def issue_values(x: np.ndarray, prefs: Preferences) -> np.ndarray:
 
 
 def utilities(x: np.ndarray, prefs: Preferences) -> np.ndarray:
-    """Utility of text ``x`` (K, N) for every actor: ``(P, N)``, 1 at the actor's ideal point."""
-    return np.einsum("pkn,pkn->pn", prefs.salience, issue_values(x, prefs))
+    """Utility of text ``x`` (K, N) for every actor: ``(P, N)``, 1 at the actor's ideal point.
+
+    Summed issue by issue in issue order, so a world's utility is the same bits however many
+    worlds share the array (``einsum`` adds the issues in another order when N is 1, and a
+    chunk's last worlds would then depend on how the run was chunked)."""
+    values = issue_values(x, prefs)
+    salience = prefs.salience
+    if values.shape[1] == 0:
+        return np.zeros(values.shape[::2])
+    total = salience[:, 0] * values[:, 0]
+    for k in range(1, values.shape[1]):
+        total = total + salience[:, k] * values[:, k]
+    return total
 
 
 def issue_slopes(x: np.ndarray, prefs: Preferences) -> np.ndarray:

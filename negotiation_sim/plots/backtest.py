@@ -1,6 +1,6 @@
 """Figures of a backtest: a reliability diagram and the per-question probabilities.
 
-Both take the ``negsim backtest --json`` shape (``analysis.backtest.run_backtest``) and an
+Both take the ``negsim backtest --json`` shape (``api.backtest``) and an
 optional ``ax``, and return the Figure. The model is drawn in ``MARK_COLOUR``; forecasters take
 the actor palette in order of first appearance; the model's bars in the per-question figure take
 the colour of the outcome their event counts (agreement, ceasefire; a summit question the

@@ -22,6 +22,7 @@ import numpy as np
 
 from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.core.outputs import OUTPUTS
 from negotiation_sim.results.marks import IssueMarks, read_scenario_record, scenario_marks
 from negotiation_sim.results.schema import (
     MANIFEST_FILE,
@@ -177,8 +178,9 @@ def _as_strings(runs: pd.DataFrame) -> pd.DataFrame:
 MAX_FIGURE_ROWS = 200_000
 
 
-_FIGURE_COLUMNS = ("world", "outcome", "format", "round", "walked_out", "end_reason",
-                   "broken_round")
+# figures read every per-world output (core.outputs) and the drawn values of war
+_FIGURE_COLUMNS = ("world", *(o.column for o in OUTPUTS if o.axis is None))
+_FIGURE_PREFIXES = tuple(f"{o.column}." for o in OUTPUTS if o.axis is not None)
 
 
 def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFrame:
@@ -192,7 +194,7 @@ def read_runs_sample(path: Path, max_rows: int = MAX_FIGURE_ROWS) -> pd.DataFram
     pf = pq.ParquetFile(path, pre_buffer=False)
     names = pf.schema_arrow.names
     columns = [c for c in names if c in _FIGURE_COLUMNS
-               or c.startswith(("terms.", "utility.", "war."))
+               or c.startswith(_FIGURE_PREFIXES)
                or (c.startswith("input.actors.") and c.endswith(".reservation"))]
     step = max(1, math.ceil(pf.metadata.num_rows / max_rows))
     if step == 1:

@@ -1,8 +1,13 @@
 """Streaming summaries of a run: outcome shares with Wilson intervals, formats, terms, rounds.
 
 ``Accumulator`` folds chunk results into counts, sums and fixed-bin histograms, so a summary of
-any number of worlds costs constant memory, and accumulators of chunks, points or workers merge
-exactly. ``Accumulator.summary`` is the ``negsim run --json`` shape; ``summary_row`` flattens it
+any number of worlds costs constant memory. Chunks are folded in chunk order whoever simulated
+them (``run.engine``), so a summary does not depend on the executor; and sums of floating-point
+numbers are taken block by block of worlds (``config.defaults.BLOCK``, the unit of seeding),
+each block's sum added in world order, so neither does it depend on the chunk size, to the last
+bit. Variances are merged block by block too (Chan, Golub and LeVeque's pairwise update of
+counts, means and sums of squared deviations), never as ``E[x^2] - E[x]^2``, which loses every
+digit for a constant column. ``Accumulator.summary`` is the ``negsim run --json`` shape; ``summary_row`` flattens it
 to one row of a sweep's ``summary.parquet``.
 """
 
@@ -14,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, END_REASONS, OUTCOMES, ChunkResult
 
@@ -54,7 +60,7 @@ def _hist_quantile(hist: np.ndarray, q: float, lo: float = 0.0, hi: float = 1.0)
 
 @dataclass
 class Accumulator:
-    """Mergeable running totals of a run's outcomes (constant memory in the number of worlds)."""
+    """Running totals of a run's outcomes (constant memory in the number of worlds)."""
 
     issues: list[str]
     formats: list[str]
@@ -66,7 +72,9 @@ class Accumulator:
     outcomes: np.ndarray = field(init=False)  # (4,)
     format_outcomes: np.ndarray = field(init=False)  # (F + 1, 4): last row is "no format"
     term_sum: np.ndarray = field(init=False)  # (K,)
-    term_sq: np.ndarray = field(init=False)
+    term_n: np.ndarray = field(init=False)  # (K,) agreements folded into the variance
+    term_mean: np.ndarray = field(init=False)  # (K,) their running mean (Chan's update)
+    term_m2: np.ndarray = field(init=False)  # (K,) their sum of squared deviations from it
     term_hist: np.ndarray = field(init=False)  # (K, TERM_BINS)
     term_min: np.ndarray = field(init=False)  # (K,) quantiles are clipped to the seen range
     term_max: np.ndarray = field(init=False)
@@ -86,7 +94,9 @@ class Accumulator:
         self.outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
         self.format_outcomes = np.zeros((len(self.formats) + 1, len(OUTCOMES)), dtype=np.int64)
         self.term_sum = np.zeros(K)
-        self.term_sq = np.zeros(K)
+        self.term_n = np.zeros(K, dtype=np.int64)
+        self.term_mean = np.zeros(K)
+        self.term_m2 = np.zeros(K)
         self.term_hist = np.zeros((K, TERM_BINS), dtype=np.int64)
         self.term_min = np.full(K, np.inf)
         self.term_max = np.full(K, -np.inf)
@@ -112,15 +122,13 @@ class Accumulator:
         )
 
     def add(self, chunk: ChunkResult) -> None:
-        """Fold one chunk's worlds into the totals."""
+        """Fold one chunk's worlds into the totals (counts at once, sums block by block)."""
         self.n += chunk.n
         self.outcomes += np.bincount(chunk.outcome, minlength=len(OUTCOMES))
         fmt = np.where(chunk.held_format < 0, len(self.formats), chunk.held_format)
         np.add.at(self.format_outcomes, (fmt, chunk.outcome), 1)
         agreed = chunk.outcome == AGREEMENT
         terms = chunk.terms[:, agreed]
-        self.term_sum += terms.sum(axis=1)
-        self.term_sq += (terms * terms).sum(axis=1)
         if terms.size:
             self.term_min = np.minimum(self.term_min, terms.min(axis=1))
             self.term_max = np.maximum(self.term_max, terms.max(axis=1))
@@ -129,10 +137,9 @@ class Accumulator:
             self.term_hist[k] += np.bincount(bins[k], minlength=TERM_BINS)
         rounds = np.minimum(chunk.end_round[agreed], self.max_round)
         self.round_hist += np.bincount(rounds, minlength=self.max_round + 1)
-        ok = ~np.isnan(chunk.utility)
-        self.util_sum += np.where(ok, chunk.utility, 0.0).sum(axis=1)
-        self.util_n += ok.sum(axis=1)
-        self._add_solutions(chunk, agreed)
+        self.util_n += (~np.isnan(chunk.utility)).sum(axis=1)
+        for a, b in blocks(chunk.first_world, chunk.n):
+            self._add_block(chunk, slice(a, b), agreed[a:b])
         if chunk.end_reason is not None:
             self.reasons += np.bincount(chunk.end_reason[chunk.end_reason >= 0],
                                         minlength=len(END_REASONS))
@@ -145,28 +152,40 @@ class Accumulator:
                                 self.follow_rounds)
                 self.broke_after[j] += np.bincount(after, minlength=self.follow_rounds + 1)
 
-    def _add_solutions(self, chunk: ChunkResult, agreed: np.ndarray) -> None:
+    def _add_block(self, chunk: ChunkResult, worlds: slice, agreed: np.ndarray) -> None:
+        """Add one block's sums: each a function of the block's worlds alone (fresh C-ordered
+        arrays of the block), added to the totals in world order."""
+        terms = chunk.terms[:, worlds][:, agreed]
+        if terms.size:
+            self.term_sum += terms.sum(axis=1)
+            self._merge_variance(terms)
+        utility = chunk.utility[:, worlds]
+        self.util_sum += np.where(np.isnan(utility), 0.0, utility).sum(axis=1)
         if not chunk.solutions:
             return
         for s, name in enumerate(SOLUTIONS):
-            x = chunk.solutions[name]
+            x = chunk.solutions[name][:, worlds]
             ok = ~np.isnan(x)
             self.sol_sum[s] += np.where(ok, x, 0.0).sum(axis=1)
             self.sol_n[s] += ok.sum(axis=1)
-        gap = chunk.terms[:, agreed] - chunk.solutions["nash"][:, agreed]
+        gap = terms - chunk.solutions["nash"][:, worlds][:, agreed]
         dist = np.sqrt((gap * gap).sum(axis=0))
         dist = dist[~np.isnan(dist)]
         self.nash_dist += (dist.sum(), dist.size)
 
-    def merge(self, other: Accumulator) -> None:
-        """Add another accumulator's totals (from another chunk, point or worker)."""
-        self.n += other.n
-        for name in ("outcomes", "format_outcomes", "term_sum", "term_sq", "term_hist",
-                     "round_hist", "util_sum", "util_n", "sol_sum", "sol_n", "nash_dist",
-                     "reasons", "signed", "broke_after"):
-            getattr(self, name).__iadd__(getattr(other, name))
-        self.term_min = np.minimum(self.term_min, other.term_min)
-        self.term_max = np.maximum(self.term_max, other.term_max)
+    def _merge_variance(self, terms: np.ndarray) -> None:
+        """Chan et al.'s update of (count, mean, sum of squared deviations) with one block's
+        terms ``(K, m)``, whose own mean is refined once (so a constant block has exactly its
+        value as mean and 0 as deviations)."""
+        m = terms.shape[1]
+        mean = terms.sum(axis=1) / m
+        mean = mean + (terms - mean[:, None]).sum(axis=1) / m
+        m2 = ((terms - mean[:, None]) ** 2).sum(axis=1)
+        n = self.term_n + m
+        delta = mean - self.term_mean
+        self.term_mean = self.term_mean + delta * (m / n)
+        self.term_m2 = self.term_m2 + m2 + delta * delta * (self.term_n * m / n)
+        self.term_n = n
 
     def summary(self, scenario_name: str, seed: int) -> dict[str, Any]:
         """The run summary in the ``negsim run --json`` shape."""
@@ -234,7 +253,7 @@ class Accumulator:
         if count == 0:
             return None
         mean = self.term_sum[k] / count
-        var = max(self.term_sq[k] / count - mean * mean, 0.0)
+        var = self.term_m2[k] / self.term_n[k] if self.term_n[k] else 0.0
         h, lo, hi = self.term_hist[k], self.term_min[k], self.term_max[k]
 
         def q(p: float) -> float:
@@ -251,6 +270,13 @@ class Accumulator:
         mean = float((r * self.round_hist).sum() / count)
         return {"mean": mean, "p50": float(np.searchsorted(cum, 0.5 * count, side="left")),
                 "round_days": float(self.round_days), "mean_days": mean * self.round_days}
+
+
+def blocks(first_world: int, n: int) -> list[tuple[int, int]]:
+    """(start, stop) within a chunk of ``n`` worlds from ``first_world`` of the blocks of
+    worlds it holds (cut where the world's index is a multiple of ``BLOCK``)."""
+    cuts = [0, *range((-first_world) % BLOCK or BLOCK, n, BLOCK), n]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Per-world tables: the columns of ``runs.parquet`` and of a sweep's part files.
 
-One place spells every column: ``chunk_table`` makes one row per world, ``Layout`` conforms part
-files of different sweep points to one schema, and ``chunk_from_table`` reads a part back into
-outcome arrays. The files' names are in ``results.schema``.
+The columns come from the outputs' declarations (``core.outputs``): ``chunk_table`` makes one row
+per world, ``Layout`` conforms part files of different sweep points to one schema, and
+``chunk_from_table`` reads a part back into output arrays. The files' names are in
+``results.schema``.
 """
 
 from __future__ import annotations
@@ -16,51 +17,61 @@ import numpy as np
 from negotiation_sim.config.paths import number_fields
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, ChunkResult
+from negotiation_sim.core.outputs import OUTPUTS, Output
+
+
+def _labels(scenario: Scenario) -> dict[str, list[str]]:
+    """The ids along each output axis (``core.outputs``)."""
+    return {"issues": scenario.issue_ids, "actors": scenario.positioned,
+            "principals": scenario.principals}
+
+
+def _names(codes: str, scenario: Scenario) -> list[str]:
+    """The names a coded output's codes stand for."""
+    return {"outcomes": list(OUTCOMES), "end_reasons": list(END_REASONS),
+            "formats": [f for f, _ in scenario.formats()],
+            "principals": list(scenario.principals)}[codes]
 
 
 def chunk_table(chunk: ChunkResult, scenario: Scenario, *, point: int | None = None):
-    """One row per world: sampled inputs, outcome, format, round, terms, utilities (pyarrow)."""
+    """One row per world: the point, the world, sampled inputs, then every declared output's
+    columns (``core.outputs.OUTPUTS``, in order) (pyarrow)."""
     import pyarrow as pa
 
-    formats = [f for f, _ in scenario.formats()]
     cols: dict[str, Any] = {}
     if point is not None:
         cols["point"] = pa.array(np.full(chunk.n, point, dtype=np.int32))
     cols["world"] = pa.array(np.arange(chunk.first_world, chunk.first_world + chunk.n))
     for path, values in chunk.inputs.items():
         cols[f"input.{path}"] = pa.array(values)
-    cols["outcome"] = pa.DictionaryArray.from_arrays(
-        pa.array(chunk.outcome.astype(np.int8)), pa.array(list(OUTCOMES)))
-    no_summit = chunk.held_format < 0
-    cols["format"] = pa.DictionaryArray.from_arrays(
-        pa.array(np.maximum(chunk.held_format, 0).astype(np.int8), mask=no_summit),
-        pa.array(formats, type=pa.string()))
-    cols["round"] = pa.array(chunk.end_round)
-    cols["walked_out"] = pa.array(chunk.walked_out)
-    principals = scenario.principals
-    n = chunk.n
-    cols["end_reason"] = _codes(chunk.end_reason, END_REASONS, n)
-    cols["walked_out_by"] = _codes(chunk.walked_out_by, principals, n)
-    broken = chunk.broken_round if chunk.broken_round is not None else np.full(n, -1)
-    cols["broken_round"] = pa.array(broken.astype(np.int16), mask=broken < 0)
-    cols["broken_by"] = _codes(chunk.broken_by, principals, n)
-    for k, issue in enumerate(scenario.issue_ids):
-        cols[f"terms.{issue}"] = pa.array(chunk.terms[k])
-    for a, actor in enumerate(scenario.positioned):
-        cols[f"utility.{actor}"] = pa.array(chunk.utility[a])
-    war = chunk.war if chunk.war is not None else np.full((len(principals), n), np.nan)
-    for i, p in enumerate(principals):
-        cols[f"war.{p}"] = pa.array(war[i])
+    labels = _labels(scenario)
+    sizes = {axis: len(ids) for axis, ids in labels.items()}
+    for out in OUTPUTS:
+        values = getattr(chunk, out.name)
+        if values is None:  # not recorded (a chunk read back from an older part)
+            values = out.empty(chunk.n, sizes)
+        if out.axis is None:
+            cols[out.column] = _column(out, values, scenario)
+        else:
+            for name, row in zip(out.columns(labels), values):
+                cols[name] = _column(out, row, scenario)
     return pa.table(cols)
 
 
-def _codes(codes: np.ndarray | None, names, n: int):
-    """A dictionary column of ``names`` from int codes (-1 or None: null)."""
+def _column(out: Output, values: np.ndarray, scenario: Scenario):
+    """One output's column: names for codes (null below 0), nulls below ``null_below``."""
     import pyarrow as pa
 
-    codes = np.full(n, -1, dtype=np.int8) if codes is None else codes.astype(np.int8)
-    return pa.DictionaryArray.from_arrays(pa.array(np.maximum(codes, 0), mask=codes < 0),
-                                          pa.array(list(names), type=pa.string()))
+    values = values.astype(out.dtype, copy=False)
+    if out.codes is not None:
+        names = pa.array(_names(out.codes, scenario), type=pa.string())
+        negative = values < 0
+        # every world has an outcome: that column has never carried a validity mask
+        mask = negative if out.codes != "outcomes" else None
+        return pa.DictionaryArray.from_arrays(pa.array(np.maximum(values, 0), mask=mask), names)
+    if out.null_below is not None:
+        return pa.array(values, mask=values < out.null_below)
+    return pa.array(values)
 
 
 @dataclass
@@ -105,11 +116,11 @@ class Layout:
                       self.principals)
 
     def columns(self) -> list[str]:
-        return (["point", "world", *(f"input.{p}" for p in self.inputs), "outcome", "format",
-                 "round", "walked_out", "end_reason", "walked_out_by", "broken_round",
-                 "broken_by", *(f"terms.{k}" for k in self.issues),
-                 *(f"utility.{a}" for a in self.actors),
-                 *(f"war.{p}" for p in self.principals or [])])
+        """Every part file's columns, in order: point, world, inputs, then the outputs'."""
+        labels = {"issues": self.issues, "actors": self.actors,
+                  "principals": self.principals or []}
+        return ["point", "world", *(f"input.{p}" for p in self.inputs),
+                *(c for out in OUTPUTS for c in out.columns(labels))]
 
     def table(self, chunk: ChunkResult, scenario: Scenario, point: int):
         """The part table of one task, conformed to the layout."""
@@ -125,36 +136,42 @@ class Layout:
         return table.select(self.columns())
 
 
+def output_columns(scenario: Scenario, *, summarised: bool = False) -> list[str]:
+    """The per-world columns of the declared outputs (those the summary reads, with
+    ``summarised``) for a scenario, in order."""
+    labels = _labels(scenario)
+    return [c for out in OUTPUTS if out.summarised or not summarised
+            for c in out.columns(labels)]
+
+
 def chunk_from_table(table, scenario: Scenario) -> ChunkResult:
-    """Rebuild a chunk's outcomes from its part table (for summaries and resumes)."""
+    """Rebuild a chunk's outputs from its part table (for summaries and resumes); an output
+    whose columns the table lacks is None."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def codes(column: str, names: list[str]) -> np.ndarray:
-        values = table[column].cast(pa.string())
-        idx = pc.fill_null(pc.index_in(values, value_set=pa.array(names, pa.string())), -1)
-        return idx.to_numpy().astype(np.int8)
-
-    formats = [f for f, _ in scenario.formats()]
-    terms = [table[f"terms.{k}"].to_numpy() for k in scenario.issue_ids]
-    utils = [table[f"utility.{a}"].to_numpy() for a in scenario.positioned]
     n = table.num_rows
-    names = table.column_names
-    principals = scenario.principals
-    broken = None
-    if "broken_round" in names:
-        broken = table["broken_round"].to_numpy(zero_copy_only=False)
-        broken = np.where(np.isnan(broken.astype(float)), -1, broken).astype(np.int16)
-    return ChunkResult(
-        first_world=int(table["world"][0].as_py()) if n else 0,
-        outcome=codes("outcome", list(OUTCOMES)),
-        held_format=codes("format", formats),
-        end_round=table["round"].to_numpy(),
-        walked_out=table["walked_out"].to_numpy(),
-        terms=np.stack(terms) if terms else np.empty((0, n)),
-        utility=np.stack(utils) if utils else np.empty((0, n)),
-        end_reason=codes("end_reason", list(END_REASONS)) if "end_reason" in names else None,
-        walked_out_by=codes("walked_out_by", principals) if "walked_out_by" in names else None,
-        broken_round=broken,
-        broken_by=codes("broken_by", principals) if "broken_by" in names else None,
-    )
+    names = set(table.column_names)
+    labels = _labels(scenario)
+    outputs: dict[str, np.ndarray] = {}
+    for out in OUTPUTS:
+        columns = out.columns(labels)
+        if not all(c in names for c in columns):
+            continue
+        if out.codes is not None:
+            value_set = pa.array(_names(out.codes, scenario), pa.string())
+            values = [pc.fill_null(pc.index_in(table[c].cast(pa.string()), value_set=value_set),
+                                   -1).to_numpy().astype(out.dtype) for c in columns]
+        elif out.null_below is not None:
+            values = []
+            for c in columns:
+                v = table[c].to_numpy(zero_copy_only=False).astype(float)
+                values.append(np.where(np.isnan(v), out.fill, v).astype(out.dtype))
+        else:
+            values = [table[c].to_numpy() for c in columns]
+        if out.axis is None:
+            outputs[out.name] = values[0]
+        else:
+            outputs[out.name] = np.stack(values) if values else np.empty((0, n))
+    first = int(table["world"][0].as_py()) if n else 0
+    return ChunkResult(first, **outputs)

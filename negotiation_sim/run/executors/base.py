@@ -10,10 +10,7 @@ the back-end: every task carries its own seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, Protocol
-
-ExecutorKind = Literal["serial", "processes", "dask"]
-
+from typing import Any, Protocol
 
 KINDS: tuple[str, ...] = ("serial", "processes", "dask")
 

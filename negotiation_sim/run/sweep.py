@@ -1,12 +1,14 @@
-"""Running an experiment: tasks of (point, chunk of worlds), the results directory, resuming.
+"""The sweep driver: tasks of (point, chunk of worlds), the results directory, resuming.
 
 A sweep of P points with R worlds each is cut into tasks: point ``p``, chunk ``c`` of
-``runner.chunk_bounds(R, chunk_size)``. Every random number of a task comes from
-``SeedSequence(seed, spawn_key=(p, block, ...))`` (see ``worlds``), so a task's result depends
+``run.chunks.chunk_bounds(R, chunk_size)``. Every random number of a task comes from
+``SeedSequence(seed, spawn_key=(p, block, ...))`` (see ``core.seeds``), so a task's result depends
 only on the experiment, never on the executor, the number of workers or the order in which tasks
 finish. With ``common_random_numbers: true`` every point uses ``p = 0``: all points see the same
 worlds, which sharpens differences between points (the core draws each uncertain input from its
-own stream, so changing one input leaves the others' draws alone). Workers only simulate; this process writes every file:
+own stream, so changing one input leaves the others' draws alone). Workers simulate and, when
+they see the results directory, write their own part files; this process writes every other
+file:
 
     DIR/points.parquet    one row per point: id, label, parameter values, scenario hash
     DIR/scenario.json     the base scenario as validated (figures' labels, reports)
@@ -76,7 +78,7 @@ from negotiation_sim.results.schema import (
     SWEEP_SUMMARY_FILE,
 )
 from negotiation_sim.results.summary import Accumulator, summary_row
-from negotiation_sim.results.tables import Layout, chunk_from_table
+from negotiation_sim.results.tables import Layout, chunk_from_table, output_columns
 from negotiation_sim.run.executors.base import Executor, imap_unordered
 from negotiation_sim.run.signals import Interrupted
 from negotiation_sim.run.tasks import Task, plan_tasks, run_task
@@ -166,9 +168,7 @@ def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, s
             continue
         sc = scenarios[p]
         acc = Accumulator.for_scenario(sc)
-        cols = ["world", "outcome", "format", "round", "walked_out", "end_reason",
-                "walked_out_by", "broken_round", "broken_by",
-                *(f"terms.{k}" for k in sc.issue_ids), *(f"utility.{a}" for a in sc.positioned)]
+        cols = ["world", *output_columns(sc, summarised=True)]
         for path in parts:
             with pq.ParquetFile(path) as f:
                 have = [c for c in cols if c in f.schema_arrow.names]
@@ -446,7 +446,7 @@ def _manifest(loaded: LoadedExperiment, identity: dict[str, Any], tasks: list[Ta
             "note": "task (point p, chunk c) simulates the blocks first_world // block_size "
                     "onwards of its chunk; each block draws from SeedSequence(entropy, "
                     "spawn_key=(p, block, ...)) with one stream per uncertain input, one for "
-                    "in-run draws and one for the model (see negotiation_sim.worlds); with "
+                    "in-run draws and one for the model (see negotiation_sim.core.seeds); with "
                     "common_random_numbers every point uses p = 0",
         },
         "tasks": {"total": len(tasks), "points": len(points), "chunks": [list(c) for c in chunks],

@@ -1,0 +1,126 @@
+"""The model's side of a backtest: how often each dated question's event happens in simulated
+worlds.
+
+For each question the model's probability is the share of simulated worlds of the question's
+scenario in which the asked-about event happens in a round that ends by the day the question
+closes (round r ends ``asked + r * protocol.round_days``; ``config.backtest.rounds_by``):
+
+* ``summit``: a summit format is held. Formation comes before round 1 and the meeting takes
+  place in it, so a summit counts as happening in round 1 (it needs one round by ``closes``);
+* ``agreement`` / ``ceasefire``: the world ends so, in its ``end_round``; ``settlement``: either;
+* ``holds``: a settlement signed in a round that ends by ``closes`` and not broken in the
+  ``ceil(holds_days / round_days)`` follow-up rounds after its signing (``core.durability``;
+  a text broken in follow-up round s lasted ``s - signed - 1`` whole rounds).
+
+Each scenario is simulated once by the engine (``run.engine``), and every question on it is
+counted from the same worlds chunk by chunk, so memory stays flat however many worlds are run.
+The scores of these probabilities are ``analysis.backtest``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from negotiation_sim.config.backtest import LoadedBacktest, Question, holds_rounds, rounds_by
+from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, ChunkResult
+from negotiation_sim.results.summary import wilson_interval
+from negotiation_sim.run.engine import simulate
+from negotiation_sim.run.executors.base import Executor
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What a question counts in its scenario's worlds.
+
+    Attributes:
+        event: the question's event.
+        rounds: rounds that end by ``closes`` (``config.backtest.rounds_by``).
+        hold: follow-up rounds a signed text must survive (``holds`` only).
+    """
+
+    event: str
+    rounds: int
+    hold: int = 0
+
+    @classmethod
+    def of(cls, question: Question, round_days: float) -> Horizon:
+        return cls(question.event, rounds_by(question, round_days),
+                   holds_rounds(question, round_days))
+
+    def happened(self, chunk: ChunkResult) -> np.ndarray:
+        """``(n,)`` bool: the worlds of ``chunk`` where the event happened in time."""
+        if self.event == "summit":
+            return (chunk.held_format >= 0) & (self.rounds >= 1)
+        outcome, end = chunk.outcome, chunk.end_round
+        if self.event == "agreement":
+            kind = outcome == AGREEMENT
+        elif self.event == "ceasefire":
+            kind = outcome == CEASEFIRE
+        else:
+            kind = (outcome == AGREEMENT) | (outcome == CEASEFIRE)
+        signed = kind & (end >= 1) & (end <= self.rounds)
+        if self.event != "holds":
+            return signed
+        broken = chunk.broken_round
+        if broken is None:
+            raise ValueError("a holds question needs the chunk's broken_round")
+        held = (broken < 0) | (broken.astype(np.int64) - end > self.hold)
+        return signed & held
+
+
+def count_events(scenario: Scenario, horizons: list[Horizon], runs: int, *, seed: int = 0,
+                 chunk_size: int = DEFAULT_CHUNK,
+                 on_chunk: Callable[[int], None] | None = None,
+                 executor: Executor | None = None) -> list[int]:
+    """Run ``scenario`` for ``runs`` worlds and count, for each horizon, the worlds where its
+    event happened in time (one pass over the chunks; memory flat).
+
+    Args:
+        scenario: the question's scenario.
+        horizons: what each question counts.
+        runs: worlds to simulate.
+        seed: the run's seed.
+        chunk_size: worlds simulated together (counts do not depend on it).
+        on_chunk: called with the number of worlds of each chunk done (progress).
+        executor: where the chunks run (None: this process).
+
+    Returns:
+        The count of worlds per horizon, in order.
+    """
+    counts = [0] * len(horizons)
+
+    def count(chunk: ChunkResult) -> None:
+        for i, h in enumerate(horizons):
+            counts[i] += int(h.happened(chunk).sum())
+
+    simulate(scenario, runs, seed=seed, chunk_size=chunk_size, executor=executor,
+             consumers=[count], on_chunk=on_chunk)
+    return counts
+
+
+def model_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
+                        chunk_size: int = DEFAULT_CHUNK,
+                        on_chunk: Callable[[int], None] | None = None,
+                        executor: Executor | None = None,
+                        ) -> list[tuple[float, list[float], int]]:
+    """``(p, ci95, rounds)`` of every question, in file order; each scenario runs once
+    (arguments as ``count_events``)."""
+    by_path: dict[str, list[int]] = {}
+    for i, path in enumerate(loaded.paths):
+        by_path.setdefault(path, []).append(i)
+    out: list[Any] = [None] * len(loaded.questions)
+    for path, idx in by_path.items():
+        sc = loaded.scenarios[path]
+        horizons = [Horizon.of(loaded.questions[i], sc.protocol.round_days) for i in idx]
+        counts = count_events(sc, horizons, runs, seed=seed, chunk_size=chunk_size,
+                              on_chunk=on_chunk, executor=executor)
+        for i, h, k in zip(idx, horizons, counts):
+            lo, hi = wilson_interval(k, runs)
+            out[i] = (k / runs, [lo, hi], h.rounds)
+    return out
