@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCENARIOS, write_yaml
+from conftest import SCENARIOS, SMALL, write_yaml
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
@@ -309,3 +309,52 @@ def test_output_piped_to_a_file_is_never_cut_to_80_columns(tmp_path):
         assert out.returncode == 0, out.stderr
         assert "…" not in out.stdout, args
     assert max(len(line) for line in out.stdout.splitlines()) > 80
+
+
+def test_commands_are_listed_in_the_order_of_a_study_and_the_readme_agrees():
+    from negotiation_sim.cli import COMMANDS
+
+    names = [n for _, n in COMMANDS]
+    assert names[:3] == ["validate", "schema", "run"] and names.index("sweep") < names.index(
+        "sensitivity") < names.index("discover")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    listed = re.findall(r"^\| `negsim (\w+)", readme, re.M)
+    assert listed == names
+    top = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    assert "<bool>" not in top and "ensembles of worlds" in top
+    assert [n for n in re.findall(r"│ (\w+) ", top) if n in names] == names
+
+
+def test_validate_quiet_prints_only_problems(tmp_path):
+    good = write_yaml(tmp_path / "good.yaml", SMALL)
+    res = CliRunner().invoke(app, ["validate", "-q", str(good)])
+    assert res.exit_code == 0 and res.output == ""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    res = CliRunner().invoke(app, ["validate", "--quiet", str(good), str(bad)])
+    assert res.exit_code == 1 and "ok " not in res.output and str(bad) in res.output
+
+
+def test_sweep_json_prints_the_points_table_and_nothing_else(tmp_path):
+    write_yaml(tmp_path / "s.yaml", SMALL)
+    (tmp_path / "e.yaml").write_text(
+        "name: j\nscenario: s.yaml\nruns: 50\nsweep:\n  method: list\n  points:\n"
+        "    - {label: as written}\n    - {label: none, actors.us.pressure.russia: 0.0}\n")
+    res = CliRunner().invoke(app, ["sweep", str(tmp_path / "e.yaml"), "--out",
+                                   str(tmp_path / "out"), "--no-plots", "--json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["experiment"] == "j" and data["runs_per_point"] == 50 and data["failed"] == []
+    assert [p["label"] for p in data["points"]] == ["as written", "none"]
+    assert all(abs(sum(p[o] for o in ("agreement", "ceasefire", "breakdown", "no_summit")) - 1)
+               < 1e-9 for p in data["points"])
+
+
+def test_every_command_that_reports_progress_or_warnings_takes_quiet():
+    from negotiation_sim.cli import COMMANDS
+
+    for _, name in COMMANDS:
+        if name in ("schema", "trace", "explore"):  # data on stdout only; explore: the browser
+            continue
+        res = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        assert "--quiet" in res.output, name

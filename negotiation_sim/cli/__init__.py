@@ -28,33 +28,64 @@ from negotiation_sim.cli import (
     trace,
 )
 
+def _tidy(params: list) -> list:
+    """Name arguments the one way (upper case: ``{SCENARIO}`` required, ``[KIND]`` optional)
+    and show no value type beside flags (``--quiet``, not ``--quiet <bool>``): a flag takes no
+    value."""
+    for param in params:
+        if param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif isinstance(param, typer.core.TyperArgument):
+            param.metavar = param.name.upper()  # usage adds {} if required, [] if not
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose --help is tidied (``_tidy``)."""
+
+    def get_params(self, ctx):
+        return _tidy(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    """``negsim --help`` tidied like every command's (``_tidy``)."""
+
+    def get_params(self, ctx):
+        return _tidy(super().get_params(ctx))
+
+
 app = typer.Typer(
     name="negsim",
-    help="Simulate negotiations between states: will the summit happen, in which format, and "
-    "does it end in agreement, ceasefire or breakdown? Scenarios are YAML files "
-    "(see scenarios/ and docs/scenario.md).",
+    help="Simulate negotiations between states as ensembles of worlds: does a meeting happen, "
+    "in which format, does it end in agreement, ceasefire or breakdown, on which terms, and "
+    "which levers move those odds. A scenario is a YAML file of issues and actors (see "
+    "docs/tutorial.md to write one; scenarios/ holds the Russia-Ukraine war's). The commands "
+    "below are listed in the order of a study: check, run, read, compare, sweep, analyse.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=_Group,
 )
 
-COMMANDS = [  # (function, name), in the order of ``negsim --help``
-    (run.run, "run"),
+COMMANDS = [  # (function, name), in the order of ``negsim --help``: the order of a workflow
     (files.validate, "validate"),
     (files.schema, "schema"),
+    (run.run, "run"),
+    (trace.trace, "trace"),
     (figures.plot, "plot"),
-    (figures.compare, "compare"),
     (figures.report, "report"),
-    (export.export, "export"),
+    (figures.compare, "compare"),
     (sweep.sweep, "sweep"),
     (sweep.sensitivity, "sensitivity"),
     (discover.discover, "discover"),
     (robust.robust, "robust"),
     (target.target, "target"),
-    (trace.trace, "trace"),
     (backtest.backtest, "backtest"),
     (explore.explore, "explore"),
+    (export.export, "export"),
 ]
 
 
@@ -75,23 +106,6 @@ def _short_help(function) -> str:
     first = (function.__doc__ or "").split("\n\n")[0]
     head, dot, _ = first.partition(". ")
     return head + "." if dot else first
-
-
-class _Command(typer.core.TyperCommand):
-    """A command whose --help names arguments the one way (upper case: ``{SCENARIO}``
-    required, ``[KIND]`` optional) and shows no value type beside flags (``--quiet``, not
-    ``--quiet <bool>``): a flag takes no value."""
-
-    def get_params(self, ctx):
-        params = super().get_params(ctx)
-        for param in params:
-            if param.metavar is not None:
-                continue
-            if getattr(param, "is_flag", False):
-                param.metavar = ""
-            elif isinstance(param, typer.core.TyperArgument):
-                param.metavar = param.name.upper()  # usage adds {} if required, [] if not
-        return params
 
 
 for _function, _name in COMMANDS:

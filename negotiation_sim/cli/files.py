@@ -17,6 +17,9 @@ def validate(
         help="Scenario, experiment or backtest files to check.", show_default=False)],
     no_warn: Annotated[bool, typer.Option(
         "--no-warn", help="Leave out the sanity warnings (valid but probably unmeant).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only problems and warnings, not 'ok FILE' (the exit code "
+                              "says whether every file is valid).")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Check scenario, experiment or backtest files: prints 'ok FILE' for each valid file, else
@@ -57,7 +60,8 @@ def validate(
             failed = True
             typer.echo(printable(f"{path}: {missing_extra(err)}", newlines=False))
         else:
-            typer.echo(printable(f"ok {path}", newlines=False))
+            if not quiet:
+                typer.echo(printable(f"ok {path}", newlines=False))
             if not no_warn and kind in ("scenario", "experiment"):
                 _warn(loaded, doc, kind)
     if failed:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -56,6 +55,9 @@ def sweep(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace the sweep's results in --out, whole, and start again.")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the sweep figures.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the sweep's summary as JSON on stdout (nothing else): the "
+                       "results directory, tasks and one object per point.")] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -105,7 +107,9 @@ def sweep(
                                    progress=progress).report
             except api.SweepFailed as err:
                 failed, report = err, err.report
-    if report.summary is not None:
+    if as_json:
+        typer.echo(json.dumps(sweep_json(report, loaded, out_dir), allow_nan=False))
+    elif report.summary is not None:
         print_points(report.summary, loaded)
     if not quiet:
         if report.figures:
@@ -144,6 +148,19 @@ def _sweep_errors(debug: bool):
         raise fail(str(err)) from None
 
 
+def sweep_json(report, loaded, out_dir: Path) -> dict[str, Any]:
+    """``negsim sweep --json``: ``{"experiment", "results", "runs_per_point", "seed", "tasks",
+    "ran", "resumed", "failed", "points": [one object per row of summary.parquet]}`` (a share
+    or mean that is undefined at a point is null)."""
+    rows = [] if report.summary is None else report.summary.to_pylist()
+    points = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+               for k, v in row.items()} for row in rows]
+    exp = loaded.experiment
+    return {"experiment": exp.name, "results": str(out_dir), "runs_per_point": exp.runs,
+            "seed": exp.seed, "tasks": report.tasks, "ran": report.ran,
+            "resumed": report.resumed, "failed": list(report.failed), "points": points}
+
+
 def print_points(summary, loaded) -> None:
     """The sweep's summary, one row per point, on stdout (at most ``MAX_ROWS`` rows)."""
     from rich.table import Table
@@ -153,7 +170,7 @@ def print_points(summary, loaded) -> None:
     has_label = "label" in summary.column_names
     params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
     rows = summary.to_pylist()
-    con = console(width=None if sys.stdout.isatty() else 200)
+    con = console()
     exp = loaded.experiment
     t = Table(title=f"{exp.name}: {exp.runs:,} worlds per point, seed {exp.seed}; outcome "
                     "shares in % [95% interval]", title_justify="left")
@@ -201,11 +218,12 @@ def sensitivity(
                                                          "(nothing else).")] = False,
     resamples: Annotated[int, typer.Option(
         "--resamples", min=10, help="Bootstrap resamples for the confidence intervals.")] = 200,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Sobol indices (first-order S1, total ST) or Morris mu*/sigma of a sweep's metric, with
     95% confidence intervals, computed with SALib from the sweep's own samples."""
-    with user_errors(debug), _sweep_errors(debug):
+    with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
         from negotiation_sim import api
 
         res = api.sensitivity(results, metric, resamples=resamples)
@@ -241,7 +259,7 @@ def print_sensitivity(res) -> None:
         if res.method == "morris":
             cells += [_index(row["mu"]), _index(row["sigma"])]
         t.add_row(n, *cells)
-    con = console(width=None if sys.stdout.isatty() else 200)
+    con = console()
     con.print(t)
     if res.note:
         con.print(f"undefined: {res.note}")
