@@ -101,7 +101,8 @@ def test_robust_sweeps_are_checked_where_they_are_written(tmp_path):
                                    "method robust" in res.output
 
 
-def test_robust_command_scores_a_small_sweep_end_to_end(tmp_path):
+def test_robust_command_scores_a_small_sweep_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # output as piped: whole cells
     write_yaml(tmp_path / "s.yaml", SMALL)
     write_yaml(tmp_path / "e.yaml", {"name": "robust-small", "scenario": "s.yaml", "runs": 64,
                                      "seed": 2, "common_random_numbers": True,

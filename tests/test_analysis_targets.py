@@ -105,3 +105,28 @@ def test_holds_targets_need_followed_texts_and_unknown_outcomes_are_refused():
         reach(sc, "peace", 0.5, [Vary("actors.b.reservation")])
     with pytest.raises(TargetError, match="PATH=LO:HI"):
         Vary.parse("actors.b.reservation=0.1")
+
+
+def test_a_lever_without_a_range_takes_its_fields_range():
+    """--vary PATH without a range: patience and walk-out (not explorer controls) take the
+    range their field must lie in, (0, 1] and [0, 1], as the help promises."""
+    from negotiation_sim.analysis.targets import ranges_of
+    from negotiation_sim.config.paths import field_range
+
+    sc = Scenario.model_validate(pie(UNIFORM01))
+    spans = ranges_of(sc, [Vary("actors.a.patience"), Vary("actors.b.walkout")])
+    lo, hi = spans["actors.a.patience"]
+    assert 0 < lo < 1e-5 and hi == 1.0  # the open end moved in: every value is valid
+    assert spans["actors.b.walkout"] == (0.0, 1.0)
+    assert field_range(sc, "actors.a.clout") is None  # (0, inf): no range to search
+    with pytest.raises(TargetError, match="no range of its own"):
+        ranges_of(sc, [Vary("actors.a.clout")])
+
+
+def test_target_shares_are_printed_without_rounding_to_a_whole_percent():
+    from negotiation_sim.cli.target import pct
+
+    assert pct(0.999) == "99.9%" and pct(0.9999) == "99.99%" and pct(1.0) == "100%"
+    assert pct(0.001) == "0.1%" and pct(0.0) == "0%" and pct(0.5) == "50%"
+    sc_out = CliRunner().invoke(app, ["target", "--help"])
+    assert sc_out.exit_code == 0

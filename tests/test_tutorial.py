@@ -41,6 +41,8 @@ def test_the_tutorial_has_the_steps_it_promises():
 def test_every_tutorial_command_runs(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "docs" / "tutorial", tmp_path / "docs" / "tutorial")
     monkeypatch.chdir(tmp_path)
+    # as a reader's output piped to a file: whole lines (pytest-xdist's workers set COLUMNS=80)
+    monkeypatch.delenv("COLUMNS", raising=False)
     runner = CliRunner()
     printed = {}
     for cmd in commands():

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.levers import lever_value, levers, set_paths
-from negotiation_sim.config.paths import param_label, path_error
+from negotiation_sim.config.paths import field_range, param_label, path_error
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.config.yamlio import InputError
 from negotiation_sim.core.outcomes import OUTCOMES
@@ -141,7 +141,8 @@ def check_metric(sc: Scenario, metric: str) -> None:
 
 
 def ranges_of(sc: Scenario, varies: Sequence[Vary]) -> dict[str, tuple[float, float]]:
-    """Each lever's range: the one given, or the field's (its lever's control range)."""
+    """Each lever's range: the one given, else its explorer control's range, else the range
+    its field must lie in (``config.paths.field_range``: patience (0, 1], walk-out [0, 1])."""
     by_path = {lv.path: lv for lv in levers(sc)}
     out: dict[str, tuple[float, float]] = {}
     for v in varies:
@@ -154,10 +155,13 @@ def ranges_of(sc: Scenario, varies: Sequence[Vary]) -> dict[str, tuple[float, fl
             raise TargetError(f"{v.path} takes a choice ({', '.join(lever.choices)}), not a "
                               "number to search")
         if v.low is None:
-            if lever is None:
+            if lever is not None:
+                out[v.path] = (float(lever.low), float(lever.high))
+            elif (span := field_range(sc, v.path)) is not None:  # patience, walk-out...
+                out[v.path] = span
+            else:
                 raise TargetError(f"{v.path} has no range of its own: give one "
                                   f"({v.path}=LO:HI)")
-            out[v.path] = (float(lever.low), float(lever.high))
         else:
             if not v.low < v.high:
                 raise TargetError(f"{v.path}={v.low:g}:{v.high:g}: the range must run from low "

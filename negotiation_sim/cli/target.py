@@ -17,9 +17,11 @@ from negotiation_sim.cli.common import (
     SeedOpt,
     WorkersOpt,
     check_size_options,
+    console,
     executor_kind,
     fail,
     stderr,
+    styled,
     user_errors,
 )
 
@@ -72,26 +74,39 @@ def target(
     print_answer(answer, quiet=quiet)
 
 
+def pct(x: float) -> str:
+    """A share as a percentage with as few decimals as say it truly: 0.999 is 99.9%, never
+    '100%' (nor a share above 0 shown as 0%)."""
+    for digits in range(0, 6):
+        text = f"{x:.{digits}%}"
+        shown = float(text[:-1]) / 100
+        if abs(shown - x) < 0.5 * 10 ** -(digits + 2) * 1.0001 and (
+                (shown == 1.0) == (x == 1.0) and (shown == 0.0) == (x == 0.0)):
+            return text
+    return f"{x:.6%}"
+
+
 def print_answer(a, *, quiet: bool = False) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console(highlight=False)
+    con = console()
     what = a.metric.replace("_", " ")
-    head = (f"[bold]{what} reaches {a.share:.1%}[/bold] (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}; "
-            f"target {a.target:.0%}, {a.start_share:.1%} in the scenario as written)"
+    head = (styled((f"{what} reaches {a.share:.1%}", "bold"),
+                   f" (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}; target {pct(a.target)}, "
+                   f"{a.start_share:.1%} in the scenario as written)")
             if a.reached else
-            f"[bold red]Not reachable within these ranges[/bold red]: {what} at most "
-            f"{a.share:.1%} (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}) with every lever at its "
-            f"better end; target {a.target:.0%}, {a.start_share:.1%} as written")
+            styled(("Not reachable within these ranges", "bold red"),
+                   f": {what} at most {a.share:.1%} (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}) with "
+                   f"every lever at its better end; target {pct(a.target)}, "
+                   f"{a.start_share:.1%} as written"))
     con.print(head)
     t = Table(title="Levers" if a.reached else "Levers at the best corner", title_justify="left")
     for col in ("lever", "as written", "needed" if a.reached else "best", "range"):
         t.add_column(col, justify="left" if col == "lever" else "right")
     for p, v in a.levers.items():
         lo, hi = a.ranges[p]
-        t.add_row(f"{a.labels.get(p, p)}\n[dim]{p}[/dim]", f"{a.start[p]:.4g}", f"{v:.4g}",
-                  f"{lo:.4g} – {hi:.4g}")
+        t.add_row(styled(f"{a.labels.get(p, p)}\n", (p, "dim")), f"{a.start[p]:.4g}",
+                  f"{v:.4g}", f"{lo:.4g} – {hi:.4g}")
     con.print(t)
     if not quiet:
         stderr().print(f"{a.evaluations} evaluations, {a.worlds:,} worlds; {a.method}",

@@ -368,6 +368,7 @@ def in_range(
             raise ValueError(f"{what} {shown} must lie in {text}")
         return value
 
+    check.bounds = (lo, hi, lo_open, hi_open)  # read by config.paths.field_range
     return AfterValidator(check)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from typing import Any
 
 from pydantic import BaseModel
@@ -161,6 +162,30 @@ _FIELD_WORDS = {
     "clout": "clout (bargaining weight)",
     "backlash": "backlash (walk-out chance per unit of pressure)",
 }
+
+
+def field_range(scenario: Scenario, path: str) -> tuple[float, float] | None:
+    """The range a scenario field's value must lie in (its ``in_range`` constraint), or None
+    when the field has none or an open-ended one (a value of war's [0, 1] is one; a clout's
+    (0, inf) is not). An open end is moved in by a millionth of the range, so every value of
+    the returned interval is valid."""
+    *head, last = path.split(".")
+    node: Any = scenario
+    for part in head:
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            return None
+    info = getattr(type(node), "model_fields", {}).get(last)
+    for meta in getattr(info, "metadata", []):
+        bounds = getattr(getattr(meta, "func", None), "bounds", None)
+        if bounds is None:
+            continue
+        lo, hi, lo_open, hi_open = bounds
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        nudge = (hi - lo) * 1e-6
+        return lo + nudge * lo_open, hi - nudge * hi_open
+    return None
 
 
 def param_label(path: str, scenario: Scenario | None = None, *, units: bool = True) -> str:
