@@ -48,10 +48,10 @@ from negotiation_sim.config.scenario import (
     Mediator,
     PowerUtility,
     Principal,
-    Protocol,
     Scenario,
     Summit,
 )
+from negotiation_sim.config.protocols import PROTOCOL_MODELS
 
 runner = CliRunner()
 _COMMAND = typer.main.get_command(app)  # built once: typer rebuilds it on every invoke
@@ -425,7 +425,7 @@ def test_experiments_validate_or_fail_in_one_line_per_problem(case, scenario, rn
 # -- the fuzzers follow the schema ----------------------------------------------------------------
 
 
-SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire, Protocol,
+SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire, *PROTOCOL_MODELS,
                  PowerUtility, Uniform, Normal, Beta, Triangular, Choice, Experiment, Sweep, Range]
 
 
