@@ -42,7 +42,14 @@ from negotiation_sim.config.distributions import (
     at_most,
     support,
 )
-from negotiation_sim.config.events import Event, Scheduled, event_targets, target_error
+from negotiation_sim.config.events import (
+    Event,
+    Scheduled,
+    event_targets,
+    placeholder_ids,
+    target_error,
+    target_of,
+)
 from negotiation_sim.config.protocols import Mediated, Protocol
 from negotiation_sim.config.protocols import repeats as _repeats
 from negotiation_sim.config.protocols import unknown as _unknown
@@ -363,8 +370,10 @@ def _event_refs(sc: Scenario):
         for field, path in event_targets(event):
             if (msg := target_error(path, roles, sc.issue_ids)) is not None:
                 yield ("events", i, field, path), msg
-            elif path.startswith("ceasefire.") and sc.ceasefire is None:
-                yield ("events", i, field, path), "the scenario has no ceasefire section"
+                continue
+            target, _ = target_of(path, placeholder_ids(roles, sc.issue_ids))
+            if target.section is not None and getattr(sc, target.section) is None:
+                yield ("events", i, field, path), f"the scenario has no {target.section} section"
 
 
 def _principal_refs(base, actor: Principal, issues, formats, has_summit):
