@@ -425,8 +425,9 @@ def test_experiments_validate_or_fail_in_one_line_per_problem(case, scenario, rn
 # -- the fuzzers follow the schema ----------------------------------------------------------------
 
 
-SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire, *PROTOCOL_MODELS,
-                 PowerUtility, Uniform, Normal, Beta, Triangular, Choice, Experiment, Sweep, Range]
+SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire,
+                 *PROTOCOL_MODELS, PowerUtility, Uniform, Normal, Beta, Triangular, Choice,
+                 Experiment, Sweep, Range]
 
 
 def test_the_fuzzers_cover_every_field_of_the_schema():

@@ -48,8 +48,9 @@ class EventTarget:
             beliefs see it; ``core.state.Ensemble.move_values``); ``parameter``: the array
             itself.
         low, high: the range a changed parameter is clipped to (None: unbounded).
-        then: what must be recomputed after a change: ``pressure`` (the mediators' pressure
-            and backlash), ``bounds`` (the texts' bounds and the ceasefire package), or None.
+        then: what must be recomputed after a change: ``sum_pressure`` (the mediators'
+            pressure and backlash on each principal), ``bound_texts`` (the bounds on texts and
+            the ceasefire package under the caps), or None.
         followed: whether the signed texts being followed carry it (events keep changing it
             after the signing); a target nothing reads after the signing is not carried.
         section: the optional scenario section the target needs (``ceasefire``), or None.
@@ -61,7 +62,7 @@ class EventTarget:
     changes: Literal["value_of_war", "parameter"] = "parameter"
     low: float | None = None
     high: float | None = None
-    then: Literal["pressure", "bounds"] | None = None
+    then: Literal["sum_pressure", "bound_texts"] | None = None
     followed: bool = False
     section: str | None = None
 
@@ -100,14 +101,14 @@ TARGETS: tuple[EventTarget, ...] = (
     EventTarget("actors.<principal>.concession", "how fast it gives up an overstated claim",
                 "concession", low=0.0, high=1.0),
     EventTarget("actors.<mediator>.pressure.<principal>",
-                "the mediator's per-round pressure on a principal", "pressure", then="pressure",
+                "the mediator's per-round pressure on a principal", "pressure", then="sum_pressure",
                 followed=True),
     EventTarget("actors.<mediator>.backlash", "the walk-out chance its pressure provokes",
-                "backlash", low=0.0, then="pressure", followed=True),
+                "backlash", low=0.0, then="sum_pressure", followed=True),
     EventTarget("actors.<guarantor>.offer.<issue>", "the most the guarantor backs on an issue",
-                "offers", low=0.0, high=1.0, then="bounds"),
+                "offers", low=0.0, high=1.0, then="bound_texts"),
     EventTarget("ceasefire.terms.<issue>", "the fallback package's term on an issue",
-                "ceasefire_terms", low=0.0, high=1.0, then="bounds", section="ceasefire"),
+                "ceasefire_terms", low=0.0, high=1.0, then="bound_texts", section="ceasefire"),
 )
 """What an event may change: every target, in the order docs and messages list them."""
 
@@ -149,7 +150,8 @@ def event_targets(event: Shock | Scheduled) -> list[tuple[str, str]]:
     return [("set", p) for p in event.set] + [("add", p) for p in event.add]
 
 
-def target_of(path: str, ids: Mapping[str, list[str]]) -> tuple[EventTarget, tuple[int, ...]] | None:
+def target_of(path: str, ids: Mapping[str, list[str]]
+              ) -> tuple[EventTarget, tuple[int, ...]] | None:
     """The target ``path`` names and its rows (``EventTarget.rows``), or None."""
     for target in TARGETS:
         if (rows := target.rows(path, ids)) is not None:

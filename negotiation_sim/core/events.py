@@ -151,10 +151,10 @@ class EventRunner:
         now = array[c.rows]
         new = _bounded(amount if c.mode == "set" else now + amount, t.low, t.high)
         array[c.rows] = np.where(where, new, now)
-        if t.then == "pressure":
+        if t.then == "sum_pressure":
             self.model.refresh_pressure(ensemble)
-        elif t.then == "bounds":  # texts are drafted in the talks only: such targets are
-            self.model.rebound()  # not followed (tests/test_core_event_targets.py)
+        elif t.then == "bound_texts":  # texts are drafted in the talks only: such targets
+            self.model.rebound()  # are not followed (tests/test_core_event_targets.py)
 
 
 def _compile(event, ids: dict[str, list[str]]) -> list[Change]:
