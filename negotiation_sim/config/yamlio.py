@@ -815,6 +815,10 @@ def _readable(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
         return f"unknown field (allowed: {', '.join(allowed)})" if allowed else "unknown field"
     if kind == "union_tag_invalid" and discriminator:
         tag, expected = ctx.get("tag"), ctx.get("expected_tags")
+        # Show the tag as written: a callable discriminator may have turned it into text.
+        written = error.get("input")
+        if isinstance(written, dict) and discriminator in written:
+            tag = written[discriminator]
         message = f"{_show(tag)} is not a valid {discriminator} (expected one of {expected})"
         return _one_line(message)
     for lead in ("Value error, ", "Assertion failed, "):
@@ -857,13 +861,8 @@ def _model_named(title: str) -> type[BaseModel] | None:
 
 def _allowed_fields(model: type[BaseModel], loc: Sequence[Any]) -> list[str] | None:
     """Field names (aliases when set) of the model found from ``model`` along pydantic's loc."""
-    tp: Any = model
     try:
-        for part in loc:
-            tp = _type_step(tp, part)
-            if tp is None:
-                return None
-        tp = _unwrap(tp)
+        tp = _unwrap(_type_at(model, loc))
         if _is_model(tp):
             return [field.alias or name for name, field in tp.model_fields.items()]
     except Exception:  # a type this walk does not understand: no list, no harm
