@@ -40,7 +40,7 @@ class EventTarget:
     Attributes:
         pattern: the paths it covers; ``<role>`` stands for an actor of that role, ``<issue>``
             for an issue (``actors.<guarantor>.offer.<issue>``).
-        meaning: what it is, in words (error messages, docs).
+        meaning: what it is, in words (docs/scenario.md lists it).
         array: the per-world parameter array it changes (a field of
             ``core.worlds.WorldParams``), indexed by the placeholders' rows in pattern order
             and then worlds: ``pressure[mediator, principal, world]``.
