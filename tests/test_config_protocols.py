@@ -93,9 +93,9 @@ def test_a_protocol_without_kind_is_mediated_and_an_unknown_kind_is_refused_at_i
                                + ", ".join(f"'{k}'" for k in PROTOCOL_KINDS) + ")")
 
 
-def test_a_kind_left_out_or_written_hashes_alike_when_it_is_the_default():
-    """A file's digest covers what it sets: writing ``kind: mediated`` is a change of the
-    file, leaving it out is the default, and neither is reordered by the union."""
+def test_a_kind_left_out_is_the_default_and_a_written_kind_keeps_its_place():
+    """Leaving ``kind`` out validates to the same protocol as writing the default; what a
+    file sets (which its digest hashes) keeps ``kind`` first, as before the union."""
     left_out, written = make_scenario(small(rounds=3)), make_scenario(small(kind="mediated",
                                                                             rounds=3))
     assert left_out.protocol == written.protocol
