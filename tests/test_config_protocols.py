@@ -7,10 +7,12 @@ or a new option of one, is tested here without a line added.
 from __future__ import annotations
 
 import copy
+import json
 
 import jsonschema
 import pytest
-from conftest import SMALL, make_scenario, write_yaml
+import yaml
+from conftest import ROOT, SMALL, make_scenario, write_yaml
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
@@ -135,6 +137,16 @@ def test_the_json_schema_takes_a_protocol_without_kind_as_mediated():
     jsonschema.validate({"rounds": 3}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"rounds": 3, "order": ["russia"]}, schema)
+
+
+SHIPPED = sorted([*(ROOT / "scenarios").rglob("*.yaml"), ROOT / "docs" / "tutorial" / "river.yaml",
+                  ROOT / "tests" / "data" / "figures_summit.yaml"])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_scenario_validates_against_the_exported_schema(path):
+    """An editor checking a file against ``negsim schema`` accepts what the engine accepts."""
+    jsonschema.validate(json.loads(json.dumps(yaml.safe_load(path.read_text()))), json_schema())
 
 
 # -- dotted paths ---------------------------------------------------------------------------------
