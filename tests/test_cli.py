@@ -14,6 +14,7 @@ from conftest import SCENARIOS, SMALL, write_yaml
 from typer.testing import CliRunner
 
 from negotiation_sim.cli import app
+from negotiation_sim.config.kinds import KINDS
 
 runner = CliRunner()
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<field>[\w.\-]+): .+$")
@@ -190,7 +191,7 @@ def test_audience_cost_without_a_summit_section_is_an_error(tmp_path, pie_data):
     assert "actors.a.audience_cost: audience_cost needs a summit section" in res.stdout
 
 
-@pytest.mark.parametrize("kind", ["scenario", "experiment"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_schema_exports_json_schema(kind):
     res = invoke("schema", kind)
     assert res.exit_code == 0

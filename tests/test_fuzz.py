@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import math
 import re
@@ -40,7 +41,9 @@ from typer.testing import CliRunner, Result
 from negotiation_sim.cli import app
 from negotiation_sim.config.design import Range, Sweep
 from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangular, Uniform
+from negotiation_sim.config.events import TARGETS, placeholder_ids
 from negotiation_sim.config.experiment import Experiment
+from negotiation_sim.config.protocols import PROTOCOL_MODELS
 from negotiation_sim.config.scenario import (
     Ceasefire,
     Guarantor,
@@ -48,7 +51,6 @@ from negotiation_sim.config.scenario import (
     Mediator,
     PowerUtility,
     Principal,
-    Protocol,
     Scenario,
     Summit,
 )
@@ -211,12 +213,7 @@ def scenarios(draw) -> dict[str, Any]:
     _maybe(protocol, "responders", st.sampled_from(["sincere", "strategic"]), draw)
     _maybe(protocol, "round_days", st.floats(1, 60), draw)
     _maybe(doc, "protocol", st.just(protocol), draw)
-    targets = [f"actors.{p}.reservation" for p in principals] + \
-        [f"actors.{p}.walkout" for p in principals]
-    if has_mediator:
-        targets += [f"actors.us.pressure.{p}" for p in principals] + ["actors.us.backlash"]
-    if has_guarantor:
-        targets += [f"actors.germany.offer.{k}" for k in issues]
+    targets = _event_targets(doc)
     event = st.one_of(
         st.fixed_dictionaries({"name": TEXT.filter(str.strip), "kind": st.just("shock"),
                                "draw": num(-0.1, 0.1),
@@ -428,11 +425,27 @@ def test_experiments_validate_or_fail_in_one_line_per_problem(case, scenario, rn
         _validate(path)
 
 
+def _event_targets(doc: dict[str, Any]) -> list[str]:
+    """Every path an event may change in a scenario document: each target of the registry with
+    its placeholders filled by the document's ids in every way (its section, if it needs one,
+    present)."""
+    roles = {a: actor["role"] for a, actor in doc["actors"].items()}
+    ids = placeholder_ids(roles, list(doc["issues"]))
+    out = []
+    for target in TARGETS:
+        if target.section is not None and target.section not in doc:
+            continue
+        choices = [ids[p[1:-1]] if p.startswith("<") else [p] for p in target.parts]
+        out += [".".join(parts) for parts in itertools.product(*choices)]
+    return out
+
+
 # -- the fuzzers follow the schema ----------------------------------------------------------------
 
 
-SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire, Protocol,
-                 PowerUtility, Uniform, Normal, Beta, Triangular, Choice, Experiment, Sweep, Range]
+SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire,
+                 *PROTOCOL_MODELS, PowerUtility, Uniform, Normal, Beta, Triangular, Choice,
+                 Experiment, Sweep, Range]
 
 
 def test_the_fuzzers_cover_every_field_of_the_schema():

@@ -178,7 +178,7 @@ def test_one_round_is_equivariant_under_permutations_of_the_actors(seed, A):
 @pytest.fixture(scope="module")
 def baseline() -> Scenario:
     sc = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
-    proto = sc.protocol.model_copy(update={"kind": "expected_utility"})
+    proto = sc.protocol.as_kind("expected_utility")
     return sc.model_copy(update={"protocol": proto})
 
 

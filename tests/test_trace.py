@@ -22,7 +22,7 @@ RUNS = 2200  # three blocks of worlds
 
 def variant(kind: str):
     sc = load_scenario(BASELINE)
-    proto = sc.protocol.model_copy(update={"kind": kind, "rounds": max(sc.protocol.rounds, 1)})
+    proto = sc.protocol.as_kind(kind, rounds=max(sc.protocol.rounds, 1))
     return sc.model_copy(update={"protocol": proto})
 
 

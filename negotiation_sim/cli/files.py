@@ -83,18 +83,17 @@ def _warn(loaded, doc, kind: str) -> None:
 
 def schema(
     kind: Annotated[str, typer.Argument(
-        help="Which file format: scenario or experiment.")] = "scenario",
+        help="Which file format: scenario, experiment or backtest.")] = "scenario",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """Print the JSON Schema of scenario (or experiment) files, for editor completion and checks."""
-    if kind == "scenario":
-        from negotiation_sim.config.scenario import json_schema
-    elif kind == "experiment":
-        from negotiation_sim.config.experiment import experiment_schema as json_schema
-    else:
-        raise fail(f"unknown schema '{kind}' (choose scenario or experiment)", 2)
+    """Print the JSON Schema of scenario, experiment or backtest files, for editor completion
+    and checks."""
+    from negotiation_sim.config.kinds import KINDS, json_schema
+
+    if kind not in KINDS:
+        raise fail(f"unknown schema '{kind}' (choose {', '.join(KINDS[:-1])} or {KINDS[-1]})", 2)
     check_out_file(out)
-    text = json.dumps(json_schema(), indent=2)
+    text = json.dumps(json_schema(kind), indent=2)
     if out is None:
         typer.echo(text)
     else:

@@ -34,7 +34,6 @@ from negotiation_sim.config.yamlio import (
 )
 
 Event = Literal["summit", "agreement", "ceasefire", "settlement", "holds"]
-EVENTS: tuple[str, ...] = ("summit", "agreement", "ceasefire", "settlement", "holds")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 QuestionId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][\w.\-]*$")]

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import (
     BeforeValidator,
     PlainSerializer,
+    WithJsonSchema,
 )
 
 _ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
@@ -77,8 +78,12 @@ class Constraint:
         return f"{self.issue} {self.op} {self.value!r}"
 
 
-# Serialised exactly, so that a scenario's digest tells 0.1234567 from 0.1234568.
+# Serialised exactly, so that a scenario's digest tells 0.1234567 from 0.1234568; written, and
+# so described to editors (``negsim schema``), as the text ``"ISSUE OP NUMBER"``.
 ConstraintField = Annotated[
     Constraint, BeforeValidator(Constraint.parse),
     PlainSerializer(Constraint.canonical, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _CONSTRAINT_RE.pattern,
+                    "description": 'A bound on one issue: "ISSUE OP NUMBER", OP one of '
+                                   "<=, >=, <, >."}),
 ]

@@ -10,11 +10,18 @@ negotiating (``core.events`` carries them out):
   gives each target a value, ``add`` adds to it (a US disengagement sets its pressure to 0).
 
 Targets are dotted paths, as in experiment files, to the per-world numbers that can change while
-talks go on (``TARGETS``); any other path is a validation error with its file and line.
+talks go on. ``TARGETS`` is the one list of them: each ``EventTarget`` says which paths it
+covers (a pattern such as ``actors.<mediator>.pressure.<principal>``), which per-world array it
+changes and how, and whether the signed texts being followed carry it. Validation
+(``target_error``), the compilation of events to rows of arrays (``EventTarget.rows``, read by
+``core.events``) and the follow-up of signed texts (``core.durability``) all read it, so a new
+target is one entry here. Any other path is a validation error with its file and line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field
@@ -22,16 +29,88 @@ from pydantic import BaseModel, Field
 from negotiation_sim.config.distributions import STRICT, Finite, Num, Unit, at_most
 from negotiation_sim.config.limits import MAX_ROUNDS
 
-# What an event may change, by the role of the actor a path names: path pattern -> meaning.
-TARGETS = {
-    "actors.<principal>.reservation": "the principal's value of the war going on",
-    "actors.<principal>.walkout": "its chance of leaving after a rejection",
-    "actors.<principal>.concession": "how fast it gives up an overstated claim",
-    "actors.<mediator>.pressure.<principal>": "the mediator's per-round pressure on a principal",
-    "actors.<mediator>.backlash": "the walk-out chance its pressure provokes",
-    "actors.<guarantor>.offer.<issue>": "the most the guarantor backs on an issue",
-    "ceasefire.terms.<issue>": "the fallback package's term on an issue",
-}
+# The placeholders of a pattern: the ids of one role's actors, or of the issues.
+PLACEHOLDERS = ("principal", "mediator", "guarantor", "issue")
+
+
+@dataclass(frozen=True)
+class EventTarget:
+    """One kind of number an event may change.
+
+    Attributes:
+        pattern: the paths it covers; ``<role>`` stands for an actor of that role, ``<issue>``
+            for an issue (``actors.<guarantor>.offer.<issue>``).
+        meaning: what it is, in words (docs/scenario.md lists it).
+        array: the per-world parameter array it changes (a field of
+            ``core.worlds.WorldParams``), indexed by the placeholders' rows in pattern order
+            and then worlds: ``pressure[mediator, principal, world]``.
+        changes: ``value_of_war``: a principal's value of war, moved in public (pressure and
+            beliefs see it; ``core.state.Ensemble.move_values``); ``parameter``: the array
+            itself.
+        low, high: the range a changed parameter is clipped to (None: unbounded).
+        then: what must be recomputed after a change: ``sum_pressure`` (the mediators'
+            pressure and backlash on each principal), ``bound_texts`` (the bounds on texts and
+            the ceasefire package under the caps), or None.
+        followed: whether the signed texts being followed carry it (events keep changing it
+            after the signing); a target nothing reads after the signing is not carried.
+        section: the optional scenario section the target needs (``ceasefire``), or None.
+    """
+
+    pattern: str
+    meaning: str
+    array: str
+    changes: Literal["value_of_war", "parameter"] = "parameter"
+    low: float | None = None
+    high: float | None = None
+    then: Literal["sum_pressure", "bound_texts"] | None = None
+    followed: bool = False
+    section: str | None = None
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.pattern.split("."))
+
+    def rows(self, path: str, ids: Mapping[str, list[str]]) -> tuple[int, ...] | None:
+        """The array rows ``path`` names (one per placeholder, in order), or None when it is
+        not one of this target's paths.
+
+        Args:
+            path: a dotted path.
+            ids: placeholder (``PLACEHOLDERS``) -> the scenario's ids of it, in file order.
+        """
+        parts = path.split(".")
+        if len(parts) != len(self.parts):
+            return None
+        rows = []
+        for part, want in zip(parts, self.parts):
+            if want.startswith("<"):
+                known = ids.get(want[1:-1], [])
+                if part not in known:
+                    return None
+                rows.append(known.index(part))
+            elif part != want:
+                return None
+        return tuple(rows)
+
+
+TARGETS: tuple[EventTarget, ...] = (
+    EventTarget("actors.<principal>.reservation", "the principal's value of the war going on",
+                "reservation", changes="value_of_war", followed=True),
+    EventTarget("actors.<principal>.walkout", "its chance of leaving after a rejection",
+                "walkout", low=0.0, high=1.0),
+    EventTarget("actors.<principal>.concession", "how fast it gives up an overstated claim",
+                "concession", low=0.0, high=1.0),
+    EventTarget("actors.<mediator>.pressure.<principal>",
+                "the mediator's per-round pressure on a principal", "pressure", then="sum_pressure",
+                followed=True),
+    EventTarget("actors.<mediator>.backlash", "the walk-out chance its pressure provokes",
+                "backlash", low=0.0, then="sum_pressure", followed=True),
+    EventTarget("actors.<guarantor>.offer.<issue>", "the most the guarantor backs on an issue",
+                "offers", low=0.0, high=1.0, then="bound_texts"),
+    EventTarget("ceasefire.terms.<issue>", "the fallback package's term on an issue",
+                "ceasefire_terms", low=0.0, high=1.0, then="bound_texts", section="ceasefire"),
+)
+"""What an event may change: every target, in the order docs and messages list them."""
 
 
 class _Event(BaseModel):
@@ -71,6 +150,15 @@ def event_targets(event: Shock | Scheduled) -> list[tuple[str, str]]:
     return [("set", p) for p in event.set] + [("add", p) for p in event.add]
 
 
+def target_of(path: str, ids: Mapping[str, list[str]]
+              ) -> tuple[EventTarget, tuple[int, ...]] | None:
+    """The target ``path`` names and its rows (``EventTarget.rows``), or None."""
+    for target in TARGETS:
+        if (rows := target.rows(path, ids)) is not None:
+            return target, rows
+    return None
+
+
 def target_error(path: str, roles: dict[str, str], issues: list[str]) -> str | None:
     """Why ``path`` is not something an event can change, or None when it is.
 
@@ -80,22 +168,16 @@ def target_error(path: str, roles: dict[str, str], issues: list[str]) -> str | N
         issues: the scenario's issue ids.
     """
     parts = path.split(".")
-    if parts[0] == "ceasefire":
-        if len(parts) == 3 and parts[1] == "terms" and parts[2] in issues:
-            return None
-    elif parts[0] == "actors" and len(parts) >= 3:
-        role = roles.get(parts[1])
-        if role is None:
-            return f"unknown actor '{parts[1]}' (known: {', '.join(roles)})"
-        field = parts[2:]
-        principals = [a for a, r in roles.items() if r == "principal"]
-        if role == "principal" and field in (["reservation"], ["walkout"], ["concession"]):
-            return None
-        if role == "mediator" and (field == ["backlash"] or (
-                len(field) == 2 and field[0] == "pressure" and field[1] in principals)):
-            return None
-        if role == "guarantor" and len(field) == 2 and field[0] == "offer" and field[1] in issues:
-            return None
-    allowed = "; ".join(TARGETS)
+    if parts[0] == "actors" and len(parts) >= 3 and parts[1] not in roles:
+        return f"unknown actor '{parts[1]}' (known: {', '.join(roles)})"
+    if target_of(path, placeholder_ids(roles, issues)) is not None:
+        return None
+    allowed = "; ".join(t.pattern for t in TARGETS)
     return (f"'{path}' is not a per-world number an event can change (events can change: "
             f"{allowed})")
+
+
+def placeholder_ids(roles: dict[str, str], issues: list[str]) -> dict[str, list[str]]:
+    """Placeholder -> the ids it stands for, in file order (``roles``: actor id -> role)."""
+    out = {p: [a for a, r in roles.items() if r == p] for p in PLACEHOLDERS if p != "issue"}
+    return {**out, "issue": list(issues)}

@@ -3,14 +3,16 @@
 The three formats share no top-level field that both require, so the top-level keys tell them
 apart: a backtest lists ``questions``, an experiment names a ``scenario`` file and has no
 ``actors``, anything else is read as a scenario. The command line uses this to check any file
-with ``negsim validate`` and to name the right command when a file is given to the wrong one.
+with ``negsim validate``, to name the right command when a file is given to the wrong one, and
+to export each kind's JSON Schema (``negsim schema KIND``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Kind = Literal["scenario", "experiment", "backtest"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 COMMAND = {"scenario": "negsim run", "experiment": "negsim sweep",
            "backtest": "negsim backtest"}
 
@@ -23,3 +25,20 @@ def file_kind(data: Any) -> Kind:
         if "scenario" in data:
             return "experiment"
     return "scenario"
+
+
+def json_schema(kind: Kind) -> dict[str, Any]:
+    """The JSON Schema of files of ``kind``, for editors that complete YAML.
+
+    Raises:
+        KeyError: ``kind`` is not one of ``KINDS``.
+    """
+    if kind == "scenario":
+        from negotiation_sim.config.scenario import json_schema as schema
+    elif kind == "experiment":
+        from negotiation_sim.config.experiment import experiment_schema as schema
+    elif kind == "backtest":
+        from negotiation_sim.config.backtest import backtest_schema as schema
+    else:
+        raise KeyError(kind)
+    return dict(schema())

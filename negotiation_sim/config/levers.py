@@ -31,11 +31,11 @@ from negotiation_sim.config.constraints import Constraint
 from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangular, Uniform, _Dist
 from negotiation_sim.config.limits import MAX_ROUNDS
 from negotiation_sim.config.paths import param_label, path_error, with_path
+from negotiation_sim.config.protocols import PROTOCOL_KINDS, ProtocolOptions
 from negotiation_sim.config.scenario import (
     Guarantor,
     Mediator,
     Principal,
-    Protocol,
     Scenario,
     scenario_from_data,
 )
@@ -196,9 +196,9 @@ def levers(sc: Scenario) -> list[Lever]:
                      else MAX_ROUNDS, 1))
     out.append(Lever("protocol.information", GROUPS[5], "information about values of war",
                      "choice", p.information,
-                     choices=get_args(Protocol.model_fields["information"].annotation)))
+                     choices=get_args(ProtocolOptions.model_fields["information"].annotation)))
     out.append(Lever("protocol.kind", GROUPS[5], "bargaining protocol", "choice", p.kind,
-                     choices=get_args(Protocol.model_fields["kind"].annotation)))
+                     choices=tuple(PROTOCOL_KINDS)))
     return out
 
 

@@ -1,10 +1,16 @@
 """Dotted paths into a scenario: the one owner of ``actors.russia.reservation.high``.
 
-Experiment overrides, sweep parameters and (later) events address a scenario's numbers by dotted
+Experiment overrides, sweep parameters and events address a scenario's numbers by dotted
 path. This module lists every number of a validated scenario by path (``number_fields``),
 checks a path against the scenario (an unknown path names the closest valid ones) and sets a
 value at a path in a scenario's raw YAML data *before* validation, so a swept value can replace
 a distribution with a fixed number or change one of a distribution's parameters.
+
+The ``protocol`` section has one model per kind (``config.protocols``): a path to an option of
+any kind is a path (an experiment may set ``protocol.kind`` and that kind's options together;
+validating the changed scenario refuses an option its kind does not have), and setting
+``protocol.kind`` keeps only the options the new kind has, so a sweep over kinds plays one
+scenario under each.
 """
 
 from __future__ import annotations
@@ -18,13 +24,22 @@ from pydantic import BaseModel
 
 from negotiation_sim.config.distributions import _Dist
 from negotiation_sim.config.events import Shock
+from negotiation_sim.config.protocols import PROTOCOL_KINDS, ProtocolOptions, options_of
 from negotiation_sim.config.scenario import Principal, Scenario
+
+# Sections whose fields depend on a tag: where, the tag's field, the tag's values.
+_TAGGED = {("protocol",): ("kind", PROTOCOL_KINDS)}
 
 
 def _children(node: Any) -> dict[str, Any] | None:
-    """The addressable children of a validated scenario node, or None for a leaf."""
+    """The addressable children of a validated scenario node, or None for a leaf (an option
+    of another protocol kind is a child left unset)."""
     if isinstance(node, BaseModel):
-        return {name: getattr(node, name) for name in type(node).model_fields}
+        kids = {name: getattr(node, name) for name in type(node).model_fields}
+        if isinstance(node, ProtocolOptions):
+            for model in PROTOCOL_KINDS.values():
+                kids.update({name: None for name in model.model_fields if name not in kids})
+        return kids
     if isinstance(node, dict):
         return {str(k): v for k, v in node.items()}
     if isinstance(node, (list, tuple)):
@@ -96,6 +111,7 @@ def set_path(data: dict, path: str, value: Any) -> None:
         node[int(last)] = copy.deepcopy(value)
     else:
         node[last] = copy.deepcopy(value)
+        _retag(node, parts, value)
 
 
 def not_drawn(node: Any) -> tuple[str, ...]:
@@ -126,7 +142,20 @@ def with_path(data: Any, path: str, value: Any) -> Any:
         node = child
     last = parts[-1]
     node[int(last) if isinstance(node, list) else last] = copy.deepcopy(value)
+    if isinstance(node, dict):
+        _retag(node, parts, value)
     return root
+
+
+def _retag(section: dict, parts: list[str], value: Any) -> None:
+    """After ``value`` was set at ``parts`` in ``section``: when it is the tag of a tagged
+    section (``protocol.kind``), drop the fields the new tag's model does not have."""
+    tag = _TAGGED.get(tuple(parts[:-1]))
+    if tag is None or parts[-1] != tag[0] or not isinstance(value, str) or value not in tag[1]:
+        return
+    keep = set(options_of(value))
+    for key in [k for k in section if k not in keep]:
+        del section[key]
 
 
 def _copied(node: dict | list) -> dict | list:

@@ -5,9 +5,11 @@ A scenario names the *issues* under negotiation (each a dimension scaled to [0, 
 level of security guarantee. Any number may be a distribution (see ``distributions``).
 
 This module owns the schema (the pydantic models are the single source of truth; ``negsim
-schema`` exports it as JSON Schema), the constraint mini-language of red lines and
-preconditions (``"territory <= 0.2"``), the cross-reference checks that pydantic cannot do field
-by field (unknown or repeated issue, actor and format ids), the size limits of a scenario
+schema`` exports it as JSON Schema; the ``protocol`` section's models, one per kind, live in
+``protocols`` and the ``events`` list's in ``events``), the constraint mini-language of red
+lines and preconditions (``"territory <= 0.2"``), the cross-reference checks that pydantic
+cannot do field by field (unknown or repeated issue, actor and format ids), the size limits of
+a scenario
 (``limits``; counted on the raw data before validation, and the working memory a world needs,
 ``world_bytes``), the scenario's ``digest``, and ``load_scenario``, which turns every mistake
 into a one-line ``FILE:LINE: field: message`` problem.
@@ -37,12 +39,21 @@ from negotiation_sim.config.distributions import (
     Finite,
     NonNeg,
     Positive,
-    Real,
     Unit,
     at_most,
     support,
 )
-from negotiation_sim.config.events import Event, Scheduled, event_targets, target_error
+from negotiation_sim.config.events import (
+    Event,
+    Scheduled,
+    event_targets,
+    placeholder_ids,
+    target_error,
+    target_of,
+)
+from negotiation_sim.config.protocols import Mediated, Protocol
+from negotiation_sim.config.protocols import repeats as _repeats
+from negotiation_sim.config.protocols import unknown as _unknown
 from negotiation_sim.config.yamlio import (
     InputError,
     Problem,
@@ -181,39 +192,6 @@ class Durability(BaseModel):
         "of the signed text's value on that issue (guarantees and peacekeepers act here).")
 
 
-class Protocol(BaseModel):
-    """How the negotiation is played."""
-
-    model_config = _STRICT
-    kind: Literal["mediated", "alternating_offers", "expected_utility"] = "mediated"
-    rounds: Annotated[int, *at_most(limits.MAX_ROUNDS, "the number of rounds")] = Field(
-        10, ge=0, description="Deadline in rounds.")
-    first_proposer: str | None = Field(
-        None, description="alternating_offers: the principal proposing in round 1.")
-    order: list[str] | None = Field(
-        None, description="alternating_offers: the proposers' rotation (default: file order).")
-    risk_exponents: dict[str, Real] | None = Field(
-        None, description="expected_utility: fixed risk exponent r > 0 per actor id; actors not "
-        "named get r from their security level each round (Scholz et al. 2011, sec. 5).")
-    status_quo_belief: float = Field(
-        1.0, ge=0.0, le=1.0, description="expected_utility: Q, the probability an actor "
-        "assigns to the status quo persisting when it does not challenge.")
-    improvement_belief: float = Field(
-        1.0, ge=0.0, le=1.0, description="expected_utility: T, the probability that, absent a "
-        "challenge, things change for the better.")
-    information: Literal["complete", "private"] = Field(
-        "complete", description="complete: every value of war is common knowledge; private: "
-        "each principal knows its own, the others hold the scenario's distribution of it as "
-        "their prior and update it by Bayes' rule on every answer.")
-    responders: Literal["sincere", "strategic"] = Field(
-        "sincere", description="sincere: accept any text worth at least the value of war; "
-        "strategic: answer as in the perfect Bayesian equilibrium (may wait for a better "
-        "offer; docs/protocols.md says where it is computed exactly).")
-    round_days: float = Field(
-        14.0, gt=0, le=3660, allow_inf_nan=False,
-        description="Calendar length of one round, in days (reported with rounds).")
-
-
 class Scenario(BaseModel):
     """A whole scenario file."""
 
@@ -224,7 +202,7 @@ class Scenario(BaseModel):
     actors: dict[str, Actor] = Field(min_length=1)
     summit: Summit | None = None
     ceasefire: Ceasefire | None = None
-    protocol: Protocol = Protocol()
+    protocol: Protocol = Mediated()
     events: list[Event] = Field(
         default_factory=list, description="Events between rounds (shocks and scheduled "
         "events), applied before every round from round 2 on, in file order.")
@@ -288,18 +266,15 @@ def world_bytes(sc: Scenario) -> tuple[int, tuple[str, ...]]:
     what drives it (for the problem when it exceeds ``limits.MAX_WORLD_BYTES``).
 
     Measured on the engine with tracemalloc (tests/test_config_limits.py checks that the
-    estimate stays above the measured peak): per world, about 128 bytes per actor x issue,
-    32 per format x principal, and for alternating offers 4 per round x principal (the plan of
-    backward induction). Expected utility computes its pairwise challenges a slice of worlds at
-    a time (bounded whatever the number of worlds) and keeps only the current positions, so it
-    adds nothing per world beyond the actor x issue arrays.
+    estimate stays above the measured peak): per world, about 128 bytes per actor x issue and
+    32 per format x principal, plus what the protocol's kind adds (``world_bytes`` of its
+    model: 4 per round x principal for alternating offers, the plan of backward induction).
     """
     A, K, P = len(sc.actors), len(sc.issues), len(sc.principals)
     F = 1 if sc.summit is None else len(sc.summit.ordered())
-    R = sc.protocol.rounds + 1
     parts = {("actors",): 1024 + 128 * A * K + 32 * F * P}
-    if sc.protocol.kind == "alternating_offers":
-        parts[("protocol", "rounds")] = 4 * R * P
+    if own := sc.protocol.world_bytes(P):
+        parts[("protocol", "rounds")] = own
     return sum(parts.values()), max(parts, key=parts.get)
 
 
@@ -340,20 +315,6 @@ def _id_problems(sc: Scenario) -> Iterator[tuple[tuple, str]]:
                     "letters, digits, _ and - (ids appear in dotted paths and red lines)")
 
 
-def _repeats(loc: tuple, names: list[str], what: str) -> Iterator[tuple[tuple, str]]:
-    """A problem at every repeat of a name in a list whose items must differ."""
-    first: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name in first:
-            yield (*loc, i), f"{what} '{name}' is listed twice (first as item {first[name]})"
-        else:
-            first[name] = i
-
-
-def _unknown(kind: str, name: str, known: list[str]) -> str:
-    return f"unknown {kind} '{name}' (known: {', '.join(known) or 'none'})"
-
-
 def _check_keys(loc: tuple, keys, known: list[str], kind: str) -> Iterator[tuple[tuple, str]]:
     for key in keys:
         if key not in known:
@@ -381,7 +342,8 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
         yield from _summit_refs(sc.summit, actors, principals)
     if sc.ceasefire is not None:
         yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
-    yield from _protocol_refs(sc.protocol, principals, actors)
+    for loc, msg in sc.protocol.reference_problems(principals, actors):
+        yield ("protocol", *loc), msg
     yield from _event_refs(sc)
     d = sc.durability
     yield from _check_keys(("durability", "breach_cost"), d.breach_cost, principals, "principal")
@@ -409,8 +371,10 @@ def _event_refs(sc: Scenario):
         for field, path in event_targets(event):
             if (msg := target_error(path, roles, sc.issue_ids)) is not None:
                 yield ("events", i, field, path), msg
-            elif path.startswith("ceasefire.") and sc.ceasefire is None:
-                yield ("events", i, field, path), "the scenario has no ceasefire section"
+                continue
+            target, _ = target_of(path, placeholder_ids(roles, sc.issue_ids))
+            if target.section is not None and getattr(sc, target.section) is None:
+                yield ("events", i, field, path), f"the scenario has no {target.section} section"
 
 
 def _principal_refs(base, actor: Principal, issues, formats, has_summit):
@@ -460,22 +424,6 @@ def _summit_refs(summit: Summit, actors, principals):
                 yield ("summit", "order", i), _unknown("summit format", f, list(summit.formats))
         # A format tried twice would be reported as two formats of one name.
         yield from _repeats(("summit", "order"), summit.order, "format")
-
-
-def _protocol_refs(protocol: Protocol, principals, actors=()):
-    if protocol.first_proposer is not None and protocol.first_proposer not in principals:
-        yield ("protocol", "first_proposer"), _unknown("principal", protocol.first_proposer, principals)
-    for i, p in enumerate(protocol.order or []):
-        if p not in principals:
-            yield ("protocol", "order", i), _unknown("principal", p, principals)
-    yield from _repeats(("protocol", "order"), list(protocol.order or []), "principal")
-    for a, r in (protocol.risk_exponents or {}).items():
-        if a not in actors:
-            yield ("protocol", "risk_exponents", a), _unknown("actor", a, actors)
-        elif not r > 0:
-            yield ("protocol", "risk_exponents", a), f"risk exponent must be > 0, got {r:g}"
-    if protocol.kind != "expected_utility" and protocol.rounds < 1:
-        yield ("protocol", "rounds"), f"protocol '{protocol.kind}' needs rounds >= 1"
 
 
 def _mean_of(value) -> float:

@@ -795,9 +795,11 @@ def _user_loc(data: Any, prefix: Loc, error: Mapping[str, Any]) -> list[Any]:
 
 
 def _discriminator(error: Mapping[str, Any]) -> str | None:
-    """The field name of a discriminated union's tag, when the error names one."""
-    match = re.fullmatch(r"'(\w+)'", str((error.get("ctx") or {}).get("discriminator", "")))
-    return match.group(1) if match else None
+    """The field name of a discriminated union's tag, when the error names one (``'kind'``,
+    or ``kind()`` for a callable discriminator named after the field it reads)."""
+    text = str((error.get("ctx") or {}).get("discriminator", ""))
+    match = re.fullmatch(r"'(\w+)'|(\w+)\(\)", text)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def _readable(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
@@ -808,9 +810,15 @@ def _readable(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
         return "field required"
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, error["loc"][:-1]) if model else None
+        if allowed and (other := _option_of_another_member(model, error["loc"])):
+            return f"not an option of {other} (options: {', '.join(allowed)})"
         return f"unknown field (allowed: {', '.join(allowed)})" if allowed else "unknown field"
     if kind == "union_tag_invalid" and discriminator:
         tag, expected = ctx.get("tag"), ctx.get("expected_tags")
+        # Show the tag as written: a callable discriminator may have turned it into text.
+        written = error.get("input")
+        if isinstance(written, dict) and discriminator in written:
+            tag = written[discriminator]
         message = f"{_show(tag)} is not a valid {discriminator} (expected one of {expected})"
         return _one_line(message)
     for lead in ("Value error, ", "Assertion failed, "):
@@ -853,13 +861,8 @@ def _model_named(title: str) -> type[BaseModel] | None:
 
 def _allowed_fields(model: type[BaseModel], loc: Sequence[Any]) -> list[str] | None:
     """Field names (aliases when set) of the model found from ``model`` along pydantic's loc."""
-    tp: Any = model
     try:
-        for part in loc:
-            tp = _type_step(tp, part)
-            if tp is None:
-                return None
-        tp = _unwrap(tp)
+        tp = _unwrap(_type_at(model, loc))
         if _is_model(tp):
             return [field.alias or name for name, field in tp.model_fields.items()]
     except Exception:  # a type this walk does not understand: no list, no harm
@@ -905,6 +908,43 @@ def _type_step(tp: Any, part: Any) -> Any:
             if _is_model(member) and _is_tag_of(member, part):
                 return member
     return None
+
+
+def _option_of_another_member(model: type[BaseModel], loc: Sequence[Any]) -> str | None:
+    """For a field refused inside one member of a discriminated union that another member
+    has (``first_proposer`` in a ``mediated`` protocol): which member refused it, in words
+    (``protocol kind 'mediated'``); None otherwise."""
+    if len(loc) < 3:
+        return None
+    field, tag, holder = loc[-1], loc[-2], loc[:-2]
+    try:
+        union = _unwrap(_type_at(model, holder))
+        if get_origin(union) not in (Union, UnionType):
+            return None
+        members = [m for m in map(_unwrap, get_args(union)) if _is_model(m)]
+        own = next((m for m in members if _is_tag_of(m, tag)), None)
+        if own is None or not any(field in m.model_fields for m in members if m is not own):
+            return None
+        name = next(n for n, f in own.model_fields.items()
+                    if get_origin(_unwrap(f.annotation)) is Literal
+                    and tag in get_args(_unwrap(f.annotation)))
+        # A union held by a field of a model is named by that field (``protocol kind``); one
+        # inside a mapping or list (an actor, an event) by its tag alone.
+        section = (f"{holder[-1]} " if isinstance(holder[-1], str)
+                   and _is_model(_unwrap(_type_at(model, holder[:-1]))) else "")
+    except Exception:  # a type this walk does not understand: the plain message will do
+        return None
+    return f"{section}{name} {_show(tag)}"
+
+
+def _type_at(model: type[BaseModel], loc: Sequence[Any]) -> Any:
+    """The type found from ``model`` along pydantic's ``loc`` (None where the walk is lost)."""
+    tp: Any = model
+    for part in loc:
+        tp = _type_step(tp, part)
+        if tp is None:
+            return None
+    return tp
 
 
 def _is_tag_of(model: type[BaseModel], part: Any) -> bool:

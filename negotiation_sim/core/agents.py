@@ -30,6 +30,7 @@ from negotiation_sim.core.worlds import constraint_box
 
 if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
+    from negotiation_sim.core.state import Ensemble
 
 
 class StateAgent(mesa.Agent):
@@ -124,27 +125,29 @@ class MediatorAgent(StateAgent):
         members = self.model.format_members[:, self.index]
         return np.where(held >= 0, members[np.maximum(held, 0)], False)
 
-    def pressure_on(self, present: np.ndarray) -> np.ndarray:
+    def pressure_on(self, present: np.ndarray, ensemble: Ensemble) -> np.ndarray:
         """``(P, n)`` the per-round fall it brings to each principal's value of war in the
-        worlds of ``present``."""
-        return np.where(present, self.model.params.pressure[self.index], 0.0)
+        worlds of ``present`` (of ``ensemble``)."""
+        return np.where(present, ensemble.params.pressure[self.index], 0.0)
 
-    def backlash_on(self, present: np.ndarray) -> np.ndarray:
+    def backlash_on(self, present: np.ndarray, ensemble: Ensemble) -> np.ndarray:
         """``(P, n)`` the walk-out chance its pressure adds to each principal where it bites."""
-        prm = self.model.params
+        prm = ensemble.params
         push = prm.backlash[self.index] * np.maximum(prm.pressure[self.index], 0.0)
         return np.where(present, push, 0.0)
 
-    def presses(self) -> np.ndarray:
-        """``(n,)`` the worlds its pressure bites in: those whose format it sits in, or every
-        world when its ``pressure_applies`` is ``always`` (sanctions need no seat at the table)."""
-        here = self.model.state.present[self.index]
+    def presses(self, ensemble: Ensemble) -> np.ndarray:
+        """``(n,)`` the worlds of ``ensemble`` its pressure bites in: those whose format it sits
+        in, or every world when its ``pressure_applies`` is ``always`` (sanctions need no seat
+        at the table)."""
+        here = ensemble.state.present[self.index]
         return here | (self.spec.pressure_applies == "always")
 
-    def press(self) -> None:
+    def press(self, ensemble: Ensemble) -> None:
         """Lower (or raise) the pressured principals' value of war for the next round where its
-        pressure bites (public: everyone sees sanctions)."""
-        self.model.move_values(-self.pressure_on(self.presses()))
+        pressure bites, in ``ensemble`` (the talks, or the signed texts being followed; public:
+        everyone sees sanctions)."""
+        ensemble.move_values(-self.pressure_on(self.presses(ensemble), ensemble))
 
     def draft(self) -> tuple[np.ndarray, np.ndarray]:
         """The round's single negotiating text and the chance it passes (``draft_text``)."""

@@ -10,7 +10,8 @@ first follow-up round s where
 (the commitment problem: a side keeps a deal only while the war is worth less than the deal
 plus the cost of breaking it; Fearon 1995, Powell 2006; guarantees and peacekeepers raise that
 cost, Walter 2002, Fortna 2004). The signed worlds live in their own small ensemble
-(``FollowUp``), compacted as they break or reach the end of the follow-up.
+(``FollowUp``, a ``core.state.Ensemble``), compacted as they break or reach the end of the
+follow-up.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from negotiation_sim.config.events import TARGETS
 from negotiation_sim.core import columns
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences
-from negotiation_sim.core.state import TalksState
+from negotiation_sim.core.state import Ensemble, TalksState
 from negotiation_sim.core.worlds import WorldParams
 
-
-# What the follow-up reads and changes of a world's parameters: events move values of war,
-# pressure and offers, pressure reads them (``SummitModel.acting_on``); nothing else is kept.
-FOLLOWED = ("world", "reservation", "walkout", "concession", "pressure", "backlash", "offers",
-            "ceasefire_terms", "events")
+# What following a signed text reads of its world's parameters whatever the events: the world's
+# index, the value of war before any change (values of war move from it), the mediators'
+# pressure and backlash (they keep pressing) and the events' per-world values; and the arrays
+# of every event target the follow-up carries (``EventTarget.followed``). Nothing else is kept.
+FOLLOWED = tuple(dict.fromkeys(("world", "reservation", "pressure", "backlash", "events",
+                                *(t.array for t in TARGETS if t.followed))))
 
 
 def followed(params: WorldParams, state: TalksState, where: np.ndarray
@@ -41,29 +44,23 @@ def followed(params: WorldParams, state: TalksState, where: np.ndarray
 
 
 @dataclass
-class FollowUp:
-    """The signed texts being followed, worlds on the last axis.
+class FollowUp(Ensemble):
+    """The signed texts being followed: an ensemble whose worlds are in no particular order.
+
+    Events and the mediators' pressure act on it as on the talks (``SummitModel.step`` hands
+    it to them); texts are fixed, so it has no solver and no bounds on texts.
 
     Attributes:
         params: the drawn parameters of these worlds that the follow-up uses (``FOLLOWED``;
             ``params.world``: their run indices).
         state: their working state (values of war, shifts, pressure, presence, beliefs).
-            Worlds are in no particular order.
         threshold: ``(P, n)`` what each principal's value of war must exceed for it to break
             the text: the text's worth to it plus the cost of breaking.
         signed: ``(n,)`` the round each text was signed in.
-        solver: always None (texts are fixed; ``SummitModel.rebound`` skips it).
     """
 
-    params: WorldParams
-    state: TalksState
     threshold: np.ndarray
     signed: np.ndarray
-    solver: None = None
-
-    @property
-    def n(self) -> int:
-        return self.params.n
 
     def take(self, idx: np.ndarray) -> FollowUp:
         return FollowUp(self.params.take(idx), self.state.take(idx),
@@ -106,6 +103,8 @@ def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
             return columns.concat(x, y)
         if isinstance(x, dict):
             return {k: columns.concat(x[k], y[k]) for k in x}
+        if isinstance(x, tuple):  # the events' values: one entry per event
+            return tuple(cat(u, v) for u, v in zip(x, y))
         if hasattr(x, "__dataclass_fields__"):
             return replace(x, **{f: cat(getattr(x, f), getattr(y, f))
                                  for f in x.__dataclass_fields__})

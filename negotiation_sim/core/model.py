@@ -4,10 +4,16 @@
 principals decide whether to attend each format). Each ``step()`` (Mesa's, counted by
 ``model.steps``) then plays one round in every world still negotiating, in explicit phases:
 
-1. between-round changes (nothing yet: events between rounds will go here);
-2. the protocol's round: texts, answers, walk-outs, the deadline (``protocols``);
-3. pressure: each mediator presses in the worlds whose format it sits in;
+1. between-round changes: the scenario's events (``core.events``), in the talks and in the
+   signed texts being followed;
+2. the protocol's round: texts, answers, walk-outs, the deadline (``protocols``); then the
+   signed texts a side breaks (``core.durability``);
+3. pressure: each mediator presses in the worlds whose format it sits in, in the talks and in
+   the signed texts being followed;
 4. ending the worlds that end: agreements, and failed talks as ceasefire or breakdown.
+
+The talks (``talks``) and the signed texts being followed (``follow``) are two ensembles
+(``core.state.Ensemble``): each phase is handed the ensemble it acts on.
 
 Parameters live in numpy arrays with worlds on the last axis; worlds that have ended are
 compacted out of the working arrays (``take``), so later rounds cost only what is still live. A
@@ -16,7 +22,6 @@ single traced world is N = 1: there is no other implementation.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import mesa
@@ -51,6 +56,7 @@ from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.protocols import RoundResult, make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solutions import reference_texts
+from negotiation_sim.core.state import Ensemble
 from negotiation_sim.core.worlds import (
     WorldParams,
     bound_texts,
@@ -162,10 +168,8 @@ class SummitModel(mesa.Model):
         bound_texts(prm, caps, self.pre_box)
 
     def rebound(self) -> None:
-        """Recompute the bounds on texts (an event changed an offer or the ceasefire package);
-        nothing to do for signed texts (``acting_on``: no solver)."""
-        if self.solver is None:
-            return
+        """Recompute the bounds on texts of the talks (an event changed an offer or the
+        ceasefire package; signed texts are fixed)."""
         self._bound_texts()
         prm = self.params
         self.solver = NashSolver(prm.prefs, prm.clout, prm.lo, prm.hi)
@@ -221,21 +225,29 @@ class SummitModel(mesa.Model):
                          else np.zeros((0, prm.n), dtype=bool))
         self.refresh_pressure()
 
-    def refresh_pressure(self) -> None:
-        """Sum each mediator's pressure and backlash over the worlds it presses in."""
-        state = self.state
-        presses = self.mediators.map("presses")
-        state.pressure = self._summed("pressure_on", presses, state.reservation)
-        state.backlash = self._summed("backlash_on", presses, state.reservation)
+    def refresh_pressure(self, ensemble: Ensemble | None = None) -> None:
+        """Sum each mediator's pressure and backlash over the worlds it presses in, in
+        ``ensemble`` (None: the talks)."""
+        ensemble = self.talks if ensemble is None else ensemble
+        state = ensemble.state
+        presses = self.mediators.map("presses", ensemble)
+        state.pressure = self._summed("pressure_on", presses, ensemble)
+        state.backlash = self._summed("backlash_on", presses, ensemble)
 
-    def _summed(self, method: str, present: list[np.ndarray], like: np.ndarray) -> np.ndarray:
-        """``(P, n)`` the sum over mediators of ``mediator.method(its presence)``."""
-        total = np.zeros_like(like)
+    def _summed(self, method: str, present: list[np.ndarray], ensemble: Ensemble) -> np.ndarray:
+        """``(P, n)`` the sum over mediators of ``mediator.method(its presence, ensemble)``."""
+        total = np.zeros_like(ensemble.state.reservation)
         for mediator, here in zip(self.mediators, present):
-            total = total + getattr(mediator, method)(here)
+            total = total + getattr(mediator, method)(here, ensemble)
         return total
 
     # -- working state ---------------------------------------------------------------------
+    @property
+    def talks(self) -> Ensemble:
+        """The worlds still negotiating: the working arrays (``params``, ``state``) as an
+        ensemble, sharing them (a change made through it is a change of the talks)."""
+        return Ensemble(self.params, self.state)
+
     @property
     def live(self) -> np.ndarray:
         """Indices (within this chunk) of the worlds in the working arrays."""
@@ -272,75 +284,39 @@ class SummitModel(mesa.Model):
     def step(self) -> None:
         """One negotiation round in every world still negotiating (Mesa counts ``steps``)."""
         rnd = self.steps
-        self.between_rounds(rnd)
+        self.between_rounds(rnd, self.talks, self.follow)
         result = self.protocol.play_round(rnd) if self.params.n else RoundResult()
-        self.check_signed(rnd)
-        self.mediators.do("press")
+        self.follow = self.check_signed(rnd, self.follow)
+        self.mediators.do("press", self.talks)
         if self.follow.n:
-            with self.acting_on(self.follow):
-                self.mediators.do("press")
+            self.mediators.do("press", self.follow)
         self.end_worlds(rnd, result)
         self.compact()
         self.datacollector.collect(self)
         if self.params.n == 0 and self.follow.n == 0:
             self.running = False
 
-    def between_rounds(self, rnd: int) -> None:
+    def between_rounds(self, rnd: int, talks: Ensemble, signed: FollowUp) -> None:
         """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2),
-        in the worlds still talking and in the signed texts being followed."""
+        in the worlds of ``talks`` and in the ``signed`` texts being followed."""
         if rnd >= 2:
-            views = [contextlib.nullcontext]
-            if self.follow.n:
-                views.append(lambda: self.acting_on(self.follow))
-            self.events.apply(rnd, views)
+            self.events.apply(rnd, talks, signed if signed.n else None)
 
-    @contextlib.contextmanager
-    def acting_on(self, follow: FollowUp):
-        """Point the model's working arrays at the signed texts being followed, so events and
-        pressure move their values of war by the very code that moves the talks' (the talks'
-        arrays are put back afterwards)."""
-        saved = self.params, self.state, self.solver
-        self.params, self.state, self.solver = follow.params, follow.state, None
-        try:
-            yield
-        finally:
-            follow.params, follow.state = self.params, self.state
-            self.params, self.state, self.solver = saved
-
-    def check_signed(self, rnd: int) -> None:
-        """Phase 2 for the signed texts: a principal breaks a text in the first follow-up round
-        its value of war exceeds the text's worth plus the cost of breaking; a text followed for
-        ``durability.rounds`` rounds without a break holds (``core.durability``)."""
-        f = self.follow
-        if f.n == 0:
-            return
-        due = f.signed < rnd
-        broken, by = f.breaks()
+    def check_signed(self, rnd: int, follow: FollowUp) -> FollowUp:
+        """Phase 2 for the signed texts ``follow``: a principal breaks a text in the first
+        follow-up round its value of war exceeds the text's worth plus the cost of breaking; a
+        text followed for ``durability.rounds`` rounds without a break holds
+        (``core.durability``). Records the breaks; returns the texts still followed."""
+        if follow.n == 0:
+            return follow
+        due = follow.signed < rnd
+        broken, by = follow.breaks()
         broken &= due
-        idx = f.params.world - self.first_world
+        idx = follow.params.world - self.first_world
         self.broken_round[idx[broken]] = rnd
         self.broken_by[idx[broken]] = by[broken]
-        done = broken | (rnd - f.signed >= self.spec.durability.rounds)
-        if done.any():
-            self.follow = f.take(np.flatnonzero(~done))
-
-    def move_values(self, delta: np.ndarray) -> None:
-        """Change every value of war by ``delta`` ``(P, n)``, publicly (pressure, shocks); values
-        of war stay on the utility scale, ``[0, 1]``."""
-        state = self.state
-        state.shift = state.shift + delta
-        state.reservation = np.clip(self.params.reservation + state.shift, 0.0, 1.0)
-
-    def set_values(self, i: int, mask: np.ndarray, value: np.ndarray) -> None:
-        """Set principal ``i``'s value of war to ``value`` in the worlds of ``mask``, publicly:
-        from then on everyone knows it."""
-        state = self.state
-        shift = state.shift.copy()
-        shift[i] = np.where(mask, value - self.params.reservation[i], shift[i])
-        state.shift = np.zeros_like(shift)
-        self.move_values(shift)
-        state.beliefs.known = state.beliefs.known.copy()
-        state.beliefs.known[i] |= mask
+        done = broken | (rnd - follow.signed >= self.spec.durability.rounds)
+        return follow.take(np.flatnonzero(~done)) if done.any() else follow
 
     def run(self) -> SummitModel:
         """Play rounds until every world has ended (Mesa's ``run_model``); returns the model."""

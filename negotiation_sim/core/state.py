@@ -1,20 +1,28 @@
-"""The working state of talks in progress: typed arrays over the live worlds.
+"""The working state of talks in progress, and ensembles: typed arrays over the live worlds.
 
 Each protocol owns a state dataclass derived from ``TalksState`` (the state every protocol
 shares: each principal's value of war now and the pressure of the format held). Every field is
 an array with worlds on its last axis, or ``None``; ``take`` keeps the rows of the worlds still
 open, so ``SummitModel.compact`` never needs to know what a protocol keeps.
+
+An ``Ensemble`` is a set of worlds with their parameters and state: the talks in progress
+(``SummitModel.talks``) and the signed texts being followed (``core.durability.FollowUp``) are
+two. Events and the mediators' pressure act on the ensemble they are given, so one piece of
+code moves the values of war of both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
 from negotiation_sim.core import columns
 from negotiation_sim.core.beliefs import Beliefs
+
+if TYPE_CHECKING:
+    from negotiation_sim.core.worlds import WorldParams
 
 
 @dataclass
@@ -23,7 +31,7 @@ class TalksState:
 
     Attributes:
         reservation: ``(P, n)`` each principal's value of the war going on now:
-            ``clip(w(1) + shift, 0, 1)`` (``SummitModel.move_values``).
+            ``clip(w(1) + shift, 0, 1)`` (``Ensemble.move_values``).
         shift: ``(P, n)`` the public change in each value of war since round 1 (pressure and
             events move it; everyone sees it).
         pressure: ``(P, n)`` the per-round fall in that value from the mediators of the
@@ -51,3 +59,38 @@ def _take(value, idx: np.ndarray):
     if isinstance(value, np.ndarray):
         return columns.take(value, idx)
     return value.take(idx)
+
+
+@dataclass
+class Ensemble:
+    """Worlds on the last axis: their drawn parameters and their working state.
+
+    Attributes:
+        params: the parameters (``params.world``: each world's index in its run).
+        state: the working state; the values of war move here.
+    """
+
+    params: WorldParams
+    state: TalksState
+
+    @property
+    def n(self) -> int:
+        return self.params.n
+
+    def move_values(self, delta: np.ndarray) -> None:
+        """Change every value of war by ``delta`` ``(P, n)``, publicly (pressure, shocks); values
+        of war stay on the utility scale, ``[0, 1]``."""
+        state = self.state
+        state.shift = state.shift + delta
+        state.reservation = np.clip(self.params.reservation + state.shift, 0.0, 1.0)
+
+    def set_values(self, i: int, mask: np.ndarray, value: np.ndarray) -> None:
+        """Set principal ``i``'s value of war to ``value`` in the worlds of ``mask``, publicly:
+        from then on everyone knows it."""
+        state = self.state
+        shift = state.shift.copy()
+        shift[i] = np.where(mask, value - self.params.reservation[i], shift[i])
+        state.shift = np.zeros_like(shift)
+        self.move_values(shift)
+        state.beliefs.known = state.beliefs.known.copy()
+        state.beliefs.known[i] |= mask

@@ -86,6 +86,26 @@ def draw_scenario(scenario: Scenario, seed: int, point: int, blocks: range,
 
 
 @dataclass
+class ScheduledValues:
+    """The per-world numbers of one scheduled event, each ``(N,)``.
+
+    Attributes:
+        probability: the chance it happens in each world.
+        set: the value of each of its ``set`` targets, in file order.
+        add: the change of each of its ``add`` targets, in file order.
+    """
+
+    probability: np.ndarray
+    set: tuple[np.ndarray, ...]
+    add: tuple[np.ndarray, ...]
+
+    def take(self, idx: np.ndarray) -> ScheduledValues:
+        return ScheduledValues(columns.take(self.probability, idx),
+                               tuple(columns.take(v, idx) for v in self.set),
+                               tuple(columns.take(v, idx) for v in self.add))
+
+
+@dataclass
 class WorldParams:
     """The drawn parameters of N worlds, stacked; worlds on the last axis of every array.
 
@@ -115,7 +135,7 @@ class WorldParams:
     capability: np.ndarray  # (A, N) clout of every positioned actor, principals first
     abs_salience: np.ndarray  # (A, K, N) salience as written (BDM's absolute salience, in [0, 1])
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (N,)
-    events: dict[str, np.ndarray] = field(default_factory=dict)  # scheduled events' values, (N,)
+    events: tuple[ScheduledValues | None, ...] = ()  # per event of the file (None: a shock)
     breach: np.ndarray | None = None  # (P, N) what breaking a signed text costs each principal
     deterrence: np.ndarray | None = None  # (P, K, N) extra cost per unit of the text, per issue
     # Set by the model from red lines and guarantor caps (SummitModel._bound_texts):
@@ -148,6 +168,8 @@ class WorldParams:
                 v = v.take(idx)
             elif isinstance(v, dict):
                 v = {k: columns.take(a, idx) for k, a in v.items()}
+            elif isinstance(v, tuple):
+                v = tuple(None if x is None else x.take(idx) for x in v)
             out[f.name] = v
         return replace(self, **out)
 
@@ -209,17 +231,14 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
     )
 
 
-def _event_values(sc: Scenario, d: Drawn) -> dict[str, np.ndarray]:
-    """Each scheduled event's per-world probability and values, by dotted path."""
-    out: dict[str, np.ndarray] = {}
+def _event_values(sc: Scenario, d: Drawn) -> tuple[ScheduledValues | None, ...]:
+    """Each scheduled event's per-world probability and values (None for a shock)."""
+    out: list[ScheduledValues | None] = []
     for i, event in enumerate(sc.events):
-        if isinstance(event, Shock):
-            continue
         drawn = d.events[i]
-        out[f"events.{i}.probability"] = drawn.probability
-        out.update({f"events.{i}.set.{p}": v for p, v in drawn.set.items()})
-        out.update({f"events.{i}.add.{p}": v for p, v in drawn.add.items()})
-    return out
+        out.append(None if isinstance(event, Shock) else ScheduledValues(
+            drawn.probability, tuple(drawn.set.values()), tuple(drawn.add.values())))
+    return tuple(out)
 
 
 def _preferences(sc: Scenario, d: Drawn, ids: list[str], n: int) -> Preferences:
