@@ -66,10 +66,19 @@ class _Run:
 
         return inspect.signature(run)
 
+    @property
+    def __doc__(self) -> str:  # help(ns.run): the API's signature and docstring, not this class
+        import inspect
+
+        from negotiation_sim.api import run
+
+        return f"run{inspect.signature(run)}\n\n{inspect.getdoc(run)}"
+
     def __repr__(self) -> str:
         return "<function negotiation_sim.run (the Python API) and package negotiation_sim.run>"
 
 
+_Run.__name__ = _Run.__qualname__ = "run"  # what help() and tracebacks call it
 run = _Run()
 
 

@@ -381,3 +381,16 @@ def test_every_command_goes_through_the_api(command, function, scenario, experim
     args = [a.format(sc=scenario, exp=experiment, tmp=tmp_path) for a in command]
     invoke(*args)
     assert calls, f"negsim {command[0]} did not call api.{function}"
+
+
+def test_help_of_ns_run_is_the_apis_not_its_wrapper_class():
+    """``help(ns.run)`` shows the API's signature and docstring (it showed the internal class
+    that lets ``ns.run`` also stand for the ``run`` subpackage)."""
+    import pydoc
+
+    import negotiation_sim as ns
+
+    text = pydoc.render_doc(ns.run, renderer=pydoc.plaintext)
+    assert "Simulate ``runs`` worlds of a scenario" in text and "run(scenario" in text
+    assert "_Run" not in text and "__call__" not in text
+    assert ns.run.chunks.__name__ == "negotiation_sim.run.chunks"  # the subpackage still is

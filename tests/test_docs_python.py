@@ -50,6 +50,9 @@ def test_every_python_block_of_docs_python_md_runs(tmp_path, monkeypatch):
     assert (tmp_path / "results" / "base" / "scenario.json").is_file()
     assert (tmp_path / "results" / "gvp" / "summary.parquet").is_file()
     assert (tmp_path / "results" / "sens" / "sensitivity.json").is_file()
+    # what the examples write goes to results/, not beside the user's files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backtests", "experiments", "results",
+                                                          "scenarios"]
 
 
 OTHER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
