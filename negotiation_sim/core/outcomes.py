@@ -69,7 +69,7 @@ class ChunkResult:
     broken_round: np.ndarray | None = None  # (n,) int16 round a signed text broke, -1: held
     broken_by: np.ndarray | None = None  # (n,) int8 principal that broke it, -1: none
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain inputs, (n,)
-    solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solutions.reference_texts
+    solutions: dict[str, np.ndarray] = field(default_factory=dict)  # core.solvers.solutions.reference_texts
     by_round: np.ndarray | None = None  # (rounds + 1, 4) SummitModel.rounds_table()
 
     @property

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.agents import draft_text
+from negotiation_sim.core.agents import draft_text, stacked
 from negotiation_sim.core.beliefs import Beliefs
 from negotiation_sim.core.columns import constant
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:
@@ -96,14 +96,15 @@ class Protocol:
         side, weighed by the chance under its beliefs that the others accept (round 1 only).
         """
         prm, state = self.model.params, self.model.state
+        principals = self.model.principals
         w, e = state.reservation, self.excess()
         u = utilities(text, prm.prefs)
-        own = (u >= w + e - FEASIBILITY_TOL) & prm.box_ok[None]
+        own = stacked(principals, "responds", u, w + e) & prm.box_ok[None]
         chance = self._others_accept(u - e, own)
         gain = np.where(own, chance * np.maximum(u - w, 0.0), 0.0)
         if prm.ceasefire is not None:
             uc = utilities(prm.ceasefire, prm.prefs)
-            takes = uc >= w + e - FEASIBILITY_TOL
+            takes = stacked(principals, "responds", uc, w + e)
             fallback = np.where(takes, self._others_accept(uc - e, takes)
                                 * np.maximum(uc - w, 0.0), 0.0)
             gain = gain + (1.0 - chance * own) * fallback
@@ -135,7 +136,7 @@ class Protocol:
         (this round's draws), and the first such principal in file order (-1: none)."""
         m = self.model
         draws = m.walk_draws()
-        leaves = np.stack(m.principals.map("walks_out", rejected, draws))
+        leaves = stacked(m.principals, "walks_out", rejected, draws)
         walked = leaves.any(axis=0)
         return walked, np.where(walked, np.argmax(leaves, axis=0), -1)
 
@@ -151,5 +152,5 @@ class Protocol:
         posture). The scenario must have a ceasefire."""
         m, prm = self.model, self.model.params
         value = utilities(prm.ceasefire, prm.prefs)
-        taken = np.stack(m.principals.map("answer", value, war + self.excess())).all(axis=0)
+        taken = stacked(m.principals, "responds", value, war + self.excess()).all(axis=0)
         return value, taken

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities, weighted_median
+from negotiation_sim.core.agents import stacked
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities, weighted_median
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
 from negotiation_sim.core.worlds import constraint_box
@@ -515,21 +516,21 @@ class ExpectedUtilityProtocol(Protocol):
         """
         prm, state = self.model.params, self.model.state
         new = np.clip(new, np.minimum(self.own_lo, old), np.maximum(self.own_hi, old))
-        war = state.reservation - FEASIBILITY_TOL
-        short = _own_utility(new, prm.prefs) < war  # (P, n)
+        war = state.reservation
+        short = ~accepts(_own_utility(new, prm.prefs), war)  # (P, n)
         if not short.any():
             return new
         # only the worlds where some principal's move went too far
         w = np.flatnonzero(short.any(axis=0))
         prefs, war, short = prm.prefs.take(w), war[:, w], short[:, w]
         old_w, new_w = old[..., w], new[..., w]
-        keep = (_own_utility(old_w, prefs) >= war)[:, None]
+        keep = accepts(_own_utility(old_w, prefs), war)[:, None]
         anchor = np.where(keep, old_w, prefs.position)
         lo = np.zeros_like(war)  # fraction of the way from ``new`` back to the anchor
         hi = np.ones_like(war)
         for _ in range(_BISECTION_STEPS):
             mid = 0.5 * (lo + hi)
-            ok = _own_utility(new_w + mid[:, None] * (anchor - new_w), prefs) >= war
+            ok = accepts(_own_utility(new_w + mid[:, None] * (anchor - new_w), prefs), war)
             hi = np.where(ok, mid, hi)
             lo = np.where(ok, lo, mid)
         back = np.where(short, hi, 0.0)[:, None]
@@ -559,7 +560,7 @@ class ExpectedUtilityProtocol(Protocol):
         value = utilities(text, prm.prefs)
         tol = FEASIBILITY_TOL
         inside = ((text >= prm.lo - tol) & (text <= prm.hi + tol)).all(axis=0)
-        accept = np.stack(m.principals.map("answer", value, state.reservation)) & inside[None]
+        accept = stacked(m.principals, "responds", value, state.reservation) & inside[None]
         agree = accept.all(axis=0) & prm.box_ok
         reject = ~accept & ~agree[None]
         walked, by = self.walks(reject)

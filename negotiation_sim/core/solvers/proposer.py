@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.nash import (
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
+from negotiation_sim.core.solvers.linear_nash import ray_text
+from negotiation_sim.core.solvers.nash import (
     LinearFrontier,
     bisect_issues,
     nash_coordinate_ascent,
     run_totals,
     tied_runs,
 )
-from negotiation_sim.core.linear_nash import ray_text
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 
 BARRIER_WEIGHT = 1e-4
 
@@ -167,7 +167,7 @@ def _proposer_two_frontier(prefs, i, floor_j, lo, hi):
 
 def _proposer_linear(prefs, i, floor, lo, hi):
     """Three or more principals, linear utilities: the linear programme ``max u_i`` s.t.
-    ``u_j >= floor_j``, exactly (``core.linear_nash.ray_text`` along principal i's axis)."""
+    ``u_j >= floor_j``, exactly (``core.solvers.linear_nash.ray_text`` along principal i's axis)."""
     P = prefs.position.shape[0]
     mine = np.arange(P)[:, None] == i
     d = np.where(mine, 0.0, floor)
