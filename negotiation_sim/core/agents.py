@@ -29,9 +29,11 @@ import mesa
 import numpy as np
 
 from negotiation_sim.config.scenario import Guarantor, Mediator, Principal
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
 from negotiation_sim.core.solvers.drafting import complete_text, screening_text
 from negotiation_sim.core.worlds import constraint_box
+
+BISECTION_STEPS = 24  # a principal's cut-back move is exact to 2^-24 of its length
 
 if TYPE_CHECKING:
     from negotiation_sim.core.durability import FollowUp
@@ -82,6 +84,8 @@ class PrincipalAgent(StateAgent):
         super().__init__(model, actor_id, spec, index)
         self._pre = (constraint_box(spec.preconditions, model.issues)
                      if spec.preconditions else None)
+        lo, hi = constraint_box(spec.red_lines, model.issues)
+        self._red = lo.reshape(-1, 1), hi.reshape(-1, 1)
 
     # -- stage 1 ----------------------------------------------------------------------------
     def meets_preconditions(self, text: np.ndarray) -> np.ndarray:
@@ -98,6 +102,46 @@ class PrincipalAgent(StateAgent):
         ``preconditions``). Ties attend, as indifferent responders accept a text."""
         cost = self.model.params.audience[self.index]  # (F, n)
         return (gain[self.index] - cost >= -FEASIBILITY_TOL) & preconditions[self.index]
+
+    def expects(self, text: np.ndarray, excess: np.ndarray) -> np.ndarray:
+        """``(n,)`` what it expects the talks to add to the war going on, when the first text
+        tabled is ``text`` ``(K, n)`` and the principals claim ``excess`` ``(P, n)`` above their
+        values of war (docs/model.md section 8).
+
+        Complete information: the text's worth above its value of war if every principal
+        accepts it, else the ceasefire package's if every principal would take it, else 0 (it
+        can always refuse). Private information: the same for its own answer, weighed by the
+        chance under the public beliefs that the others accept (round 1 only).
+        """
+        m, prm, state = self.model, self.model.params, self.model.state
+        i, w = self.index, state.reservation
+        u = utilities(text, prm.prefs)
+        own = stacked(m.principals, "responds", u, w + excess) & prm.box_ok[None]
+        chance = self._others_accept(u - excess, own)
+        gain = np.where(own[i], chance * np.maximum(u[i] - w[i], 0.0), 0.0)
+        if prm.ceasefire is not None:
+            uc = utilities(prm.ceasefire, prm.prefs)
+            takes = stacked(m.principals, "responds", uc, w + excess)
+            fallback = np.where(takes[i], self._others_accept(uc - excess, takes)
+                                * np.maximum(uc[i] - w[i], 0.0), 0.0)
+            gain = gain + (1.0 - chance * own[i]) * fallback
+        return gain
+
+    def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
+        """``(n,)`` the chance under the public beliefs that every other principal accepts a
+        text worth ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer,
+        read where its value of war is common knowledge)."""
+        m, state = self.model, self.model.state
+        P = margin.shape[0]
+        each = np.stack([state.beliefs.accept_probability(m.priors, j, margin[j],
+                                                          state.shift[j], state.reservation[j])
+                         for j in range(P)])
+        each = np.where(state.beliefs.known, answers, each)
+        out = np.ones(margin.shape[1:])
+        for j in range(P):
+            if j != self.index:
+                out = out * each[j]
+        return out
 
     # -- stage 2 ----------------------------------------------------------------------------
     def responds(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:
@@ -124,6 +168,41 @@ class PrincipalAgent(StateAgent):
         """``(n,)`` whether it leaves the talks: it rejected (row of ``rejected``) and its
         uniform draw (row of ``draws``) falls below its walk-out chance."""
         return rejected[self.index] & (draws[self.index] < self.walk_chance())
+
+    # -- expected-utility dynamics ----------------------------------------------------------
+    def advocates(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """``(K, n)`` the position it states after a round of position change: its row of
+        ``new`` ``(P, K, n)`` kept inside its acceptance set (its row of ``old``: where it
+        stood).
+
+        A principal does not advocate what it would refuse: no move takes its position beyond
+        its own red lines (or further beyond them), and none to a position worth less to it than
+        its current value of war, the status quo it keeps by refusing (the acceptance rule of
+        every protocol; Fearon 1995's bargaining range). Where a move would, it is cut back
+        along the straight line to where it started (or, if even that is now worth less than
+        the war, to its ideal point) just far enough: bisection, exact to 2^-24 of the move.
+        """
+        i, lo, hi = self.index, *self._red
+        old = old[i]
+        new = np.clip(new[i], np.minimum(lo, old), np.maximum(hi, old))
+        prefs = self.model.params.prefs.subset([i])
+        war = self.model.state.reservation[i]
+        short = ~accepts(utilities(new, prefs)[0], war)
+        if not short.any():
+            return new
+        w = np.flatnonzero(short)  # only the worlds where its move went too far
+        prefs, war, old_w, new_w = prefs.take(w), war[w], old[:, w], new[:, w]
+        keep = accepts(utilities(old_w, prefs)[0], war)[None]
+        anchor = np.where(keep, old_w, prefs.position[0])
+        lo = np.zeros_like(war)  # fraction of the way from ``new`` back to the anchor
+        hi = np.ones_like(war)
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            ok = accepts(utilities(new_w + mid[None] * (anchor - new_w), prefs)[0], war)
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
+        new[:, w] = new_w + hi[None] * (anchor - new_w)
+        return new
 
     # -- after signing ----------------------------------------------------------------------
     def breaks(self, follow: FollowUp) -> np.ndarray:

@@ -88,43 +88,9 @@ class Protocol:
 
     def expected_gain(self, text: np.ndarray) -> np.ndarray:
         """``(P, n)`` what each principal expects the talks to add to the war going on, when
-        the first text tabled is ``text`` (docs/model.md section 5).
-
-        Complete information: the text's worth above the value of war if every principal
-        accepts it, else the ceasefire package's if every principal would take it, else 0 (a
-        principal can always refuse). Private information: the same for the principal's own
-        side, weighed by the chance under its beliefs that the others accept (round 1 only).
-        """
-        prm, state = self.model.params, self.model.state
-        principals = self.model.principals
-        w, e = state.reservation, self.excess()
-        u = utilities(text, prm.prefs)
-        own = stacked(principals, "responds", u, w + e) & prm.box_ok[None]
-        chance = self._others_accept(u - e, own)
-        gain = np.where(own, chance * np.maximum(u - w, 0.0), 0.0)
-        if prm.ceasefire is not None:
-            uc = utilities(prm.ceasefire, prm.prefs)
-            takes = stacked(principals, "responds", uc, w + e)
-            fallback = np.where(takes, self._others_accept(uc - e, takes)
-                                * np.maximum(uc - w, 0.0), 0.0)
-            gain = gain + (1.0 - chance * own) * fallback
-        return gain
-
-    def _others_accept(self, margin: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """``(P, n)``: for each principal, the chance under the public beliefs that every other
-        principal accepts (a principal knows its own answer, ``own``)."""
-        m, state = self.model, self.model.state
-        P = margin.shape[0]
-        each = np.stack([state.beliefs.accept_probability(m.priors, i, margin[i],
-                                                          state.shift[i], state.reservation[i])
-                         for i in range(P)])
-        each = np.where(state.beliefs.known, own, each)
-        out = np.ones_like(each)
-        for i in range(P):
-            for j in range(P):
-                if j != i:
-                    out[i] = out[i] * each[j]
-        return out
+        the first text tabled is ``text``: each answers for itself (``PrincipalAgent.expects``,
+        docs/model.md section 8)."""
+        return stacked(self.model.principals, "expects", text, self.excess())
 
     # -- stage 2 -------------------------------------------------------------------------
     def play_round(self, rnd: int) -> RoundResult:

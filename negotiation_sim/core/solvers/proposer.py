@@ -105,8 +105,7 @@ def _proposer_two_linear(prefs, i, floor_j, lo, hi):
     with np.errstate(divide="ignore", invalid="ignore"):
         key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending = most efficient first
     order = np.argsort(key, axis=0, kind="stable")
-    first, run_sorted = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0),
-                                                     order, axis=0))
+    first, _ = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0), order, axis=0))
     g = run_totals(np.take_along_axis(gain, order, axis=0), first)
     ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
     slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
