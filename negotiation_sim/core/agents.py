@@ -56,6 +56,13 @@ def stacked(agents: Iterable[StateAgent], verb: str, *args: Any, axis: int = 0) 
     return np.stack(rows(agents, verb, *args), axis=axis)
 
 
+def chair(mediators: Iterable[MediatorAgent]) -> MediatorAgent | None:
+    """The mediator that convenes and drafts: the scenario's first (None: there is none, and
+    the table itself convenes and drafts by the same rules)."""
+    first = in_rows(mediators)[:1]
+    return first[0] if first else None
+
+
 class StateAgent(mesa.Agent):
     """A state at the table: its id, role and display name; row ``index`` among its role."""
 

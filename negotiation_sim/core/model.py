@@ -30,6 +30,7 @@ from negotiation_sim.core.agents import (
     GuarantorAgent,
     MediatorAgent,
     PrincipalAgent,
+    chair,
     first_attended,
     in_rows,
     make_agent,
@@ -220,8 +221,8 @@ class SummitModel(mesa.Model):
             attend = np.ones((F,) + gain.shape, dtype=bool)
         else:
             attend = stacked(self.principals, "attends", gain, pre_ok, axis=1)  # (F, P, n)
-            chair = in_rows(self.mediators)[:1]
-            held = chair[0].convenes(attend) if chair else first_attended(attend)
+            convener = chair(self.mediators)
+            held = convener.convenes(attend) if convener is not None else first_attended(attend)
         self.held_format[self.live] = held
         if self.trace_enabled:
             self.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.agents import draft_text, stacked
+from negotiation_sim.core.agents import chair, draft_text, stacked
 from negotiation_sim.core.beliefs import Beliefs
 from negotiation_sim.core.columns import constant
 from negotiation_sim.core.preferences import utilities
@@ -78,8 +78,15 @@ class Protocol:
     def opening_text(self) -> np.ndarray:
         """The first text the talks would table (principals decide on it whether to attend,
         and test their preconditions against it): the mediated draft of round 1."""
-        text, _ = draft_text(self.model)
+        text, _ = self.draft()
         return text
+
+    def draft(self) -> tuple[np.ndarray, np.ndarray]:
+        """The single negotiating text of the round and the chance it passes, drafted by the
+        chair (``agents.chair``: the scenario's first mediator; the table drafts the same text
+        when there is none)."""
+        drafter = chair(self.model.mediators)
+        return drafter.drafts() if drafter is not None else draft_text(self.model)
 
     def excess(self) -> np.ndarray:
         """``(P, n)`` what each principal claims above its value of war (0 unless the

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation_sim.core.agents import draft_text, in_rows, stacked
+from negotiation_sim.core.agents import stacked
 from negotiation_sim.core.preferences import accepts, utilities
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
@@ -44,14 +44,6 @@ class MediatedProtocol(Protocol):
 
     def extra_state(self) -> dict[str, np.ndarray]:
         return {"excess": self.model.params.claim}
-
-    def draft(self) -> tuple[np.ndarray, np.ndarray]:
-        """The round's text and the chance it passes: drafted by the scenario's first
-        mediator (the table drafts the same text when there is none)."""
-        m = self.model
-        if len(m.mediators):
-            return in_rows(m.mediators)[0].drafts()
-        return draft_text(m)
 
     def play_round(self, rnd: int) -> RoundResult:
         m, prm, state = self.model, self.model.params, self.model.state
