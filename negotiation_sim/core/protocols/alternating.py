@@ -250,7 +250,7 @@ class AlternatingOffersProtocol(Protocol):
             state.screen_cut = np.full((T, n), np.nan)
             state.screen_value = np.zeros(n)
         idx = np.flatnonzero(mask)
-        problem = ScreeningProblem.gather(m, i, j, idx, pressure, walk, rnd)
+        problem = self._screening_problem(i, j, idx, pressure, walk, rnd)
         offer, cut, value = solve_screening(problem, m.priors[j], self.strategic)
         state.screen_offer[rnd - 1:, idx] = offer
         state.screen_cut[rnd - 1:, idx] = cut
@@ -259,6 +259,21 @@ class AlternatingOffersProtocol(Protocol):
             m.history.append({"stage": "screen", "round": rnd, "worlds": m.live[idx].copy(),
                               "offer": offer.copy(), "cutoff": cut.copy(),
                               "value": value.copy(), "cells": CELLS})
+
+    def _screening_problem(self, i: int, j: int, idx: np.ndarray, pressure: np.ndarray,
+                           walk: np.ndarray, rnd: int) -> ScreeningProblem:
+        """What the screening plan of worlds ``idx`` from round ``rnd`` reads (proposer i,
+        responder j): values of war are projected from their current values by ``pressure``."""
+        m, prm, state = self.model, self.model.params, self.model.state
+        steps = np.arange(m.spec.protocol.rounds - rnd + 1)[:, None]
+        pair = prm.prefs.subset([i, j]).take(idx)
+        cease = None if prm.ceasefire is None else utilities(prm.ceasefire[:, idx], pair)
+        return ScreeningProblem(
+            pair, prm.lo[:, idx], prm.hi[:, idx], prm.box_ok[idx],
+            np.clip(state.reservation[i, idx] - steps * pressure[i, idx], 0.0, 1.0),
+            state.shift[j, idx] - steps * pressure[j, idx],
+            prm.patience[i, idx], prm.patience[j, idx], walk[j, idx],
+            state.beliefs.lo[j, idx], state.beliefs.hi[j, idx], cease)
 
     def _replan(self, rnd: int) -> None:
         """Plan again where the held format's pressure or backlash (round 1) or events (later

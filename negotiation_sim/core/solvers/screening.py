@@ -142,21 +142,6 @@ class ScreeningProblem:
     hi_b: np.ndarray
     cease: np.ndarray | None
 
-    @classmethod
-    def gather(cls, m, i: int, j: int, idx: np.ndarray, pressure: np.ndarray,
-               walk: np.ndarray, rnd: int) -> ScreeningProblem:
-        """The problem of worlds ``idx`` of model ``m`` from round ``rnd``: values of war are
-        projected from their current values by ``pressure``."""
-        prm, state = m.params, m.state
-        steps = np.arange(m.spec.protocol.rounds - rnd + 1)[:, None]
-        pair = prm.prefs.subset([i, j]).take(idx)
-        cease = None if prm.ceasefire is None else utilities(prm.ceasefire[:, idx], pair)
-        return cls(pair, prm.lo[:, idx], prm.hi[:, idx], prm.box_ok[idx],
-                   np.clip(state.reservation[i, idx] - steps * pressure[i, idx], 0.0, 1.0),
-                   state.shift[j, idx] - steps * pressure[j, idx],
-                   prm.patience[i, idx], prm.patience[j, idx], walk[j, idx],
-                   state.beliefs.lo[j, idx], state.beliefs.hi[j, idx], cease)
-
     def take(self, idx: np.ndarray) -> ScreeningProblem:
         out = {}
         for name in self.__dataclass_fields__:
