@@ -20,6 +20,7 @@ import negotiation_sim as ns
 from negotiation_sim.cli import app
 from negotiation_sim.config.limits import MAX_CHUNK, MAX_RUNS
 from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.core.protocols import PROTOCOLS
 from negotiation_sim.run import chunks
 from negotiation_sim.run.chunks import simulate_chunk
 
@@ -101,7 +102,7 @@ def test_the_limits_of_options_are_documented():
 # -- --no-solutions --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("protocol", ["mediated", "alternating_offers", "expected_utility"])
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 def test_no_solutions_skips_them_and_changes_nothing_else(tmp_path, protocol):
     data = copy.deepcopy(SMALL)
     data["protocol"] = {"kind": protocol, "rounds": 6}

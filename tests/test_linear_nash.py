@@ -1,5 +1,5 @@
 """The dual interior-point texts of three or more principals with linear utilities
-(``core.linear_nash``), held to optimality certificates and to an independent LP solver."""
+(``core.solvers.linear_nash``), held to optimality certificates and to an independent LP solver."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from negotiation_sim.core.linear_nash import nash_linear, ray_text
-from negotiation_sim.core.nash import nash_coordinate_ascent, nash_text
 from negotiation_sim.core.preferences import Preferences, utilities
-from negotiation_sim.core.proposer import kalai_smorodinsky_text, proposer_text
+from negotiation_sim.core.solvers.linear_nash import nash_linear, ray_text
+from negotiation_sim.core.solvers.nash import nash_coordinate_ascent, nash_text
+from negotiation_sim.core.solvers.proposer import kalai_smorodinsky_text, proposer_text
 from tests.test_solutions import nash_objective, random_case
 
 

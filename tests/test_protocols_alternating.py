@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from negotiation_sim.core.preferences import utilities
-from negotiation_sim.core.solutions import rubinstein_share, stahl_share
+from negotiation_sim.core.solvers.solutions import rubinstein_share, stahl_share
 from tests.protocol_helpers import close, outcome, pie, principal, run, scenario
 
 # -- Rubinstein (infinite horizon as the limit of long finite ones) ---------------------------

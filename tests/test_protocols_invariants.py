@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import AGREEMENT
+from negotiation_sim.core.protocols import PROTOCOLS
 
 ISSUES = ("x", "y")
 unit = st.floats(0.0, 1.0, allow_nan=False).map(lambda v: round(v, 3))
@@ -18,7 +19,7 @@ unit = st.floats(0.0, 1.0, allow_nan=False).map(lambda v: round(v, 3))
 
 @st.composite
 def scenarios(draw):
-    kind = draw(st.sampled_from(["mediated", "alternating_offers", "expected_utility"]))
+    kind = draw(st.sampled_from(list(PROTOCOLS)))  # a new protocol is held to them too
     P = draw(st.integers(2, 3))
     K = draw(st.integers(1, 2))
     issues = ISSUES[:K]

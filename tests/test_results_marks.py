@@ -93,7 +93,8 @@ def test_a_broken_record_is_a_value_error(tmp_path):
 def test_figures_of_written_results_never_run_the_model(run_dir, monkeypatch):
     """Reading a run back and drawing every figure calls neither the sampler nor the solver."""
     from negotiation_sim import plots
-    from negotiation_sim.core import nash, worlds
+    from negotiation_sim.core import worlds
+    from negotiation_sim.core.solvers import nash
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a figure ran the model")

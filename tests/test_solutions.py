@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim.core.nash import nash_coordinate_ascent, nash_text
 from negotiation_sim.core.preferences import Preferences, utilities, weighted_median
-from negotiation_sim.core.proposer import kalai_smorodinsky_text
+from negotiation_sim.core.solvers.nash import nash_coordinate_ascent, nash_text
+from negotiation_sim.core.solvers.proposer import kalai_smorodinsky_text
 
 
 def pie_prefs(n: int = 1) -> Preferences:

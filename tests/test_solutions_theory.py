@@ -6,15 +6,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation_sim.core.nash import nash_text
 from negotiation_sim.core.preferences import Preferences, utilities, weighted_mean, weighted_median
-from negotiation_sim.core.proposer import (
+from negotiation_sim.core.solvers.nash import nash_text
+from negotiation_sim.core.solvers.proposer import (
     _proposer_two_frontier,
     _proposer_two_linear,
     kalai_smorodinsky_text,
     proposer_text,
 )
-from negotiation_sim.core.solutions import rubinstein_share, stahl_share
+from negotiation_sim.core.solvers.solutions import rubinstein_share, stahl_share
 
 
 def prefs(pos, sal, power=None, quad=None, n=1):

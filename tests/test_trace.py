@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from negotiation_sim.cli import app
 from negotiation_sim.config.scenario import load_scenario
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.core.protocols import PROTOCOLS
 from negotiation_sim.run.chunks import iter_chunks
 from negotiation_sim.run.trace import trace_world
 
@@ -26,7 +27,7 @@ def variant(kind: str):
     return sc.model_copy(update={"protocol": proto})
 
 
-@pytest.fixture(scope="module", params=["mediated", "alternating_offers", "expected_utility"])
+@pytest.fixture(scope="module", params=list(PROTOCOLS))
 def run_and_scenario(request):
     sc = variant(request.param)
     chunks = list(iter_chunks(sc, RUNS, seed=7, chunk_size=2048))

@@ -3,7 +3,8 @@
 Any number in a scenario file may be written as a distribution (``{dist: uniform, low: 0, high: 1}``);
 each simulated world draws its own value. This module owns the pydantic models of those
 distributions, the ``Num`` field type that accepts a number or a distribution, range checks that
-look at a distribution's whole support, and vectorised sampling from a numpy ``Generator``.
+look at a distribution's whole support, each distribution's CDF and quantile function (``ppf``),
+and vectorised sampling from a numpy ``Generator``.
 
 Every number is finite and at most ``limits.MAX_MAGNITUDE`` in size, fixed values and every
 parameter of a distribution alike, so every draw is finite too (an untruncated normal side ends
@@ -77,6 +78,20 @@ class _Dist(BaseModel):
         """``P(X <= y)``, elementwise (right-continuous)."""
         raise NotImplementedError
 
+    def ppf(self, z: np.ndarray) -> np.ndarray:
+        """The quantile function, ``cdf``'s inverse: the smallest ``y`` with
+        ``P(X <= y) >= z``, elementwise (``z`` clipped to [0, 1]; exact for every
+        distribution a scenario allows)."""
+        z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
+        low, high = self.support()
+        if low == high:
+            return np.full(z.shape, float(low))
+        return self._ppf(z)
+
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        """``ppf`` where the support is an interval (``z`` in [0, 1] already)."""
+        raise NotImplementedError
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` independent draws as a float64 array."""
         raise NotImplementedError
@@ -115,6 +130,9 @@ class Uniform(_Dist):
         if self.high == self.low:
             return (y >= self.low).astype(float)
         return np.clip((y - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        return self.low + z * (self.high - self.low)
 
 
 class Normal(_Dist):
@@ -166,6 +184,13 @@ class Normal(_Dist):
         a, b = ndtr(lo), ndtr(hi)
         z = (np.clip(y, *self.support()) - self.mean) / self.sd
         return np.clip((ndtr(z) - a) / (b - a), 0.0, 1.0)
+
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtr, ndtri
+
+        lo, hi = (float(v) for v in self.support())
+        a, b = ndtr((lo - self.mean) / self.sd), ndtr((hi - self.mean) / self.sd)
+        return np.clip(self.mean + self.sd * ndtri(a + z * (b - a)), lo, hi)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.sample_blocks([rng], n)
@@ -239,6 +264,11 @@ class Beta(_Dist):
 
         return betainc(self.a, self.b, np.clip(np.asarray(y, dtype=float), 0.0, 1.0))
 
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        from scipy.special import betaincinv
+
+        return betaincinv(self.a, self.b, z)
+
 
 class Triangular(_Dist):
     """Triangular on [low, high] with its peak at mode."""
@@ -274,6 +304,12 @@ class Triangular(_Dist):
         right = 1.0 - np.where(b > c, (b - yc) ** 2 / ((b - a) * max(b - c, 1e-300)), 0.0)
         return np.where(yc <= c, left, right)
 
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        a, c, b = self.low, self.mode, self.high
+        left = a + np.sqrt(z * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - z) * (b - a) * (b - c))
+        return np.where(z <= (c - a) / (b - a), left, right)
+
 
 class Choice(_Dist):
     """One of ``values``, with probabilities ``weights`` (equal when omitted)."""
@@ -308,6 +344,14 @@ class Choice(_Dist):
         order = np.argsort(values, kind="stable")
         cum = np.concatenate([[0.0], np.cumsum(weights[order])])
         return cum[np.searchsorted(values[order], y, side="right")]
+
+    def _ppf(self, z: np.ndarray) -> np.ndarray:
+        values = np.asarray(self.values, dtype=float)
+        weights = (np.ones(values.size) if self.weights is None
+                   else np.asarray(self.weights, dtype=float))
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(weights[order]) / weights.sum()
+        return values[order][np.minimum(np.searchsorted(cum, z - 1e-12), values.size - 1)]
 
 
 Distribution = Annotated[

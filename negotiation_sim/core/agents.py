@@ -2,35 +2,66 @@
 
 The model keeps every parameter stacked over actors and worlds (``WorldParams``, worlds on the
 last axis) and the talks' working state in the protocol's state (``core.state``); an agent reads
-and writes its own rows. The model and the protocols call agents through Mesa's ``AgentSet``
-(``model.principals.map("answer", ...)``), so each role's behaviour lives here:
+and writes its own rows. Each role's behaviour lives here, and the numerics it needs are plain
+functions in ``core.solvers``; the protocols orchestrate the rounds and call the agents through
+their ``AgentSet`` (``stacked(model.principals, "responds", value, demand)``):
 
-- a ``PrincipalAgent`` decides whether to attend a format, answers a text, gives up part of an
-  overstated claim after rejecting, and may walk out;
-- a ``MediatorAgent`` drafts the single negotiating text (mediated protocol) and presses the
-  principals it has leverage over (where it sits at the table, or everywhere when its
-  ``pressure_applies`` is ``always``);
-- a ``GuarantorAgent`` caps what any text may promise on the issues it backs.
+- a ``PrincipalAgent`` ``attends`` a format or refuses, ``responds`` to a text (the one
+  acceptance rule, ``preferences.accepts``), gives up part of an overstated claim after
+  rejecting (``concede``), ``walks_out``, and ``breaks`` a signed text;
+- a ``MediatorAgent`` ``convenes`` the first format every principal attends, ``drafts`` the
+  single negotiating text (mediated protocol) and ``presses`` the principals it has leverage
+  over (where it sits at the table, or everywhere when its ``pressure_applies`` is ``always``);
+- a ``GuarantorAgent`` ``caps`` what any text may promise on the issues it backs.
 
 Methods that take a ``(P, n)`` table (values, thresholds, draws) use the agent's own row, so
-one ``map`` call answers for every principal.
+one call on the set answers for every principal. Results are placed by each agent's row
+``index``, never by the order the set iterates in (``rows``, ``stacked``, ``in_rows``):
+shuffling or sorting a set changes no number.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 
 from negotiation_sim.config.scenario import Guarantor, Mediator, Principal
-from negotiation_sim.core.drafting import complete_text, screening_text
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
+from negotiation_sim.core.solvers.drafting import complete_text, screening_text
 from negotiation_sim.core.worlds import constraint_box
 
+BISECTION_STEPS = 24  # a principal's cut-back move is exact to 2^-24 of its length
+
 if TYPE_CHECKING:
+    from negotiation_sim.core.durability import FollowUp
     from negotiation_sim.core.model import SummitModel
     from negotiation_sim.core.state import Ensemble
+
+
+def in_rows(agents: Iterable[StateAgent]) -> list[StateAgent]:
+    """The agents of one role in row order (``index``), whatever order their set is in."""
+    return sorted(agents, key=lambda a: a.index)
+
+
+def rows(agents: Iterable[StateAgent], verb: str, *args: Any) -> list[Any]:
+    """``agent.verb(*args)`` for every agent, in row order: entry i is row i's answer. Calls
+    run in row order too, so effects that add up (pressure) add in a fixed order."""
+    return [getattr(a, verb)(*args) for a in in_rows(agents)]
+
+
+def stacked(agents: Iterable[StateAgent], verb: str, *args: Any, axis: int = 0) -> np.ndarray:
+    """``rows`` stacked into one array, the agents' rows along ``axis``."""
+    return np.stack(rows(agents, verb, *args), axis=axis)
+
+
+def chair(mediators: Iterable[MediatorAgent]) -> MediatorAgent | None:
+    """The mediator that convenes and drafts: the scenario's first (None: there is none, and
+    the table itself convenes and drafts by the same rules)."""
+    first = in_rows(mediators)[:1]
+    return first[0] if first else None
 
 
 class StateAgent(mesa.Agent):
@@ -61,15 +92,8 @@ class PrincipalAgent(StateAgent):
         super().__init__(model, actor_id, spec, index)
         self._pre = (constraint_box(spec.preconditions, model.issues)
                      if spec.preconditions else None)
-
-    @property
-    def value_of_war(self) -> np.ndarray:
-        """``(n,)`` what the war going on is worth to it now, per live world."""
-        return self.model.state.reservation[self.index]
-
-    def utility(self, text: np.ndarray) -> np.ndarray:
-        """``(n,)`` undiscounted utility of a text ``(K, n)`` in each live world."""
-        return utilities(text, self.model.params.prefs.subset([self.index]))[0]
+        lo, hi = constraint_box(spec.red_lines, model.issues)
+        self._red = lo.reshape(-1, 1), hi.reshape(-1, 1)
 
     # -- stage 1 ----------------------------------------------------------------------------
     def meets_preconditions(self, text: np.ndarray) -> np.ndarray:
@@ -87,11 +111,52 @@ class PrincipalAgent(StateAgent):
         cost = self.model.params.audience[self.index]  # (F, n)
         return (gain[self.index] - cost >= -FEASIBILITY_TOL) & preconditions[self.index]
 
+    def expects(self, text: np.ndarray, excess: np.ndarray) -> np.ndarray:
+        """``(n,)`` what it expects the talks to add to the war going on, when the first text
+        tabled is ``text`` ``(K, n)`` and the principals claim ``excess`` ``(P, n)`` above their
+        values of war (docs/model.md section 8).
+
+        Complete information: the text's worth above its value of war if every principal
+        accepts it, else the ceasefire package's if every principal would take it, else 0 (it
+        can always refuse). Private information: the same for its own answer, weighed by the
+        chance under the public beliefs that the others accept (round 1 only).
+        """
+        m, prm, state = self.model, self.model.params, self.model.state
+        i, w = self.index, state.reservation
+        u = utilities(text, prm.prefs)
+        own = stacked(m.principals, "responds", u, w + excess) & prm.box_ok[None]
+        chance = self._others_accept(u - excess, own)
+        gain = np.where(own[i], chance * np.maximum(u[i] - w[i], 0.0), 0.0)
+        if prm.ceasefire is not None:
+            uc = utilities(prm.ceasefire, prm.prefs)
+            takes = stacked(m.principals, "responds", uc, w + excess)
+            fallback = np.where(takes[i], self._others_accept(uc - excess, takes)
+                                * np.maximum(uc[i] - w[i], 0.0), 0.0)
+            gain = gain + (1.0 - chance * own[i]) * fallback
+        return gain
+
+    def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
+        """``(n,)`` the chance under the public beliefs that every other principal accepts a
+        text worth ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer,
+        read where its value of war is common knowledge)."""
+        m, state = self.model, self.model.state
+        P = margin.shape[0]
+        each = np.stack([state.beliefs.accept_probability(m.priors, j, margin[j],
+                                                          state.shift[j], state.reservation[j])
+                         for j in range(P)])
+        each = np.where(state.beliefs.known, answers, each)
+        out = np.ones(margin.shape[1:])
+        for j in range(P):
+            if j != self.index:
+                out = out * each[j]
+        return out
+
     # -- stage 2 ----------------------------------------------------------------------------
-    def answer(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    def responds(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:
         """``(n,)`` whether it accepts a text worth ``value`` to it (row of ``(P, n)``) when it
-        asks for at least ``demand`` (row of ``(P, n)``). Ties accept."""
-        return value[self.index] >= demand[self.index] - FEASIBILITY_TOL
+        asks for at least ``demand`` (row of ``(P, n)``: its value of war, or of waiting, plus
+        any posture). Ties accept (``preferences.accepts``, the rule every protocol uses)."""
+        return accepts(value[self.index], demand[self.index])
 
     def concede(self, excess: np.ndarray, rejected: np.ndarray) -> np.ndarray:
         """``(n,)`` what is left of its overstatement (row of ``excess``) after the round: a
@@ -111,6 +176,49 @@ class PrincipalAgent(StateAgent):
         """``(n,)`` whether it leaves the talks: it rejected (row of ``rejected``) and its
         uniform draw (row of ``draws``) falls below its walk-out chance."""
         return rejected[self.index] & (draws[self.index] < self.walk_chance())
+
+    # -- expected-utility dynamics ----------------------------------------------------------
+    def advocates(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """``(K, n)`` the position it states after a round of position change: its row of
+        ``new`` ``(P, K, n)`` kept inside its acceptance set (its row of ``old``: where it
+        stood).
+
+        A principal does not advocate what it would refuse: no move takes its position beyond
+        its own red lines (or further beyond them), and none to a position worth less to it than
+        its current value of war, the status quo it keeps by refusing (the acceptance rule of
+        every protocol; Fearon 1995's bargaining range). Where a move would, it is cut back
+        along the straight line to where it started (or, if even that is now worth less than
+        the war, to its ideal point) just far enough: bisection, exact to 2^-24 of the move.
+        """
+        i, lo, hi = self.index, *self._red
+        old = old[i]
+        new = np.clip(new[i], np.minimum(lo, old), np.maximum(hi, old))
+        prefs = self.model.params.prefs.subset([i])
+        war = self.model.state.reservation[i]
+        short = ~accepts(utilities(new, prefs)[0], war)
+        if not short.any():
+            return new
+        w = np.flatnonzero(short)  # only the worlds where its move went too far
+        prefs, war, old_w, new_w = prefs.take(w), war[w], old[:, w], new[:, w]
+        keep = accepts(utilities(old_w, prefs)[0], war)[None]
+        anchor = np.where(keep, old_w, prefs.position[0])
+        lo = np.zeros_like(war)  # fraction of the way from ``new`` back to the anchor
+        hi = np.ones_like(war)
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            ok = accepts(utilities(new_w + mid[None] * (anchor - new_w), prefs)[0], war)
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
+        new[:, w] = new_w + hi[None] * (anchor - new_w)
+        return new
+
+    # -- after signing ----------------------------------------------------------------------
+    def breaks(self, follow: FollowUp) -> np.ndarray:
+        """``(n,)`` whether it breaks each signed text it is followed in (``follow``: the signed
+        texts' ensemble, ``core.durability``): where its value of war now exceeds the text's
+        worth plus the cost of breaking (``follow.threshold``) by more than the tolerance."""
+        war = follow.state.reservation[self.index]
+        return war > follow.threshold[self.index] + FEASIBILITY_TOL
 
 
 class MediatorAgent(StateAgent):
@@ -136,27 +244,41 @@ class MediatorAgent(StateAgent):
         push = prm.backlash[self.index] * np.maximum(prm.pressure[self.index], 0.0)
         return np.where(present, push, 0.0)
 
-    def presses(self, ensemble: Ensemble) -> np.ndarray:
+    def reach(self, ensemble: Ensemble) -> np.ndarray:
         """``(n,)`` the worlds of ``ensemble`` its pressure bites in: those whose format it sits
         in, or every world when its ``pressure_applies`` is ``always`` (sanctions need no seat
         at the table)."""
         here = ensemble.state.present[self.index]
         return here | (self.spec.pressure_applies == "always")
 
-    def press(self, ensemble: Ensemble) -> None:
+    def presses(self, ensemble: Ensemble) -> None:
         """Lower (or raise) the pressured principals' value of war for the next round where its
         pressure bites, in ``ensemble`` (the talks, or the signed texts being followed; public:
         everyone sees sanctions)."""
-        ensemble.move_values(-self.pressure_on(self.presses(ensemble), ensemble))
+        ensemble.move_values(-self.pressure_on(self.reach(ensemble), ensemble))
 
-    def draft(self) -> tuple[np.ndarray, np.ndarray]:
+    def convenes(self, attend: np.ndarray) -> np.ndarray:
+        """``(n,)`` the format it convenes in each world (``first_attended``)."""
+        return first_attended(attend)
+
+    def drafts(self) -> tuple[np.ndarray, np.ndarray]:
         """The round's single negotiating text and the chance it passes (``draft_text``)."""
         return draft_text(self.model)
 
 
+def first_attended(attend: np.ndarray) -> np.ndarray:
+    """``(n,)`` the first format, in the mediator's order, that every invited principal attends
+    (``attend``: ``(F, P, n)``), -1 where none. The scenario's first mediator convenes; the
+    table itself does the same when the scenario has none."""
+    held = np.full(attend.shape[-1], -1, dtype=np.int64)
+    for f in range(attend.shape[0]):
+        held = np.where((held < 0) & attend[f].all(axis=0), f, held)
+    return held
+
+
 def draft_text(model: SummitModel) -> tuple[np.ndarray, np.ndarray]:
     """The mediated text of a round, ``(text (K, n), p (n,))`` with ``p`` the mediator's
-    probability that every principal accepts it (``core.drafting``): the Nash text on the
+    probability that every principal accepts it (``core.solvers.drafting``): the Nash text on the
     principals' thresholds where they are common knowledge, the text most likely to pass under
     the public beliefs where they are not. The scenario's first mediator drafts it, or the table
     itself when the scenario has none: the text is the same.
@@ -176,7 +298,7 @@ class GuarantorAgent(StateAgent):
     role = "guarantor"
     spec: Guarantor
 
-    def cap(self) -> np.ndarray:
+    def caps(self) -> np.ndarray:
         """``(K, n)`` the most it backs on each issue (1 where it offers nothing)."""
         return self.model.params.offers[self.index]
 

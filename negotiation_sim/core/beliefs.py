@@ -44,6 +44,11 @@ class Prior:
         """``P(w(1) <= y)``, elementwise (right-continuous): the distribution's own CDF."""
         return self.dist.cdf(y)
 
+    def ppf(self, z: np.ndarray) -> np.ndarray:
+        """The smallest first-round value of war ``y`` with ``P(w(1) <= y) >= z``,
+        elementwise: the distribution's own quantile function."""
+        return self.dist.ppf(z)
+
 
 @dataclass
 class Beliefs:

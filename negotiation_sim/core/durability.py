@@ -22,7 +22,8 @@ import numpy as np
 
 from negotiation_sim.config.events import TARGETS
 from negotiation_sim.core import columns
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences
+from negotiation_sim.core.agents import stacked
+from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.state import Ensemble, TalksState
 from negotiation_sim.core.worlds import WorldParams
 
@@ -75,10 +76,11 @@ class FollowUp(Ensemble):
             return other
         return _concat(self, other)
 
-    def breaks(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(broken (n,), by (n,))``: worlds where some principal's value of war now exceeds
-        its threshold, and the first such principal in file order (-1: none)."""
-        over = self.state.reservation > self.threshold + FEASIBILITY_TOL
+    def breaks(self, principals) -> tuple[np.ndarray, np.ndarray]:
+        """``(broken (n,), by (n,))``: worlds where some principal breaks its text
+        (``PrincipalAgent.breaks``, asked of every agent in ``principals``), and the first such
+        principal in file order (-1: none)."""
+        over = stacked(principals, "breaks", self)
         broken = over.any(axis=0)
         return broken, np.where(broken, np.argmax(over, axis=0), -1)
 

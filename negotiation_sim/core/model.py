@@ -34,13 +34,16 @@ from negotiation_sim.core.agents import (
     GuarantorAgent,
     MediatorAgent,
     PrincipalAgent,
-    StateAgent,
+    chair,
+    first_attended,
+    in_rows,
     make_agent,
+    rows,
+    stacked,
 )
 from negotiation_sim.core.beliefs import priors_of
 from negotiation_sim.core.durability import FollowUp, followed, threshold
 from negotiation_sim.core.events import EventRunner
-from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.outcomes import (
     AGREEMENT,
     BREAKDOWN,
@@ -55,7 +58,8 @@ from negotiation_sim.core.outputs import allocate
 from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.protocols import RoundResult, make_protocol
 from negotiation_sim.core.seeds import block_generator
-from negotiation_sim.core.solutions import reference_texts
+from negotiation_sim.core.solvers.nash import NashSolver
+from negotiation_sim.core.solvers.solutions import reference_texts
 from negotiation_sim.core.state import Ensemble
 from negotiation_sim.core.worlds import (
     WorldParams,
@@ -87,18 +91,19 @@ class SummitModel(mesa.Model):
     declared in ``core.outputs`` (``outcome``, ``held_format``, ``end_round``, ``terms``,
     ``utility``, ``war``, ...), worlds on the last axis; ``result()`` hands them back.
 
-    Agents: ``principals``, ``mediators`` and ``guarantors`` are Mesa ``AgentSet``s in file order
-    (``agents_by_type``); the protocols act through them.
+    Agents: ``principals``, ``mediators`` and ``guarantors`` are Mesa ``AgentSet``s
+    (``agents_by_type``); the protocols act through them. Each agent's row ``index`` places its
+    answers (``core.agents.rows``), so the order a set is in (shuffled, sorted) changes nothing.
 
     Randomness: inputs come from per-block, per-input streams (``core.seeds``) and in-run draws
-    from per-block streams (``walk_draws``). ``self.rng`` (Mesa's) is seeded per chunk; protocols
-    must not draw from it, or results would depend on how worlds were chunked.
+    from per-block streams (``walk_draws``). Mesa's own generators (``self.rng``,
+    ``self.random``) are seeded with the run's seed and never drawn from: results would
+    otherwise depend on how worlds were chunked.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, *, seed: int = 0, point: int = 0,
                  first_world: int = 0, trace: bool = False, solutions: bool = False) -> None:
-        ss = np.random.SeedSequence(seed, spawn_key=(point, first_world // BLOCK, 2))
-        super().__init__(rng=np.random.Generator(np.random.PCG64(ss)))
+        super().__init__(rng=seed)
         self.spec = scenario
         self.issues = scenario.issue_ids
         self.formats = scenario.formats()
@@ -150,21 +155,20 @@ class SummitModel(mesa.Model):
         self.principals = self.agents_by_type.get(PrincipalAgent, empty)
         self.mediators = self.agents_by_type.get(MediatorAgent, empty)
         self.guarantors = self.agents_by_type.get(GuarantorAgent, empty)
-        self.pre_box = preconditions_box([a.spec.preconditions for a in self.principals],
-                                         self.issues)
+        firsts = in_rows(self.principals)
+        self.pre_box = preconditions_box([a.spec.preconditions for a in firsts], self.issues)
         self.offered = offered(self.spec)
-        ids = [m.actor_id for m in self.mediators]
+        ids = [m.actor_id for m in in_rows(self.mediators)]
         self.format_members = np.array([[m in members for m in ids]
                                         for _, members in self.formats], dtype=bool)
         self.format_members = self.format_members.reshape(len(self.formats), len(ids))
-        self.positioned_ids = self.spec.positioned
 
     def _bound_texts(self) -> None:
         """Every text must lie inside all principals' red lines and under the guarantors' caps
         on the issues they back (``core.worlds.combine_caps``); a summit's texts also meet
         every principal's preconditions for attending (``core.worlds.bound_texts``)."""
         prm = self.params
-        caps = combine_caps(self.guarantors.map("cap"), self.offered, prm.red_hi)
+        caps = combine_caps(rows(self.guarantors, "caps"), self.offered, prm.red_hi)
         bound_texts(prm, caps, self.pre_box)
 
     def rebound(self) -> None:
@@ -201,16 +205,16 @@ class SummitModel(mesa.Model):
         prm, state = self.params, self.state
         x0 = self.protocol.opening_text()
         gain = self.protocol.expected_gain(x0)  # (P, n)
-        pre_ok = np.stack(self.principals.map("meets_preconditions", x0)) & prm.pre_ok[None]
+        pre_ok = stacked(self.principals, "meets_preconditions", x0) & prm.pre_ok[None]
         held = np.full(prm.n, -1, dtype=np.int64)
         F = len(self.formats)
         if self.spec.summit is None:
             held[:] = 0
             attend = np.ones((F,) + gain.shape, dtype=bool)
         else:
-            attend = np.stack(self.principals.map("attends", gain, pre_ok), axis=1)  # (F, P, n)
-            for f in range(F):
-                held = np.where((held < 0) & attend[f].all(axis=0), f, held)
+            attend = stacked(self.principals, "attends", gain, pre_ok, axis=1)  # (F, P, n)
+            convener = chair(self.mediators)
+            held = convener.convenes(attend) if convener is not None else first_attended(attend)
         self.held_format[self.live] = held
         if self.trace_enabled:
             self.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),
@@ -220,7 +224,7 @@ class SummitModel(mesa.Model):
         self.record_reason(none, np.where(prm.pre_ok, EndReason.NO_FORMAT,
                                           EndReason.PRECONDITIONS))
         self.finish(none, NO_SUMMIT, 0, value=state.reservation, war=state.reservation)
-        present = self.mediators.map("present", held)
+        present = rows(self.mediators, "present", held)
         state.present = (np.stack(present) if present
                          else np.zeros((0, prm.n), dtype=bool))
         self.refresh_pressure()
@@ -230,14 +234,15 @@ class SummitModel(mesa.Model):
         ``ensemble`` (None: the talks)."""
         ensemble = self.talks if ensemble is None else ensemble
         state = ensemble.state
-        presses = self.mediators.map("presses", ensemble)
-        state.pressure = self._summed("pressure_on", presses, ensemble)
-        state.backlash = self._summed("backlash_on", presses, ensemble)
+        reach = rows(self.mediators, "reach", ensemble)
+        state.pressure = self._summed("pressure_on", reach, ensemble)
+        state.backlash = self._summed("backlash_on", reach, ensemble)
 
     def _summed(self, method: str, present: list[np.ndarray], ensemble: Ensemble) -> np.ndarray:
-        """``(P, n)`` the sum over mediators of ``mediator.method(its presence, ensemble)``."""
+        """``(P, n)`` the sum over mediators, in row order, of ``mediator.method(its presence,
+        ensemble)``."""
         total = np.zeros_like(ensemble.state.reservation)
-        for mediator, here in zip(self.mediators, present):
+        for mediator, here in zip(in_rows(self.mediators), present):
             total = total + getattr(mediator, method)(here, ensemble)
         return total
 
@@ -269,10 +274,6 @@ class SummitModel(mesa.Model):
     def breakdown(self) -> int:
         return int((self.outcome == BREAKDOWN).sum())
 
-    def agent(self, actor_id: str) -> StateAgent:
-        """The agent of a scenario actor."""
-        return next(a for a in self.agents if a.actor_id == actor_id)
-
     def rounds_table(self) -> np.ndarray:
         """``(rounds + 1, 4)`` the DataCollector's per-round counts, one row per collection
         (after formation, then after each round): worlds still negotiating, and worlds ended
@@ -287,9 +288,9 @@ class SummitModel(mesa.Model):
         self.between_rounds(rnd, self.talks, self.follow)
         result = self.protocol.play_round(rnd) if self.params.n else RoundResult()
         self.follow = self.check_signed(rnd, self.follow)
-        self.mediators.do("press", self.talks)
+        rows(self.mediators, "presses", self.talks)
         if self.follow.n:
-            self.mediators.do("press", self.follow)
+            rows(self.mediators, "presses", self.follow)
         self.end_worlds(rnd, result)
         self.compact()
         self.datacollector.collect(self)
@@ -310,7 +311,7 @@ class SummitModel(mesa.Model):
         if follow.n == 0:
             return follow
         due = follow.signed < rnd
-        broken, by = follow.breaks()
+        broken, by = follow.breaks(self.principals)
         broken &= due
         idx = follow.params.world - self.first_world
         self.broken_round[idx[broken]] = rnd
@@ -356,10 +357,6 @@ class SummitModel(mesa.Model):
         P = len(self.principals)
         full = np.concatenate([g.random((P, BLOCK)) for g in self._walk_rngs], axis=1)
         return full[:, self.live]
-
-    def discount(self, rnd: int) -> np.ndarray:
-        """``patience ** (round - 1)`` per principal and live world, ``(P, live)``."""
-        return self.params.patience ** (rnd - 1)
 
     # -- stage 3: ending worlds ---------------------------------------------------------------
     def end_worlds(self, rnd: int, result: RoundResult) -> None:

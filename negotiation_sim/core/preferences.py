@@ -2,7 +2,7 @@
 
 Texts ``x`` are ``(K, N)`` (issues x worlds), actor parameters ``(P, K, N)`` or ``(P, N)``.
 This module owns ``Preferences`` and ``utilities`` (``u_i(x) = sum_k s_ik g(|x_k - p_ik|)`` with
-g linear, quadratic or power; docs/model.md section 2), their slopes, the acceptance tolerance,
+g linear, quadratic or power; docs/model.md section 2), their slopes, the acceptance rule (``accepts``),
 and weighted medians and means of positions. Nothing here knows about Mesa or scenario files.
 """
 
@@ -18,6 +18,17 @@ _TINY = 1e-300
 
 
 FEASIBILITY_TOL = 1e-9  # a surplus this far below zero still counts as zero (ties accept)
+
+
+def accepts(value: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """The acceptance rule of every party and every protocol, elementwise: what is on offer
+    (a text, a package, a plan's worth) is taken when it is worth at least ``threshold`` (the
+    value of war now, of waiting, plus any posture). Ties accept, up to ``FEASIBILITY_TOL``.
+
+    ``PrincipalAgent.responds`` applies it to a principal's row; the solvers apply it where
+    they foresee answers.
+    """
+    return value >= threshold - FEASIBILITY_TOL
 
 
 @dataclass

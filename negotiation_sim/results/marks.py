@@ -77,7 +77,7 @@ def scenario_marks(scenario: Scenario, *, seed: int = 0,
     """
     import numpy as np
 
-    from negotiation_sim.core.nash import nash_text
+    from negotiation_sim.core.solvers.nash import nash_text
     from negotiation_sim.core.worlds import sample_bounded
 
     prm = sample_bounded(scenario, worlds, seed=seed)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.agents import draft_text
+from negotiation_sim.core.agents import chair, draft_text, stacked
 from negotiation_sim.core.beliefs import Beliefs
 from negotiation_sim.core.columns import constant
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:
@@ -78,8 +78,15 @@ class Protocol:
     def opening_text(self) -> np.ndarray:
         """The first text the talks would table (principals decide on it whether to attend,
         and test their preconditions against it): the mediated draft of round 1."""
-        text, _ = draft_text(self.model)
+        text, _ = self.draft()
         return text
+
+    def draft(self) -> tuple[np.ndarray, np.ndarray]:
+        """The single negotiating text of the round and the chance it passes, drafted by the
+        chair (``agents.chair``: the scenario's first mediator; the table drafts the same text
+        when there is none)."""
+        drafter = chair(self.model.mediators)
+        return drafter.drafts() if drafter is not None else draft_text(self.model)
 
     def excess(self) -> np.ndarray:
         """``(P, n)`` what each principal claims above its value of war (0 unless the
@@ -88,42 +95,9 @@ class Protocol:
 
     def expected_gain(self, text: np.ndarray) -> np.ndarray:
         """``(P, n)`` what each principal expects the talks to add to the war going on, when
-        the first text tabled is ``text`` (docs/model.md section 5).
-
-        Complete information: the text's worth above the value of war if every principal
-        accepts it, else the ceasefire package's if every principal would take it, else 0 (a
-        principal can always refuse). Private information: the same for the principal's own
-        side, weighed by the chance under its beliefs that the others accept (round 1 only).
-        """
-        prm, state = self.model.params, self.model.state
-        w, e = state.reservation, self.excess()
-        u = utilities(text, prm.prefs)
-        own = (u >= w + e - FEASIBILITY_TOL) & prm.box_ok[None]
-        chance = self._others_accept(u - e, own)
-        gain = np.where(own, chance * np.maximum(u - w, 0.0), 0.0)
-        if prm.ceasefire is not None:
-            uc = utilities(prm.ceasefire, prm.prefs)
-            takes = uc >= w + e - FEASIBILITY_TOL
-            fallback = np.where(takes, self._others_accept(uc - e, takes)
-                                * np.maximum(uc - w, 0.0), 0.0)
-            gain = gain + (1.0 - chance * own) * fallback
-        return gain
-
-    def _others_accept(self, margin: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """``(P, n)``: for each principal, the chance under the public beliefs that every other
-        principal accepts (a principal knows its own answer, ``own``)."""
-        m, state = self.model, self.model.state
-        P = margin.shape[0]
-        each = np.stack([state.beliefs.accept_probability(m.priors, i, margin[i],
-                                                          state.shift[i], state.reservation[i])
-                         for i in range(P)])
-        each = np.where(state.beliefs.known, own, each)
-        out = np.ones_like(each)
-        for i in range(P):
-            for j in range(P):
-                if j != i:
-                    out[i] = out[i] * each[j]
-        return out
+        the first text tabled is ``text``: each answers for itself (``PrincipalAgent.expects``,
+        docs/model.md section 8)."""
+        return stacked(self.model.principals, "expects", text, self.excess())
 
     # -- stage 2 -------------------------------------------------------------------------
     def play_round(self, rnd: int) -> RoundResult:
@@ -135,7 +109,7 @@ class Protocol:
         (this round's draws), and the first such principal in file order (-1: none)."""
         m = self.model
         draws = m.walk_draws()
-        leaves = np.stack(m.principals.map("walks_out", rejected, draws))
+        leaves = stacked(m.principals, "walks_out", rejected, draws)
         walked = leaves.any(axis=0)
         return walked, np.where(walked, np.argmax(leaves, axis=0), -1)
 
@@ -151,5 +125,5 @@ class Protocol:
         posture). The scenario must have a ceasefire."""
         m, prm = self.model, self.model.params
         value = utilities(prm.ceasefire, prm.prefs)
-        taken = np.stack(m.principals.map("answer", value, war + self.excess())).all(axis=0)
+        taken = stacked(m.principals, "responds", value, war + self.excess()).all(axis=0)
         return value, taken

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negotiation_sim.core.agents import stacked
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities, weighted_median
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
-from negotiation_sim.core.worlds import constraint_box
 
 _TINY = 1e-12  # positions closer than this (as a share of the span) are the same point
 # Zero, up to rounding, for the signs that decide the moves: an expected utility within this of
@@ -42,7 +42,6 @@ _TINY = 1e-12  # positions closer than this (as a share of the span) are the sam
 _EU_TOL = 1e-12
 _EVEN = 1e-9
 _SLICE_BYTES = 2 ** 20  # one (A, A, columns) float array per slice: 1 MB (measured best)
-_BISECTION_STEPS = 24  # value-of-war limit: the move kept is exact to 2^-24 of its length
 
 
 # -- the forecast ------------------------------------------------------------------------------
@@ -435,11 +434,6 @@ def _sorted_slice(x, w, s, span, mu, fixed_r, q, t, risky):
     return out_x, out_r
 
 
-def _own_utility(y: np.ndarray, prefs) -> np.ndarray:
-    """``(P, n)`` each principal's utility of its own stated positions ``y`` (P, K, n)."""
-    return np.stack([utilities(y[p], prefs.subset([p]))[0] for p in range(y.shape[0])])
-
-
 # -- the protocol ------------------------------------------------------------------------------
 
 
@@ -472,10 +466,6 @@ class ExpectedUtilityProtocol(Protocol):
         self.q = spec.protocol.status_quo_belief
         self.t = spec.protocol.improvement_belief
         self.rounds = spec.protocol.rounds
-        boxes = [constraint_box(spec.actors[p].red_lines, model.issues) for p in spec.principals]
-        K = len(model.issues)
-        self.own_lo = np.array([b[0] for b in boxes]).reshape(len(boxes), K, 1)
-        self.own_hi = np.array([b[1] for b in boxes]).reshape(len(boxes), K, 1)
         self.done = 0  # rounds of dynamics played (worlds move in lockstep)
 
     def extra_state(self) -> dict[str, np.ndarray]:
@@ -498,43 +488,11 @@ class ExpectedUtilityProtocol(Protocol):
         new, risk = dynamics(x, weight, prm.abs_salience, state.span, mu, self.fixed_r, self.q,
                              self.t)
         P = len(m.principals)
-        new[:P] = self._principal_limits(x[:P], new[:P])
+        # each principal keeps its stated position inside its acceptance set
+        new[:P] = stacked(m.principals, "advocates", x[:P], new[:P])
         state.positions = new
         state.risk = risk if m.trace_enabled else None
         self.done += 1
-
-    def _principal_limits(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        """Keep each principal's stated position inside its acceptance set.
-
-        A principal does not advocate what it would refuse: no move takes its position beyond
-        its own red lines (or further beyond them), and none to a position worth less to it than
-        its current value of war, the status quo it keeps by refusing (the acceptance rule of
-        every protocol; Fearon 1995's bargaining range). Where a move would, it is cut back
-        along the straight line to where it started (or, if even that is now worth less than
-        the war, to its ideal point) just far enough: bisection, exact to 2^-24 of the move.
-        """
-        prm, state = self.model.params, self.model.state
-        new = np.clip(new, np.minimum(self.own_lo, old), np.maximum(self.own_hi, old))
-        war = state.reservation - FEASIBILITY_TOL
-        short = _own_utility(new, prm.prefs) < war  # (P, n)
-        if not short.any():
-            return new
-        # only the worlds where some principal's move went too far
-        w = np.flatnonzero(short.any(axis=0))
-        prefs, war, short = prm.prefs.take(w), war[:, w], short[:, w]
-        old_w, new_w = old[..., w], new[..., w]
-        keep = (_own_utility(old_w, prefs) >= war)[:, None]
-        anchor = np.where(keep, old_w, prefs.position)
-        lo = np.zeros_like(war)  # fraction of the way from ``new`` back to the anchor
-        hi = np.ones_like(war)
-        for _ in range(_BISECTION_STEPS):
-            mid = 0.5 * (lo + hi)
-            ok = _own_utility(new_w + mid[:, None] * (anchor - new_w), prefs) >= war
-            hi = np.where(ok, mid, hi)
-            lo = np.where(ok, lo, mid)
-        back = np.where(short, hi, 0.0)[:, None]
-        new[..., w] = new_w + back * (anchor - new_w)
-        return new
 
     def _text(self) -> np.ndarray:
         prm = self.model.params
@@ -559,7 +517,7 @@ class ExpectedUtilityProtocol(Protocol):
         value = utilities(text, prm.prefs)
         tol = FEASIBILITY_TOL
         inside = ((text >= prm.lo - tol) & (text <= prm.hi + tol)).all(axis=0)
-        accept = np.stack(m.principals.map("answer", value, state.reservation)) & inside[None]
+        accept = stacked(m.principals, "responds", value, state.reservation) & inside[None]
         agree = accept.all(axis=0) & prm.box_ok
         reject = ~accept & ~agree[None]
         walked, by = self.walks(reject)

@@ -2,7 +2,7 @@
 
 Each round the mediator drafts one text inside every red line, cap and precondition: the
 generalised Nash text on the principals' thresholds under complete information, the text most
-likely to be accepted under its beliefs under private information (``core.drafting``). Each
+likely to be accepted under its beliefs under private information (``core.solvers.drafting``). Each
 principal answers: sincere responders accept any text worth at least their value of war now
 (plus what is left of a public posture, ``claim``). Everyone updates the public beliefs on the
 answers; a principal that rejected gives up ``concession`` of its posture and may walk out. War
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation_sim.core.agents import draft_text
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
+from negotiation_sim.core.agents import stacked
+from negotiation_sim.core.preferences import accepts, utilities
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.state import TalksState
 
@@ -45,20 +45,12 @@ class MediatedProtocol(Protocol):
     def extra_state(self) -> dict[str, np.ndarray]:
         return {"excess": self.model.params.claim}
 
-    def draft(self) -> tuple[np.ndarray, np.ndarray]:
-        """The round's text and the chance it passes: drafted by the scenario's first
-        mediator (the table drafts the same text when there is none)."""
-        m = self.model
-        if len(m.mediators):
-            return m.mediators[0].draft()
-        return draft_text(m)
-
     def play_round(self, rnd: int) -> RoundResult:
         m, prm, state = self.model, self.model.params, self.model.state
         text, chance = self.draft()
         value = utilities(text, prm.prefs)
         demand = state.reservation + state.excess
-        accept = np.stack(m.principals.map("answer", value, demand))
+        accept = stacked(m.principals, "responds", value, demand)
         agree = accept.all(axis=0) & prm.box_ok
         reject = ~accept & ~agree[None]
         state.beliefs.update(accept, value - state.excess, state.shift)
@@ -73,7 +65,7 @@ class MediatedProtocol(Protocol):
                                                         demand),
                               "belief": state.beliefs.bounds(m.priors, state.shift,
                                                              state.reservation)})
-        state.excess = np.stack(m.principals.map("concede", state.excess, reject))
+        state.excess = stacked(m.principals, "concede", state.excess, reject)
         failed = (walked | self.deadline(rnd)) & ~agree
         return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
                            war=state.reservation, walked_by=by)
@@ -82,6 +74,6 @@ class MediatedProtocol(Protocol):
 def rejection_causes(accept: np.ndarray, value: np.ndarray, war: np.ndarray,
                      demand: np.ndarray) -> np.ndarray:
     """``(P, n)`` index into ``CAUSES``: why each principal answered as it did."""
-    below = value < war - FEASIBILITY_TOL
-    posture = ~below & (value < demand - FEASIBILITY_TOL)
+    below = ~accepts(value, war)
+    posture = ~below & ~accepts(value, demand)
     return np.where(accept, 0, np.where(below, 1, np.where(posture, 2, 3))).astype(np.int8)

@@ -11,9 +11,9 @@ import numpy as np
 
 from negotiation_sim.core import columns
 from negotiation_sim.core.columns import on_column
-from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.preferences import Preferences, weighted_mean, weighted_median
-from negotiation_sim.core.proposer import kalai_smorodinsky_text
+from negotiation_sim.core.solvers.nash import NashSolver
+from negotiation_sim.core.solvers.proposer import kalai_smorodinsky_text
 
 
 def rubinstein_share(delta_first: np.ndarray | float, delta_second: np.ndarray | float):

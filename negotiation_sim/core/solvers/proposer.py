@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation_sim.core.nash import (
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
+from negotiation_sim.core.solvers.linear_nash import ray_text
+from negotiation_sim.core.solvers.nash import (
     LinearFrontier,
     bisect_issues,
     nash_coordinate_ascent,
     run_totals,
     tied_runs,
 )
-from negotiation_sim.core.linear_nash import ray_text
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 
 BARRIER_WEIGHT = 1e-4
 
@@ -105,8 +105,7 @@ def _proposer_two_linear(prefs, i, floor_j, lo, hi):
     with np.errstate(divide="ignore", invalid="ignore"):
         key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending = most efficient first
     order = np.argsort(key, axis=0, kind="stable")
-    first, run_sorted = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0),
-                                                     order, axis=0))
+    first, _ = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0), order, axis=0))
     g = run_totals(np.take_along_axis(gain, order, axis=0), first)
     ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
     slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
@@ -167,7 +166,7 @@ def _proposer_two_frontier(prefs, i, floor_j, lo, hi):
 
 def _proposer_linear(prefs, i, floor, lo, hi):
     """Three or more principals, linear utilities: the linear programme ``max u_i`` s.t.
-    ``u_j >= floor_j``, exactly (``core.linear_nash.ray_text`` along principal i's axis)."""
+    ``u_j >= floor_j``, exactly (``core.solvers.linear_nash.ray_text`` along principal i's axis)."""
     P = prefs.position.shape[0]
     mine = np.arange(P)[:, None] == i
     d = np.where(mine, 0.0, floor)

@@ -38,9 +38,9 @@ import numpy as np
 
 from negotiation_sim.core.beliefs import Beliefs, Prior
 from negotiation_sim.core.columns import all_constant, constant
-from negotiation_sim.core.nash import NashSolver
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
-from negotiation_sim.core.proposer import proposer_text
+from negotiation_sim.core.solvers.nash import NashSolver
+from negotiation_sim.core.solvers.proposer import proposer_text
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _GOLDEN_STEPS = 48  # interval shrinks to 0.618^48 ~ 1e-10 of the frontier's range
@@ -102,7 +102,7 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     known = beliefs.known
     means = excess + beliefs.means(priors, shift, value)
     weight = np.where(known, _KNOWN_WEIGHT, 1.0)  # case 5's weights
-    if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.linear_nash)
+    if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.solvers.linear_nash)
         # Whether any text meets the lowest thresholds does not depend on the weights, and
         # the exact solver proves it either way: one solve gives the text and the case.
         text, possible = solver.solve(th_lo, clout=weight)

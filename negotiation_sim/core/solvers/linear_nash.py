@@ -18,7 +18,7 @@ the candidates' utility vectors ``A_kj`` (less free disposal); its support funct
 Both are solved in epigraph form (``tau_k >= lam . A_kj``, whose multipliers are the mixtures)
 by Mehrotra's primal-dual predictor-corrector interior-point method, a P x P system per step,
 7-9 steps per Nash text and 9-17 per linear programme; weak duality stops a world whose
-thresholds no text meets; the Nash text is then polished exactly on its face. The kernel (``core._linear_kernels``) is compiled by Numba,
+thresholds no text meets; the Nash text is then polished exactly on its face. The kernel (``core.solvers._linear_kernels``) is compiled by Numba,
 imported on first use only, and is the only implementation of these texts for every number of
 worlds. Equations, sources and precision: docs/model.md section 12.2.
 """
@@ -33,7 +33,7 @@ from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utili
 def _kernels():
     """The compiled kernel (Numba imported on first use only: runs with two principals never
     pay its import)."""
-    from negotiation_sim.core._linear_kernels import texts
+    from negotiation_sim.core.solvers._linear_kernels import texts
 
     return texts
 

@@ -3,7 +3,7 @@
 Red lines and guarantor caps are bounds per issue. Exact for two principals with linear
 utilities (the Pareto frontier is piecewise linear: walk its segments in closed form,
 ``LinearFrontier``, which also gives Kalai-Smorodinsky exactly); for three or more with linear
-utilities, an interior-point method on the dual of the bargaining set (``core.linear_nash``);
+utilities, an interior-point method on the dual of the bargaining set (``core.solvers.linear_nash``);
 a vectorised coordinate ascent with exact one-dimensional line solves for curved utilities.
 ``utilitarian_text`` is the clout-weighted utilitarian text, the limit of the Nash text as
 disagreement points fall. Equations: docs/model.md section 12.
@@ -17,7 +17,6 @@ import numpy as np
 
 from negotiation_sim.core import columns
 from negotiation_sim.core.columns import on_column
-from negotiation_sim.core.linear_nash import nash_linear
 from negotiation_sim.core.preferences import (
     FEASIBILITY_TOL,
     Preferences,
@@ -27,6 +26,7 @@ from negotiation_sim.core.preferences import (
     weighted_mean,
     weighted_median,
 )
+from negotiation_sim.core.solvers.linear_nash import nash_linear
 
 _TINY = 1e-300  # floor of the Nash objective's log arguments
 

@@ -1,6 +1,6 @@
-"""The compiled kernels of ``core.linear_nash`` (Numba, ``cache=True``): imported only when a
+"""The compiled kernels of ``core.solvers.linear_nash`` (Numba, ``cache=True``): imported only when a
 problem with three or more principals and linear utilities is solved, so that other runs
-never pay Numba's import. The method and its sources: ``core.linear_nash``."""
+never pay Numba's import. The method and its sources: ``core.solvers.linear_nash``."""
 
 from __future__ import annotations
 
