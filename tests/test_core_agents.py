@@ -10,7 +10,6 @@ complete and private information, and with the shipped two-principal baseline.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -97,7 +96,8 @@ class Reversed(SummitModel):
 
 def _outputs(model: SummitModel, sc) -> tuple[dict, dict]:
     result = model.result()
-    arrays = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    arrays = {**result.outputs(), "inputs": result.inputs, "solutions": result.solutions,
+              "by_round": result.by_round}
     acc = Accumulator.for_scenario(sc)
     acc.add(result)
     return arrays, acc.summary(sc.name, 7)
