@@ -569,7 +569,7 @@ def check_out_path(path: str | Path, *, directory: bool = True) -> Path:
 def _limits(path: Path) -> tuple[int, int]:
     """(longest name, longest path) of the file system ``path`` would be on."""
     probe = Path(os.path.abspath(path))
-    while not probe.is_dir() and probe != probe.parent:
+    while not os.path.isdir(probe) and probe != probe.parent:  # isdir: False on any error
         probe = probe.parent
     try:
         return os.pathconf(probe, "PC_NAME_MAX"), os.pathconf(probe, "PC_PATH_MAX")

@@ -63,22 +63,22 @@ class Session(BaseModel):
     """One session of a sweep (informative: shown, never acted on)."""
 
     model_config = _KNOWN
-    started: str | None = None
-    finished: str | None = None
-    command: list[str] | None = None
-    host: str | None = None
-    pid: int | None = None
-    executor: str | None = None
-    workers: int | None = None
-    scheduler: str | None = None
-    hosts: list[str] | None = None
-    start_method: str | None = None
-    seconds: Number | None = None
-    tasks_run: int | None = None
-    worlds: int | None = None
-    worlds_per_second: Number | None = None
-    failed: int | None = None
-    interrupted: str | None = None
+    started: str = None
+    finished: str = None
+    command: list[str] = None
+    host: str = None
+    pid: int = None
+    executor: str = None
+    workers: int = None
+    scheduler: str = None
+    hosts: list[str] = None
+    start_method: str = None
+    seconds: Number = None
+    tasks_run: int = None
+    worlds: int = None
+    worlds_per_second: Number = None
+    failed: int = None
+    interrupted: str = None
 
 
 class Design(BaseModel):
@@ -96,41 +96,42 @@ class Seeding(BaseModel):
     entropy: Count
     common_random_numbers: bool
     spawn_key_prefix: list[str] = []
-    block_size: Count | None = None
-    note: str | None = None
+    block_size: Count = None
+    note: str = None
 
 
 class Manifest(BaseModel):
-    """What a results directory's ``manifest.json`` may hold (runs and sweeps; fields older
-    manifests lack are optional)."""
+    """What a results directory's ``manifest.json`` may hold (runs and sweeps). Fields older
+    manifests lack may be absent; present, each has its type (``null`` only where the engine
+    writes it: a scenario or experiment given as an object has no file)."""
 
     model_config = _KNOWN
-    kind: Literal["run", "sweep"] | None = None
-    format_version: int | None = None
-    engine_version: str | None = None
-    scenario: str | None = None
+    kind: Literal["run", "sweep"] = None
+    format_version: int = None
+    engine_version: str = None
+    scenario: str = None
     scenario_file: str | None = None
     scenario_hash: str
-    seed: Count | None = None
-    runs: Count | None = None
-    chunk_size: Count | None = None
-    protocol: str | None = None
+    seed: Count = None
+    runs: Count = None
+    chunk_size: Count = None
+    protocol: str = None
     versions: dict[str, str]
-    command: list[str] | None = None
-    platform: str | None = None
-    seconds: Number | None = None
+    command: list[str] = None
+    platform: str = None
+    seconds: Number = None
     figures: list[FileName] = []
-    status: Literal["running", "interrupted", "complete", "incomplete"] | None = None
-    resume: str | None = None
-    tasks: Tasks | None = None
+    status: Literal["running", "interrupted", "complete", "incomplete"] = None
+    resume: str = None
+    tasks: Tasks = None
     sessions: list[Session] = []
-    experiment: str | None = None
+    experiment: str = None
     experiment_file: str | None = None
-    experiment_data: dict[str, Any] | None = None
-    design: Design | None = None
-    seeding: Seeding | None = None
-    design_hash: str | None = None
-    experiment_hash: str | None = None
+    experiment_data: dict[str, Any] = None
+    design: Design = None
+    seeding: Seeding = None
+    design_hash: str = None
+    experiment_hash: str = None
 
 
 def parse_manifest(path: Path) -> dict[str, Any]:
