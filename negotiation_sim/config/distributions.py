@@ -255,7 +255,7 @@ def _lower_tail_cdf(alpha: float, beta: float, z: np.ndarray) -> np.ndarray:
     log_a, log_b = float(log_ndtr(alpha)), float(log_ndtr(beta))
     if not math.isfinite(log_b) or log_b - log_a < 1e-300:  # beyond log reach, or a point
         return np.clip((z - alpha) / (beta - alpha), 0.0, 1.0)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         log_z = log_ndtr(z)
         num = np.exp(log_z - log_b) * -np.expm1(np.minimum(log_a - log_z, 0.0))
         den = -math.expm1(log_a - log_b)
