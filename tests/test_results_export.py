@@ -113,7 +113,9 @@ def test_xlsx_writes_every_string_as_a_string_cell_and_numbers_as_numbers(labell
     assert all(c.data_type == "n" and isinstance(c.value, float) for c in values)
     assert values[1].value == pytest.approx(0.35)
     runs = book["runs"]
-    assert all(c.data_type == "n" for c in runs[2] if isinstance(c.value, (int, float)))
+    kinds = {type(c.value): c.data_type for c in runs[2] if c.value is not None}
+    assert kinds[float] == kinds[int] == "n" and kinds[str] == "s"
+    assert kinds.get(bool, "b") == "b"
 
 
 def test_csv_prefixes_cells_a_spreadsheet_would_evaluate(labelled_sweep, tmp_path):
