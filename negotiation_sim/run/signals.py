@@ -19,9 +19,10 @@ Two moments need more than raising at once:
   ``deferred()``: a signal that arrives there is raised when the block ends, once what it
   started can be closed cleanly.
 * Python runs the handler wherever the main thread is, which may be a finaliser (``__del__``,
-  a weakref callback): there the exception is printed as "Exception ignored" and dropped, and
-  the command would go on and exit 0. Inside ``interruptible()`` such a dropped interrupt is
-  not printed but delivered again, so that it is raised where it can stop the command.
+  a weakref callback, a generator closed by the garbage collector): there the exception is
+  printed as "Exception ignored" and dropped, and the command would go on and exit 0. Inside
+  ``interruptible()`` such an interrupt is never printed; it is raised when the block ends
+  (the command line then exits with the signal's code and one line).
 """
 
 from __future__ import annotations
@@ -67,25 +68,25 @@ def interruptible() -> Iterator[list[int]]:
         return
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {}
-    again = [False]  # the next signal is one delivered again (``unraisable``), not a second
+    dropped: list[int] = []  # an interrupt that came where it could not be raised
 
     def handler(signum, frame) -> None:
-        if received and not again[0]:  # a second signal while cleaning up: stop now
+        if received:  # a second signal while cleaning up: stop now, as the default would
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        again[0] = False
-        if not received:
-            received.append(signum)
+        received.append(signum)
         if _DEFERRED.depth:
             _DEFERRED.pending = signum
+            return
+        if _in_finaliser(frame):  # Python would print it there and drop it
+            dropped.append(signum)
             return
         raise Interrupted(signum)
 
     def unraisable(info) -> None:
         if isinstance(info.exc_value, Interrupted) and received:
-            again[0] = True  # dropped by a finaliser: raise it again once out of it
-            signal.raise_signal(received[0])
+            dropped.append(received[0])  # dropped by a finaliser all the same: not printed
             return
         hook(info)
 
@@ -103,6 +104,18 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(sig, old)
         if previous:
             sys.unraisablehook = hook
+    if dropped:  # the block ended without it: it still ends in the signal's way
+        raise Interrupted(dropped[0])
+
+
+def _in_finaliser(frame) -> bool:
+    """Whether ``frame`` runs inside a ``__del__`` method, where an exception cannot
+    propagate."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 class _Deferred:
