@@ -289,8 +289,9 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
 
     Raises:
         InputError: the scenario file is invalid (one located line per problem).
-        OutDirError: ``out`` is a file, holds a sweep, files negsim did not write, or a run's
-            results without ``overwrite``.
+        OutDirError: ``out`` is a file or a symbolic link, holds a sweep, files negsim did not
+            write, or a run's results without ``overwrite``; or another process is writing it
+            (``ResultsBusy``, naming that process).
         ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit.
     """
     from negotiation_sim.results.lock import results_lock
@@ -444,6 +445,8 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         SweepFailed: some tasks raised (the others are written; it carries the results).
         SweepInterrupted: a signal stopped it (a ``KeyboardInterrupt``; its message says how
             to finish).
+        ResultsBusy: another process is writing ``out`` (``results.lock``: one writer a
+            directory; the message names it).
     """
     from negotiation_sim.results.lock import results_lock
 
@@ -475,7 +478,7 @@ def _sweep_into(loaded: LoadedExperiment, out: Path, executor, workers: int | No
                 progress: Progress | None) -> SweepReport:
     """Check ``out``, start the executor and run the sweep's tasks (``out``'s lock held)."""
     from negotiation_sim.results.files import clean_temporary
-    from negotiation_sim.results.sweep import prepare, run_sweep
+    from negotiation_sim.results.sweep import mark_interrupted, prepare, run_sweep
     from negotiation_sim.run.signals import interruptible
 
     with interruptible():
@@ -483,19 +486,22 @@ def _sweep_into(loaded: LoadedExperiment, out: Path, executor, workers: int | No
         todo = sum(t.n for t in prepared[2] if not (out / RUNS_DIR / t.part).exists())
         ex, owned = _executor(executor, workers, scheduler)
         try:
-            return run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
-                             progress=_task_progress(progress, todo),
-                             # a remote cluster may not see this disk: rows come back
-                             workers_write=getattr(ex, "scheduler", None) is None)
+            report = run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
+                               progress=_task_progress(progress, todo),
+                               # a remote cluster may not see this disk: rows come back
+                               workers_write=getattr(ex, "scheduler", None) is None)
         except BaseException:
             if owned:  # stop the workers now rather than let them finish their tasks
                 getattr(ex, "abort", ex.close)()
-                owned = False
             clean_temporary(out)  # parts the stopped workers were writing
             raise
-        finally:
+        try:
             if owned:
                 ex.close()
+        except KeyboardInterrupt as err:  # while the workers were stopping, all tasks done
+            getattr(ex, "abort", ex.close)()
+            raise mark_interrupted(loaded, out, err, report) from None
+        return report
 
 
 def _after_sweep(loaded: LoadedExperiment, out: Path, report: SweepReport, *,
