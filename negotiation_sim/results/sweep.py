@@ -25,11 +25,15 @@ run. A task that raises is recorded with its error and the sweep goes on.
 The directory is the engine's once its manifest exists, and the manifest is written first
 (``results.files`` recognises the engine's directories by it). A sweep starts only in an empty
 directory, resumes only its own sweep (same experiment, scenario in order, seed, runs, chunks and
-engine version; parts it did not write in ``runs/`` are refused, never deleted) and
+engine version; parts it did not write in ``runs/`` are refused, never deleted; its own parts
+that no longer read back, truncated or damaged, are named, removed and computed again) and
 ``overwrite`` replaces a sweep's directory whole. An interrupt (Ctrl-C, SIGTERM: see
 ``run.signals``) ends the session with ``status: interrupted`` in the manifest and the command
-that finishes it (``SweepInterrupted``); figures drawn in an earlier session, from fewer points,
-are removed when a session starts, and those drawn after it are listed in the manifest.
+that finishes it (``SweepInterrupted``), at any moment from the first manifest to the last
+(while the summary is made, the workers stop or the figures are drawn too: ``mark_interrupted``);
+figures drawn in an earlier session, from fewer points, are removed when a session starts, and
+those drawn after it are listed in the manifest. One process at a time writes the directory
+(``results.lock``, held by ``api.sweep``).
 """
 
 from __future__ import annotations
