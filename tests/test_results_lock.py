@@ -204,6 +204,8 @@ def test_the_lock_is_released_and_removed_and_taken_again(tmp_path):
     assert not path.exists()
     with results_lock(out):
         pass
+    with results_lock(tmp_path / "new" / "deeper" / "x") as path:  # parents made, as a run does
+        assert path.parent.is_dir()
 
 
 def test_a_lock_held_by_another_process_is_refused_naming_it(tmp_path):

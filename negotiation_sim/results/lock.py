@@ -94,6 +94,7 @@ def _acquire(path: Path, directory: Path) -> int:
 
     while True:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a run into results/NEW makes it
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
         except OSError as err:
             raise OutDirError(
