@@ -177,17 +177,19 @@ class Run(reader.RunResults, _TemporaryHome):
                 results whole) or files negsim did not write.
         """
         from negotiation_sim.results.files import RUN, check_out, staged
+        from negotiation_sim.results.lock import results_lock
 
         path = Path(path)
-        if self.path is not None and path.is_dir() and path.samefile(self.path):
-            self._write_beside_rows(path, plots=plots, fmt=fmt)
-            return path
-        if self.runs_file is None:
-            self.runs  # noqa: B018 - raises RunsNotKept when there are none
-        check_out(path, RUN, overwrite=overwrite)
-        with staged(path) as stage:
-            self._write_rows(stage / RUNS_FILE)
-            self._write_beside_rows(stage, plots=plots, fmt=fmt)
+        with results_lock(path):
+            if self.path is not None and path.is_dir() and path.samefile(self.path):
+                self._write_beside_rows(path, plots=plots, fmt=fmt)
+                return path
+            if self.runs_file is None:
+                self.runs  # noqa: B018 - raises RunsNotKept when there are none
+            check_out(path, RUN, overwrite=overwrite)
+            with staged(path, RUN) as stage:
+                self._write_rows(stage / RUNS_FILE)
+                self._write_beside_rows(stage, plots=plots, fmt=fmt)
         return path
 
     def _write_rows(self, target: Path) -> None:
@@ -270,20 +272,22 @@ class Sweep(reader.SweepResults, _TemporaryHome):
                 results whole) or files negsim did not write.
         """
         from negotiation_sim.results.files import SWEEP, check_out, staged
+        from negotiation_sim.results.lock import results_lock
         from negotiation_sim.results.manifest import record_figures
 
         path = Path(path)
         if self.path is None:
             raise ValueError("these sweep results have no directory to save from")
-        if path.is_dir() and path.samefile(self.path):
-            if plots:
-                record_figures(path, _sweep_figures(path, fmt))
-            return path
-        check_out(path, SWEEP, overwrite=overwrite)
-        with staged(path) as stage:
-            shutil.copytree(self.path, stage, dirs_exist_ok=True)
-            if plots:
-                record_figures(stage, _sweep_figures(stage, fmt))
+        with results_lock(path):
+            if path.is_dir() and path.samefile(self.path):
+                if plots:
+                    record_figures(path, _sweep_figures(path, fmt))
+                return path
+            check_out(path, SWEEP, overwrite=overwrite)
+            with staged(path, SWEEP) as stage:
+                shutil.copytree(self.path, stage, dirs_exist_ok=True)
+                if plots:
+                    record_figures(stage, _sweep_figures(stage, fmt))
         return path
 
 
@@ -343,17 +347,32 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
 
     Raises:
         InputError: the scenario file is invalid (one located line per problem).
-        OutDirError: ``out`` is a file, holds a sweep, files negsim did not write, or a run's
-            results without ``overwrite``.
+        OutDirError: ``out`` is a file or a symbolic link, holds a sweep, files negsim did not
+            write, or a run's results without ``overwrite``; or another process is writing it
+            (``ResultsBusy``, naming that process).
         ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit, or a scheduler
             without the dask executor.
     """
-    from negotiation_sim.results.files import RUN, check_out, publish, staging_dir
-    from negotiation_sim.run.signals import interruptible
+    from negotiation_sim.results.lock import results_lock
 
     check_sizes(runs, chunk_size)
     sc, source = _scenario(scenario)
     target = Path(out) if out is not None else None
+    with results_lock(target) if target is not None else contextlib.nullcontext():
+        return _run_into(sc, source, target, runs=runs, seed=seed, chunk_size=chunk_size,
+                         keep_runs=keep_runs, plots=plots, solutions=solutions,
+                         overwrite=overwrite, progress=progress, executor=executor,
+                         workers=workers, scheduler=scheduler)
+
+
+def _run_into(sc: Scenario, source: str | None, target: Path | None, *, runs: int, seed: int,
+              chunk_size: int, keep_runs: bool, plots: bool, solutions: bool, overwrite: bool,
+              progress: Progress | None, executor=None, workers: int | None = None,
+              scheduler: str | None = None) -> Run:
+    """``run``'s work, with ``target``'s lock held."""
+    from negotiation_sim.results.files import RUN, check_out, publish, staging_dir
+    from negotiation_sim.run.signals import interruptible
+
     if target is not None:
         check_out(target, RUN, overwrite=overwrite)
         home = staging_dir(target)
@@ -370,7 +389,7 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
                                runs=runs, chunk_size=chunk_size, seconds=seconds)
             if target is not None:
                 res._write_beside_rows(home, plots=plots)
-                publish(home, target)
+                publish(home, target, RUN)
                 res.path, res.runs_file = target, target / RUNS_FILE
     except BaseException:
         if home is not None:
@@ -528,10 +547,10 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         SweepFailed: some tasks raised (the others are written; it carries the results).
         SweepInterrupted: a signal stopped it (a ``KeyboardInterrupt``; its message says how
             to finish).
+        ResultsBusy: another process is writing ``out`` (``results.lock``: one writer a
+            directory; the message names it).
     """
-    from negotiation_sim.results.files import clean_temporary
-    from negotiation_sim.run.sweep import prepare, run_sweep
-    from negotiation_sim.run.signals import interruptible
+    from negotiation_sim.results.lock import results_lock
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     temporary = None
@@ -539,46 +558,75 @@ def sweep(experiment: LoadedExperiment | str | Path, *, out: str | Path | None =
         out = temporary = Path(tempfile.mkdtemp(prefix="negsim-sweep-"))
     out = Path(out)
     try:
-        with interruptible():
-            prepared = prepare(loaded, out, resume=resume, overwrite=overwrite)
-            todo = sum(t.n for t in prepared[2] if not (out / RUNS_DIR / t.part).exists())
-            ex, owned = _executor(executor, workers, scheduler)
-            try:
-                report = run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
-                                   progress=_task_progress(progress, todo),
-                                   # a remote cluster may not see this disk: rows come back
-                                   workers_write=getattr(ex, "scheduler", None) is None)
-            except BaseException:
-                if owned:  # stop the workers now rather than let them finish their tasks
-                    getattr(ex, "abort", ex.close)()
-                    owned = False
-                clean_temporary(out)  # parts the stopped workers were writing
-                raise
-            finally:
-                if owned:
-                    ex.close()
+        with results_lock(out):  # before anything is checked, and before any cluster starts
+            report = _sweep_into(loaded, out, executor, workers, scheduler, resume=resume,
+                                 overwrite=overwrite, progress=progress)
+            if report.summary is None:  # no point finished
+                raise SweepFailed(report, None)
+            results = _after_sweep(loaded, out, report, plots=plots and temporary is None)
     except BaseException:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
         raise
-    if report.summary is None:  # no point finished
-        if temporary is not None:
-            shutil.rmtree(temporary, ignore_errors=True)
-        raise SweepFailed(report, None)
-    if report.ok and loaded.design.method in ("sobol", "morris"):
-        _save_sensitivity(out)
-    results = Sweep.load(out)
-    results.report = report
     if temporary is not None:
         results._own(temporary)
-    elif plots:
-        from negotiation_sim.plots.figures import sweep_figures, write_figures
-        from negotiation_sim.results.manifest import record_figures
-
-        report.figures = write_figures(sweep_figures(results), out)
-        record_figures(out, report.figures)
     if not report.ok:
         raise SweepFailed(report, results)
+    return results
+
+
+def _sweep_into(loaded: LoadedExperiment, out: Path, executor, workers: int | None,
+                scheduler: str | None, *, resume: bool, overwrite: bool,
+                progress: Progress | None) -> SweepReport:
+    """Check ``out``, start the executor and run the sweep's tasks (``out``'s lock held)."""
+    from negotiation_sim.results.files import clean_temporary
+    from negotiation_sim.run.sweep import mark_interrupted, prepare, run_sweep
+    from negotiation_sim.run.signals import interruptible
+
+    with interruptible():
+        prepared = prepare(loaded, out, resume=resume, overwrite=overwrite)
+        todo = sum(t.n for t in prepared[2] if not (out / RUNS_DIR / t.part).exists())
+        ex, owned = _executor(executor, workers, scheduler)
+        try:
+            report = run_sweep(loaded, out, ex, resume=resume, prepared=prepared,
+                               progress=_task_progress(progress, todo),
+                               # a remote cluster may not see this disk: rows come back
+                               workers_write=getattr(ex, "scheduler", None) is None)
+        except BaseException:
+            if owned:  # stop the workers now rather than let them finish their tasks
+                getattr(ex, "abort", ex.close)()
+            clean_temporary(out)  # parts the stopped workers were writing
+            raise
+        try:
+            if owned:
+                ex.close()
+        except KeyboardInterrupt as err:  # while the workers were stopping, all tasks done
+            getattr(ex, "abort", ex.close)()
+            raise mark_interrupted(loaded, out, err, report) from None
+        return report
+
+
+def _after_sweep(loaded: LoadedExperiment, out: Path, report: SweepReport, *,
+                 plots: bool) -> Sweep:
+    """What follows the last task: sensitivity indices, the results read back, the figures.
+    An interrupt here leaves the manifest ``interrupted`` (``--resume`` redraws them)."""
+    from negotiation_sim.run.sweep import mark_interrupted
+    from negotiation_sim.run.signals import interruptible
+
+    with interruptible():
+        try:
+            if report.ok and loaded.design.method in ("sobol", "morris"):
+                _save_sensitivity(out)
+            results = Sweep.load(out)
+            results.report = report
+            if plots:
+                from negotiation_sim.plots.figures import sweep_figures, write_figures
+                from negotiation_sim.results.manifest import record_figures
+
+                report.figures = write_figures(sweep_figures(results), out)
+                record_figures(out, report.figures)
+        except KeyboardInterrupt as err:
+            raise mark_interrupted(loaded, out, err, report) from None
     return results
 
 

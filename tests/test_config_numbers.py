@@ -190,3 +190,79 @@ def test_saliences_at_the_limit_normalise_without_overflow():
     summary = _run_summary(sc)
     json.dumps(summary, allow_nan=False)
     assert all(u["mean"] is None or 0 <= u["mean"] <= 1 for u in summary["utilities"].values())
+
+
+# -- the truncated normal's CDF ------------------------------------------------------------------
+
+
+def test_the_cdf_of_a_point_interval_is_a_step():
+    d = Normal(dist="normal", mean=0.2, sd=0.1, low=0.5, high=0.5)
+    with np.errstate(all="raise"):
+        assert d.cdf(np.array([0.4, 0.5, 0.6])).tolist() == [0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("mean,sd,low,high", [
+    (0.0, 0.01, 0.5, 0.6),     # 50 sd above the mean
+    (1.0, 0.01, 0.1, 0.2),     # 80 sd below
+    (0.0, 1e-6, 0.5, 0.6),     # beyond where even log-probabilities reach
+    (0.0, 1.0, 0.3, 0.3 + 1e-12),  # closer than ndtr resolves
+])
+def test_the_cdf_far_in_a_tail_is_defined_and_exact(mean, sd, low, high):
+    d = Normal(dist="normal", mean=mean, sd=sd, low=low, high=high)
+    y = np.linspace(low - 0.01, high + 0.01, 201)
+    with np.errstate(all="raise"):
+        f = d.cdf(y)
+    assert np.isfinite(f).all() and (np.diff(f) >= 0).all()
+    assert f[0] == 0.0 and f[-1] == 1.0
+    a, b = (low - mean) / sd, (high - mean) / sd
+    if abs(a) < 40 and b - a > 1e-6:  # where scipy's own truncated normal is exact
+        inside = (y > low) & (y < high)
+        assert f[inside] == pytest.approx(truncnorm.cdf((y[inside] - mean) / sd, a, b),
+                                          abs=1e-9)
+
+
+def test_the_cdf_inside_the_body_is_unchanged_bit_for_bit():
+    d = Normal(dist="normal", mean=0.4, sd=0.2, low=0.0, high=1.0)
+    y = np.linspace(-0.1, 1.1, 97)
+    a, b = ndtr(-2.0), ndtr(3.0)
+    z = (np.clip(y, 0.0, 1.0) - 0.4) / 0.2
+    assert d.cdf(y).tolist() == np.clip((ndtr(z) - a) / (b - a), 0.0, 1.0).tolist()
+
+
+def test_validate_and_run_print_no_runtime_warning_for_a_point_or_far_tail(tmp_path):
+    import subprocess
+    import sys
+
+    data = json.loads(json.dumps(SMALL))
+    data["actors"]["ukraine"]["reservation"] = {"dist": "normal", "mean": 0.0, "sd": 0.001,
+                                                "low": 0.3, "high": 0.4}
+    data["actors"]["russia"]["reservation"] = {"dist": "normal", "mean": 0.3, "sd": 0.1,
+                                               "low": 0.35, "high": 0.35}
+    path = write_yaml(tmp_path / "tails.yaml", data)
+    for args in (["validate", path], ["run", path, "--runs", "300", "-q"]):
+        proc = subprocess.run([sys.executable, "-W", "default", "-m", "negotiation_sim",
+                               *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "RuntimeWarning" not in proc.stderr and "Traceback" not in proc.stderr, \
+            proc.stderr
+
+
+# -- counts are numbers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["true", "false", "yes"])
+def test_a_count_given_as_a_boolean_is_refused(tmp_path, value):
+    data = json.loads(json.dumps(SMALL))
+    path = write_yaml(tmp_path / "s.yaml", data)
+    path.write_text(path.read_text().replace("rounds: 8", f"rounds: {value}"))
+    with pytest.raises(InputError, match=r"protocol\.rounds.*whole number") as err:
+        load_scenario(path)
+    assert str(err.value).count("\n") == 0
+
+
+def test_a_base_60_count_is_refused_at_its_line(tmp_path):
+    path = write_yaml(tmp_path / "s.yaml", SMALL)
+    path.write_text(path.read_text().replace("rounds: 8", "rounds: 1:30"))
+    with pytest.raises(InputError, match=r"s\.yaml:\d+: protocol\.rounds") as err:
+        load_scenario(path)
+    assert "90" not in str(err.value)

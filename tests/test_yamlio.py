@@ -760,3 +760,18 @@ def test_multi_line_validator_message_becomes_one_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         validate_doc(doc, Multi)
     assert str(info.value) == f"{doc.path}:1: a: first line second line"
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-32-le", "\ufeff"), ("utf-32-be", "\ufeff"),
+                                          ("utf-32", "")])
+def test_utf32_is_named_utf32_not_utf16(tmp_path: Path, encoding: str, bom: str) -> None:
+    path = tmp_path / "utf32.yaml"
+    path.write_bytes((bom + "a: 1\n").encode(encoding))
+    with pytest.raises(InputError, match="UTF-32") as err:
+        load_yaml(path)
+    assert "UTF-16" not in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["1:30", "-1:30", "1:30:00", "190:20:30.15"])
+def test_yaml_1_1_base_60_numbers_are_text(tmp_path: Path, text: str) -> None:
+    assert load(tmp_path, f"x: {text}\n").data["x"] == text

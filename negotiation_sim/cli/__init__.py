@@ -142,10 +142,11 @@ def main() -> None:
             raise SystemExit(_interrupted(received[0] if received else 2)) from None
         except SystemExit as err:
             # an interrupt outside a command's body (while the command line is parsed) is
-            # ended by typer with a silent 130: say which signal it was, with its code
+            # ended by typer with a silent 130, and one that arrived as the command finished
+            # may have stopped nothing: say which signal it was, with its code (never 0)
             from negotiation_sim.cli.common import REPORTED
 
-            if err.code == 130 and received and not REPORTED:
+            if err.code in (0, None, 130) and received and not REPORTED:
                 raise SystemExit(_interrupted(received[0])) from None
             raise
 

@@ -198,8 +198,9 @@ def _results_dir_errors() -> tuple[type[Exception], ...]:
     """A results directory that cannot be used (evaluated only when an exception is raised,
     so that importing the command line loads nothing of the results layer)."""
     from negotiation_sim.results.files import OutDirError
+    from negotiation_sim.results.manifest_schema import ManifestError
 
-    return (OutDirError,)
+    return (OutDirError, ManifestError)
 
 
 def _scheduler_error() -> type[Exception]:
@@ -211,16 +212,43 @@ def _scheduler_error() -> type[Exception]:
 
 
 def check_out_option(out, kind: str | None = None) -> None:
-    """``--out`` that names a file (of any ``kind`` of results) is bad usage: one line,
+    """``--out`` (a directory of any ``kind`` of results) that cannot be written, checked
+    before anything is read or simulated (``results.files.check_out_path``: a file, a name
+    too long, a component that cannot be searched or written, a symbolic link): one line,
     exit 2."""
-    if out is not None and out.exists() and not out.is_dir():
-        raise fail(f"--out must be a directory: {out} is a file", 2)
+    _check_out(out, directory=True)
 
 
 def check_out_file(out) -> None:
-    """``--out`` of a command that writes one file, naming a directory: one line, exit 2."""
-    if out is not None and out.is_dir():
-        raise fail(f"--out must be a file: {out} is a directory", 2)
+    """``--out`` of a command that writes one file that cannot be written (a directory, and
+    the checks of ``check_out_option``): one line, exit 2."""
+    _check_out(out, directory=False)
+
+
+def _check_out(out, *, directory: bool) -> None:
+    if out is None:
+        return
+    from negotiation_sim.results.files import OutDirError, check_out_path
+
+    try:
+        check_out_path(out, directory=directory)
+    except OutDirError as err:
+        raise fail(str(err), 2) from None
+
+
+@contextlib.contextmanager
+def writing(*paths) -> Iterator[None]:
+    """Hold the lock (``results.lock``) of each of ``paths`` that is a results directory (it
+    holds the engine's manifest) while a command reads it or writes into it: a run replacing
+    it, or another command writing there, is then one line naming that process, exit 1."""
+    from pathlib import Path
+
+    from negotiation_sim.results.lock import results_locks
+    from negotiation_sim.results.schema import MANIFEST_FILE
+
+    dirs = [p for p in paths if p is not None and (Path(p) / MANIFEST_FILE).is_file()]
+    with results_locks(*dirs):
+        yield
 
 
 def check_size_options(runs: int | None = None, chunk: int | None = None,

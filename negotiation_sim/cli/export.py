@@ -7,7 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, fail, stderr, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    check_out_option,
+    fail,
+    stderr,
+    user_errors,
+    writing,
+)
 
 
 def export(
@@ -24,12 +32,13 @@ def export(
     """Export results for spreadsheets: a run's outcome shares (outcomes) and worlds (runs), a
     sweep's points with their outcome shares and intervals (points) and, when kept, its worlds
     (runs). xlsx needs openpyxl (the export extra)."""
-    with user_errors(debug):
+    if out is not None and out.exists() and not out.is_dir():
+        raise fail(f"{out}: --out must be a directory, not a file", 1)
+    check_out_option(out)
+    with user_errors(debug), writing(results, out):
         from negotiation_sim import api
         from negotiation_sim.results.export import export as write
 
-        if out is not None and out.exists() and not out.is_dir():
-            raise fail(f"{out}: --out must be a directory, not a file", 1)
         try:
             written = write(api.load_results(results), fmt, out or results)
         except ValueError as err:  # ExportError, or a directory that holds no results

@@ -37,6 +37,7 @@ from negotiation_sim.cli.common import (
     user_errors,
     warn,
     warnings_as_lines,
+    writing,
 )
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
 from negotiation_sim.results.schema import (
@@ -118,7 +119,8 @@ def plot(
     from negotiation_sim import plots
 
     check_out_option(out)
-    with user_errors(debug), warnings_as_lines(quiet):
+    target = out or (results if results.is_dir() else results.parent)
+    with user_errors(debug), warnings_as_lines(quiet), writing(results, target):
         from negotiation_sim.plots.figures import FigureChoiceError
 
         try:
@@ -133,7 +135,6 @@ def plot(
         if unknown:
             raise fail(f"no figure '{unknown[0]}' for {what} results (available: "
                        f"{', '.join(makers)})", 2)
-        target = out or (results if results.is_dir() else results.parent)
         if what == "trace" and not overwrite:
             taken = [target / figure_file(k, fmt.value) for k in kind or makers
                      if (target / figure_file(k, fmt.value)).exists()]
@@ -200,8 +201,9 @@ def compare(
                 warn(note)
         figure = figure_file(COMPARISON_FIGURE, fmt.value)
         if out is not None:
-            write_json_atomic(out / COMPARISON_FILE, result.as_dict())
-            plots.save(plots.comparison_figure(result), out / figure)
+            with writing(out):
+                write_json_atomic(out / COMPARISON_FILE, result.as_dict())
+                plots.save(plots.comparison_figure(result), out / figure)
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
     else:
@@ -303,7 +305,8 @@ def report(
     from negotiation_sim.results.reader import results_kind
 
     check_out_file(out)
-    with user_errors(debug), warnings_as_lines(quiet):
+    with user_errors(debug), warnings_as_lines(quiet), \
+            writing(results, None if out is None else out.parent):
         kind = results_kind(results)
         if kind == "trace":
             raise fail("report takes a run or sweep results directory; for a trace use "

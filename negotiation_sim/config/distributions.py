@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -60,7 +61,15 @@ def at_most(limit: int, what: str) -> list[Any]:
             raise ValueError(limit_text(what, limit, value))
         return value
 
-    return [Field(json_schema_extra={"maximum": limit}), AfterValidator(check)]
+    return [Field(json_schema_extra={"maximum": limit}), BeforeValidator(_not_bool),
+            AfterValidator(check)]
+
+
+def _not_bool(value: Any) -> Any:
+    """A count is a number: ``true`` is refused, not read as 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {str(value).lower()}")
+    return value
 
 
 class _Dist(BaseModel):
@@ -174,15 +183,31 @@ class Normal(_Dist):
         return lo, hi
 
     def cdf(self, y: np.ndarray) -> np.ndarray:
+        """The CDF at ``y``; defined everywhere (never NaN, never a RuntimeWarning).
+
+        A point interval (``low == high``) and an interval so narrow or so far in a tail that
+        ``ndtr`` cannot tell its ends apart are a step at ``low`` and a straight line across
+        the interval (the density is flat there to float64 precision); an interval wholly more
+        than ``TAIL`` sd from the mean is taken in log space, as ``sample`` does.
+        """
         from scipy.special import ndtr
 
         y = np.asarray(y, dtype=float)
         if self.sd == 0:
             return (y >= self.mean).astype(float)
+        lo_x, hi_x = self.support()
+        if lo_x == hi_x:
+            return (y >= lo_x).astype(float)
         lo = -np.inf if self.low is None else (self.low - self.mean) / self.sd
         hi = np.inf if self.high is None else (self.high - self.mean) / self.sd
+        z = (np.clip(y, lo_x, hi_x) - self.mean) / self.sd
+        if lo > TAIL:  # mirrored: the upper tail is the lower tail of -z
+            return np.clip(1.0 - _lower_tail_cdf(-hi, -lo, -z), 0.0, 1.0)
+        if hi < -TAIL:
+            return _lower_tail_cdf(lo, hi, z)
         a, b = ndtr(lo), ndtr(hi)
-        z = (np.clip(y, *self.support()) - self.mean) / self.sd
+        if not b > a:  # ends closer than ndtr resolves
+            return np.clip((z - lo) / (hi - lo), 0.0, 1.0)
         return np.clip((ndtr(z) - a) / (b - a), 0.0, 1.0)
 
     def _ppf(self, z: np.ndarray) -> np.ndarray:
@@ -244,6 +269,23 @@ def _lower_tail_quantile(alpha: float, beta: float, u: np.ndarray) -> np.ndarray
         gap = -math.expm1(float(log_ndtr(alpha)) - log_b)  # 1 - r, in [0, 1]
         log_p = log_b + np.log1p(-(1.0 - u) * gap)
         return np.clip(ndtri_exp(log_p), alpha, beta)
+
+
+def _lower_tail_cdf(alpha: float, beta: float, z: np.ndarray) -> np.ndarray:
+    """CDF at ``z`` of a standard normal truncated to [alpha, beta], beta < -``TAIL``, in log
+    space: ``(Phi(z) - Phi(alpha)) / (Phi(beta) - Phi(alpha))`` with every ``Phi`` a log, so
+    nothing underflows to 0 / 0."""
+    from scipy.special import log_ndtr
+
+    log_a, log_b = float(log_ndtr(alpha)), float(log_ndtr(beta))
+    if not math.isfinite(log_b) or log_b - log_a < 1e-300:  # beyond log reach, or a point
+        return np.clip((z - alpha) / (beta - alpha), 0.0, 1.0)
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        log_z = log_ndtr(z)
+        num = np.exp(log_z - log_b) * -np.expm1(np.minimum(log_a - log_z, 0.0))
+        den = -math.expm1(log_a - log_b)
+        out = num / den
+    return np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0)
 
 
 class Beta(_Dist):

@@ -74,6 +74,7 @@ _CONVERTERS = {
     _STD + "bool": ("boolean", _SCALARS.construct_yaml_bool),
     _NULL: ("null", lambda node: None),
 }
+_BASE_60 = frozenset((_STD + "int", _STD + "float"))  # YAML 1.1's sexagesimal 1:30, 1:30.5
 _INVALID = object()  # marks a mapping key that could not be used
 _USES_LIBYAML = hasattr(yaml, "CSafeLoader")
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
@@ -334,6 +335,9 @@ def parse_yaml(text: str, path: str = "<string>", *, max_nodes: int = DEFAULT_MA
 def _read_text(name: str) -> str:
     """The file's text, or an InputError saying why it cannot be read."""
     raw = _read_bytes(name)
+    # UTF-32's little-endian mark begins with UTF-16's: look for it first
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        _fail(name, None, "file is UTF-32 encoded; save it as UTF-8")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         _fail(name, None, "file is UTF-16 encoded; save it as UTF-8")
     try:
@@ -636,6 +640,9 @@ class _Builder:
             self.bad_tag(node, loc)
             return None
         if node.tag not in _CONVERTERS:
+            return node.value
+        if node.tag in _BASE_60 and ":" in node.value:
+            # YAML 1.1 reads 1:30 as 90 (base 60); YAML 1.2, and a reader, as text
             return node.value
         what, convert = _CONVERTERS[node.tag]
         try:

@@ -11,7 +11,7 @@ the directory holds (``inspect_out``):
 * the engine's own results, recognised by their ``manifest.json`` (which says ``kind``): a run
   is refused beside a run's results unless ``overwrite`` replaces them whole, and a run is never
   written into a sweep's directory nor a sweep into a run's; sweeps add ``resume``
-  (``results.sweep``);
+  (``run.sweep``);
 * anything else (files the engine did not write): refused, and nothing there is touched.
   Overwriting is refused too when the engine's directory holds files it did not write: the
   engine deletes only what it wrote.
@@ -21,14 +21,29 @@ the target and this process) and renamed into place when complete (``publish``),
 interrupted run leaves the old results as they were. A staging directory left by a process that
 was killed (``kill -9``: nothing can be cleaned then) is removed by the next run into the same
 target (``clean_stale``), once its process is gone.
+
+Publishing never deletes what the engine did not write, even a file written into the target
+while the run was going: the staging directory is renamed onto the target only when the target
+is missing or empty (a rename cannot replace a directory that holds anything); otherwise the
+old directory is renamed aside first, and what the engine did not write is moved from it into
+the new one before the engine's old files are removed (``_keep_foreign``). One writer at a
+time is ``results.lock``'s business.
+
+Output paths are checked before any work (``check_out_path``): a name too long for the file
+system (with room for the hidden names negsim puts beside it), a component that is a file or
+cannot be searched, a parent that cannot be written, and a symbolic link as ``--out`` (a rename
+would replace the link, not what it points to) are each one line. Directories and files are
+created with the user's umask.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
+import stat
 import re
 import shutil
 import tempfile
@@ -76,11 +91,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def umask() -> int:
+    """This process's umask (the files and directories it makes honour it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # elsewhere: read by setting it, at once put back
+    os.umask(current)
+    return current
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -182,15 +211,28 @@ _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")  # write_*_atomic's .NAME
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
-    """The engine's manifest of ``directory``, or None when it has none (or not the engine's)."""
+    """The engine's manifest of ``directory``, checked (``results.manifest.parse_manifest``),
+    or None when it has none, or a ``manifest.json`` that is not the engine's (one without
+    ``versions`` and ``scenario_hash``).
+
+    Raises:
+        ManifestError: the engine's manifest, damaged (one line naming the field).
+    """
+    from negotiation_sim.results.manifest_schema import ManifestError, parse_manifest
+
+    path = Path(directory) / MANIFEST_FILE
     try:
-        data = json.loads((directory / MANIFEST_FILE).read_text())
-    except (OSError, ValueError):
+        return parse_manifest(path)
+    except FileNotFoundError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("versions"), dict) \
-            or "scenario_hash" not in data:
+    except ManifestError:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
+        if isinstance(data, dict) and "versions" in data and "scenario_hash" in data:
+            raise
         return None
-    return data
 
 
 def manifest_kind(manifest: dict[str, Any]) -> str:
@@ -234,6 +276,8 @@ def inspect_out(path: str | Path) -> OutDir:
         OutDirError: ``path`` exists and is not a directory.
     """
     path = Path(path)
+    if path.is_symlink():
+        raise OutDirError(_symlink(path))
     if path.exists() and not path.is_dir():
         raise OutDirError(f"--out must be a directory: {path} is a file")
     if not path.exists():
@@ -276,7 +320,7 @@ def check_out(path: str | Path, kind: str, *, overwrite: bool = False,
         path: the results directory asked for.
         kind: ``run`` or ``sweep``.
         overwrite: replace the engine's results of that kind there, whole.
-        resume: (sweeps) finish the sweep there; ``results.sweep`` checks it is the same one.
+        resume: (sweeps) finish the sweep there; ``run.sweep`` checks it is the same one.
 
     Raises:
         OutDirError: the directory is a file, holds files the engine did not write, holds the
@@ -333,8 +377,20 @@ def staging_dir(target: str | Path) -> Path:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
-    return Path(tempfile.mkdtemp(prefix=_staging_prefix(target), suffix=".tmp",
-                                 dir=target.parent))
+    return _new_dir(target.parent, _staging_prefix(target), ".tmp")
+
+
+def _new_dir(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new directory with a unique name, made with the user's umask (``mkdtemp`` makes
+    0700, and the staging directory becomes the results directory)."""
+    for _ in range(100):
+        path = parent / f"{prefix}{os.urandom(4).hex()}{suffix}"
+        try:
+            os.mkdir(path, 0o777)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no unused name for a staging directory", str(parent))
 
 
 def clean_stale(target: str | Path) -> list[Path]:
@@ -373,31 +429,79 @@ def set_aside(target: Path) -> Path:
     return aside
 
 
-def publish(staging: Path, target: Path) -> None:
-    """Rename a complete staging directory into place; an existing ``target`` (already checked
-    by ``check_out``: empty, or the engine's results to overwrite) is replaced whole."""
-    aside = None
-    if target.exists() and any(target.iterdir()):
-        aside = set_aside(target)
+def publish(staging: Path, target: Path, kind: str = RUN) -> None:
+    """Rename a complete staging directory into place, replacing the engine's ``kind`` of
+    results at ``target`` (``check_out`` allowed it) but nothing the engine did not write.
+
+    A rename onto a missing or empty directory cannot delete anything, and onto one that holds
+    anything it fails; then the old directory is renamed aside, the new one into place, and
+    what the old one holds that the engine did not write (a file made while the run went on)
+    is moved into the new one (``_keep_foreign``).
+    """
     try:
-        os.replace(staging, target)
+        os.rename(staging, target)
+        return
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    old = read_manifest(target)
+    aside = set_aside(target)
+    try:
+        os.rename(staging, target)
     except BaseException:
-        if aside is not None:
-            os.replace(aside, target)
+        os.rename(aside, target)
         raise
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
+    _keep_foreign(aside, target, kind, old)
+
+
+def _own_entry(name: str, kind: str, manifest: dict[str, Any] | None) -> bool:
+    """Whether ``name`` in a ``kind`` of results directory is the engine's to remove."""
+    listed = set((manifest or {}).get("figures", []))
+    return (name in OWN_FILES.get(kind, set()) or name in figure_names() or name in listed
+            or _ours_tmp(name))
+
+
+def _keep_foreign(aside: Path, target: Path, kind: str, manifest: dict[str, Any] | None) -> None:
+    """Empty the set-aside old directory ``aside``: its engine's files are removed, anything
+    else is moved into ``target``; ``aside`` itself goes when empty (``rmdir``, which never
+    deletes anything). Something that cannot be moved (its name is taken) stays there, and a
+    warning says where."""
+    import warnings
+
+    for _ in range(3):  # again if something appears in it meanwhile
+        for entry in sorted(aside.iterdir()):
+            if _own_entry(entry.name, kind, manifest) and (
+                    entry.name != RUNS_DIR or _only_parts(entry)):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            elif not os.path.lexists(target / entry.name):
+                os.rename(entry, target / entry.name)
+        try:
+            os.rmdir(aside)
+            return
+        except OSError:
+            continue
+    warnings.warn(f"files negsim did not write, whose names the new results took, were kept "
+                  f"in {aside}", UserWarning, stacklevel=3)
+
+
+def _only_parts(runs_dir: Path) -> bool:
+    """Whether a sweep's ``runs/`` holds only the engine's parts (and their temporary files)."""
+    return all(e.is_file() and (PART.fullmatch(e.name) or _ours_tmp(e.name))
+               for e in runs_dir.iterdir())
 
 
 @contextlib.contextmanager
-def staged(target: str | Path) -> Iterator[Path]:
+def staged(target: str | Path, kind: str = RUN) -> Iterator[Path]:
     """Build a results directory in a staging directory, renamed to ``target`` on success and
     removed on any exception (an interrupt, a full disk): ``with staged(out) as tmp: ...``."""
     target = Path(target)
     staging = staging_dir(target)
     try:
         yield staging
-        publish(staging, target)
+        publish(staging, target, kind)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -405,9 +509,105 @@ def staged(target: str | Path) -> Iterator[Path]:
 
 def remove_results(state: OutDir) -> None:
     """Remove the engine's results directory ``state`` describes (``check_out`` allowed it:
-    nothing foreign in it), first renaming it out of the way so it is never left half-deleted."""
+    nothing foreign in it), first renaming it out of the way so it is never left half-deleted;
+    anything written into it since the check is kept (moved back into a new, empty one)."""
     if state.exists and not state.empty:
-        shutil.rmtree(set_aside(state.path), ignore_errors=True)
+        aside = set_aside(state.path)
+        os.mkdir(state.path, 0o777)
+        _keep_foreign(aside, state.path, state.kind or RUN, state.manifest)
+
+
+# -- output paths, checked before any work --------------------------------------------------------
+
+NAME_ROOM = 32
+"""Bytes a results directory's name leaves for the hidden names negsim puts beside it (its
+staging directory ``.NAME.negsim-PID-XXXXXXXXXXXX.tmp``, its lock ``.NAME.negsim.lock``)."""
+
+
+def check_out_path(path: str | Path, *, directory: bool = True) -> Path:
+    """Whether an output path can be written, checked before any work: returns it, or raises
+    ``OutDirError`` (one line) saying what keeps it from being written.
+
+    Args:
+        path: ``--out`` as given.
+        directory: a directory of results (``run``, ``sweep``, ``plot``...), else one file
+            (``report``, ``schema``).
+    """
+    path = Path(path)
+    text = os.fsencode(path)
+    if b"\0" in text:
+        raise OutDirError(f"--out {path!r}: a path cannot hold a NUL character")
+    name_max, path_max = _limits(path)
+    if len(os.fsencode(os.path.abspath(path))) > path_max - NAME_ROOM:
+        raise OutDirError(f"--out is too long: {len(text):,} bytes, and the file system takes "
+                          f"paths of at most {path_max - NAME_ROOM:,} here")
+    for part in path.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutDirError(f"--out: the name {part[:40]!r}... is {len(os.fsencode(part)):,} "
+                              f"bytes, longer than the file system takes ({name_max})")
+    room = NAME_ROOM if directory else 16
+    if path.name and len(os.fsencode(path.name)) > name_max - room:
+        raise OutDirError(f"--out: the name {path.name[:40]!r}... is "
+                          f"{len(os.fsencode(path.name)):,} bytes; at most {name_max - room} "
+                          "leave room for the hidden names negsim writes beside it")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise OutDirError(_unusable(path, err)) from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise OutDirError(_symlink(path))
+    if st is not None and directory and not stat.S_ISDIR(st.st_mode):
+        raise OutDirError(f"--out must be a directory: {path} is a file")
+    if st is not None and not directory and stat.S_ISDIR(st.st_mode):
+        raise OutDirError(f"--out must be a file: {path} is a directory")
+    _check_writable(path, st is not None and stat.S_ISDIR(st.st_mode))
+    return path
+
+
+def _limits(path: Path) -> tuple[int, int]:
+    """(longest name, longest path) of the file system ``path`` would be on."""
+    probe = Path(os.path.abspath(path))
+    while not os.path.isdir(probe) and probe != probe.parent:  # isdir: False on any error
+        probe = probe.parent
+    try:
+        return os.pathconf(probe, "PC_NAME_MAX"), os.pathconf(probe, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        return 255, 4096
+
+
+def _check_writable(path: Path, exists: bool) -> None:
+    """The nearest existing ancestor of ``path`` (and ``path`` itself when it is a directory
+    that exists) must be a directory this process can enter and write into."""
+    full = Path(os.path.abspath(path))
+    ancestor = full.parent
+    while True:
+        try:
+            st = os.stat(ancestor)
+        except FileNotFoundError:
+            ancestor = ancestor.parent
+            continue
+        except OSError as err:
+            raise OutDirError(_unusable(path, err)) from None
+        break
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutDirError(f"--out {path}: {ancestor} is a file, not a directory")
+    for where in ([full] if exists else []) + [ancestor]:
+        if not os.access(where, os.W_OK | os.X_OK):
+            raise OutDirError(f"--out {path}: {where} is not writable by this user (negsim "
+                              "writes its files and, beside the results, its lock and staging "
+                              "directory there)")
+
+
+def _unusable(path: Path, err: OSError) -> str:
+    return f"--out {path}: {err.strerror or err} ({err.filename or path})"
+
+
+def _symlink(path: Path) -> str:
+    return (f"--out {path} is a symbolic link (to {os.readlink(path)}): give the directory "
+            "itself; negsim replaces --out by a rename, which would replace the link, not "
+            "what it points to")
 
 
 def clean_temporary(directory: Path) -> None:

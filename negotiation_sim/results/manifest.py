@@ -4,6 +4,8 @@ A manifest also marks a directory as the engine's own (``results.files.read_mani
 what the directory holds (``kind``: ``run`` or ``sweep``), which engine wrote it
 (``engine_version``: a sweep resumes only with the version that started it) and which figures
 belong to those results (``figures``: written beside them from the same data).
+
+A manifest read back is checked first (``results.manifest_schema``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from negotiation_sim.config.scenario import Scenario
+from negotiation_sim.results.manifest_schema import ManifestError, load_manifest
 from negotiation_sim.results.schema import FORMAT_VERSION, MANIFEST_FILE
 
+__all__ = ["ManifestError", "engine_version", "load_manifest", "manifest", "record_figures",
+           "versions"]
 
 def engine_version() -> str:
     """``negotiation_sim.__version__``: the version of the engine that is running.
@@ -74,6 +79,7 @@ def record_figures(directory: str | Path, figures: Iterable[str | Path]) -> None
     if data is None:
         return
     names = {Path(f).name for f in figures if Path(f).parent.resolve() == directory.resolve()}
+    # listed names are plain file names (parse_manifest checked them): inside ``directory``
     listed = {f for f in data.get("figures", []) if (directory / f).is_file()}
     data["figures"] = sorted(listed | names)
     write_json_atomic(directory / MANIFEST_FILE, data)

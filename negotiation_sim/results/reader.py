@@ -23,9 +23,9 @@ import numpy as np
 from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.core.outputs import OUTPUTS
+from negotiation_sim.results.manifest_schema import load_manifest
 from negotiation_sim.results.marks import IssueMarks, read_scenario_record, scenario_marks
 from negotiation_sim.results.schema import (
-    MANIFEST_FILE,
     POINTS_FILE,
     RUNS_DIR,
     RUNS_FILE,
@@ -88,7 +88,7 @@ class RunResults:
         if not summary_file.is_file():
             raise FileNotFoundError(f"{path}: not a run's results directory (no {SUMMARY_FILE})")
         summary = json.loads(summary_file.read_text())
-        manifest = read_json(path / MANIFEST_FILE)
+        manifest = load_manifest(path)
         marks = None
         if scenario is None and (path / SCENARIO_FILE).is_file():
             sc, marks = read_scenario_record(path / SCENARIO_FILE)
@@ -331,7 +331,7 @@ class SweepResults:
 
         path = Path(path)
         summary_file = path / SWEEP_SUMMARY_FILE
-        manifest = read_json(path / MANIFEST_FILE)
+        manifest = load_manifest(path)
         if not summary_file.exists():
             note = sweep_status_note(manifest)
             raise FileNotFoundError(f"{path}: no {SWEEP_SUMMARY_FILE}: no point of the sweep "

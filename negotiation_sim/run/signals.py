@@ -10,6 +10,19 @@ twice to force).
 
 Handlers a caller installed itself are left alone, and outside the main thread (where Python
 cannot set handlers) nothing changes.
+
+Two moments need more than raising at once:
+
+* A start-up that an exception would leave half-done, with processes and threads of its own (a
+  dask ``LocalCluster``: interrupted, it leaves workers starting and a cluster that
+  distributed's exit handler fails to close, each printing a traceback), runs inside
+  ``deferred()``: a signal that arrives there is raised when the block ends, once what it
+  started can be closed cleanly.
+* Python runs the handler wherever the main thread is, which may be a finaliser (``__del__``,
+  a weakref callback, a generator closed by the garbage collector): there the exception is
+  printed as "Exception ignored" and dropped, and the command would go on and exit 0. Inside
+  ``interruptible()`` such an interrupt is never printed; it is raised when the block ends
+  (the command line then exits with the signal's code and one line).
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -54,6 +68,7 @@ def interruptible() -> Iterator[list[int]]:
         return
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {}
+    dropped: list[int] = []  # an interrupt that came where it could not be raised
 
     def handler(signum, frame) -> None:
         if received:  # a second signal while cleaning up: stop now, as the default would
@@ -61,14 +76,65 @@ def interruptible() -> Iterator[list[int]]:
             os.kill(os.getpid(), signum)
             return
         received.append(signum)
+        if _DEFERRED.depth:
+            _DEFERRED.pending = signum
+            return
+        if _in_finaliser(frame):  # Python would print it there and drop it
+            dropped.append(signum)
+            return
         raise Interrupted(signum)
+
+    def unraisable(info) -> None:
+        if isinstance(info.exc_value, Interrupted) and received:
+            dropped.append(received[0])  # dropped by a finaliser all the same: not printed
+            return
+        hook(info)
 
     for sig in SIGNALS:
         current = signal.getsignal(sig)
         if current in defaults:
             previous[sig] = signal.signal(sig, handler)
+    hook = sys.unraisablehook
+    if previous:
+        sys.unraisablehook = unraisable
     try:
         yield received
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        if previous:
+            sys.unraisablehook = hook
+    if dropped:  # the block ended without it: it still ends in the signal's way
+        raise Interrupted(dropped[0])
+
+
+def _in_finaliser(frame) -> bool:
+    """Whether ``frame`` runs inside a ``__del__`` method, where an exception cannot
+    propagate."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _Deferred:
+    depth = 0
+    pending: int | None = None
+
+
+_DEFERRED = _Deferred()
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Signals that ``interruptible()`` turns into ``Interrupted`` are held while inside and
+    raised when the block ends (a second one still ends the process at once)."""
+    _DEFERRED.depth += 1
+    try:
+        yield
+    finally:
+        _DEFERRED.depth -= 1
+        if _DEFERRED.depth == 0 and _DEFERRED.pending is not None:
+            signum, _DEFERRED.pending = _DEFERRED.pending, None
+            raise Interrupted(signum)

@@ -27,11 +27,15 @@ run. A task that raises is recorded with its error and the sweep goes on.
 The directory is the engine's once its manifest exists, and the manifest is written first
 (``results.files`` recognises the engine's directories by it). A sweep starts only in an empty
 directory, resumes only its own sweep (same experiment, scenario in order, seed, runs, chunks and
-engine version; parts it did not write in ``runs/`` are refused, never deleted) and
+engine version; parts it did not write in ``runs/`` are refused, never deleted; its own parts
+that no longer read back, truncated or damaged, are named, removed and computed again) and
 ``overwrite`` replaces a sweep's directory whole. An interrupt (Ctrl-C, SIGTERM: see
 ``run.signals``) ends the session with ``status: interrupted`` in the manifest and the command
-that finishes it (``SweepInterrupted``); figures drawn in an earlier session, from fewer points,
-are removed when a session starts, and those drawn after it are listed in the manifest.
+that finishes it (``SweepInterrupted``), at any moment from the first manifest to the last
+(while the summary is made, the workers stop or the figures are drawn too: ``mark_interrupted``);
+figures drawn in an earlier session, from fewer points, are removed when a session starts, and
+those drawn after it are listed in the manifest. One process at a time writes the directory
+(``results.lock``, held by ``api.sweep``).
 """
 
 from __future__ import annotations
@@ -170,9 +174,14 @@ def summarise(out: Path, tasks: list[Task], scenarios: list[Scenario], points, s
         acc = Accumulator.for_scenario(sc)
         cols = ["world", *output_columns(sc, summarised=True)]
         for path in parts:
-            with pq.ParquetFile(path) as f:
-                have = [c for c in cols if c in f.schema_arrow.names]
-                acc.add(chunk_from_table(f.read(columns=have), sc))
+            try:
+                with pq.ParquetFile(path) as f:
+                    have = [c for c in cols if c in f.schema_arrow.names]
+                    table = f.read(columns=have)
+            except Exception as err:  # noqa: BLE001 - a part damaged after it was written
+                raise DamagedPart(path, f"{type(err).__name__}: "
+                                  f"{str(err).splitlines()[0] if str(err) else ''}") from None
+            acc.add(chunk_from_table(table, sc))
         row = {c: points[c][p].as_py() for c in keep}
         rows.append({**row, **summary_row(acc, sc, seed)})
     if not rows:
@@ -238,7 +247,52 @@ def prepare(loaded: LoadedExperiment, out: Path, *, resume: bool, overwrite: boo
         "experiment_hash": exp.digest(),
     }
     previous = check_dir(out, identity, resume=resume, overwrite=overwrite)
+    if isinstance(previous, dict):
+        drop_damaged_parts(out, tasks)
     return scenarios, points, tasks, identity, previous
+
+
+class DamagedPart(SweepError):
+    """A part file that cannot be read back (truncated, corrupted): named, removed, and run
+    again by ``--resume``."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: damaged ({why})")
+        self.path = path
+
+
+def part_problem(path: Path, worlds: int) -> str | None:
+    """Why the part file ``path`` of a task of ``worlds`` worlds is damaged, or None.
+
+    Reads the footer only (row count and schema), so checking every part of a large sweep on
+    resume costs milliseconds a part.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as f:
+            rows = f.metadata.num_rows
+    except Exception as err:  # noqa: BLE001 - whatever pyarrow says, the part is unreadable
+        return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    if rows != worlds:
+        return f"{rows:,} rows where the task has {worlds:,} worlds"
+    return None
+
+
+def drop_damaged_parts(out: Path, tasks: list[Task]) -> list[str]:
+    """Remove the parts of ``out`` that cannot be read back, so that this session runs their
+    tasks again; each is named in a warning. Returns their names."""
+    import warnings
+
+    dropped = []
+    for t in tasks:
+        path = out / RUNS_DIR / t.part
+        if path.is_file() and (why := part_problem(path, t.n)) is not None:
+            path.unlink()
+            dropped.append(t.part)
+            warnings.warn(f"{path}: damaged ({why}); removed, its task runs again",
+                          UserWarning, stacklevel=2)
+    return dropped
 
 
 def check_dir(out: Path, identity: dict[str, Any], *, resume: bool,
@@ -311,46 +365,21 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     session = {"started": started.isoformat(timespec="seconds"), "command": sys.argv,
                "host": socket.gethostname(), "pid": os.getpid(), **executor.describe()}
     base = _manifest(loaded, identity, tasks, points)
-    # the manifest first: from now on the directory is recognisably the engine's
-    write_json_atomic(out / MANIFEST_FILE, {  # "resume": what finishes it if it is killed
-        **base, "status": "running", "resume": resume_command(loaded, out),
-        "tasks": {**base["tasks"], **_done(previous)}, "sessions": [*sessions, session]})
-    runs_dir.mkdir(exist_ok=True)
-    write_parquet_atomic(points, out / POINTS_FILE)
-    write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
-
-    todo = [t for t in tasks if not (runs_dir / t.part).exists()]
-    report = SweepReport(out, len(tasks), len(tasks) - len(todo), 0)
-    layout = Layout.of(scenarios, loaded.base)
-    seed = exp.seed
-
-    crn = exp.common_random_numbers
-
-    def args(t: Task) -> tuple:
-        common = (scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n)
-        if workers_write:
-            return (*common, layout.for_point(t.point), t.point, runs_dir / t.part)
-        return common
-
-    fn = run_and_write_task if workers_write else run_task
+    report = SweepReport(out, len(tasks), 0, 0)
     stopped: KeyboardInterrupt | None = None
-    try:
-        for task, future in imap_unordered(executor, fn, todo, args):
-            try:
-                result = future.result()
-                if not workers_write:
-                    write_parquet_atomic(layout.table(result, scenarios[task.point], task.point),
-                                         runs_dir / task.part)
-            except Exception as err:  # one bad task must not stop the sweep
-                report.failed.append(_failure(task, err))
-                ok = False
-            else:
-                report.ran += 1
-                report.worlds += task.n
-                ok = True
-            if progress is not None:
-                progress(task, ok)
-    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM under run.signals.interruptible
+    try:  # from here on, an interrupt at any moment leaves the manifest "interrupted"
+        # the manifest first: from now on the directory is recognisably the engine's
+        write_json_atomic(out / MANIFEST_FILE, {  # "resume": what finishes it if it is killed
+            **base, "status": "running", "resume": resume_command(loaded, out),
+            "tasks": {**base["tasks"], **_done(previous)}, "sessions": [*sessions, session]})
+        runs_dir.mkdir(exist_ok=True)
+        write_parquet_atomic(points, out / POINTS_FILE)
+        write_json_atomic(out / SCENARIO_FILE, scenario_record(loaded.base))
+        todo = [t for t in tasks if not (runs_dir / t.part).exists()]
+        report.resumed = len(tasks) - len(todo)
+        _run_tasks(loaded, scenarios, todo, runs_dir, executor, report, progress,
+                   workers_write)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP under run.signals
         stopped = err
     finally:
         report.seconds = time.perf_counter() - clock
@@ -360,34 +389,95 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
                        worlds_per_second=round(report.worlds / max(report.seconds, 1e-9)))
         if report.failed:
             session["failed"] = len(report.failed)
-
-    if stopped is not None:
-        resume_with = resume_command(loaded, out)
-        session["interrupted"] = (stopped.args[0] if stopped.args else None) or "SIGINT"
-        # the manifest first, so that the directory says what it is even if the summary of
-        # the points done is cut short (a second signal ends the process at once)
-        write_json_atomic(out / MANIFEST_FILE, {
-            **base, "status": "interrupted", "resume": resume_with,
-            "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists() for t in tasks),
-                      "failed": report.failed},
-            "sessions": [*sessions, session]})
-        _summarise_so_far(out, tasks, scenarios, points, seed)
-        raise SweepInterrupted(getattr(stopped, "signum", 2), report, resume_with) from None
-
-    summary = summarise(out, tasks, scenarios, points, seed)
-    if summary is not None:
-        write_parquet_atomic(summary, out / SWEEP_SUMMARY_FILE)
-    report.summary = summary
-    done = sum((runs_dir / t.part).exists() for t in tasks)
-    complete = done == len(tasks)
+    seed = exp.seed
+    if stopped is None:
+        try:
+            report.summary = summarise(out, tasks, scenarios, points, seed)
+            if report.summary is not None:
+                write_parquet_atomic(report.summary, out / SWEEP_SUMMARY_FILE)
+            done = sum((runs_dir / t.part).exists() for t in tasks)
+            complete = done == len(tasks)
+            write_json_atomic(out / MANIFEST_FILE, {
+                **base,
+                "status": "complete" if complete else "incomplete",
+                **({} if complete else {"resume": resume_command(loaded, out)}),
+                "tasks": {**base["tasks"], "done": done, "failed": report.failed},
+                "sessions": [*sessions, session],
+            })
+            return report
+        except KeyboardInterrupt as err:  # while summarising: the sweep is not finished
+            stopped = err
+        except DamagedPart as err:  # removed: --resume runs its task again
+            err.path.unlink(missing_ok=True)
+            resume_with = resume_command(loaded, out)
+            write_json_atomic(out / MANIFEST_FILE, {
+                **base, "status": "incomplete", "resume": resume_with,
+                "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists()
+                                                       for t in tasks),
+                          "failed": report.failed},
+                "sessions": [*sessions, session]})
+            raise SweepError(f"{err}; removed: finish the sweep with: {resume_with}") from None
+    resume_with = resume_command(loaded, out)
+    session["interrupted"] = (stopped.args[0] if stopped.args else None) or "SIGINT"
+    # the manifest first, so that the directory says what it is even if the summary of
+    # the points done is cut short (a second signal ends the process at once)
     write_json_atomic(out / MANIFEST_FILE, {
-        **base,
-        "status": "complete" if complete else "incomplete",
-        **({} if complete else {"resume": resume_command(loaded, out)}),
-        "tasks": {**base["tasks"], "done": done, "failed": report.failed},
-        "sessions": [*sessions, session],
-    })
-    return report
+        **base, "status": "interrupted", "resume": resume_with,
+        "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists() for t in tasks),
+                  "failed": report.failed},
+        "sessions": [*sessions, session]})
+    _summarise_so_far(out, tasks, scenarios, points, seed)
+    raise SweepInterrupted(getattr(stopped, "signum", 2), report, resume_with) from None
+
+
+def _run_tasks(loaded: LoadedExperiment, scenarios: list[Scenario], todo: list[Task],
+               runs_dir: Path, executor: Executor, report: SweepReport,
+               progress: ProgressFn | None, workers_write: bool) -> None:
+    """Run the tasks to do, writing each one's part; failures are recorded in ``report``."""
+    exp = loaded.experiment
+    layout = Layout.of(scenarios, loaded.base)
+    seed, crn = exp.seed, exp.common_random_numbers
+
+    def args(t: Task) -> tuple:
+        common = (scenarios[t.point], seed, 0 if crn else t.point, t.first_world, t.n)
+        if workers_write:
+            return (*common, layout.for_point(t.point), t.point, runs_dir / t.part)
+        return common
+
+    fn = run_and_write_task if workers_write else run_task
+    for task, future in imap_unordered(executor, fn, todo, args):
+        try:
+            result = future.result()
+            if not workers_write:
+                write_parquet_atomic(layout.table(result, scenarios[task.point], task.point),
+                                     runs_dir / task.part)
+        except Exception as err:  # one bad task must not stop the sweep
+            report.failed.append(_failure(task, err))
+            ok = False
+        else:
+            report.ran += 1
+            report.worlds += task.n
+            ok = True
+        if progress is not None:
+            progress(task, ok)
+
+
+def mark_interrupted(loaded: LoadedExperiment, out: Path, err: KeyboardInterrupt,
+                     report: SweepReport) -> SweepInterrupted:
+    """A signal after the sweep's last task and summary (while its figures or indices were
+    drawn): the manifest says ``interrupted`` with the command that finishes the sweep (which
+    redraws them); returns the exception to raise."""
+    from negotiation_sim.results.files import read_manifest
+
+    resume_with = resume_command(loaded, out)
+    data = read_manifest(out)
+    if data is not None:
+        sessions = list(data.get("sessions") or [{}])
+        sessions[-1] = {**sessions[-1], "interrupted": (err.args[0] if err.args else None)
+                        or "SIGINT"}
+        write_json_atomic(out / MANIFEST_FILE, {**data, "status": "interrupted",
+                                                "resume": resume_with, "sessions": sessions})
+    return SweepInterrupted(getattr(err, "signum", 2), report, resume_with)
 
 
 def _summarise_so_far(out: Path, tasks: list[Task], scenarios: list[Scenario], points,

@@ -17,6 +17,7 @@ from typing import Any
 from negotiation_sim.config.extras import require
 from negotiation_sim.run.executors.base import Closing
 from negotiation_sim.run.executors.processes import ProcessExecutor
+from negotiation_sim.run.signals import deferred
 
 
 class SchedulerError(ValueError):
@@ -109,24 +110,36 @@ class DaskExecutor(Closing):
     def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
                  processes: bool = True,
                  preload: Sequence[str] = ProcessExecutor.PRELOAD) -> None:
-        distributed = require("distributed", "the dask executor")
-        Client, LocalCluster = distributed.Client, distributed.LocalCluster
         self.scheduler = scheduler
-        self._cluster = None
+        self._cluster = self._client = None
         if scheduler is None:
-            n = workers or os.cpu_count() or 1
-            # ":0": a free port, so a second sweep (or a notebook's cluster) never clashes
-            with _warm_dask_workers(list(preload)):
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
-                                             processes=processes, dashboard_address=":0")
-            self._client = Client(self._cluster)
+            try:
+                # An interrupt in the middle of a LocalCluster's start-up leaves workers half
+                # started and a cluster distributed's exit handler cannot close (tracebacks
+                # from both): it is raised once the cluster is up, and the cluster closed.
+                with deferred():
+                    self._start_local(workers or os.cpu_count() or 1, processes, preload)
+            except BaseException:
+                with deferred():
+                    self.close()
+                raise
         else:
+            Client = require("distributed", "the dask executor").Client
             address = scheduler_address(scheduler)
             try:
                 self._client = Client(address)
             except ValueError as err:  # an address dask cannot parse
                 raise SchedulerError(f"{scheduler}: {err}") from None
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
+
+    def _start_local(self, n: int, processes: bool, preload: Sequence[str]) -> None:
+        distributed = require("distributed", "the dask executor")
+        # ":0": a free port, so a second sweep (or a notebook's cluster) never clashes
+        with _warm_dask_workers(list(preload)):
+            self._cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1,
+                                                     processes=processes,
+                                                     dashboard_address=":0")
+        self._client = distributed.Client(self._cluster)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any):
         return self._client.submit(fn, *args, pure=False)
@@ -149,6 +162,7 @@ class DaskExecutor(Closing):
         return getattr(self._client, "dashboard_link", None)
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()

@@ -1,0 +1,227 @@
+"""Signals at the awkward moments: a dask cluster's start-up, a sweep's last step, a finaliser.
+
+SIGTERM while a dask ``LocalCluster`` starts ends the sweep with one line and 143, however far
+the start-up went (no traceback from distributed's exit handler or from half-started workers);
+SIGHUP while a process sweep summarises or draws its figures leaves the manifest
+``interrupted`` with the command that finishes it; and an interrupt that lands in a finaliser
+(where Python prints exceptions and drops them) is not printed and still ends the command with
+the signal's code, so ``run`` never exits 0 after one.
+Real subprocesses and signals; each waits for its moment with a bounded poll.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SMALL, write_yaml
+from test_sweep_signals import alive, descendants
+from typer.testing import CliRunner
+
+import negotiation_sim as ns
+from negotiation_sim.cli import app
+from negotiation_sim.results import lock
+from negotiation_sim.results import sweep as sweeps
+from negotiation_sim.run.signals import Interrupted
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+WAIT = 180  # the longest any moment may take to come on a loaded machine
+
+
+def experiment(tmp_path: Path, points: int, runs: int = 2048) -> Path:
+    write_yaml(tmp_path / "small.yaml", SMALL)
+    values = "\n".join(f"      - {0.3 + 0.01 * i:.2f}" for i in range(points))
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"name: t\nscenario: small.yaml\nruns: {runs}\nseed: 9\nchunk_size: 1024\n"
+                    "sweep:\n  method: grid\n  parameters:\n"
+                    f"    actors.russia.reservation.high:\n{values}\n")
+    return path
+
+
+def signal_at(proc: subprocess.Popen, moment, signum: int) -> tuple[str, set[int]]:
+    """Wait until ``moment()`` holds, send ``signum``; stderr and the processes seen below."""
+    deadline = time.monotonic() + WAIT
+    seen: set[int] = set()
+    while not moment():
+        seen |= descendants(proc.pid)
+        assert proc.poll() is None, f"ended before the moment: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, "the moment never came"
+        time.sleep(0.005)
+    seen |= descendants(proc.pid)
+    os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=WAIT)
+    return err, seen
+
+
+def one_line(proc: subprocess.Popen, err: str, signum: int) -> str:
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# -- a dask LocalCluster's start-up --------------------------------------------------------------
+
+
+def _startup_moments(out: Path, proc: subprocess.Popen):
+    held = lambda: lock.lock_path(out).exists()  # noqa: E731 - before distributed is imported
+    first_child = lambda: len(descendants(proc.pid)) >= 1  # noqa: E731 - forkserver starting
+    workers = lambda: len(descendants(proc.pid)) >= 3  # noqa: E731 - workers starting
+    started = lambda: (out / "manifest.json").exists()  # noqa: E731 - cluster up, sweep on
+    return {"lock": held, "first child": first_child, "workers": workers, "started": started}
+
+
+@pytest.mark.parametrize("moment", ["lock", "first child", "workers", "started"])
+def test_sigterm_during_a_dask_start_up_is_one_line(tmp_path, moment):
+    pytest.importorskip("distributed")
+    path = experiment(tmp_path, points=4, runs=200_000)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
+                             "--out", str(out), "--executor", "dask", "--workers", "2",
+                             "--quiet", "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err, seen = signal_at(proc, _startup_moments(out, proc)[moment], signal.SIGTERM)
+    line = one_line(proc, err, signal.SIGTERM)
+    assert line.startswith("error: interrupted (SIGTERM)"), line
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p) for p in seen):
+        time.sleep(0.05)
+    assert not [p for p in seen if alive(p)], "processes outlived the sweep"
+    assert not lock.lock_path(out).exists()
+    if (out / "manifest.json").exists():
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted" and manifest["resume"].endswith("--resume")
+
+
+# -- a process sweep's last step ------------------------------------------------------------------
+
+
+def _parts_done(out: Path, total: int):
+    def moment() -> bool:
+        runs = out / "runs"
+        return runs.is_dir() and len(list(runs.glob("part-*.parquet"))) == total
+    return moment
+
+
+@pytest.mark.parametrize("moment", ["summarising", "drawing"])
+def test_sighup_while_a_process_sweep_summarises_or_draws_leaves_it_interrupted(tmp_path,
+                                                                                moment):
+    points = 24
+    path = experiment(tmp_path, points=points)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
+                             "--out", str(out), "--executor", "processes", "--workers", "2",
+                             "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    when = (_parts_done(out, 2 * points) if moment == "summarising"
+            else (lambda: (out / "summary.parquet").exists()))
+    err, _ = signal_at(proc, when, signal.SIGHUP)
+    line = one_line(proc, err, signal.SIGHUP)
+    assert "interrupted (SIGHUP)" in line and "--resume" in line, line
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted", manifest["status"]
+    assert manifest["resume"].endswith("--resume")
+    assert manifest["sessions"][-1]["interrupted"] == "SIGHUP"
+    res = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out), "--resume", "-q"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["figures"]
+
+
+def test_an_interrupt_while_summarising_in_process_marks_the_manifest(tmp_path, monkeypatch):
+    path = experiment(tmp_path, points=2)
+    out = tmp_path / "o"
+
+    real, calls = sweeps.summarise, []
+
+    def stop(*args, **kw):  # the first summary is interrupted, that of the points done is not
+        calls.append(1)
+        if len(calls) == 1:
+            raise Interrupted(signal.SIGHUP)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sweeps, "summarise", stop)
+    with pytest.raises(ns.SweepInterrupted):
+        ns.sweep(path, out=out, plots=False)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+
+
+def test_an_interrupt_while_drawing_in_process_marks_the_manifest(tmp_path, monkeypatch):
+    from negotiation_sim.plots import figures
+
+    path = experiment(tmp_path, points=2)
+    out = tmp_path / "o"
+
+    def stop(*args, **kw):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(figures, "write_figures", stop)
+    with pytest.raises(ns.SweepInterrupted, match="--resume"):
+        ns.sweep(path, out=out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["sessions"][-1]["interrupted"] == "SIGTERM"
+
+
+# -- run, and interrupts a finaliser drops --------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment", ["lock", "staging", "rows"])
+def test_sighup_to_run_never_exits_0(tmp_path, moment):
+    scenario = write_yaml(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "run", str(scenario),
+                             "--runs", "400000", "--out", str(out), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def staging(what: str):
+        return [p for p in tmp_path.iterdir() if p.name.startswith(".o.negsim-")
+                and (what == "dir" or (p / ".runs.parquet.tmp").exists())]
+
+    when = {"lock": lambda: lock.lock_path(out).exists(),
+            "staging": lambda: bool(staging("dir")),
+            "rows": lambda: bool(staging("rows"))}[moment]
+    err, _ = signal_at(proc, when, signal.SIGHUP)
+    line = one_line(proc, err, signal.SIGHUP)
+    assert line == "error: interrupted (SIGHUP)", line
+    assert not out.exists() and not staging("dir")
+
+
+FINALISER = """
+import os, signal, sys, time
+from negotiation_sim.run.signals import Interrupted, interruptible
+
+class Dropper:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGHUP)
+        total = 0
+        for i in range(100_000):  # the handler runs in here, where Python drops exceptions
+            total += i
+
+try:
+    with interruptible():
+        Dropper()
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            pass
+        print("went on")
+except Interrupted as err:
+    print("interrupted", err.signum)
+    sys.exit(err.exit_code)
+"""
+
+
+def test_an_interrupt_in_a_finaliser_is_not_printed_and_still_ends_the_block():
+    proc = subprocess.run([sys.executable, "-c", FINALISER], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.stdout.split() == ["went", "on", "interrupted", str(int(signal.SIGHUP))], proc
+    assert proc.returncode == 128 + signal.SIGHUP
+    assert proc.stderr == "", proc.stderr
