@@ -7,6 +7,7 @@ SIGINT, SIGTERM or SIGHUP with one line and exit ``128 + signal``, as every comm
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -64,7 +65,27 @@ def explore(
         stderr().print(f"negsim explore: {scenario} ({runs:,} worlds per rerun, seed {seed}) "
                        f"at http://localhost:{sock.getsockname()[1]}/ ; Ctrl-C stops the server",
                        highlight=False, soft_wrap=True)
-        server.serve(sock, open_browser=not no_browser)
+        try:
+            server.serve(sock, open_browser=not no_browser)
+        except KeyboardInterrupt as err:
+            _stopped(err)
+
+
+def _stopped(err: KeyboardInterrupt) -> None:
+    """End the process after the server stopped on a signal: one line, exit 128 + signal.
+
+    The server has shut down (pages told, kernels closed, nothing left to write), but the
+    threads of its libraries (Solara's kernels, zmq, the event loop's workers) are not joined,
+    and the interpreter's clean-up after them has been seen to crash (SIGSEGV after the line).
+    So the process ends here, without that clean-up.
+    """
+    from negotiation_sim.run.signals import exit_code
+
+    code = exit_code(err)
+    fail(f"interrupted ({err or 'SIGINT'})", code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _save_folder(folder: Path) -> Path:

@@ -104,9 +104,9 @@ def rerun(key: tuple[dict, int]) -> Explored | str:
 def _publish(result: Shown) -> None:
     """Show a rerun's result (called in the rerun thread).
 
-    The kernel handles each message from the page holding its lock; rendering from this
-    thread while a message renders in that one can lose one of the two updates (a lever's
-    label left showing a value it has left), so the result waits for the lock."""
+    The kernel handles each message from the page (a lever moved) holding its lock, and the
+    render that follows runs in that thread; the result takes the same lock, so the page is
+    never rendered by two threads at once."""
     from solara.server import kernel_context
 
     with kernel_context.get_current_context().lock:

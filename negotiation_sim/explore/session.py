@@ -229,7 +229,8 @@ def save_path(folder: str | Path, name: str, *, source: str | Path | None = None
         raise ValueError(f"{path} is a symbolic link: not written through")
     if path.exists() and not path.is_file():
         raise ValueError(f"{path} exists and is not a regular file")
-    if source is not None and path.exists() and path.samefile(source):
+    if source is not None and path.exists() and Path(source).exists() \
+            and path.samefile(source):
         raise ValueError(f"{path} is the scenario being explored: save under another name")
     return path
 
