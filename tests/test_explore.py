@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -11,7 +18,7 @@ from typer.testing import CliRunner
 from negotiation_sim import api
 from negotiation_sim.cli import app
 from negotiation_sim.config.levers import apply_levers
-from negotiation_sim.explore.session import Session
+from negotiation_sim.explore.session import Reruns, Session, Shown
 
 BASE = ROOT / "scenarios" / "summit_baseline.yaml"
 
@@ -49,7 +56,7 @@ def test_the_saved_yaml_runs_as_the_explorer_showed(session, tmp_path):
     session.set("actors.ukraine.red_lines.0", 0.9)
     session.set("protocol.information", "complete")
     shown = session.run()
-    path = session.save(tmp_path / "changed.yaml")
+    path = session.save("changed.yaml", tmp_path)
     assert "actors.ukraine.red_lines.0: 0.9" in path.read_text()  # the header says what moved
     out = CliRunner().invoke(app, ["run", str(path), "--runs", "1500", "--seed", "4", "--json"])
     assert out.exit_code == 0, out.output
@@ -75,3 +82,182 @@ def test_explore_refuses_a_bad_scenario_in_one_line(tmp_path):
     assert out.exit_code == 1
     assert "bad.yaml:" in out.output and "actors.russia.patience" in out.output
     assert "Traceback" not in out.output
+
+
+def test_reruns_run_the_newest_request_and_skip_the_ones_between():
+    gate, started = threading.Event(), threading.Event()
+    ran, published = [], []
+
+    def run(key):
+        ran.append(key)
+        if key == "first":
+            started.set()
+            gate.wait(30)  # held until the later requests are in
+        return f"result of {key}"
+
+    reruns = Reruns(run, published.append)
+    assert reruns.request("first") == 1
+    started.wait(30)
+    for key in ("second", "third", "last"):  # while the first runs
+        reruns.request(key)
+    assert reruns.busy()
+    gate.set()
+    assert reruns.wait(30)
+    assert ran == ["first", "last"]
+    assert [(s.generation, s.key, s.outcome) for s in published] == [
+        (1, "first", "result of first"), (4, "last", "result of last")]
+    assert not reruns.busy()
+
+
+def test_a_failed_rerun_is_published_and_the_next_one_runs():
+    published = []
+
+    def run(key):
+        if key == "bad":
+            raise RuntimeError("no")
+        return key
+
+    reruns = Reruns(run, published.append)
+    reruns.request("bad")
+    assert reruns.wait(30)
+    reruns.request("good")
+    assert reruns.wait(30)
+    assert isinstance(published[0].outcome, RuntimeError) and published[1].outcome == "good"
+
+
+def test_what_is_shown_says_whether_it_is_the_levers_as_they_are():
+    shown = Shown(3, ({"a": 1}, 0), "numbers")
+    assert shown.state(({"a": 1}, 0), requested=3) == "current"
+    assert shown.state(({"a": 1}, 0), requested=5) == "current"
+    assert shown.state(({"a": 2}, 0), requested=4) == "running"
+    assert shown.state(({"a": 1}, 1), requested=4) == "running"
+    assert shown.state(({"a": 2}, 0), requested=3) == "stale"  # moved, no rerun asked for
+
+
+@pytest.mark.parametrize("name", ["../escaped.yaml", "/tmp/escaped.yaml", "sub/escaped.yaml",
+                                  "..", ".", "", ".hidden.yaml", "escaped.txt", "a b.yaml",
+                                  "e\x1b[31m.yaml", "C:\\escaped.yaml", "..\\escaped.yaml"])
+def test_save_refuses_names_that_are_not_a_file_in_its_folder(session, tmp_path, name):
+    folder = tmp_path / "here"
+    folder.mkdir()
+    with pytest.raises(ValueError):
+        session.save(name, folder)
+    assert [p.name for p in tmp_path.rglob("*")] == ["here"]
+
+
+def test_save_neither_follows_links_nor_overwrites_the_scenario(session, tmp_path):
+    folder, outside = tmp_path / "here", tmp_path / "outside.yaml"
+    folder.mkdir()
+    outside.write_text("kept: true\n")
+    (folder / "link.yaml").symlink_to(outside)
+    with pytest.raises(ValueError, match="symbolic link"):
+        session.save("link.yaml", folder)
+    assert outside.read_text() == "kept: true\n"
+    scenario = folder / "mine.yaml"
+    scenario.write_text(BASE.read_text())
+    mine = Session.open(scenario, runs=100)
+    with pytest.raises(ValueError, match="scenario being explored"):
+        mine.save("mine.yaml", folder)
+    assert scenario.read_text() == BASE.read_text()
+    (folder / "dir.yaml").mkdir()
+    with pytest.raises(ValueError, match="not a regular file"):
+        session.save("dir.yaml", folder)
+    session.reset()
+    written = session.save("changed.yml", folder)
+    assert written == folder / "changed.yml" and written.is_file()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "changed.yml", "dir.yaml", "link.yaml", "mine.yaml"]  # no temporary file left
+
+
+@pytest.mark.parametrize(("path", "value", "says"), [
+    ("actors.us.pressure.russia", 10**400, "401 digits is too large"),
+    ("protocol.rounds", 10**400, "401 digits is too large"),
+    ("protocol.rounds", float("inf"), "not a finite number"),
+    ("actors.us.pressure.russia", float("inf"), "finite number"),
+])
+def test_a_lever_value_beyond_any_float_is_a_located_input_problem(session, path, value, says):
+    session.reset()
+    session.set(path, value)
+    with pytest.raises(api.InputError) as err:
+        session.run()
+    assert err.value.problems[0].field.startswith(path) and says in str(err.value.problems[0])
+    session.reset()
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("rounds: 10", "rounds: .inf", "protocol.rounds"),
+    ("rounds: 10", "rounds: 1" + "0" * 400, "protocol.rounds"),
+    ("backlash: 1.0", "backlash: 1" + "0" * 400, "actors.us.backlash"),
+])
+def test_run_and_explore_refuse_numbers_beyond_any_float_in_one_line(tmp_path, old, new, field):
+    bad = tmp_path / "big.yaml"
+    bad.write_text(BASE.read_text().replace(old, new, 1))
+    for command in (["run", str(bad), "--runs", "100"], ["explore", str(bad), "--no-browser"]):
+        out = CliRunner().invoke(app, command)
+        assert out.exit_code == 1, out.output
+        assert "big.yaml:" in out.output and field in out.output
+        assert "Traceback" not in out.output and len(out.output.strip().splitlines()) == 1
+
+
+def _scope(kind: str, host: str | None, origin: str | None) -> dict:
+    headers = [(b"host", host.encode())] if host else []
+    headers += [(b"origin", origin.encode())] if origin else []
+    return {"type": kind, "path": "/", "headers": headers}
+
+
+def test_only_the_explorers_own_pages_pass():
+    pytest.importorskip("uvicorn")
+    from negotiation_sim.explore.server import LocalOnly
+
+    guard = LocalOnly(None, 8765)
+    own, other = "http://localhost:8765", "http://evil.example"
+    assert guard.allowed(_scope("websocket", "localhost:8765", own))
+    assert guard.allowed(_scope("websocket", "127.0.0.1:8765", "http://127.0.0.1:8765"))
+    assert not guard.allowed(_scope("websocket", "localhost:8765", other))
+    assert not guard.allowed(_scope("websocket", "localhost:8765", None))
+    assert not guard.allowed(_scope("websocket", "localhost:8765", "http://localhost:8766"))
+    assert not guard.allowed(_scope("websocket", "evil.example:8765", "http://evil.example:8765"))
+    assert guard.allowed(_scope("http", "localhost:8765", None))  # a page load sends no Origin
+    assert not guard.allowed(_scope("http", "localhost:8765", other))
+    assert not guard.allowed(_scope("http", "evil.example:8765", None))
+    assert not guard.allowed(_scope("http", None, None))
+
+
+def _explore_then(signum: int, tmp_path) -> subprocess.CompletedProcess:
+    """Start ``negsim explore`` for real, wait until it serves, send ``signum``."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    negsim = Path(sys.executable).with_name("negsim")
+    proc = subprocess.Popen([str(negsim), "explore", str(BASE), "--port", str(port),
+                             "--no-browser", "--runs", "200"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "NO_COLOR": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://localhost:{port}/", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_explore_stops_on_a_signal_with_one_line_and_its_exit_code(tmp_path, signum, code):
+    pytest.importorskip("solara")
+    done = _explore_then(signum, tmp_path)
+    assert done.returncode == code, done.stderr
+    name = signal.Signals(signum).name
+    lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("negsim explore:")]
+    assert lines == [f"error: interrupted ({name})"], done.stderr

@@ -1,8 +1,9 @@
-"""The explorer in a real browser: start ``negsim explore``, move a slider, read the page.
+"""The explorer served for real: ``negsim explore`` in a subprocess, read by a real browser and
+by raw sockets.
 
 Debian's Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it) driven by the Python
 ``playwright`` package pointed at that executable (playwright's own browser download is never
-used). Skipped, saying why, when either is missing.
+used). Skipped, saying why, when either is missing. Every connection goes to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
+
+from negotiation_sim.config.levers import lever_value
+from negotiation_sim.config.scenario import load_scenario
+from negotiation_sim.explore.session import Session
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LEVER = "actors.us.pressure.russia"
+NEGSIM = Path(sys.executable).with_name("negsim")
 
 
 def _free_port() -> int:
@@ -46,36 +54,62 @@ def _why_not() -> str | None:
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 
 
+class Explorer:
+    """A running ``negsim explore`` on 127.0.0.1."""
+
+    def __init__(self, scenario: Path, *args: str) -> None:
+        self.scenario, self.port = scenario, _free_port()
+        self.url = f"http://localhost:{self.port}/"
+        self.proc = subprocess.Popen(
+            [str(NEGSIM), "explore", str(scenario), "--port", str(self.port), "--no-browser",
+             "--runs", "4000", "--seed", "3", *args], cwd=scenario.parent,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(self.url, timeout=2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("negsim explore did not start:\n"
+                                + self.proc.stdout.read().decode())
+                time.sleep(0.2)
+
+    def kernels(self) -> dict:
+        with urllib.request.urlopen(self.url + "resourcez", timeout=10) as r:
+            return json.load(r)["kernels"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @pytest.fixture
-def server(tmp_path):
+def explorer(tmp_path):
     scenario = tmp_path / "baseline.yaml"
     shutil.copy(ROOT / "scenarios" / "summit_baseline.yaml", scenario)
-    port = _free_port()
-    negsim = Path(sys.executable).with_name("negsim")
-    proc = subprocess.Popen([str(negsim), "explore", str(scenario), "--port", str(port),
-                             "--no-browser", "--runs", "4000", "--seed", "3"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "NO_COLOR": "1"})
-    url = f"http://localhost:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("negsim explore did not start:\n" + proc.stdout.read().decode())
-            time.sleep(0.2)
+    server = Explorer(scenario)
     try:
-        yield url, scenario
+        yield server
     finally:
-        proc.terminate()
+        server.stop()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def _shares(page) -> tuple[dict[str, float], dict]:
@@ -86,41 +120,200 @@ def _shares(page) -> tuple[dict[str, float], dict]:
     return shares, json.loads(table.get_attribute("data-values"))
 
 
-def test_moving_a_slider_reruns_and_matches_negsim_run(server, tmp_path):
-    from playwright.sync_api import sync_playwright
+CURRENT = "() => document.querySelector('table.negsim-shares')?.dataset.state === 'current'"
+# every state the table passes through, as the page saw it
+WATCH_STATES = """() => {
+  window.__states = [];
+  new MutationObserver(() => {
+    const t = document.querySelector('table.negsim-shares');
+    if (t && window.__states[window.__states.length - 1] !== t.dataset.state)
+      window.__states.push(t.dataset.state);
+  }).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
 
-    url, scenario = server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(url)
-            page.wait_for_selector("table.negsim-shares", timeout=30_000)
-            before, settings = _shares(page)
-            assert settings[LEVER] == pytest.approx(0.011)  # the triangular's mean in the file
-            thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
-            thumb.focus()
-            thumb.press("End")  # the slider's top: the most pressure the control offers
-            page.wait_for_function(
-                f"() => JSON.parse(document.querySelector('table.negsim-shares')"
-                f".dataset.values)['{LEVER}'] > 0.05", timeout=20_000)
-            after, settings = _shares(page)
-            page.click(".negsim-save")
-            page.wait_for_selector(".negsim-message", timeout=10_000)
-            saved_text = page.inner_text(".negsim-message")
-        finally:
-            browser.close()
-    assert after != before
-    assert after["agreement"] > before["agreement"]  # more pressure on Moscow, more deals
-    saved = tmp_path / "baseline_explored.yaml"
-    assert saved.name in saved_text and saved.is_file()
-    negsim = Path(sys.executable).with_name("negsim")
-    out = subprocess.run([str(negsim), "run", str(saved), "--runs", "4000", "--seed", "3",
+
+def _negsim_run(path: Path) -> dict[str, float]:
+    out = subprocess.run([str(NEGSIM), "run", str(path), "--runs", "4000", "--seed", "3",
                           "--json"], capture_output=True, text=True, check=True)
-    run = json.loads(out.stdout)["outcomes"]
-    assert after == {o: v["share"] for o, v in run.items()}
-    # and the saved file holds the slider's value, the distribution scaled to it
-    from negotiation_sim.config.levers import lever_value
-    from negotiation_sim.config.scenario import load_scenario
+    return {o: v["share"] for o, v in json.loads(out.stdout)["outcomes"].items()}
 
-    assert lever_value(load_scenario(saved), LEVER) == pytest.approx(settings[LEVER])
+
+def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
+    """Keys pressed faster than a rerun runs: the page says it is running while it is, and
+    ends on the numbers ``negsim run`` gives for the saved file, the slider's last value."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    before, settings = _shares(page)
+    assert settings[LEVER] == pytest.approx(0.011)  # the triangular's mean in the file
+    page.evaluate(WATCH_STATES)
+    thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
+    thumb.focus()
+    thumb.press("End")  # the slider's top: the most pressure the control offers
+    for _ in range(3):  # then three steps back, each before the last rerun has finished
+        thumb.press("ArrowLeft")
+    lever = Session.open(explorer.scenario).lever(LEVER)
+    last = round(lever.high - 3 * lever.step, 10)
+    page.wait_for_function(
+        f"() => ({CURRENT})() && Math.abs(JSON.parse(document.querySelector("
+        f"'table.negsim-shares').dataset.values)['{LEVER}'] - {last}) < 1e-9", timeout=60_000)
+    after, settings = _shares(page)
+    states = page.evaluate("window.__states")
+    label = page.locator(f".lever-{LEVER.replace('.', '-')} .negsim-lever-value").inner_text()
+    page.click(".negsim-save")
+    page.wait_for_selector(".negsim-message", timeout=10_000)
+    saved_text = page.inner_text(".negsim-message")
+    assert "running" in states  # said while the levers were ahead of the numbers
+    assert label.endswith(f": {last:g} (file: 0.011)")
+    assert settings[LEVER] == pytest.approx(last)
+    assert after["agreement"] > before["agreement"]  # more pressure on Moscow, more deals
+    saved = explorer.scenario.with_name("baseline_explored.yaml")
+    assert saved.name in saved_text and saved.is_file()
+    assert after == _negsim_run(saved)
+    # and the saved file holds the slider's value, the distribution scaled to it
+    assert lever_value(load_scenario(saved), LEVER) == pytest.approx(last)
+
+
+def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, tmp_path):
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    field = page.get_by_label("save in")
+    said = []
+    for name in (f"../{outside.name}", str(outside), "sub/x.yaml", "baseline.yaml"):
+        field.fill(name)
+        field.press("Enter")
+        page.click(".negsim-save")
+        page.wait_for_function("n => document.querySelector('.negsim-message')?.innerText"
+                               ".includes(n)", arg=name, timeout=10_000)
+        said.append(page.inner_text(".negsim-message"))
+    assert all(s.startswith("not saved:") for s in said), said
+    assert not outside.exists()
+    original = (ROOT / "scenarios" / "summit_baseline.yaml").read_text()
+    assert explorer.scenario.read_text() == original
+    with page.expect_download() as download:
+        page.get_by_text("Download YAML").click()
+    got = Path(download.value.path()).read_text()
+    assert "name: putin-zelensky-summit" in got and not outside.exists()
+
+
+HOSTILE = ("{{ constructor.constructor('window.__pwned=1')() }} {{ 123456*8 }} "
+           "![i](http://evil.invalid/pwned.png) [l](javascript:window.__pwned=2) "
+           "<img src=/pwned.png onerror=window.__pwned=3> <script>window.__pwned=4</script> "
+           "**b** &amp; ${123456*8}")
+
+
+def _hostile_scenario(folder: Path) -> tuple[Path, list[str]]:
+    """The baseline with every name, label and description hostile; the texts to find."""
+    data = yaml.safe_load((ROOT / "scenarios" / "summit_baseline.yaml").read_text())
+    data["name"], data["description"] = "N " + HOSTILE, "D " + HOSTILE
+    for k, issue in data["issues"].items():
+        issue["low"], issue["high"] = f"L{k} {HOSTILE}", f"H{k} {HOSTILE}"
+    for a, actor in data["actors"].items():
+        actor["name"], actor["leader"] = f"A{a} {HOSTILE}", f"P{a} {HOSTILE}"
+    for event in data["events"]:
+        event["name"] = f"E {HOSTILE}"
+    path = folder / "x{{123456*8}}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path, ["N " + HOSTILE, "D " + HOSTILE, f"Lterritory {HOSTILE}",
+                  f"Aus {HOSTILE}'s pressure on Arussia {HOSTILE}", f"Pus {HOSTILE}", str(path)]
+
+
+def test_hostile_names_reach_the_page_as_text_only(tmp_path, browser):
+    scenario, texts = _hostile_scenario(tmp_path)
+    server = Explorer(scenario)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 3000})
+        foreign = []
+
+        def only_local(route):
+            if route.request.url.startswith(server.url):
+                route.continue_()
+            else:
+                foreign.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.goto(server.url)
+        page.wait_for_selector("table.negsim-shares", timeout=60_000)
+        page.get_by_text("The scenario in its own words").click()
+        page.wait_for_selector(".negsim-words", timeout=10_000)
+        thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
+        thumb.focus()
+        thumb.press("End")  # and the page shown again for a rerun
+        page.wait_for_function(f"() => JSON.parse(document.querySelector('table.negsim-shares')"
+                               f".dataset.values)['{LEVER}'] > 0.05", timeout=60_000)
+        page.wait_for_timeout(500)  # the terms figure and story lines settle
+        text = page.evaluate("document.body.innerText")
+        pwned = page.evaluate("window.__pwned")
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
+        images = page.evaluate("[...document.images].map(i => i.src)")
+        requested = list(foreign) + page.evaluate(
+            "performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => n.includes('pwned'))")
+    finally:
+        server.stop()
+    assert pwned is None  # no template, handler or script ran
+    assert requested == []  # no image or anything else fetched from elsewhere
+    assert not [u for u in links if u.startswith("javascript:") or "evil" in u]
+    assert not [u for u in images if "pwned" in u]
+    assert "987648" not in text  # {{ 123456*8 }} and ${123456*8} were not evaluated
+    for piece in texts:
+        assert piece in text, piece
+
+
+def _handshake(port: int, origin: str | None, host: str | None = None) -> str:
+    """The status line a raw websocket handshake to a kernel gets."""
+    headers = ["GET /jupyter/api/kernels/k-test/channels?session_id=s-test HTTP/1.1",
+               f"Host: {host or f'localhost:{port}'}", "Upgrade: websocket",
+               "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+               "Sec-WebSocket-Version: 13"] + ([f"Origin: {origin}"] if origin else [])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(("\r\n".join(headers) + "\r\n\r\n").encode())
+        return s.recv(4096).decode("latin-1").split("\r\n")[0]
+
+
+def test_the_websocket_refuses_other_origins(explorer):
+    port = explorer.port
+    assert " 403 " in _handshake(port, "http://evil.example") + " "
+    assert " 403 " in _handshake(port, f"http://evil.example:{port}") + " "
+    assert " 403 " in _handshake(port, None) + " "
+    # a name pointed at 127.0.0.1 (DNS rebinding) is its own origin, and still refused
+    assert " 403 " in _handshake(port, f"http://evil.example:{port}",
+                                 host=f"evil.example:{port}") + " "
+    assert " 101 " in _handshake(port, f"http://localhost:{port}") + " "
+    assert " 101 " in _handshake(port, f"http://127.0.0.1:{port}",
+                                 host=f"127.0.0.1:{port}") + " "
+    request = urllib.request.Request(explorer.url, headers={"Host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    # and only 127.0.0.1 is served
+    with socket.socket() as s:
+        s.settimeout(5)
+        try:
+            outside = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            outside = None
+        if outside and not outside.startswith("127."):
+            assert s.connect_ex((outside, port)) != 0
+
+
+def test_abandoned_page_loads_do_not_keep_their_kernels(explorer, browser):
+    """Pages that go without saying so (their close beacon never arrives) leave at most a few
+    idle kernels behind, however many loads there were."""
+    from negotiation_sim.explore.server import MAX_IDLE_KERNELS
+
+    for _ in range(MAX_IDLE_KERNELS + 6):
+        context = browser.new_context()
+        context.route("**/_solara/api/close/**", lambda route: route.abort())
+        page = context.new_page()
+        page.goto(explorer.url)
+        page.wait_for_selector("table.negsim-shares", timeout=60_000)
+        context.close()
+    deadline = time.monotonic() + 30
+    while (kernels := explorer.kernels())["has_connected"] and time.monotonic() < deadline:
+        time.sleep(0.2)  # the last page's websocket is closing
+    assert kernels["has_connected"] == 0
+    assert kernels["total"] <= MAX_IDLE_KERNELS

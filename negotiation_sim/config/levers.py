@@ -217,13 +217,26 @@ def set_lever(data: Any, sc: Scenario, lever: Lever, value: Any) -> Any:
             raise ValueError(f"{lever.path}: {value!r} is not one of {', '.join(lever.choices)}")
         return with_path(data, lever.path, value)
     if lever.kind == "int":
-        return with_path(data, lever.path, int(round(float(value))))
-    value = float(value)
+        number = _as_float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{number} is not a finite number")
+        return with_path(data, lever.path, int(round(number)))
+    value = _as_float(value)
     if lever.group == GROUPS[3]:
         c = _field_value(sc, lever.path)
         return with_path(data, lever.path, Constraint(c.issue, c.op, value).canonical())
     how = "scale" if lever.moves == "scale" else "shift"
     return with_path(data, lever.path, moved(_field_value(sc, lever.path), value, how))
+
+
+def _as_float(value: Any) -> float:
+    """``float(value)``, where an integer too large for a float (``10**400``) is a
+    ``ValueError`` (one located input problem) instead of an ``OverflowError``."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"a number of {len(str(abs(int(value))))} digits is too large") \
+            from None
 
 
 def apply_levers(sc: Scenario, values: Mapping[str, Any], *,

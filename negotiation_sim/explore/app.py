@@ -1,9 +1,18 @@
 """The explorer's Solara page: controls for a scenario's levers and what a rerun shows.
 
-Thin by design: the levers, applying their values, running and the story in words are
-``explore.session``; this module draws a control per lever, reruns when one is let go (or on
-the Run button), and shows the ``Explored`` result. ``negsim explore`` serves it and names the
-scenario file in ``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``).
+Thin by design: the levers, applying their values, running, scheduling reruns and the story in
+words are ``explore.session``; this module draws a control per lever, asks for a rerun whenever
+one moves (or on the Run button), and shows the ``Explored`` result with whether it is the run of
+the levers as they are. ``negsim explore`` serves it (``explore.server``) and names the scenario
+file in ``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``,
+``NEGSIM_EXPLORE_SAVE_DIR``).
+
+Users' text (the scenario's name and description, issue labels, actors' names, lever labels,
+format and event names, the file's path, error messages) reaches the page as text only: every
+piece is the child of an element built here (``Html``), which the front end sets as a text node.
+Nothing a scenario says goes through Markdown, raw HTML or a Vue template, where ``{{ ... }}``
+would be evaluated as script, ``![](...)`` would load a remote image and ``[](javascript:...)``
+would be a live link.
 
 Mesa's SolaraViz is built to step one model instance and draw its agents and DataCollector
 round by round; an ensemble rerun summarised as shares with intervals is not that, so the page
@@ -12,7 +21,6 @@ is made of plain Solara components.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import threading
@@ -24,18 +32,21 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot  # noqa: E402
 
-import reacton.ipyvue as rvue  # noqa: E402
 import reacton.ipyvuetify as rv  # noqa: E402
 import solara  # noqa: E402
 
+from negotiation_sim.config.names import path_component, printable  # noqa: E402
 from negotiation_sim.config.yamlio import InputError  # noqa: E402
 from negotiation_sim.explore.session import (  # noqa: E402
     DEFAULT_RUNS,
     RUNS_ENV,
+    SAVE_DIR_ENV,
     SCENARIO_ENV,
     SEED_ENV,
     Explored,
+    Reruns,
     Session,
+    Shown,
 )
 
 
@@ -49,17 +60,29 @@ def _session() -> Session:
 
 
 SESSION = _session()
+SAVE_DIR = Path(os.environ.get(SAVE_DIR_ENV) or Path(SESSION.source).parent)
 # The scenario as written, run once while the server starts: the page opens on it at once (and
 # the figure code is warm for the first rerun).
-FIRST = (dict(SESSION.values), SESSION.run())
-FIRST[1].terms_png()
+FIRST = Shown(0, (dict(SESSION.values), SESSION.world), SESSION.run())
+FIRST.outcome.terms_png()
 values = solara.reactive(dict(SESSION.values))
-shown = solara.reactive(FIRST)
 world = solara.reactive(SESSION.world)
+shown = solara.reactive(FIRST)
+requested = solara.reactive(0)  # the newest rerun asked for (Reruns.request's generation)
 live = solara.reactive(True)
+resets = solara.reactive(0)  # Reset presses: the sliders are moved to the file's values
 message = solara.reactive("")
-save_to = solara.reactive(str(Path(SESSION.source).with_name(
-    Path(SESSION.source).stem + "_explored.yaml")))
+save_as = solara.reactive(path_component(Path(SESSION.source).stem) + "_explored.yaml")
+
+
+def Html(tag: str, *children, classes: str | None = None, style: str | None = None,
+         **attributes):
+    """An element whose string children are shown as text (``printable``: control characters
+    as visible escapes); ``attributes`` are set as attributes (``data_x`` -> ``data-x``)."""
+    return solara.v.Html(tag=tag, children=[printable(c) if isinstance(c, str) else c
+                                            for c in children],
+                         class_=classes, style_=style,
+                         attributes={k.replace("_", "-"): str(v) for k, v in attributes.items()})
 
 
 def slug(path: str) -> str:
@@ -67,117 +90,196 @@ def slug(path: str) -> str:
     return "lever-" + path.replace(".", "-").replace("_", "-")
 
 
-def rerun(settings: dict, traced: int) -> tuple[dict, Explored | str]:
-    """One rerun with these lever values: (the values, what it shows or why it cannot run)."""
+def rerun(key: tuple[dict, int]) -> Explored | str:
+    """One rerun of (lever values, traced world): what it shows, or why it cannot run."""
+    settings, traced = key
     s = Session(SESSION.base, SESSION.source, dict(settings), runs=SESSION.runs,
                 seed=SESSION.seed, world=traced)
     try:
-        return settings, s.run()
+        return s.run()
     except InputError as err:
-        return settings, "; ".join(str(p) for p in err.problems)
+        return "; ".join(str(p) for p in err.problems)
 
 
-def _go() -> None:
-    # In the event handler: a rerun of a few thousand worlds takes a fraction of a second, and
-    # the page shows the result of the values it was asked for, in order.
-    shown.value = rerun(dict(values.value), world.value)
+def _publish(result: Shown) -> None:
+    """Show a rerun's result (called in the rerun thread).
+
+    The kernel handles each message from the page (a lever moved) holding its lock, and the
+    render that follows runs in that thread; the result takes the same lock, so the page is
+    never rendered by two threads at once."""
+    from solara.server import kernel_context
+
+    with kernel_context.get_current_context().lock:
+        shown.value = result
 
 
-def _set(path: str, value) -> None:
-    values.value = {**values.value, path: value}
+def _ask(reruns: Reruns, settings: dict | None = None, traced: int | None = None) -> None:
+    """Ask for a rerun of these settings (default: the levers as they are), then show them.
+
+    The request is counted before the levers change, so the page never shows the new values
+    with no rerun asked for (which would read "stale" for a moment)."""
+    settings = dict(values.value if settings is None else settings)
+    traced = world.value if traced is None else traced
+    requested.value = reruns.request((settings, traced))
+    values.value, world.value = settings, traced
+
+
+def _number(value) -> str:
+    try:
+        return f"{value:g}"
+    except (OverflowError, TypeError, ValueError):
+        return str(value)[:12] + "…"
 
 
 @solara.component
-def LeverControl(lever):
+def LeverControl(lever, reruns: Reruns):
+    def move(v) -> None:
+        if v == values.value[lever.path]:  # the page placing the control, or no change
+            return
+        if live.value:
+            _ask(reruns, {**values.value, lever.path: v})
+        else:
+            values.value = {**values.value, lever.path: v}
+
     with solara.Column(gap="0px", classes=["negsim-lever", slug(lever.path)]):
         if lever.kind == "choice":
-            solara.Select(lever.label, values=list(lever.choices),
-                          value=values.value[lever.path],
-                          on_value=lambda v: (_set(lever.path, v), live.value and _go()))
+            control = rv.Select(label=printable(lever.label), items=list(lever.choices),
+                                on_v_model=move, dense=True)
         else:
-            SliderControl(lever)
+            value = values.value[lever.path]
+            now = _number(value) + ("" if value == lever.value
+                                    else f" (file: {_number(lever.value)})")
+            solara.Text(printable(f"{lever.label}: {now}"), style={"font-size": "0.85em"},
+                        classes=["negsim-lever-value"])
+            # every value the slider takes asks for a rerun (Reruns runs only the newest), so
+            # the last one shown is that of the slider where it stopped, however fast it moved
+            control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
+                                step=lever.step, thumb_label=True, hide_details=True, dense=True)
+
+        # The control owns its value: the page places it when it appears and on Reset only.
+        # Were the value a prop, every render would write it back, and a render from the rerun
+        # thread could write a value the control has already left: it would jump back (and
+        # rerun) there.
+        def place() -> None:
+            solara.get_widget(control).v_model = values.value[lever.path]
+
+        solara.use_effect(place, [resets.value])
 
 
 @solara.component
-def SliderControl(lever):
-    value = values.value[lever.path]
-    cast = int if lever.kind == "int" else float
-    shown = f"{value:g}" + ("" if value == lever.value else f" (file: {lever.value:g})")
-    solara.Text(f"{lever.label}: {shown}", style={"font-size": "0.85em"},
-                classes=["negsim-lever-value"])
-    slider = rv.Slider(v_model=value, on_v_model=lambda v: _set(lever.path, cast(v)),
-                       min=lever.low, max=lever.high, step=lever.step, thumb_label=True,
-                       hide_details=True, dense=True)
-    rvue.use_event(slider, "change", lambda *_: live.value and _go())
+def Levers(reruns: Reruns):
+    def reset() -> None:
+        _ask(reruns, {lever.path: lever.value for lever in SESSION.levers})
+        resets.value += 1
 
+    def trace(n: int | None) -> None:
+        if live.value:
+            _ask(reruns, traced=n or 0)
+        else:
+            world.value = n or 0
 
-@solara.component
-def Levers():
+    def set_live(on: bool) -> None:
+        live.value = on
+        if on and shown.value.key != (values.value, world.value):
+            _ask(reruns)
+
     with solara.Column():
         with solara.Row():
-            solara.Button("Run", on_click=_go, color="primary", classes=["negsim-run"])
-            solara.Checkbox(label="rerun when a lever is let go", value=live)
-            solara.Button("Reset", on_click=_reset, text=True)
+            solara.Button("Run", on_click=lambda: _ask(reruns), color="primary",
+                          classes=["negsim-run"])
+            solara.Checkbox(label="rerun as levers move", value=live.value, on_value=set_live)
+            solara.Button("Reset", on_click=reset, text=True)
         for group, items in SESSION.groups():
             with solara.Details(summary=group, expand=group != "Audience costs"):
                 for lever in items:
-                    LeverControl(lever)
-        solara.InputInt("world whose story is told", value=world,
-                        on_value=lambda _: live.value and _go())
-        with solara.Row():
-            solara.InputText("save the changed scenario as", value=save_to)
-            solara.Button("Save YAML", on_click=_save, classes=["negsim-save"])
-        if message.value:
-            solara.Text(message.value, classes=["negsim-message"])
+                    LeverControl(lever, reruns)
+        solara.InputInt("world whose story is told", value=world.value, on_value=trace)
+        SaveControls()
 
 
-def _reset() -> None:
-    values.value = {lever.path: lever.value for lever in SESSION.levers}
-    _go()
+@solara.component
+def SaveControls():
+    with solara.Row():
+        solara.InputText(printable(f"save in {SAVE_DIR} as"), value=save_as)
+        solara.Button("Save YAML", on_click=_save, classes=["negsim-save"])
+        solara.FileDownload(_download, filename=_download_name(), label="Download YAML")
+    if message.value:
+        solara.Text(printable(message.value), classes=["negsim-message"])
 
 
 def _save() -> None:
     s = Session(SESSION.base, SESSION.source, dict(values.value))
     try:
-        path = s.save(save_to.value)
-    except (InputError, OSError) as err:
+        path = s.save(save_as.value, SAVE_DIR)
+    except InputError as err:
+        message.value = "not saved: " + "; ".join(str(p) for p in err.problems)
+        return
+    except (ValueError, OSError) as err:
         message.value = f"not saved: {err}"
         return
     message.value = f"saved {path}"
 
 
-def shares_html(result: Explored, settings: dict) -> str:
-    """The outcome table, with the exact shares and the settings they came from as data
-    attributes (what the browser test reads)."""
-    rows = "".join(
-        f'<tr data-outcome="{o}" data-share="{share!r}"><td>{html.escape(words)}</td>'
-        f'<td style="text-align:right"><b>{share:.1%}</b></td>'
-        f'<td style="text-align:right">{lo:.1%} – {hi:.1%}</td></tr>'
-        for o, words, share, lo, hi in result.shares())
-    ran = html.escape(json.dumps(settings, sort_keys=True), quote=True)
-    return (f'<table class="negsim-shares" data-values="{ran}" '
-            f'data-runs="{result.summary["runs"]}" data-seed="{result.summary["seed"]}">'
-            "<tr><th>outcome</th><th>share</th><th>95% interval</th></tr>"
-            f"{rows}</table>")
+def _download_name() -> str:
+    name = save_as.value
+    return name if path_component(name) == name else path_component(name) + ".yaml"
+
+
+def _download() -> bytes:
+    s = Session(SESSION.base, SESSION.source, dict(values.value))
+    try:
+        return s.yaml().encode("utf-8")
+    except InputError as err:  # a file that says why, rather than a button that does nothing
+        return "".join(f"# not a valid scenario: {p}\n" for p in err.problems).encode("utf-8")
+
+
+STATE_WORDS = {
+    "current": "the run of the levers as they are",
+    "running": "running the levers as they are now; the numbers below are for earlier settings",
+    "stale": "stale: the levers moved since these numbers ran; press Run",
+}
 
 
 @solara.component
 def Results():
-    settings, result = shown.value
-    with solara.Column():
-        if isinstance(result, str):
-            solara.Error(f"These settings make the scenario invalid: {result}")
+    result = shown.value
+    state = result.state((values.value, world.value), requested.value)
+    settings = result.key[0]
+    with solara.Column(classes=["negsim-results"]):
+        Html("div", STATE_WORDS[state], classes=f"negsim-state negsim-{state}", data_state=state,
+             style="font-size: 0.85em; color: " + ("#555" if state == "current" else "#b35c00"))
+        outcome = result.outcome
+        if not isinstance(outcome, Explored):
+            solara.Error(printable(f"These settings make the scenario invalid: {outcome}"
+                                   if isinstance(outcome, str) else
+                                   f"The rerun failed: {outcome}"), classes=["negsim-invalid"])
             return
-        s = result.summary
-        solara.Markdown(f"**{s['runs']:,} worlds, seed {s['seed']}** — ran in "
-                        f"{result.seconds:.2f} s")
-        solara.HTML(unsafe_innerHTML=shares_html(result, settings))
-        solara.Markdown("**Summit formats held** (share of worlds): " + ", ".join(
-            f"{f} {v:.1%}" for f, v in result.formats()))
-        TermsFigure(result)
+        s = outcome.summary
+        Html("p", Html("b", f"{s['runs']:,} worlds, seed {s['seed']}"),
+             f" — ran in {outcome.seconds:.2f} s")
+        SharesTable(outcome, settings, state)
+        Html("p", Html("b", "Summit formats held"), " (share of worlds): " + ", ".join(
+            f"{f} {v:.1%}" for f, v in outcome.formats()))
+        TermsFigure(outcome)
         with solara.Card("One world's story", classes=["negsim-story"]):
-            solara.Markdown("\n".join(f"- {html.escape(line)}" for line in
-                                      result.story_lines()))
+            Html("ul", *(Html("li", line) for line in outcome.story_lines()))
+
+
+@solara.component
+def SharesTable(result: Explored, settings: dict, state: str):
+    """The outcome table, with the exact shares, the settings they came from and whether those
+    are the levers as they are (``current``, ``running``, ``stale``) as data attributes (what
+    the browser test reads); greyed out unless current."""
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", Html("th", "outcome"), Html("th", "share"), Html("th", "95% interval"))]
+    rows += [Html("tr", Html("td", words), Html("td", Html("b", f"{share:.1%}"), style=cell),
+                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell),
+                  data_outcome=o, data_share=repr(share))
+             for o, words, share, lo, hi in result.shares()]
+    Html("table", *rows, classes="negsim-shares",
+         style=None if state == "current" else "opacity: 0.45",
+         data_values=json.dumps(settings, sort_keys=True), data_runs=result.summary["runs"],
+         data_seed=result.summary["seed"], data_state=state)
 
 
 _DRAWING = threading.Lock()  # pyplot's state is global: one figure drawn at a time
@@ -203,26 +305,31 @@ def TermsFigure(result: Explored):
 @solara.component
 def Words():
     sc = SESSION.base
-    lines = [f"**{html.escape(sc.name)}**" + (f": {html.escape(sc.description)}"
-                                             if sc.description else ""), "", "Issues:"]
-    for k, issue in sc.issues.items():
-        lines.append(f"- **{k}**: 0 = {html.escape(issue.label('low'))}; 1 = "
-                     f"{html.escape(issue.label('high'))} (status quo {issue.status_quo})")
-    lines += ["", "Actors:"]
-    for a, actor in sc.actors.items():
-        who = f" ({html.escape(actor.leader)})" if actor.leader else ""
-        lines.append(f"- **{html.escape(actor.display(a))}**{who}: {actor.role}")
+    issues = [Html("li", Html("b", k), f": 0 = {issue.label('low')}; 1 = "
+                   f"{issue.label('high')} (status quo {issue.status_quo})")
+              for k, issue in sc.issues.items()]
+    actors = [Html("li", Html("b", actor.display(a)),
+                   (f" ({actor.leader})" if actor.leader else "") + f": {actor.role}")
+              for a, actor in sc.actors.items()]
     with solara.Details(summary="The scenario in its own words", expand=False):
-        solara.Markdown("\n".join(lines))
+        with solara.Column(classes=["negsim-words"]):
+            Html("p", Html("b", sc.name), f": {sc.description}" if sc.description else "")
+            Html("p", "Issues:")
+            Html("ul", *issues)
+            Html("p", "Actors:")
+            Html("ul", *actors)
 
 
 @solara.component
 def Page():
+    # one scheduler per page (a kernel): its worker thread sets this page's reactive values
+    reruns = solara.use_memo(lambda: Reruns(rerun, _publish), [])
     solara.Title(f"negsim explore: {SESSION.base.name}")
     with solara.Columns([1, 2]):
         with solara.Column():
-            solara.Markdown(f"## {html.escape(SESSION.base.name)}\n`{SESSION.source}`")
-            Levers()
+            Html("h2", SESSION.base.name, classes="negsim-name")
+            Html("code", SESSION.source)
+            Levers(reruns)
         with solara.Column():
             Words()
             Results()

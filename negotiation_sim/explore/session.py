@@ -5,8 +5,12 @@ current values; ``session.run()`` builds the changed scenario (validated, as
 ``config.levers.apply_levers`` builds it), runs it through the Python API with a fixed seed
 (``api.run``: the engine ``negsim run`` calls, so the same inputs and seed give the same
 numbers), and returns an ``Explored``: the outcome shares with their intervals, the formats,
-the terms figure and one traced world's story in words. ``session.save(path)`` writes the
-changed scenario as YAML that loads back to it.
+the terms figure and one traced world's story in words. ``session.save(name, folder)`` writes
+the changed scenario as YAML that loads back to it, as a plain file name inside one folder
+(``save_path`` says which names are refused and why).
+
+``Reruns`` schedules the page's reruns: one at a time, always of the newest settings, so the
+numbers shown end up being those of the levers as they are (``Shown`` says whether they are).
 
 The Solara page (``explore.app``) only draws controls for these levers and shows an
 ``Explored``; everything it does can be tested here.
@@ -14,18 +18,25 @@ The Solara page (``explore.app``) only draws controls for these levers and shows
 
 from __future__ import annotations
 
+import os
+import secrets
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from negotiation_sim.config.levers import GROUPS, Lever, apply_levers, levers, scenario_yaml
+from negotiation_sim.config.names import path_component
 from negotiation_sim.config.scenario import Scenario, load_scenario
 from negotiation_sim.config.yamlio import InputError
 
-SCENARIO_ENV, RUNS_ENV, SEED_ENV = ("NEGSIM_EXPLORE_SCENARIO", "NEGSIM_EXPLORE_RUNS",
-                                    "NEGSIM_EXPLORE_SEED")
-"""How ``negsim explore`` tells the page which scenario to open, with how many worlds and seed."""
+SCENARIO_ENV, RUNS_ENV, SEED_ENV, SAVE_DIR_ENV = (
+    "NEGSIM_EXPLORE_SCENARIO", "NEGSIM_EXPLORE_RUNS", "NEGSIM_EXPLORE_SEED",
+    "NEGSIM_EXPLORE_SAVE_DIR")
+"""How ``negsim explore`` tells the page which scenario to open, with how many worlds and seed,
+and the folder its Save button writes in (default: the scenario's)."""
 
 DEFAULT_RUNS = 5_000
 """Worlds per rerun: enough for shares within about ±1.4 points, fast enough to feel live."""
@@ -164,15 +175,159 @@ class Session:
                   + "".join(f"\n  {p}: {v}" for p, v in changed.items()))
         return scenario_yaml(self.scenario(), header=header)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the changed scenario as YAML, checked by loading it back; returns the path."""
-        path = Path(path)
+    def save(self, name: str, folder: str | Path) -> Path:
+        """Write the changed scenario as YAML to ``folder / name``, checked by loading it back.
+
+        Only a plain file name inside ``folder`` is written (``save_path``); the file is
+        replaced in one step (a temporary file in the same folder, renamed), so a reader never
+        sees half a file and a symbolic link put in its place is replaced, never followed.
+
+        Raises:
+            ValueError: a name ``save_path`` refuses.
+            OSError: the folder cannot be written.
+        """
+        path = save_path(folder, name, source=self.source)
         text = self.yaml()
-        path.write_text(text, encoding="utf-8")
+        # a new file with the user's umask (mkstemp would make it private), never through a link
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o666)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         back = load_scenario(path)
         if back.digest() != self.scenario().digest():  # cannot happen: the same data
             raise InputError([])
         return path
+
+
+SAVE_SUFFIXES = (".yaml", ".yml")
+
+
+def save_path(folder: str | Path, name: str, *, source: str | Path | None = None) -> Path:
+    """Where the explorer may save ``name``: ``folder / name``, or ``ValueError`` saying why not.
+
+    The name comes from a text field in the page, so it may not choose a folder: it must be
+    one plain file name (letters, digits, ``_``, ``-`` and inner dots, as
+    ``config.names.path_component`` leaves a name) ending in ``.yaml`` or ``.yml``. So ``..``,
+    separators, absolute paths, drive letters, hidden files and control characters are
+    refused, and so are a symbolic link at that name (it could point anywhere), anything that
+    is not a regular file, and the scenario being explored (its comments would be lost).
+    """
+    folder = Path(folder)
+    if not name or path_component(name) != name:
+        raise ValueError(f"{name!r} is not a plain file name: give a name such as "
+                         f"changed.yaml (letters, digits, _ - .); it is saved in {folder}")
+    if Path(name).suffix.lower() not in SAVE_SUFFIXES:
+        raise ValueError(f"{name!r} does not end in .yaml or .yml")
+    path = folder / name
+    if path.is_symlink():
+        raise ValueError(f"{path} is a symbolic link: not written through")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path} exists and is not a regular file")
+    if source is not None and path.exists() and Path(source).exists() \
+            and path.samefile(source):
+        raise ValueError(f"{path} is the scenario being explored: save under another name")
+    return path
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows and whether it is the run of the levers as they are.
+
+    Attributes:
+        generation: which request (``Reruns.request``) produced it; 0 for the first run.
+        key: the settings that ran (lever values and traced world).
+        outcome: the ``Explored`` result, or why those settings cannot run (a message).
+    """
+
+    generation: int
+    key: Any
+    outcome: Any
+
+    def state(self, key: Any, requested: int) -> str:
+        """``current`` when these are the numbers of ``key`` (the levers now), ``running``
+        while a rerun asked for later is still to come, else ``stale`` (the levers moved and
+        no rerun was asked for: live reruns are off)."""
+        if self.key == key:
+            return "current"
+        return "running" if requested > self.generation else "stale"
+
+
+class Reruns:
+    """Reruns one at a time, always of the newest settings asked for.
+
+    Levers move faster than a rerun runs (a key held on a slider moves it ten times a second;
+    a rerun of 5,000 worlds takes a few tenths). Running every request in turn would keep
+    showing old settings long after the last change; running them side by side would show
+    whichever happened to finish last. Here one worker thread runs the newest request; the
+    requests that arrive while it runs replace one another, so after the last change exactly
+    one more rerun starts, and its result is the last one published. A rerun under way is not
+    interrupted (it is a few tenths of a second; stopping numpy mid-way would cost more).
+
+    Args:
+        run: key -> outcome (exceptions are published as the outcome, so a failed rerun ends
+            the wait instead of leaving the page running forever).
+        publish: called in the worker thread with each ``Shown``, in the order of the runs.
+    """
+
+    def __init__(self, run: Callable[[Any], Any], publish: Callable[[Shown], None]) -> None:
+        self._run, self._publish = run, publish
+        self._lock = threading.Lock()
+        self._wanted: tuple[int, Any] | None = None
+        self._worker: threading.Thread | None = None
+        self.requested = 0
+
+    def request(self, key: Any) -> int:
+        """Ask for a rerun of ``key``; returns its generation (1, 2, ...)."""
+        with self._lock:
+            self.requested += 1
+            self._wanted = (self.requested, key)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="negsim-rerun",
+                                                daemon=True)
+                self._worker.start()
+            return self.requested
+
+    def busy(self) -> bool:
+        """Whether a rerun is running or waiting."""
+        with self._lock:
+            return self._worker is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every request is published; False if ``timeout`` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                worker = self._worker
+            if worker is None:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            worker.join(left)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._wanted is None:
+                    self._worker = None
+                    return
+                (generation, key), self._wanted = self._wanted, None
+            try:
+                outcome = self._run(key)
+            except Exception as err:  # noqa: BLE001  shown on the page, the worker lives on
+                outcome = err
+            try:
+                self._publish(Shown(generation, key, outcome))
+            except Exception:  # noqa: BLE001  the page is gone (its kernel closed): stop
+                with self._lock:
+                    self._wanted = self._worker = None
+                return
 
 
 def _fmt(d: dict | None, digits: int = 3) -> str:
