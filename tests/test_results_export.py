@@ -59,14 +59,15 @@ def test_run_and_sweep_to_xlsx_one_sheet_per_table(run_dir, sweep_dir, tmp_path)
 
 
 def test_export_mistakes_are_one_line(run_dir, tmp_path, monkeypatch):
+    # bad option values are bad usage (exit 2), as in every command; --format is a choice
     res = cli.invoke(app, ["export", str(run_dir), "--format", "pdf"])
-    assert res.exit_code == 2 and "unknown format 'pdf'" in res.stderr
+    assert res.exit_code == 2 and "'pdf' is not one of" in res.stderr and "csv" in res.stderr
     res = cli.invoke(app, ["export", str(tmp_path)])
     assert res.exit_code == 1 and "not a results directory" in res.stderr
     file = tmp_path / "f.txt"
     file.write_text("x")
     res = cli.invoke(app, ["export", str(run_dir), "--out", str(file)])
-    assert res.exit_code == 1 and "must be a directory" in res.stderr
+    assert res.exit_code == 2 and "f.txt" in res.stderr and res.stderr.count("\n") == 1
     monkeypatch.setattr(export_mod, "EXCEL_ROWS", 100)
     res = cli.invoke(app, ["export", str(run_dir), "-f", "xlsx", "--out", str(tmp_path / "x")])
     assert res.exit_code == 1 and "use --format csv" in res.stderr

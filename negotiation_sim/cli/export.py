@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,12 +19,19 @@ from negotiation_sim.cli.common import (
 )
 
 
+class ExportFormat(str, Enum):
+    """The file formats export writes (a choice: typer refuses others as bad usage, exit 2)."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+
+
 def export(
     results: Annotated[Path, typer.Argument(
         help="A run's (negsim run --out) or a sweep's results directory.", show_default=False)],
-    fmt: Annotated[str, typer.Option(
+    fmt: Annotated[ExportFormat, typer.Option(
         "--format", "-f", help="csv (one file per table) or xlsx (one workbook, a sheet per "
-                               "table).")] = "csv",
+                               "table).")] = ExportFormat.csv,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for the files (default: RESULTS).")] = None,
     quiet: QuietOpt = False,
@@ -33,16 +41,16 @@ def export(
     sweep's points with their outcome shares and intervals (points) and, when kept, its worlds
     (runs). xlsx needs openpyxl (the export extra)."""
     if out is not None and out.exists() and not out.is_dir():
-        raise fail(f"{out}: --out must be a directory, not a file", 1)
+        raise fail(f"{out}: --out must be a directory, not a file", 2)
     check_out_option(out)
     with user_errors(debug), writing(results, out):
         from negotiation_sim import api
         from negotiation_sim.results.export import export as write
 
         try:
-            written = write(api.load_results(results), fmt, out or results)
+            written = write(api.load_results(results), fmt.value, out or results)
         except ValueError as err:  # ExportError, or a directory that holds no results
-            raise fail(str(err), 2 if "unknown format" in str(err) else 1) from None
+            raise fail(str(err), 1) from None
     if not quiet:
         stderr().print(f"wrote {', '.join(str(p) for p in written)}", highlight=False,
                        soft_wrap=True)
