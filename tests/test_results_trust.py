@@ -26,7 +26,7 @@ import negotiation_sim as ns
 from negotiation_sim import api
 from negotiation_sim.cli import app
 from negotiation_sim.results import files, reader
-from negotiation_sim.results import sweep as sweeps
+from negotiation_sim.run import sweep as sweeps
 from negotiation_sim.results.files import OutDirError
 from negotiation_sim.results.manifest_schema import ManifestError
 from negotiation_sim.run.sweep import SweepError

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 import negotiation_sim as ns
 from negotiation_sim.cli import app
 from negotiation_sim.results import lock
-from negotiation_sim.results import sweep as sweeps
+from negotiation_sim.run import sweep as sweeps
 from negotiation_sim.run.signals import Interrupted
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
