@@ -266,3 +266,19 @@ def test_a_base_60_count_is_refused_at_its_line(tmp_path):
     with pytest.raises(InputError, match=r"s\.yaml:\d+: protocol\.rounds") as err:
         load_scenario(path)
     assert "90" not in str(err.value)
+
+
+def test_a_triangular_cdf_over_a_range_too_narrow_to_multiply_is_defined():
+    """A triangle 3.4e-294 wide (the fuzzer found it): width x side underflows to 0, and the
+    CDF is still defined, monotone, 0 and 1 at its ends, with no RuntimeWarning."""
+    import warnings
+
+    import numpy as np
+
+    from negotiation_sim.config.distributions import Triangular
+
+    t = Triangular(dist="triangular", low=0.0, mode=0.0, high=3.4414035373871186e-294)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = t.cdf(np.array([0.0, 1e-295, 1e-294, 3e-294, 1.0]))
+    assert y[0] == 0.0 and y[-1] == 1.0 and np.all(np.diff(y) >= 0) and np.isfinite(y).all()

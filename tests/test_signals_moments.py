@@ -82,7 +82,9 @@ def _startup_moments(out: Path, proc: subprocess.Popen):
 @pytest.mark.parametrize("moment", ["lock", "first child", "workers", "started"])
 def test_sigterm_during_a_dask_start_up_is_one_line(tmp_path, moment):
     pytest.importorskip("distributed")
-    path = experiment(tmp_path, points=4, runs=200_000)
+    # far more work than a signal needs to arrive: an idle machine ran 4 points of 200,000
+    # worlds to the end between the manifest appearing and the signal landing
+    path = experiment(tmp_path, points=24, runs=200_000)
     out = tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "negotiation_sim", "sweep", str(path),
                              "--out", str(out), "--executor", "dask", "--workers", "2",

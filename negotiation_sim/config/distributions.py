@@ -312,6 +312,19 @@ class Beta(_Dist):
         return betaincinv(self.a, self.b, z)
 
 
+def _square_share(d: np.ndarray, width: float, side: float) -> np.ndarray:
+    """``d**2 / (width * side)``, a triangular CDF's tail area (0 where the side is empty).
+
+    For ranges so narrow that ``width * side`` underflows to 0 (a side of 1e-294) the same
+    share is taken as a product of two ratios, each in [0, 1], instead of dividing by 0."""
+    if side <= 0:
+        return np.zeros_like(d)
+    denominator = width * max(side, 1e-300)
+    if denominator > 0:
+        return d ** 2 / denominator
+    return (d / width) * (d / side)
+
+
 class Triangular(_Dist):
     """Triangular on [low, high] with its peak at mode."""
 
@@ -342,8 +355,8 @@ class Triangular(_Dist):
             return (y >= self.low).astype(float)
         a, c, b = self.low, self.mode, self.high
         yc = np.clip(y, a, b)
-        left = np.where(c > a, (yc - a) ** 2 / ((b - a) * max(c - a, 1e-300)), 0.0)
-        right = 1.0 - np.where(b > c, (b - yc) ** 2 / ((b - a) * max(b - c, 1e-300)), 0.0)
+        left = _square_share(yc - a, b - a, c - a)
+        right = 1.0 - _square_share(b - yc, b - a, b - c)
         return np.where(yc <= c, left, right)
 
     def _ppf(self, z: np.ndarray) -> np.ndarray:
