@@ -20,7 +20,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 from scipy.stats import truncnorm
 
 from negotiation_sim.config import limits
-from negotiation_sim.config.distributions import Beta, Normal
+from negotiation_sim.config.distributions import MIN_WIDTH, Beta, Normal
 from negotiation_sim.config.paths import number_fields, with_path
 from negotiation_sim.config.scenario import Scenario, load_scenario, scenario_from_data
 from negotiation_sim.config.yamlio import InputError, YamlDoc, load_yaml
@@ -47,6 +47,8 @@ def test_normal_draws_are_the_inverse_cdf_of_their_uniform_anywhere(mean, sd, a,
     lo = mean + sd * a if kind in ("both", "low") else None
     hi = mean + sd * (a + width) if kind in ("both", "high") else None
     assume(all(v is None or abs(v) <= M for v in (lo, hi)))
+    # a range narrower than MIN_WIDTH (but not a point) is refused: not a distribution to draw
+    assume(kind != "both" or hi - lo == 0 or hi - lo >= MIN_WIDTH)
     d = Normal(dist="normal", mean=mean, sd=sd, low=lo, high=hi)
     x = d.sample(np.random.default_rng(1), 64)
     u = np.random.default_rng(1).uniform(size=64)
@@ -269,15 +271,22 @@ def test_a_base_60_count_is_refused_at_its_line(tmp_path):
 
 
 def test_a_triangular_cdf_over_a_range_too_narrow_to_multiply_is_defined():
-    """A triangle 3.4e-294 wide (the fuzzer found it): width x side underflows to 0, and the
-    CDF is still defined, monotone, 0 and 1 at its ends, with no RuntimeWarning."""
+    """A triangle 3.4e-294 wide (the fuzzer found it, and a uniform 2e-313 wide): a range
+    narrower than 1e-200 is refused in one line, and the CDF of one is still defined, monotone,
+    0 and 1 at its ends, with no RuntimeWarning (width x side underflows to 0)."""
     import warnings
 
     import numpy as np
 
     from negotiation_sim.config.distributions import Triangular
 
-    t = Triangular(dist="triangular", low=0.0, mode=0.0, high=3.4414035373871186e-294)
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError, match="narrower than 1e-200"):
+        Triangular(dist="triangular", low=0.0, mode=0.0, high=3.4414035373871186e-294)
+    # files cannot hold such a range any more; the CDF stays defined all the same
+    t = Triangular.model_construct(dist="triangular", low=0.0, mode=0.0,
+                                   high=3.4414035373871186e-294)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = t.cdf(np.array([0.0, 1e-295, 1e-294, 3e-294, 1.0]))

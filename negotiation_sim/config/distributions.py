@@ -115,6 +115,18 @@ class _Dist(BaseModel):
         return out if at is None else out[at]
 
 
+MIN_WIDTH = 1e-200
+"""The narrowest range a distribution may have (else 0: a fixed number). Narrower ranges hold
+no meaning on the model's scales and make their CDFs divide by numbers near the smallest a float
+holds (a uniform 2e-313 wide overflowed)."""
+
+
+def _check_width(lo: float, hi: float) -> None:
+    if 0 < hi - lo < MIN_WIDTH:
+        raise ValueError(f"the range [{lo:g}, {hi:g}] is narrower than {MIN_WIDTH:g}: give a "
+                         "fixed number instead")
+
+
 class Uniform(_Dist):
     """Uniform on [low, high]."""
 
@@ -126,6 +138,7 @@ class Uniform(_Dist):
     def _ordered(self) -> Uniform:
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        _check_width(self.low, self.high)
         return self
 
     def support(self) -> tuple[float, float]:
@@ -161,6 +174,10 @@ class Normal(_Dist):
             raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
         if self.sd == 0 and not lo <= self.mean <= hi:
             raise ValueError("with sd 0 the mean must lie within [low, high]")
+        _check_width(lo, hi)
+        if 0 < self.sd < MIN_WIDTH:
+            raise ValueError(f"sd {self.sd:g} is below {MIN_WIDTH:g}: give a fixed number "
+                             "instead (or sd 0)")
         return self
 
     def support(self) -> tuple[float, float]:
@@ -339,6 +356,7 @@ class Triangular(_Dist):
             raise ValueError(
                 f"need low <= mode <= high, got {self.low}, {self.mode}, {self.high}"
             )
+        _check_width(self.low, self.high)
         return self
 
     def support(self) -> tuple[float, float]:
