@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL, write_yaml
-from test_sweep_signals import alive, descendants
+from test_sweep_signals import alive, descendants, experiment
 from typer.testing import CliRunner
 
 import negotiation_sim as ns
@@ -33,16 +33,6 @@ from negotiation_sim.run.signals import Interrupted
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 WAIT = 180  # the longest any moment may take to come on a loaded machine
-
-
-def experiment(tmp_path: Path, points: int, runs: int = 2048) -> Path:
-    write_yaml(tmp_path / "small.yaml", SMALL)
-    values = "\n".join(f"      - {0.3 + 0.01 * i:.2f}" for i in range(points))
-    path = tmp_path / "exp.yaml"
-    path.write_text(f"name: t\nscenario: small.yaml\nruns: {runs}\nseed: 9\nchunk_size: 1024\n"
-                    "sweep:\n  method: grid\n  parameters:\n"
-                    f"    actors.russia.reservation.high:\n{values}\n")
-    return path
 
 
 def signal_at(proc: subprocess.Popen, moment, signum: int) -> tuple[str, set[int]]:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.results.reader import SweepResults
 
@@ -132,8 +133,6 @@ def robustness(results: SweepResults, outcome: str = "agreement", *, maximize: b
     scores = score(values, maximize, threshold)
     best = best_policies(scores, maximize)
     sc = results.scenario
-    from negotiation_sim.config.paths import param_label
-
     labels = {p: param_label(p, sc) for p in [*levers, *uncertain]}
     return Robustness(outcome, maximize, float(threshold), levers, policies, uncertain, states,
                       values, scores, best, int(table["runs"].iloc[0]), labels)

@@ -80,8 +80,7 @@ def pct(x: float) -> str:
     for digits in range(0, 6):
         text = f"{x:.{digits}%}"
         shown = float(text[:-1]) / 100
-        if abs(shown - x) < 0.5 * 10 ** -(digits + 2) * 1.0001 and (
-                (shown == 1.0) == (x == 1.0) and (shown == 0.0) == (x == 0.0)):
+        if (shown == 1.0) == (x == 1.0) and (shown == 0.0) == (x == 0.0):
             return text
     return f"{x:.6%}"
 
