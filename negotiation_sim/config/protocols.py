@@ -15,6 +15,7 @@ touches nothing else of the configuration.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
@@ -46,6 +47,8 @@ class ProtocolOptions(BaseModel):
     round_days: float = Field(
         14.0, gt=0, le=3660, allow_inf_nan=False,
         description="Calendar length of one round, in days (reported with rounds).")
+    start: datetime.date | None = Field(
+        None, description="The date round 1 opens (figures and traces then give dates).")
 
     min_rounds: ClassVar[int] = 1  # the shortest deadline the kind can play
 

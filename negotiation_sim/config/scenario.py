@@ -134,6 +134,21 @@ class Principal(_Actor):
     preconditions: list[ConstraintField] = Field(default_factory=list)
 
 
+class Blame(BaseModel):
+    """What the mediator does to a principal that blocks its talks (docs/model.md section 8):
+    from the next round on, its pressure on that principal rises by ``refuse`` a round for each
+    format it refused, and by ``reject`` for each text it alone (or with others, but not
+    everyone) rejected after every other principal accepted it."""
+
+    model_config = _STRICT
+    refuse: NonNeg = Field(0.0, description="Rise in the per-round pressure on a principal "
+                           "that refuses the format the mediator convenes.")
+    reject: NonNeg = Field(0.0, description="Rise in the per-round pressure on a principal "
+                           "that rejects a text every other principal accepted.")
+    cap: NonNeg = Field(0.1, description="The most per-round pressure blame can bring on one "
+                        "principal, on top of the pressure it starts with.")
+
+
 class Mediator(_Actor):
     """A party that invites, drafts texts and applies pressure (the US)."""
 
@@ -145,6 +160,12 @@ class Mediator(_Actor):
     pressure_applies: Literal["always", "at_table"] = Field(
         "at_table", description="at_table: pressure bites only in worlds whose summit format "
         "the mediator sits in; always: sanctions bite whether or not it attends.")
+    blame: Blame = Field(default_factory=Blame, description="Pressure it adds on a principal "
+                         "that refuses its format or rejects a text every other principal "
+                         "accepted (an announced threat the principals weigh).")
+    bias: Unit = Field(0.0, description="How much the drafter weighs its own utility of a "
+                       "text (its position) against the chance every principal accepts it; 0: "
+                       "an unbiased drafter.")
 
 
 class Guarantor(_Actor):
@@ -154,6 +175,22 @@ class Guarantor(_Actor):
     offer: dict[str, Unit] = Field(
         default_factory=dict, description="The most it will back on that issue (a cap)."
     )
+    support: dict[str, Finite] = Field(
+        default_factory=dict, description="Principal -> per-round rise in its value of war "
+        "(arms and money) while no settlement is in force.")
+
+
+LEVELS = ("leaders", "delegation")
+
+
+class Format(BaseModel):
+    """A format the mediator can convene: who sits at the table, at which level."""
+
+    model_config = _STRICT
+    members: list[str] = Field(min_length=1, description="Actor ids invited.")
+    level: Literal["leaders", "delegation"] = Field(
+        "leaders", description="leaders: a summit, where a settlement can be signed; "
+        "delegation: talks that can agree a text (signed later by the leaders) or a ceasefire.")
 
 
 Actor = Annotated[Union[Principal, Mediator, Guarantor], Field(discriminator="role")]
@@ -163,11 +200,21 @@ class Summit(BaseModel):
     """Which summit formats the mediator can propose, and in which order."""
 
     model_config = _STRICT
-    formats: dict[str, list[str]] = Field(min_length=1)
+    formats: dict[str, Union[list[str], Format]] = Field(
+        min_length=1, description="Format id -> its members (a leaders' meeting), or "
+        "{members, level}.")
     order: list[str] | None = None
 
     def ordered(self) -> list[str]:
         return list(self.order) if self.order is not None else list(self.formats)
+
+    def members(self, name: str) -> list[str]:
+        spec = self.formats[name]
+        return list(spec.members if isinstance(spec, Format) else spec)
+
+    def level(self, name: str) -> str:
+        spec = self.formats[name]
+        return spec.level if isinstance(spec, Format) else "leaders"
 
 
 class Ceasefire(BaseModel):
@@ -235,7 +282,14 @@ class Scenario(BaseModel):
         """(name, members) in the order the mediator tries them."""
         if self.summit is None:
             return [(IMPLICIT_FORMAT, list(self.actors))]
-        return [(f, list(self.summit.formats[f])) for f in self.summit.ordered()]
+        return [(f, self.summit.members(f)) for f in self.summit.ordered()]
+
+    def levels(self) -> list[str]:
+        """Each format's level (``leaders`` or ``delegation``), in the order of ``formats()``;
+        without a summit section the principals meet as leaders."""
+        if self.summit is None:
+            return ["leaders"]
+        return [self.summit.level(f) for f in self.summit.ordered()]
 
     def digest(self) -> str:
         """SHA-256 of what the file sets, validated, in the file's order.
@@ -336,8 +390,12 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
             yield from _principal_refs(base, actor, issues, formats, sc.summit is not None)
         elif isinstance(actor, Mediator):
             yield from _check_keys((*base, "pressure"), actor.pressure, principals, "principal")
+            if support(actor.bias)[1] > 0 and not actor.position:
+                yield (*base, "bias"), ("a biased mediator needs a position (the text it "
+                                        "pulls towards)")
         else:
             yield from _check_keys((*base, "offer"), actor.offer, issues, "issue")
+            yield from _check_keys((*base, "support"), actor.support, principals, "principal")
     if sc.summit is not None:
         yield from _summit_refs(sc.summit, actors, principals)
     if sc.ceasefire is not None:
@@ -405,17 +463,19 @@ def _principal_refs(base, actor: Principal, issues, formats, has_summit):
 
 
 def _summit_refs(summit: Summit, actors, principals):
-    for name, members in summit.formats.items():
+    for name, spec in summit.formats.items():
+        members = summit.members(name)
+        loc = ("summit", "formats", name) + (() if isinstance(spec, list) else ("members",))
         for i, m in enumerate(members):
             if m not in actors:
-                yield ("summit", "formats", name, i), _unknown("actor", m, actors)
+                yield (*loc, i), _unknown("actor", m, actors)
         # A member listed twice would count its pressure (and its part in the text) twice.
-        yield from _repeats(("summit", "formats", name), members, "actor")
-        absent = [p for p in principals if p not in members]
-        if absent:
-            yield ("summit", "formats", name), (
-                f"format '{name}' must include every principal (missing: {', '.join(absent)})"
-            )
+        yield from _repeats(loc, members, "actor")
+        # A format may leave a principal out (it then cannot settle: docs/model.md section 8),
+        # but a format with no principal is no negotiation.
+        if not any(p in members for p in principals):
+            yield loc, (f"format '{name}' needs at least one principal "
+                        f"(principals: {', '.join(principals)})")
     if summit.order is not None:
         if not summit.order:
             yield ("summit", "order"), "order must name at least one format"

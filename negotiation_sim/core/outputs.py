@@ -108,6 +108,20 @@ OUTPUTS: tuple[Output, ...] = (
            "mean over the worlds where it is defined"),
     Output("war", "war", "float64", PRINCIPALS, np.nan, "utility per round",
            "each principal's value of war in the round the world ended"),
+    Output("talks_round", "talks_round", "int16", WORLD, -1, "rounds",
+           "the first round with a session of every principal, at any level (null: none)",
+           "share of worlds with talks (95% Wilson interval) and the cumulative share by round",
+           null_below=1),
+    Output("leaders_round", "leaders_round", "int16", WORLD, -1, "rounds",
+           "the first round with a leaders' session of every principal (null: none)",
+           "share of worlds with a leaders' meeting (95% Wilson interval) and the cumulative "
+           "share by round", null_below=1),
+    Output("settled_round", "settled_round", "int16", WORLD, -1, "rounds",
+           "the round a settlement or a ceasefire first took effect (null: none)",
+           "cumulative share of worlds settled by round", null_below=1),
+    Output("sessions", "sessions", "int16", WORLD, 0, "sessions",
+           "how many sessions were held, of any format (those leaving a principal out "
+           "included)", "mean sessions per world"),
 )
 """Every per-world output, in ``runs.parquet``'s column order."""
 

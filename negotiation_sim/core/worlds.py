@@ -130,6 +130,11 @@ class WorldParams:
     audience: np.ndarray  # (P, F, N)
     pressure: np.ndarray  # (M, P, N) per-round fall in each principal's value of war
     backlash: np.ndarray  # (M, N) walk-out chance added per unit of that pressure
+    blame_refuse: np.ndarray  # (M, N) pressure added on a principal that refuses a format
+    blame_reject: np.ndarray  # (M, N) pressure added on one that rejects what all others accept
+    blame_cap: np.ndarray  # (M, N) the most pressure blame can add on one principal
+    bias: np.ndarray  # (M, N) weight of the drafter's own utility (0: unbiased)
+    support: np.ndarray  # (G, P, N) per-round rise in each principal's value of war
     ceasefire_terms: np.ndarray | None  # (K, N) fallback package before guarantor caps
     others: Preferences | None  # positioned non-principals: (A - P, K, N)
     capability: np.ndarray  # (A, N) clout of every positioned actor, principals first
@@ -219,6 +224,15 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
         pressure=stack([stack([d.actors[m].pressure.get(p, zeros) for p in principals], n)
                         for m in mediators], n) if mediators else np.zeros((0, P, n)),
         backlash=per("backlash", mediators) if mediators else np.zeros((0, n)),
+        blame_refuse=stack([d.actors[m].blame.refuse for m in mediators], n)
+        if mediators else np.zeros((0, n)),
+        blame_reject=stack([d.actors[m].blame.reject for m in mediators], n)
+        if mediators else np.zeros((0, n)),
+        blame_cap=stack([d.actors[m].blame.cap for m in mediators], n)
+        if mediators else np.zeros((0, n)),
+        bias=per("bias", mediators) if mediators else np.zeros((0, n)),
+        support=stack([stack([d.actors[g].support.get(p, zeros) for p in principals], n)
+                       for g in guarantors], n) if guarantors else np.zeros((0, P, n)),
         ceasefire_terms=_ceasefire(sc, d, sq, n),
         others=_preferences(sc, d, others, n) if others else None,
         capability=per("clout", principals + others),
