@@ -286,21 +286,35 @@ def test_values_of_war_stay_on_the_utility_scale():
 
 
 def test_a_ceasefire_is_accepted_by_the_rule_texts_are():
-    """The red lines leave no text (a: share >= 0.9, b: share <= 0.1); the package (share 0.5,
-    the other issue at both ideals) is worth 0.75 to each, above 0.6: a ceasefire after the
-    deadline, worth its undiscounted utility (no discount on a settlement)."""
+    """Delegations meet but no leaders' format exists, so nothing can be signed; the package
+    (share 0.5, the other issue at both ideals) is worth 0.75 to each, above 0.6: agreed at the
+    first session, a ceasefire at the deadline, worth its undiscounted utility (no discount on
+    a settlement)."""
+    data = pie("complete", rounds=3, ra=0.6, rb=0.6)
+    data["issues"]["other"] = {"status_quo": 0.5}
+    data["actors"]["a"]["position"]["other"] = 0.5
+    data["actors"]["b"]["position"]["other"] = 0.5
+    data["actors"]["a"]["patience"] = 0.5
+    data["summit"] = {"formats": {"talks": {"members": ["a", "b"], "level": "delegation"}}}
+    data["ceasefire"] = {"terms": {"share": 0.5}}
+    m = SummitModel(make_scenario(data), 1).run()
+    assert m.end_reason[0] == EndReason.DEADLINE and m.settled_round[0] == 1
+    u = utilities(m.terms[:, :1], m_prefs(data))
+    assert np.allclose(m.utility[:2, 0], u[:, 0])
+
+
+def test_a_ceasefire_outside_a_red_line_is_refused():
+    """The same package, but a's red line (share >= 0.9) excludes it: no ceasefire, breakdown
+    at the deadline with the package refused."""
     data = pie("complete", rounds=3, ra=0.6, rb=0.6)
     data["issues"]["other"] = {"status_quo": 0.5}
     data["actors"]["a"]["position"]["other"] = 0.5
     data["actors"]["b"]["position"]["other"] = 0.5
     data["actors"]["a"]["red_lines"] = ["share >= 0.9"]
     data["actors"]["b"]["red_lines"] = ["share <= 0.1"]
-    data["actors"]["a"]["patience"] = 0.5
     data["ceasefire"] = {"terms": {"share": 0.5}}
     m = SummitModel(make_scenario(data), 1).run()
-    assert m.end_reason[0] == EndReason.DEADLINE
-    u = utilities(m.terms[:, :1], m_prefs(data))
-    assert np.allclose(m.utility[:2, 0], u[:, 0])
+    assert m.end_reason[0] == EndReason.CEASEFIRE_REFUSED and m.settled_round[0] == -1
 
 
 def m_prefs(data):

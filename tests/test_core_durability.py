@@ -99,9 +99,11 @@ def test_ceasefires_are_followed_too():
     data = {
         "name": "cf", "issues": {"share": {}, "other": {"status_quo": 0.5}},
         "actors": {"a": {"role": "principal", "position": {"share": 1.0, "other": 0.5},
-                         "reservation": 0.6, "red_lines": ["share >= 0.9"]},
+                         "reservation": 0.6},
                    "b": {"role": "principal", "position": {"share": 0.0, "other": 0.5},
-                         "reservation": 0.6, "red_lines": ["share <= 0.1"]}},
+                         "reservation": 0.6}},
+        # Delegations only: nothing is signed, the ceasefire agreed in round 1 is followed.
+        "summit": {"formats": {"talks": {"members": ["a", "b"], "level": "delegation"}}},
         "ceasefire": {"terms": {"share": 0.5}},
         "protocol": {"rounds": 2},
         "events": [{"name": "front", "kind": "shock", "draw": {"dist": "choice",

@@ -52,6 +52,7 @@ def one_sided(rounds, responders, da=0.9, db=0.9, rb=U01, ra=0.0, **extra):
 def screen_plan(sc, n=1, seed=0):
     """The screening plan recorded at formation: ``(offers (T,), cutoffs (T,), a's value)``."""
     m = SummitModel(sc, n, seed=seed, trace=True)
+    m.step()  # the plan is made when the calendar opens, in round 1
     h = next(h for h in m.history if h["stage"] == "screen")
     return h["offer"][:, 0], h["cutoff"][:, 0], h["value"][0]
 
@@ -384,7 +385,8 @@ def test_formation_gains_are_the_plan_values_and_attending_is_free():
     data = one_sided(1, "strategic").model_dump(mode="json", exclude_unset=True)
     data["summit"] = {"formats": {"bilateral": ["a", "b"]}}
     m = SummitModel(Scenario.model_validate(data), 2048, seed=8, trace=True)
-    gain = next(h for h in m.history if h["stage"] == "formation")["gain"]
+    m.step()  # the calendar opens: round 1's invitations are decided on the plan's values
+    gain = next(h for h in m.history if h["stage"] == "convene")["gain"]
     w = m.inputs["actors.b.reservation"]
     assert np.allclose(gain[0], 0.25, atol=1e-9)
     assert np.allclose(gain[1], np.maximum(0.5 - w, 0.0), atol=1e-9)

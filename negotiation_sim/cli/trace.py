@@ -53,6 +53,23 @@ def _fmt(d: dict | None, digits: int = 3) -> str:
                      for k, v in d.items())
 
 
+def calendar_line(sc, r: dict[str, Any]) -> str:
+    """One round's invitations in words: what was held, who refused what and why (expected
+    gain a round and blame a refusal brings, against the audience cost)."""
+    name = {a: sc.actors[a].display(a) for a in sc.actors}
+    what = "signing: " if r["signing"] else ""
+    parts = []
+    for t in r["tried"]:
+        refused = [p for p, ok in t["attend"].items() if not ok]
+        if not refused:
+            continue
+        why = ", ".join(f"{name[p]} (gain {r['gain'][p]:.3f} + blame {r['blame_threat'][p]:.3f}"
+                        f" < cost {t['cost'].get(p, 0.0):.3f})" for p in refused)
+        parts.append(f"{t['format']} ({t['level']}) refused by {why}")
+    held = (f"{r['held']} held" if r["held"] is not None else "no session")
+    return f"  round {r['round']}: {what}{held}" + ("; " + "; ".join(parts) if parts else "")
+
+
 def print_story(sc, story: dict[str, Any]) -> None:
     """The story as text and a table on stdout."""
     from rich.table import Table
@@ -62,16 +79,10 @@ def print_story(sc, story: dict[str, Any]) -> None:
                      f"{story['seed']}, protocol {story['protocol']}"))
     if story["inputs"]:
         con.print("Drawn inputs: " + _fmt(story["inputs"]))
-    form = story["formation"]
-    if form is not None:
-        con.print(f"Expected text when deciding to attend: {_fmt(form['expected_text'])}")
-        con.print(f"Expected gain over the value of war: {_fmt(form['gain'])}")
-        for t in form["tried"]:
-            declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
-            con.print(f"  format {t['format']}: " + ("all attend" if not declined else
-                      "declined by " + ", ".join(declined)))
-        if form["held"] is None:
-            con.print("No summit.", style="bold")
+    for r in story.get("calendar", []):
+        con.print(calendar_line(sc, r))
+    if story.get("calendar") and story["outcome"].get("talks_round") is None:
+        con.print("No talks of every principal.", style="bold")
     for e in story.get("events", []):
         con.print(f"  before round {e['round']}: {e['event']} (values of war now "
                   f"{_fmt(e['value_of_war'])})")

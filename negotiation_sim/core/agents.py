@@ -104,36 +104,104 @@ class PrincipalAgent(StateAgent):
         inside = (text >= lo[:, None] - FEASIBILITY_TOL) & (text <= hi[:, None] + FEASIBILITY_TOL)
         return inside.all(axis=0)
 
-    def attends(self, gain: np.ndarray, preconditions: np.ndarray) -> np.ndarray:
-        """``(F, n)`` whether it attends each format: its expected gain from the talks (row of
-        ``gain``, ``(P, n)``) covers its audience cost there, and its preconditions hold (row of
-        ``preconditions``). Ties attend, as indifferent responders accept a text."""
-        cost = self.model.params.audience[self.index]  # (F, n)
-        return (gain[self.index] - cost >= -FEASIBILITY_TOL) & preconditions[self.index]
+    def attends(self, gain: np.ndarray, preconditions: np.ndarray,
+                threat: np.ndarray) -> np.ndarray:
+        """``(F, n)`` whether it attends each format this round (docs/model.md section 8).
+
+        Per-round accounting: what the session is expected to add a round to the war going on
+        (row of ``gain``, ``(P, n)``; nothing in a format that leaves a principal out, which
+        cannot settle), plus the rise in pressure a refusal would bring from the next round on
+        (row of ``threat``: the mediators' announced blame), must cover its audience cost for
+        the format, a round; and its preconditions must hold (row of ``preconditions``). Ties
+        attend, as indifferent responders accept a text."""
+        m, i = self.model, self.index
+        cost = m.params.audience[i]  # (F, n)
+        gain = np.where(m.format_full[:, None], gain[i][None], 0.0)
+        return (gain + threat[i] - cost >= -FEASIBILITY_TOL) & preconditions[i]
+
+    def signs(self, value: np.ndarray, threat: np.ndarray) -> np.ndarray:
+        """``(F, n)`` whether it comes to a leaders' session of every principal to sign a text
+        agreed at delegation level, worth ``value`` to it (row of ``(P, n)``): the text's
+        worth above its value of war, plus the blame a refusal brings, covers its audience cost
+        there (the same accounting as ``attends``); no other format signs."""
+        m, i = self.model, self.index
+        cost = m.params.audience[i]
+        surplus = value[i] - m.state.reservation[i]
+        ok = (surplus[None] + threat[i] - cost >= -FEASIBILITY_TOL) & accepts(
+            value[i], m.state.reservation[i])[None]
+        return ok & m.format_signs[:, None]
 
     def expects(self, text: np.ndarray, excess: np.ndarray) -> np.ndarray:
-        """``(n,)`` what it expects the talks to add to the war going on, when the first text
-        tabled is ``text`` ``(K, n)`` and the principals claim ``excess`` ``(P, n)`` above their
-        values of war (docs/model.md section 8).
+        """``(n,)`` what it expects a session of every principal to add, a round, to the war
+        going on, when the text tabled is ``text`` ``(K, n)`` and the principals claim
+        ``excess`` ``(P, n)`` above their values of war (docs/model.md section 8).
 
-        Complete information: the text's worth above its value of war if every principal
-        accepts it, else the ceasefire package's if every principal would take it, else 0 (it
-        can always refuse). Private information: the same for its own answer, weighed by the
-        chance under the public beliefs that the others accept (round 1 only).
+        A session can bring two deals: the text, if every principal accepts it, and the
+        ceasefire package (where none is in force and the package lies inside every red line),
+        if every principal accepts that. Each is worth its value above the value of war, if the
+        principal itself would accept it, times the chance (under the public beliefs; a
+        certainty where values are common knowledge) that the others accept it; the session is
+        worth the better of the two, and never less than 0 (it can always refuse).
         """
+        w = self.model.state.reservation[self.index]
+        self._terms = self._session_terms(text, excess)
+        gain = np.zeros_like(w)
+        for u, chance, limit in self._terms:
+            gain = np.maximum(gain, np.where(w <= limit + FEASIBILITY_TOL, chance * (u - w), 0.0))
+        return gain
+
+    def _session_terms(self, text: np.ndarray,
+                       excess: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``[(u, chance, limit), ...]`` for the text and the ceasefire package: its worth to
+        this principal, the chance the others accept it, and the highest value of war at which
+        this principal accepts it itself (``-inf``: never)."""
         m, prm, state = self.model, self.model.params, self.model.state
         i, w = self.index, state.reservation
+        out = []
         u = utilities(text, prm.prefs)
         own = stacked(m.principals, "responds", u, w + excess) & prm.box_ok[None]
-        chance = self._others_accept(u - excess, own)
-        gain = np.where(own[i], chance * np.maximum(u[i] - w[i], 0.0), 0.0)
+        out.append((u[i], self._others_accept(u - excess, own),
+                    np.where(prm.box_ok, u[i] - excess[i], -np.inf)))
         if prm.ceasefire is not None:
             uc = utilities(prm.ceasefire, prm.prefs)
             takes = stacked(m.principals, "responds", uc, w + excess)
-            fallback = np.where(takes[i], self._others_accept(uc - excess, takes)
-                                * np.maximum(uc[i] - w[i], 0.0), 0.0)
-            gain = gain + (1.0 - chance * own[i]) * fallback
-        return gain
+            open_ = m._ceasefire_allowed() & ~state.cease
+            out.append((uc[i], self._others_accept(uc - excess, takes),
+                        np.where(open_, uc[i] - excess[i], -np.inf)))
+        return out
+
+    def attend_cutoff(self, need: np.ndarray) -> np.ndarray:
+        """``(n,)`` the highest value of war at which it attends a session of every principal
+        when attending must be worth ``need`` ``(n,)`` a round (its audience cost less the
+        blame it would bear): attending reveals its value of war is at most this, refusing
+        that it is above (``expects`` falls as the value of war rises). ``+inf`` where every
+        value attends (``need <= 0``)."""
+        need = need - FEASIBILITY_TOL  # the tie rule of ``attends``, so the cut is exact
+        cut = np.full(need.shape, -np.inf)
+        for u, chance, limit in self._terms:
+            reach = u - need / np.where(chance > 0, chance, 1.0)
+            cut = np.maximum(cut, np.where(chance > 0, np.minimum(limit + FEASIBILITY_TOL,
+                                                                  reach), -np.inf))
+        return np.where(need <= 0, np.inf, cut)
+
+    def learn_from(self, attend: np.ndarray, asked: np.ndarray, threat: np.ndarray) -> None:
+        """Update the public beliefs about its value of war on its decisions to attend
+        (``attend``: ``(F, P, n)``) the formats of every principal it was asked to, where
+        its preconditions held (``asked``: ``(F, P, n)``): Bayes' rule, as for answers
+        (``Beliefs.update``). A format that leaves a principal out settles nothing, so deciding
+        on it reveals nothing."""
+        m, i = self.model, self.index
+        if getattr(self, "_terms", None) is None:
+            return  # the protocol's gain is not this rule's (alternating offers' plan values)
+        state = m.state
+        P = state.reservation.shape[0]
+        cost = m.params.audience[i]
+        for f in np.flatnonzero(m.format_full):
+            cut = self.attend_cutoff(cost[f] - threat[i])
+            cut = np.where(asked[f, i], cut, np.inf)
+            threshold = np.full((P, cut.size), np.inf)
+            threshold[i] = cut
+            state.beliefs.update(attend[f], threshold, state.shift)
 
     def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
         """``(n,)`` the chance under the public beliefs that every other principal accepts a
@@ -234,9 +302,33 @@ class MediatorAgent(StateAgent):
         return np.where(held >= 0, members[np.maximum(held, 0)], False)
 
     def pressure_on(self, present: np.ndarray, ensemble: Ensemble) -> np.ndarray:
-        """``(P, n)`` the per-round fall it brings to each principal's value of war in the
-        worlds of ``present`` (of ``ensemble``)."""
-        return np.where(present, ensemble.params.pressure[self.index], 0.0)
+        """``(P, n)`` the per-round fall it brings to each principal's value of war: its
+        pressure in the worlds of ``present`` (of ``ensemble``), plus what its blame has added
+        (in every world: blame is sanctions, whether or not the blamed side sits with it)."""
+        out = np.where(present, ensemble.params.pressure[self.index], 0.0)
+        blamed = ensemble.state.blamed
+        return out if blamed is None else out + blamed[self.index]
+
+    def threat(self, ensemble: Ensemble) -> np.ndarray:
+        """``(P, n)`` the rise in its pressure a refusal would bring each principal from the
+        next round on: ``blame.refuse``, as far as the cap on blame leaves room."""
+        prm, blamed = ensemble.params, ensemble.state.blamed[self.index]
+        room = np.maximum(prm.blame_cap[self.index] - blamed, 0.0)
+        return np.minimum(prm.blame_refuse[self.index], room)
+
+    def blames(self, ensemble: Ensemble, refused: np.ndarray, rejected: np.ndarray) -> None:
+        """Raise its pressure, from the next round on, on each principal by ``blame.refuse``
+        for every format it refused this round (``refused``: ``(P, n)`` counts) and by
+        ``blame.reject`` where it rejected a text every other principal accepted
+        (``rejected``: ``(P, n)``), up to ``blame.cap`` in all (docs/model.md section 8)."""
+        prm, state = ensemble.params, ensemble.state
+        j = self.index
+        add = prm.blame_refuse[j] * refused + prm.blame_reject[j] * rejected
+        if not np.any(add):
+            return
+        blamed = state.blamed.copy()
+        blamed[j] = np.minimum(blamed[j] + add, np.maximum(prm.blame_cap[j], blamed[j]))
+        state.blamed = blamed
 
     def backlash_on(self, present: np.ndarray, ensemble: Ensemble) -> np.ndarray:
         """``(P, n)`` the walk-out chance its pressure adds to each principal where it bites."""
@@ -301,6 +393,14 @@ class GuarantorAgent(StateAgent):
     def caps(self) -> np.ndarray:
         """``(K, n)`` the most it backs on each issue (1 where it offers nothing)."""
         return self.model.params.offers[self.index]
+
+    def supports(self, ensemble: Ensemble) -> None:
+        """Raise the value of war of the principals it supports (arms and money), for the next
+        round, in the worlds of ``ensemble`` (the talks: what is signed is not fought over;
+        public, like pressure)."""
+        support = ensemble.params.support[self.index]
+        if np.any(support):
+            ensemble.move_values(support)
 
 
 AGENT_CLASSES = {Principal: PrincipalAgent, Mediator: MediatorAgent, Guarantor: GuarantorAgent}

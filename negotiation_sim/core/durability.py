@@ -41,6 +41,8 @@ def followed(params: WorldParams, state: TalksState, where: np.ndarray
     ``TalksState`` part) of worlds ``where``, for following their signed texts."""
     slim = replace(params, **{f.name: None for f in fields(params) if f.name not in FOLLOWED})
     talks = TalksState(**{f.name: getattr(state, f.name) for f in fields(TalksState)})
+    # What is signed is fixed: the calendar's ceasefire and waiting text do not follow it.
+    talks = replace(talks, cease=None, pending=None, met=None)
     return slim.take(where), talks.take(where)
 
 

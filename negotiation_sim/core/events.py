@@ -115,7 +115,9 @@ class EventRunner:
         """Event ``i``'s changes in ``ensemble``, given its draws there (``here``)."""
         event, m = self.events[i], self.model
         if isinstance(event, Shock):
-            where = np.ones(here.shape, dtype=bool)
+            # A ceasefire in force stops the fighting, and with it the battlefield's shocks.
+            calm = ensemble.state.cease
+            where = np.ones(here.shape, dtype=bool) if calm is None else ~calm
         else:
             values = ensemble.params.events[i]
             where = here < values.probability

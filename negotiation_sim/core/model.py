@@ -55,12 +55,12 @@ from negotiation_sim.core.outcomes import (
 )
 from negotiation_sim.core.outputs import NAMES as OUTPUT_NAMES
 from negotiation_sim.core.outputs import allocate
-from negotiation_sim.core.preferences import utilities
-from negotiation_sim.core.protocols import RoundResult, make_protocol
+from negotiation_sim.core.preferences import accepts, utilities
+from negotiation_sim.core.protocols import make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solvers.nash import NashSolver
 from negotiation_sim.core.solvers.solutions import reference_texts
-from negotiation_sim.core.state import Ensemble
+from negotiation_sim.core.state import Ensemble, keep_where, snapshot
 from negotiation_sim.core.worlds import (
     WorldParams,
     bound_texts,
@@ -133,8 +133,8 @@ class SummitModel(mesa.Model):
         self.events = EventRunner(self, seed, point)
         self.follow = FollowUp(*followed(self.params, self.state, np.arange(0)),
                                np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64))
-        self._form()
-        self.compact()
+        self.horizon = max(scenario.protocol.rounds, 1)  # the last round anything can be agreed
+        self.refresh_pressure()
         self.running = self.params.n > 0
         self.datacollector.collect(self)
 
@@ -159,9 +159,17 @@ class SummitModel(mesa.Model):
         self.pre_box = preconditions_box([a.spec.preconditions for a in firsts], self.issues)
         self.offered = offered(self.spec)
         ids = [m.actor_id for m in in_rows(self.mediators)]
+        F = len(self.formats)
         self.format_members = np.array([[m in members for m in ids]
                                         for _, members in self.formats], dtype=bool)
-        self.format_members = self.format_members.reshape(len(self.formats), len(ids))
+        self.format_members = self.format_members.reshape(F, len(ids))
+        # Which principals each format invites, whether it seats them all (only such a
+        # session can agree anything), whether it is the leaders', and whether it can sign.
+        self.format_principals = np.array([[p in members for p in self.spec.principals]
+                                           for _, members in self.formats], dtype=bool)
+        self.format_full = self.format_principals.all(axis=1)
+        self.format_leaders = np.array([lv == "leaders" for lv in self.spec.levels()])
+        self.format_signs = self.format_full & self.format_leaders
 
     def _bound_texts(self) -> None:
         """Every text must lie inside all principals' red lines and under the guarantors' caps
@@ -191,43 +199,101 @@ class SummitModel(mesa.Model):
                                (prm.prefs.position, others), (prm.capability, prm.abs_salience),
                                solver=self.solver)
 
-    # -- stage 1: summit formation ------------------------------------------------------------
-    def _form(self) -> None:
-        """Decide in every world which format is held, if any; end the others as no_summit.
+    # -- the calendar: who comes to the table ------------------------------------------------
+    def convene(self, rnd: int) -> tuple[np.ndarray, np.ndarray]:
+        """Phase 2 of round ``rnd``: the session each world holds, and who sits at it.
 
-        The mediator tries the formats in order. Each principal attends a format when its
-        expected gain from the talks (the protocol's ``expected_gain`` of the first text it will
-        table, ``opening_text``) covers its audience cost there and that text meets its
-        preconditions; attending is otherwise free, since a principal can always refuse. The
-        first format every principal attends is held. Where no text can meet every principal's
-        preconditions inside the red lines and caps, no format is held (``preconditions``).
+        Each invited principal decides whether to attend each format
+        (``PrincipalAgent.attends``) on the round's text, the talks' expected gain, its audience
+        cost and the mediators' announced blame; where a text agreed at delegation level waits
+        for signing, only the leaders' formats of every principal are convened, to sign it
+        (``PrincipalAgent.signs``), and the text falls if war became worth more to a side than
+        it. The chair convenes the first format, in its order, every invited principal attends
+        (``MediatorAgent.convenes``); the principals that refused a format tried before it are
+        blamed (``MediatorAgent.blames``). Attending is public: the beliefs about each
+        principal learn what its decisions reveal (``PrincipalAgent.attend_cutoff``).
+
+        Returns:
+            ``(held (n,), sitting (P, n))``: the format index held (-1: none), and which
+            principals sit at it.
         """
         prm, state = self.params, self.state
-        x0 = self.protocol.opening_text()
-        gain = self.protocol.expected_gain(x0)  # (P, n)
-        pre_ok = stacked(self.principals, "meets_preconditions", x0) & prm.pre_ok[None]
-        held = np.full(prm.n, -1, dtype=np.int64)
+        for principal in self.principals:
+            principal._terms = None  # set by ``expects`` when the protocol's gain is its rule
+        text = self.protocol.opening_text()
+        gain = self.protocol.expected_gain(text)  # (P, n)
+        pre_ok = stacked(self.principals, "meets_preconditions", text) & prm.pre_ok[None]
+        threat = self._summed_over("threat", state.reservation)
+        attend = stacked(self.principals, "attends", gain, pre_ok, threat, axis=1)  # (F, P, n)
+        pending = ~np.isnan(state.pending[0])
+        if pending.any():
+            value = utilities(np.nan_to_num(state.pending), prm.prefs)
+            falls = pending & ~accepts(value, state.reservation).all(axis=0)
+            if falls.any():
+                state.pending = np.where(falls[None], np.nan, state.pending)
+                pending &= ~falls
+            signs = stacked(self.principals, "signs", value, threat, axis=1)
+            attend = np.where(pending[None, None], signs, attend)
+        invited = self.format_principals[:, :, None]
+        yes = attend | ~invited
+        convener = chair(self.mediators)
+        held = convener.convenes(yes) if convener is not None else first_attended(yes)
         F = len(self.formats)
-        if self.spec.summit is None:
-            held[:] = 0
-            attend = np.ones((F,) + gain.shape, dtype=bool)
-        else:
-            attend = stacked(self.principals, "attends", gain, pre_ok, axis=1)  # (F, P, n)
-            convener = chair(self.mediators)
-            held = convener.convenes(attend) if convener is not None else first_attended(attend)
-        self.held_format[self.live] = held
-        if self.trace_enabled:
-            self.history.append({"stage": "formation", "text": x0.copy(), "gain": gain.copy(),
-                                 "preconditions": pre_ok.copy(), "attend": attend.copy(),
-                                 "held": held.copy()})
-        none = held < 0
-        self.record_reason(none, np.where(prm.pre_ok, EndReason.NO_FORMAT,
-                                          EndReason.PRECONDITIONS))
-        self.finish(none, NO_SUMMIT, 0, value=state.reservation, war=state.reservation)
+        tried = (np.arange(F)[:, None] < held[None]) | (held[None] < 0)  # (F, n)
+        refused = (tried[:, None] & invited & ~attend).sum(axis=0)  # (P, n)
+        self._blame(refused, np.zeros_like(refused, dtype=bool))
+        asked = (tried | (np.arange(F)[:, None] == held[None])) & ~pending[None]
+        self._learn_from_attending(attend, asked[:, None] & invited & pre_ok[None], threat)
+        sitting = np.where(held >= 0, self.format_principals[np.maximum(held, 0)].T, False)
         present = rows(self.mediators, "present", held)
-        state.present = (np.stack(present) if present
-                         else np.zeros((0, prm.n), dtype=bool))
-        self.refresh_pressure()
+        state.present = np.stack(present) if present else np.zeros((0, prm.n), dtype=bool)
+        self._record_sessions(rnd, held)
+        if self.trace_enabled:
+            self.history.append({"stage": "convene", "round": rnd, "world": self.live.copy(),
+                                 "text": text.copy(), "gain": gain.copy(), "threat": threat.copy(),
+                                 "cost": prm.audience.copy() if prm.audience.ndim == 3 else None,
+                                 "preconditions": pre_ok.copy(), "attend": attend.copy(),
+                                 "invited": invited[:, :, 0].copy(), "pending": pending.copy(),
+                                 "held": held.copy()})
+        return held, sitting
+
+    def _summed_over(self, verb: str, like: np.ndarray) -> np.ndarray:
+        """``(P, n)`` the sum over mediators, in row order, of ``mediator.verb(talks)``."""
+        total = np.zeros_like(like)
+        for mediator in in_rows(self.mediators):
+            total = total + getattr(mediator, verb)(self.talks)
+        return total
+
+    def _blame(self, refused: np.ndarray, rejected: np.ndarray) -> None:
+        if refused.any() or rejected.any():
+            for mediator in in_rows(self.mediators):
+                mediator.blames(self.talks, refused, rejected)
+
+    def _learn_from_attending(self, attend: np.ndarray, asked: np.ndarray,
+                              threat: np.ndarray) -> None:
+        """Bayes' rule on the public decisions to attend or refuse (``asked``: ``(F, P, n)``
+        the formats each principal was asked to, its preconditions met): attending a format
+        reveals the value of war lies at or below the principal's cutoff for it, refusing that
+        it lies above (``PrincipalAgent.learn_from``)."""
+        if self.state.beliefs.known.all():
+            return
+        for principal in in_rows(self.principals):
+            principal.learn_from(attend, asked, threat)
+
+    def _record_sessions(self, rnd: int, held: np.ndarray) -> None:
+        """Count the sessions and date the first talks and leaders' meeting of every
+        principal; the format of the last session of every principal is the one held."""
+        idx = self.live
+        met = held >= 0
+        self.sessions[idx[met]] += 1
+        full = met & self.format_full[np.maximum(held, 0)]
+        leaders = full & self.format_leaders[np.maximum(held, 0)]
+        for out, mask in ((self.talks_round, full), (self.leaders_round, leaders)):
+            first = idx[mask]
+            first = first[out[first] < 0]
+            out[first] = rnd
+        self.held_format[idx[full]] = held[full]
+        self.state.met = self.state.met | full
 
     def refresh_pressure(self, ensemble: Ensemble | None = None) -> None:
         """Sum each mediator's pressure and backlash over the worlds it presses in, in
@@ -283,19 +349,134 @@ class SummitModel(mesa.Model):
 
     # -- running ---------------------------------------------------------------------------
     def step(self) -> None:
-        """One negotiation round in every world still negotiating (Mesa counts ``steps``)."""
+        """One round of the calendar in every world still open (Mesa counts ``steps``)."""
         rnd = self.steps
         self.between_rounds(rnd, self.talks, self.follow)
-        result = self.protocol.play_round(rnd) if self.params.n else RoundResult()
+        self.protocol.tabled = None
+        if self.params.n:
+            self.ceasefire_holds()
+            held, sitting = self.convene(rnd)
+            self.session(rnd, held, sitting)
         self.follow = self.check_signed(rnd, self.follow)
         rows(self.mediators, "presses", self.talks)
+        rows(self.guarantors, "supports", self.talks)
         if self.follow.n:
             rows(self.mediators, "presses", self.follow)
-        self.end_worlds(rnd, result)
+        if self.params.n and self.protocol.deadline(rnd):
+            self.end_at_horizon(rnd)
+        self.protocol.tabled = None
         self.compact()
         self.datacollector.collect(self)
         if self.params.n == 0 and self.follow.n == 0:
             self.running = False
+
+    def session(self, rnd: int, held: np.ndarray, sitting: np.ndarray) -> None:
+        """Phase 3: the sessions held in round ``rnd`` (``held``, ``sitting``: ``convene``).
+
+        The protocol plays its round (drawn in every world, so a world's draws do not depend
+        on the others'); what it does stands only where principals sat (``state.keep_where``):
+        a session of every principal can agree a text, one that leaves a principal out lets
+        the mediator learn from the answers of those present. A text agreed by the leaders is
+        signed; one agreed by delegations waits for the leaders (``convene``); a waiting text
+        is signed when its leaders' session is held. Where no settlement was signed, every
+        principal at a session of all of them answers the ceasefire package. A walk-out ends
+        the talks; a principal that rejects a text every other principal accepted is blamed.
+        """
+        prm, state = self.params, self.state
+        full = (held >= 0) & self.format_full[np.maximum(held, 0)]
+        leaders = full & self.format_leaders[np.maximum(held, 0)]
+        pending = ~np.isnan(state.pending[0])
+        signing = pending & leaders
+        talking = sitting & ~pending[None]
+        before = snapshot(state)
+        result = self.protocol.play_round(rnd)
+        keep_where(state, before, talking)
+        agreed = np.zeros(prm.n, dtype=bool) if result.agreed is None else result.agreed
+        agreed = agreed & full & ~pending
+        waits = agreed & ~leaders
+        if waits.any():
+            state.pending = np.where(waits[None], result.text, state.pending)
+        if result.accept is not None:
+            others = (result.accept | ~talking).sum(axis=0)[None] - result.accept
+            alone = full[None] & ~result.accept & (others == result.accept.shape[0] - 1)
+            self._blame(np.zeros(alone.shape, dtype=np.int64), alone & ~pending[None])
+        signed_now = agreed & leaders
+        text = result.text if result.text is not None else state.pending
+        if signing.any():
+            text = np.where(signing[None], np.nan_to_num(state.pending), text)
+            signed_now = signed_now | signing
+        if signed_now.any():
+            value = utilities(text, prm.prefs)
+            self._settled(rnd, signed_now)
+            self.record_reason(signed_now, EndReason.AGREED)
+            self.finish(signed_now, AGREEMENT, rnd, text=text, value=value, war=state.reservation)
+        walked = (np.zeros(prm.n, dtype=bool) if result.walked is None else result.walked)
+        walked = walked & full & ~pending & ~signed_now & self.open
+        if walked.any():
+            self.end_talks(walked, rnd, walked, state.reservation, result.walked_by)
+        self.agree_ceasefire(rnd, full & self.open)
+
+    def agree_ceasefire(self, rnd: int, full: np.ndarray) -> None:
+        """At a session of every principal (``full``) with no ceasefire in force, every
+        principal answers the ceasefire package by the rule it answers texts with; a package
+        outside some principal's red lines is refused (``params.red_ok``). It takes effect in
+        the worlds where every principal accepts it (docs/model.md section 10)."""
+        state = self.state
+        if self.params.ceasefire is None:
+            return
+        new = full & ~state.cease
+        if not new.any():
+            return
+        _, taken = self.protocol.ceasefire_value(rnd, state.reservation)
+        new = new & taken & self._ceasefire_allowed()
+        if new.any():
+            state.cease = state.cease | new
+            self._settled(rnd, new)
+
+    def _ceasefire_allowed(self) -> np.ndarray:
+        """``(n,)`` whether the ceasefire package lies inside every principal's red lines."""
+        prm = self.params
+        c = prm.ceasefire
+        tol = 1e-9
+        return ((c >= prm.red_lo - tol) & (c <= prm.red_hi + tol)).all(axis=0)
+
+    def ceasefire_holds(self) -> None:
+        """A ceasefire in force falls where some principal's value of war climbs above the
+        package's worth plus its cost of breaking (the rule signed texts are held to,
+        ``core.durability``); the fighting, and its shocks, resume."""
+        state, prm = self.state, self.params
+        if prm.ceasefire is None or not state.cease.any():
+            return
+        value = utilities(prm.ceasefire, prm.prefs)
+        limit = value + prm.breach + np.einsum("pkn,kn->pn", prm.deterrence, prm.ceasefire)
+        falls = state.cease & (state.reservation > limit + 1e-9).any(axis=0)
+        if falls.any():
+            state.cease = state.cease & ~falls
+
+    def _settled(self, rnd: int, mask: np.ndarray) -> None:
+        idx = self.live[mask]
+        idx = idx[self.settled_round[idx] < 0]
+        self.settled_round[idx] = rnd
+
+    def end_at_horizon(self, rnd: int) -> None:
+        """The horizon: every world still open ends, as a ceasefire where one is in force, a
+        breakdown where talks of every principal were held, else no summit."""
+        prm, state = self.params, self.state
+        open_ = self.open.copy()
+        cease = open_ & state.cease
+        if cease.any():
+            value = utilities(prm.ceasefire, prm.prefs)
+            self.record_reason(cease, EndReason.DEADLINE)
+            self.finish(cease, CEASEFIRE, rnd, text=prm.ceasefire, value=value,
+                        war=state.reservation)
+        talked = open_ & ~cease & state.met
+        reason = EndReason.CEASEFIRE_REFUSED if prm.ceasefire is not None else EndReason.DEADLINE
+        self.record_reason(talked, reason)
+        self.finish(talked, BREAKDOWN, rnd, value=state.reservation, war=state.reservation)
+        none = open_ & ~cease & ~state.met
+        self.record_reason(none, np.where(prm.pre_ok, EndReason.NO_FORMAT,
+                                          EndReason.PRECONDITIONS))
+        self.finish(none, NO_SUMMIT, 0, value=state.reservation, war=state.reservation)
 
     def between_rounds(self, rnd: int, talks: Ensemble, signed: FollowUp) -> None:
         """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2),
@@ -358,24 +539,13 @@ class SummitModel(mesa.Model):
         full = np.concatenate([g.random((P, BLOCK)) for g in self._walk_rngs], axis=1)
         return full[:, self.live]
 
-    # -- stage 3: ending worlds ---------------------------------------------------------------
-    def end_worlds(self, rnd: int, result: RoundResult) -> None:
-        """Phase 4: record the worlds that agreed in round ``rnd``, and end the talks that
-        failed in it (a walk-out or the deadline) in a ceasefire or a breakdown."""
-        if result.agreed is not None:
-            self.record_reason(result.agreed, EndReason.AGREED)
-            self.finish(result.agreed, AGREEMENT, rnd, text=result.text, value=result.value,
-                        war=result.war)
-        if result.failed is not None:
-            self.end_talks(result.failed, rnd, result.walked, result.war, result.walked_by)
-
+    # -- ending worlds ------------------------------------------------------------------------
     def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray, war: np.ndarray,
                   walked_by: np.ndarray | None = None) -> None:
-        """Worlds in ``mask`` failed in round ``rnd`` (``walked``: by a walk-out, ``walked_by``
-        the first principal to leave, -1 for none): a ceasefire if every principal accepts the
-        package by the rule it answers texts with (against ``war``, its value of war in that
-        round), else breakdown."""
-        prm = self.params
+        """Worlds in ``mask`` end their talks in round ``rnd`` by a walk-out (``walked_by``:
+        the first principal to leave, -1 for none): a ceasefire where one is in force, else
+        breakdown (``war``: each principal's value of war in that round)."""
+        prm, state = self.params, self.state
         mask = mask & self.open
         if not mask.any():
             return
@@ -383,13 +553,11 @@ class SummitModel(mesa.Model):
         self.walked_out[idx] = True
         if walked_by is not None:
             self.walked_out_by[idx] = walked_by[mask & walked]
-        how = np.where(walked, EndReason.WALK_OUT, EndReason.DEADLINE)
-        if prm.ceasefire is not None:
-            value, ok = self.protocol.ceasefire_value(rnd, war)
-            self.record_reason(mask & ok, how)
-            self.finish(mask & ok, CEASEFIRE, rnd, text=prm.ceasefire, value=value, war=war)
-            how = np.full(mask.shape, EndReason.CEASEFIRE_REFUSED)
-        self.record_reason(mask, how)
+        self.record_reason(mask, EndReason.WALK_OUT)
+        cease = mask & state.cease
+        if cease.any():
+            value = utilities(prm.ceasefire, prm.prefs)
+            self.finish(cease, CEASEFIRE, rnd, text=prm.ceasefire, value=value, war=war)
         self.finish(mask, BREAKDOWN, rnd, value=war, war=war)
 
     def record_reason(self, mask: np.ndarray, reason) -> None:

@@ -37,8 +37,14 @@ class TalksState:
         pressure: ``(P, n)`` the per-round fall in that value from the mediators of the
             held format (set at formation).
         backlash: ``(P, n)`` the walk-out chance that pressure adds.
-        present: ``(M, n)`` which mediators sit in the held format.
+        present: ``(M, n)`` which mediators sit in this round's session.
         beliefs: the public beliefs about each value of war (``core.beliefs``).
+        blamed: ``(M, P, n)`` the pressure each mediator's blame has added on each principal
+            (``Mediator.blame``; None where nothing is blamed: signed texts).
+        cease: ``(n,)`` whether a ceasefire is in force.
+        pending: ``(K, n)`` a text agreed at delegation level, waiting for the leaders to sign
+            it (NaN: none).
+        met: ``(n,)`` whether talks of every principal have been held.
     """
 
     reservation: np.ndarray
@@ -47,10 +53,49 @@ class TalksState:
     backlash: np.ndarray
     present: np.ndarray
     beliefs: Beliefs
+    blamed: np.ndarray | None = None
+    cease: np.ndarray | None = None
+    pending: np.ndarray | None = None
+    met: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> Self:
         """The state of worlds ``idx`` only (contiguous copies)."""
         return replace(self, **{f.name: _take(getattr(self, f.name), idx) for f in fields(self)})
+
+
+# The fields of the calendar (kept by the model, not by a protocol's round).
+CALENDAR = ("reservation", "shift", "pressure", "backlash", "present", "blamed", "cease",
+            "pending", "met")
+
+
+def snapshot(state: TalksState) -> dict[str, object]:
+    """Copies of what a protocol's round may change: its own fields and the beliefs."""
+    out: dict[str, object] = {}
+    for f in fields(state):
+        value = getattr(state, f.name)
+        if f.name in CALENDAR or value is None:
+            continue
+        out[f.name] = (Beliefs(value.lo.copy(), value.hi.copy(), value.known.copy())
+                       if isinstance(value, Beliefs) else np.array(value, copy=True))
+    return out
+
+
+def keep_where(state: TalksState, before: dict[str, object], rows: np.ndarray) -> None:
+    """Undo a protocol round's changes outside ``rows`` ``(P, n)``: which principals sat at a
+    session in each world. A principal's own rows (beliefs about it, its posture) keep the
+    round's changes where it sat; a world's other state keeps them where every principal sat."""
+    P, n = rows.shape
+    worlds = rows.all(axis=0)
+    for name, old in before.items():
+        new = getattr(state, name)
+        if isinstance(old, Beliefs):
+            new.lo = np.where(rows, new.lo, old.lo)
+            new.hi = np.where(rows, new.hi, old.hi)
+            new.known = np.where(rows, new.known, old.known)
+        elif new.shape == (P, n):
+            setattr(state, name, np.where(rows, new, old))
+        elif new.ndim and new.shape[-1] == n:
+            setattr(state, name, np.where(worlds, new, old))
 
 
 def _take(value, idx: np.ndarray):

@@ -53,17 +53,20 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
                        "position": {k: _drawn(m, w, f"actors.{a}.position.{k}", x)
                                     for k, x in s.position.items()}}
                    for a, s in scenario.actors.items()},
-        "formation": None, "events": [], "rounds": [],
+        "formation": None, "calendar": [], "events": [], "rounds": [],
     }
     for h in m.history:
         stage = h["stage"]
-        if stage == "formation":
-            story["formation"] = _formation(h, w, formats, principals, text, m)
-            continue
         live = list(h.get("world", []))
         if w not in live:
             continue
         col = live.index(w)
+        if stage == "convene":
+            session = _convened(h, col, formats, principals, text, scenario)
+            story["calendar"].append(session)
+            if story["formation"] is None:
+                story["formation"] = session
+            continue
         if stage == "plan":
             continue  # the plan's numbers appear round by round below as thresholds
         if stage == "event":
@@ -108,6 +111,10 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         "walked_out": bool(m.walked_out[w]),
         "walked_out_by": principals[by] if by >= 0 else None,
         "end_reason": END_REASONS[int(m.end_reason[w])],
+        "talks_round": _round(m.talks_round[w]),
+        "leaders_round": _round(m.leaders_round[w]),
+        "settled_round": _round(m.settled_round[w]),
+        "sessions": int(m.sessions[w]),
         "terms": None if np.isnan(m.terms[:, w]).all() else text(m.terms, w),
         "utilities": per(m.utility, w, scenario.positioned),
         "value_of_war": per(m.war, w),
@@ -166,10 +173,14 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
             return "No summit: no text inside the red lines and caps meets every principal's " \
                    "preconditions."
         gains = form.get("gain", {})
-        away = sorted({name[p] for t in form.get("tried", []) for p, ok in t["attend"].items()
-                       if not ok})
-        return ("No summit: in every format some principal's expected gain from the talks "
-                f"did not cover its audience cost ({', '.join(away)} stayed away; expected gains "
+        away = sorted({name[p] for r in story.get("calendar", []) for t in r["tried"]
+                       for p, ok in t["attend"].items() if not ok})
+        met = sum(r["held"] is not None for r in story.get("calendar", []))
+        return (f"No summit: in every one of the {len(story.get('calendar', []))} rounds, in "
+                "every format of every principal, some principal's expected gain from the talks "
+                "plus the blame it would bear did not cover its audience cost ("
+                f"{', '.join(away)} stayed away; {met} sessions leaving a principal out; "
+                "expected gains in round 1 "
                 + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ").")
     how = (f"{name[o['walked_out_by']]} walked out in round {o['round']}"
            if o["walked_out_by"] else f"the deadline (round {o['round']}) passed")
@@ -183,23 +194,38 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
     return f"Talks failed ({how}) and there is no ceasefire package: breakdown."
 
 
-def _formation(h, w, formats, principals, text, m) -> dict[str, Any]:
+def _convened(h, col, formats, principals, text, scenario) -> dict[str, Any]:
+    """One round's invitations in one world: each format tried, who attended or refused it and
+    why (expected gain a round, audience cost, the blame a refusal brings), and what was held."""
+    held = int(h["held"][col])
+    levels = scenario.levels()
     tried = []
-    held = int(h["held"][w])
     for f, name in enumerate(formats):
+        invited = [p for i, p in enumerate(principals) if h["invited"][f, i]]
         tried.append({
-            "format": name,
-            "attend": {p: bool(h["attend"][f, i, w]) for i, p in enumerate(principals)},
+            "format": name, "level": levels[f],
+            "attend": {p: bool(h["attend"][f, i, col]) for i, p in enumerate(principals)
+                       if p in invited},
+            "cost": {p: float(h["cost"][i, f, col]) for i, p in enumerate(principals)
+                     if p in invited} if h["cost"] is not None else {},
         })
         if f == held:
             break
     return {
-        "expected_text": text(h["text"], w),
-        "gain": {p: float(h["gain"][i, w]) for i, p in enumerate(principals)},
-        "preconditions_met": {p: bool(h["preconditions"][i, w]) for i, p in enumerate(principals)},
+        "round": h["round"],
+        "signing": bool(h["pending"][col]),
+        "expected_text": text(h["text"], col),
+        "gain": {p: float(h["gain"][i, col]) for i, p in enumerate(principals)},
+        "blame_threat": {p: float(h["threat"][i, col]) for i, p in enumerate(principals)},
+        "preconditions_met": {p: bool(h["preconditions"][i, col])
+                              for i, p in enumerate(principals)},
         "tried": tried,
         "held": formats[held] if held >= 0 else None,
     }
+
+
+def _round(v) -> int | None:
+    return int(v) if v > 0 else None
 
 
 def _py(v):

@@ -111,7 +111,8 @@ class AlternatingOffersProtocol(Protocol):
 
     # -- stage 1 ----------------------------------------------------------------------------
     def opening_text(self) -> np.ndarray:
-        """The first text principals foresee (before any pressure or backlash).
+        """The text principals foresee (planned in round 1, before any pressure or backlash;
+        the later rounds' decisions to attend are taken on the same plan).
 
         Complete information: the subgame-perfect agreement (where play never agrees, the
         first proposer's demand: some principal then gains nothing from attending). Screening:
@@ -119,6 +120,10 @@ class AlternatingOffersProtocol(Protocol):
         screening offer.
         """
         m = self.model
+        if m.steps > 1:  # planned when the calendar opened: the later rounds' sessions
+            if not self.private:  # are decided on that plan (docs/protocols.md)
+                return m.state.plan_text.copy()
+            return self._texts(1)[0]
         walk = np.clip(m.params.walkout, 0.0, 1.0)
         zeros = np.zeros_like(m.state.reservation)
         if not self.private:

@@ -42,6 +42,8 @@ class RoundResult:
         walked: ``(n,)`` failed by a walk-out (rather than the deadline).
         war: ``(P, n)`` each principal's value of war in this round: what failing is worth.
         walked_by: ``(n,)`` the first principal to walk out (-1: none).
+        accept: ``(P, n)`` each principal's answer to the round's text (None: the protocol
+            does not put one text to every principal).
     """
 
     agreed: np.ndarray | None = None
@@ -51,6 +53,7 @@ class RoundResult:
     walked: np.ndarray | None = None
     war: np.ndarray | None = None
     walked_by: np.ndarray | None = None
+    accept: np.ndarray | None = None
 
 
 class Protocol:
@@ -60,15 +63,22 @@ class Protocol:
 
     def __init__(self, model: SummitModel) -> None:
         self.model = model
+        # The round's text once drafted (``draft``): the principals decide whether to attend
+        # on it, and the session tables it; the model clears it when the round ends.
+        self.tabled: tuple[np.ndarray, np.ndarray] | None = None
 
     def initial_state(self) -> TalksState:
         """The state before formation: values of war as drawn, no pressure yet."""
         m, prm = self.model, self.model.params
-        zeros = constant(np.zeros((prm.reservation.shape[0], 1)), prm.n)
+        P, K, M = prm.reservation.shape[0], prm.status_quo.shape[0], len(m.mediators)
+        zeros = constant(np.zeros((P, 1)), prm.n)
         return self.State(reservation=np.clip(prm.reservation, 0.0, 1.0), shift=zeros,
                           pressure=zeros, backlash=zeros,
-                          present=np.zeros((len(m.mediators), prm.n), dtype=bool),
-                          beliefs=Beliefs.prior(m.priors, prm.n), **self.extra_state())
+                          present=np.zeros((M, prm.n), dtype=bool),
+                          beliefs=Beliefs.prior(m.priors, prm.n),
+                          blamed=np.zeros((M, P, prm.n)), cease=np.zeros(prm.n, dtype=bool),
+                          pending=np.full((K, prm.n), np.nan),
+                          met=np.zeros(prm.n, dtype=bool), **self.extra_state())
 
     def extra_state(self) -> dict[str, np.ndarray | None]:
         """Initial values of the protocol's own state fields (beyond ``TalksState``'s)."""
@@ -76,17 +86,20 @@ class Protocol:
 
     # -- stage 1 -------------------------------------------------------------------------
     def opening_text(self) -> np.ndarray:
-        """The first text the talks would table (principals decide on it whether to attend,
-        and test their preconditions against it): the mediated draft of round 1."""
+        """The text the round's session would table (principals decide on it whether to
+        attend, and test their preconditions against it): the mediated draft of the round."""
         text, _ = self.draft()
         return text
 
     def draft(self) -> tuple[np.ndarray, np.ndarray]:
         """The single negotiating text of the round and the chance it passes, drafted by the
         chair (``agents.chair``: the scenario's first mediator; the table drafts the same text
-        when there is none)."""
-        drafter = chair(self.model.mediators)
-        return drafter.drafts() if drafter is not None else draft_text(self.model)
+        when there is none). Drafted once a round: the session tables the text the principals
+        decided to attend on."""
+        if self.tabled is None:
+            drafter = chair(self.model.mediators)
+            self.tabled = drafter.drafts() if drafter is not None else draft_text(self.model)
+        return self.tabled
 
     def excess(self) -> np.ndarray:
         """``(P, n)`` what each principal claims above its value of war (0 unless the

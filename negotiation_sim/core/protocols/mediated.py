@@ -34,7 +34,7 @@ class MediatedState(TalksState):
     """``TalksState`` plus ``excess``: ``(P, n)`` what is left of each principal's public
     posture above its value of war (its threshold is the value plus this)."""
 
-    excess: np.ndarray
+    excess: np.ndarray | None = None
 
 
 class MediatedProtocol(Protocol):
@@ -68,7 +68,7 @@ class MediatedProtocol(Protocol):
         state.excess = stacked(m.principals, "concede", state.excess, reject)
         failed = (walked | self.deadline(rnd)) & ~agree
         return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
-                           war=state.reservation, walked_by=by)
+                           war=state.reservation, walked_by=by, accept=accept)
 
 
 def rejection_causes(accept: np.ndarray, value: np.ndarray, war: np.ndarray,
