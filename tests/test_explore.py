@@ -185,8 +185,8 @@ def test_a_lever_value_beyond_any_float_is_a_located_input_problem(session, path
 
 
 @pytest.mark.parametrize(("old", "new", "field"), [
-    ("rounds: 10", "rounds: .inf", "protocol.rounds"),
-    ("rounds: 10", "rounds: 1" + "0" * 400, "protocol.rounds"),
+    ("rounds: 26", "rounds: .inf", "protocol.rounds"),
+    ("rounds: 26", "rounds: 1" + "0" * 400, "protocol.rounds"),
     ("backlash: 1.0", "backlash: 1" + "0" * 400, "actors.us.backlash"),
 ])
 def test_run_and_explore_refuse_numbers_beyond_any_float_in_one_line(tmp_path, old, new, field):

@@ -146,7 +146,11 @@ def scenarios(draw) -> dict[str, Any]:
     principals = PRINCIPALS[:draw(st.sampled_from([2] * 8 + [3, 4]))]
     has_mediator, has_guarantor = draw(st.booleans()), draw(st.booleans())
     summit = draw(st.booleans())
-    formats = {"bilateral": principals[:]}
+    formats: dict[str, Any] = {"bilateral": principals[:]}
+    if draw(st.booleans()):  # a delegation format, and one that leaves a principal out
+        formats["talks"] = {"members": principals[:],
+                            "level": draw(st.sampled_from(["leaders", "delegation"]))}
+        formats["channel"] = {"members": principals[:1]}
     if has_mediator:
         formats["trilateral"] = [*principals, "us"]
     doc: dict[str, Any] = {"name": draw(st.one_of(TEXT.filter(str.strip), NASTY))}
@@ -186,12 +190,17 @@ def scenarios(draw) -> dict[str, Any]:
                                                max_size=2), draw)
         _maybe(us, "backlash", num(0, 2), draw)
         _maybe(us, "pressure_applies", st.sampled_from(["always", "at_table"]), draw)
+        _maybe(us, "blame", st.fixed_dictionaries({}, optional={
+            "refuse": num(0, 0.1), "reject": num(0, 0.1), "cap": num(0, 0.2)}), draw)
+        _maybe(us, "bias", _unit(), draw)
         _maybe(us, "position", st.fixed_dictionaries({k: num() for k in issues}), draw)
         _maybe(us, "clout", num(0.1, 5), draw)
         actors["us"] = us
     if has_guarantor:
         de: dict[str, Any] = {"role": "guarantor"}
         _maybe(de, "offer", st.dictionaries(st.sampled_from(issues), num(), max_size=2), draw)
+        _maybe(de, "support", st.dictionaries(st.sampled_from(principals), num(-0.05, 0.1),
+                                              max_size=2), draw)
         _maybe(de, "position", st.fixed_dictionaries({k: num() for k in issues}), draw)
         _maybe(de, "salience", st.fixed_dictionaries({k: num(0, 2) for k in issues}), draw)
         actors["germany"] = de
@@ -216,6 +225,7 @@ def scenarios(draw) -> dict[str, Any]:
     _maybe(protocol, "information", st.sampled_from(["complete", "private"]), draw)
     _maybe(protocol, "responders", st.sampled_from(["sincere", "strategic"]), draw)
     _maybe(protocol, "round_days", st.floats(1, 60), draw)
+    _maybe(protocol, "start", st.dates().map(str), draw)
     _maybe(doc, "protocol", st.just(protocol), draw)
     targets = _event_targets(doc)
     event = st.one_of(

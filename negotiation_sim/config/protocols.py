@@ -35,7 +35,7 @@ class ProtocolOptions(BaseModel):
     model_config = STRICT
     kind: str = DEFAULT_KIND
     rounds: Annotated[int, *at_most(limits.MAX_ROUNDS, "the number of rounds")] = Field(
-        10, ge=0, description="Deadline in rounds.")
+        10, ge=0, description="The horizon: the last round in which anything can be agreed.")
     information: Literal["complete", "private"] = Field(
         "complete", description="complete: every value of war is common knowledge; private: "
         "each principal knows its own, the others hold the scenario's distribution of it as "

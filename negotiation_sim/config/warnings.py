@@ -41,7 +41,11 @@ def scale_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
             yield from _on_scale((*base, "claim"), actor.claim, "an overstatement of the value "
                                  "of war")
             for f, cost in actor.audience_cost.items():
-                yield from _on_scale((*base, "audience_cost", f), cost,
+                # Negative: a benefit of appearing (docs/model.md section 8).
+                found = list(_percent((*base, "audience_cost", f), cost))
+                yield from found
+                if not found:
+                    yield from _mass((*base, "audience_cost", f), cost, (-1.0, 1.0),
                                      "an audience cost (per round, on the utility scale)")
         elif isinstance(actor, Mediator):
             rounds = max(sc.protocol.rounds, 1)

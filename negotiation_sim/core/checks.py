@@ -1,7 +1,8 @@
 """Sanity checks that need the model's own numbers, added to those of ``config.warnings``.
 
 A summit format is never attended when a principal's audience cost for it exceeds the most
-any text inside the red lines and caps can give it over its value of war. The ceasefire package is accepted by a principal when it is worth at least its value of war (at
+any text inside the red lines and caps can give it over its value of war (nothing, in a format
+that leaves a principal out) plus the most blame a refusal can bring. The ceasefire package is accepted by a principal when it is worth at least its value of war (at
 the end of talks); a package worth less to some principal than every value of war it can have
 can never be signed. What the package is worth comes from the engine itself: worlds drawn as a
 run draws them (``core.worlds.sample_bounded``), the package capped as the model caps it, and
@@ -25,10 +26,22 @@ WORLDS = 2048
 
 
 def _push(sc: Scenario, aid: str) -> float:
-    """The most the mediators' pressure can take off ``aid``'s value of war over the deadline."""
+    """The most the mediators' pressure (with all the blame it can add) can take off ``aid``'s
+    value of war over the horizon."""
     rounds = max(sc.protocol.rounds, 1)
-    return sum(max(support(sc.actors[m].pressure.get(aid, 0.0))[1], 0.0)
-               for m in sc.ids("mediator")) * rounds
+    total = 0.0
+    for m in sc.ids("mediator"):
+        mediator = sc.actors[m]
+        blame = mediator.blame
+        blames = max(support(blame.refuse)[1], support(blame.reject)[1]) > 0
+        total += max(support(mediator.pressure.get(aid, 0.0))[1], 0.0)
+        total += support(blame.cap)[1] if blames else 0.0
+    return total * rounds
+
+
+def _blame(sc: Scenario) -> float:
+    """The most blame a refusal can bring in one round, from every mediator."""
+    return sum(support(sc.actors[m].blame.refuse)[1] for m in sc.ids("mediator"))
 
 
 def _lowest_war(sc: Scenario, aid: str) -> float:
@@ -57,14 +70,19 @@ def format_warnings(sc: Scenario, doc: YamlDoc, prm: WorldParams) -> list[Proble
         if support(actor.reservation)[0] > 1.0:
             continue  # off the scale: scale_warnings has said it, and every cost would follow
         worth = utilities(best_text[i], prm.prefs)[i]
-        gain = float(np.max(worth[ok])) - _lowest_war(sc, aid)
+        full_gain = float(np.max(worth[ok])) - _lowest_war(sc, aid)
         for f, cost in actor.audience_cost.items():
             lowest = support(cost)[0]
+            full = all(p in sc.summit.members(f) for p in sc.principals)
+            gain = (full_gain if full else 0.0) + _blame(sc)
             if 1.0 >= lowest > gain:  # above 1 the scale check has said it
+                what = ("the most any text can give it over its value of war, plus the blame a "
+                        "refusal brings" if full else "the blame a refusal brings (a format that "
+                        "leaves a principal out settles nothing)")
                 out.append((("actors", aid, "audience_cost", f),
                             f"{actor.display(aid)} never attends the {f} format: its audience "
-                            f"cost (at least {lowest:.3g}) exceeds the most any text can give it "
-                            f"over its value of war (at most {gain:.3g}, after pressure)"))
+                            f"cost (at least {lowest:.3g}) exceeds {what} (at most {gain:.3g}, "
+                            "after pressure)"))
     return located(doc, iter(out))
 
 

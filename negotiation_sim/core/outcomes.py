@@ -18,10 +18,10 @@ from negotiation_sim.core.outputs import NAMES
 class Outcome(IntEnum):
     """How a world ended."""
 
-    AGREEMENT = 0  # a text every principal accepted
-    CEASEFIRE = 1  # talks failed, but every principal preferred the fallback package to war
-    BREAKDOWN = 2  # talks failed and the war goes on
-    NO_SUMMIT = 3  # no format that every principal attends
+    AGREEMENT = 0  # a text the leaders of every principal signed
+    CEASEFIRE = 1  # no settlement, but a ceasefire every principal accepted is in force
+    BREAKDOWN = 2  # talks of every principal were held, nothing signed, the war goes on
+    NO_SUMMIT = 3  # no session of every principal in any round
 
     @property
     def label(self) -> str:
@@ -36,12 +36,13 @@ AGREEMENT, CEASEFIRE, BREAKDOWN, NO_SUMMIT = Outcome
 class EndReason(IntEnum):
     """Why a world ended as it did (``runs.parquet`` column ``end_reason``)."""
 
-    AGREED = 0  # every principal accepted a text
-    DEADLINE = 1  # the last round passed without agreement (then a ceasefire if every
-    #               principal took the package, or a breakdown where there is none)
-    WALK_OUT = 2  # a principal left after rejecting (then ceasefire or breakdown, as above)
-    CEASEFIRE_REFUSED = 3  # talks failed and some principal preferred the war to the package
-    NO_FORMAT = 4  # no summit: no format that every principal attends
+    AGREED = 0  # the leaders of every principal signed a text
+    DEADLINE = 1  # the horizon passed without a settlement (a ceasefire in force, or a
+    #               breakdown where the scenario has no package)
+    WALK_OUT = 2  # a principal left after rejecting (a ceasefire if one is in force, else
+    #               breakdown)
+    CEASEFIRE_REFUSED = 3  # talks were held, nothing signed, and no ceasefire in force
+    NO_FORMAT = 4  # no summit: no session of every principal in any round
     PRECONDITIONS = 5  # no summit: no text inside the red lines and caps meets every
     #                    principal's preconditions
 
