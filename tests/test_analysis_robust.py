@@ -121,6 +121,8 @@ def test_robust_command_scores_a_small_sweep_end_to_end(tmp_path, monkeypatch):
     assert found.threshold == pytest.approx(found.values.mean())
     points = pd.read_parquet(out / "summary.parquet").sort_values("point")
     assert found.values.ravel().tolist() == pytest.approx(points["no_summit"].tolist())
+    talks = robustness(SweepResults.load(out), "talks")  # a meeting's share, as an outcome's
+    assert talks.values.ravel().tolist() == pytest.approx(points["talks"].tolist())
     assert (out / "robustness.png").stat().st_size > 1000
     assert json.loads((out / "robustness.json").read_text()) == data
     words = CliRunner().invoke(app, ["robust", str(out), "--no-plots"])
@@ -136,6 +138,15 @@ def test_robust_refuses_what_it_cannot_score(tmp_path):
         robustness(grid)
     with pytest.raises(RobustnessError, match="unknown outcome"):
         robustness(grid, "peace")
+    old = SweepResults(table.assign(**{"actors.us.pressure.russia": [0.1],
+                                       "actors.russia.reservation": [0.4]}),
+                       {"design": {"method": "robust", "parameters": [],
+                                   "levers": ["actors.us.pressure.russia"],
+                                   "uncertainties": ["actors.russia.reservation"],
+                                   "policies": 1, "samples": 1}})
+    assert robustness(old, "agreement").values.tolist() == [[0.5]]
+    with pytest.raises(RobustnessError, match="no 'talks' column"):
+        robustness(old, "talks")
 
 
 def test_the_shipped_robustness_experiment_validates():
