@@ -51,6 +51,34 @@ def test_a_rerun_is_negsim_run_of_the_changed_scenario(session):
     plt.close(fig)
 
 
+def test_a_rerun_shows_the_meetings_beside_the_outcomes(session, monkeypatch):
+    """With chosen calendar outputs (``meeting_helpers``: talks in 3 worlds of 4, a third of
+    them in each of rounds 1-3; leaders in 1 of 4, round 2; settled in 1 of 8, round 3; w % 4
+    sessions) the explorer shows those shares with intervals, and by round."""
+    from meeting_helpers import choose_calendar
+
+    from negotiation_sim.results.summary import wilson_interval
+
+    choose_calendar(monkeypatch)
+    session.reset()
+    shown = Session(session.base, runs=1504, seed=4).run()  # 1504 = 8 x 188 worlds
+    rows = shown.meetings()
+    assert [r[0] for r in rows] == ["talks", "leaders", "settled"]
+    talks = rows[0]
+    assert talks[2:5] == (0.75, *wilson_interval(1128, 1504))
+    assert talks[5] == "round 2, day 28"  # the baseline's rounds are 14 days; no start date
+    assert [r[2] for r in rows[1:]] == [0.25, 0.125] and rows[2][5] == "round 3, day 42"
+    assert shown.sessions() == 1.5
+    heads, series = shown.meetings_by_round()
+    rounds = session.base.protocol.rounds
+    assert heads == [f"round {r}" for r in range(1, rounds + 1)]
+    assert dict(series)["talks"][:4] == [0.25, 0.5, 0.75, 0.75]
+    assert dict(series)["leaders"][-1] == 0.25
+    heads, series = shown.meetings_by_round(columns=4)  # fewer columns than rounds
+    assert heads[-1] == f"round {rounds}" and len(heads) == 4
+    assert dict(series)["settled"][-1] == 0.125
+
+
 def test_the_saved_yaml_runs_as_the_explorer_showed(session, tmp_path):
     session.reset()
     session.set("actors.ukraine.red_lines.0", 0.9)

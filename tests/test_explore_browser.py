@@ -132,10 +132,19 @@ WATCH_STATES = """() => {
 }"""
 
 
-def _negsim_run(path: Path) -> dict[str, float]:
+def _meetings(page) -> dict[str, float]:
+    rows = page.locator("table.negsim-meetings tr[data-meeting]")
+    return {rows.nth(i).get_attribute("data-meeting"): float(rows.nth(i).get_attribute(
+        "data-share")) for i in range(rows.count())}
+
+
+def _negsim_run(path: Path, what: str = "outcomes") -> dict[str, float]:
+    """``negsim run``'s shares of the outcomes (or, ``what="meetings"``, of the meetings)."""
     out = subprocess.run([str(NEGSIM), "run", str(path), "--runs", "4000", "--seed", "3",
                           "--json"], capture_output=True, text=True, check=True)
-    return {o: v["share"] for o, v in json.loads(out.stdout)["outcomes"].items()}
+    summary = json.loads(out.stdout)[what]
+    return {o: summary[o]["share"] for o in (("talks", "leaders", "settled")
+                                             if what == "meetings" else summary)}
 
 
 def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
@@ -170,6 +179,11 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     saved = explorer.scenario.with_name("baseline_explored.yaml")
     assert saved.name in saved_text and saved.is_file()
     assert after == _negsim_run(saved)
+    # beside the outcomes, the meetings of the same run, and a table of them by round
+    assert _meetings(page) == _negsim_run(saved, "meetings")
+    by_round = page.locator("table.negsim-meetings-by-round tr[data-meeting]")
+    assert by_round.count() == 3
+    assert page.locator("table.negsim-meetings-by-round th").nth(1).inner_text() == "round 1"
     # and the saved file holds the slider's value, the distribution scaled to it
     assert lever_value(load_scenario(saved), LEVER) == pytest.approx(last)
 
