@@ -128,6 +128,9 @@ def test_robust_command_scores_a_small_sweep_end_to_end(tmp_path, monkeypatch):
     words = CliRunner().invoke(app, ["robust", str(out), "--no-plots"])
     assert words.exit_code == 0 and "Which policy is robust?" in words.stdout
     assert "pressure.russia=0.02, pressure.ukraine=0.01" in words.stdout  # never ellipsised
+    res = CliRunner().invoke(app, ["robust", str(out), "--outcome", "talks", "--json"])
+    assert res.exit_code == 0, res.output  # and its figure, in the meeting's colour
+    assert json.loads(res.stdout)["outcome"] == "talks"
 
 
 def test_robust_refuses_what_it_cannot_score(tmp_path):

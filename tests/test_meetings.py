@@ -12,7 +12,10 @@ import pytest
 from meeting_helpers import choose_calendar
 from typer.testing import CliRunner
 
+from negotiation_sim import plots
 from negotiation_sim.cli import app
+from negotiation_sim.report.html import sweep_table_html
+from negotiation_sim.results.reader import SweepResults
 from negotiation_sim.results.summary import wilson_interval
 
 DATA = Path(__file__).parent / "data"
@@ -68,20 +71,28 @@ def test_a_sweep_row_carries_the_talks_and_leaders_shares(tmp_path, monkeypatch)
     (tmp_path / "s.yaml").write_text((DATA / "figures_summit.yaml").read_text())
     (tmp_path / "e.yaml").write_text(
         "name: meet\nscenario: s.yaml\nruns: 400\nseed: 1\nsweep:\n  method: grid\n"
-        "  parameters: {actors.us.pressure.russia: [0.0, 0.05]}\n")
+        "  parameters: {actors.us.pressure.russia: [0.0, 0.05], "
+        "actors.us.pressure.ukraine: [0.0, 0.01]}\n")
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["sweep", str(tmp_path / "e.yaml"), "--out", str(out),
                                    "--no-plots", "--quiet"])
     assert res.exit_code == 0, res.output
     rows = pd.read_parquet(out / "summary.parquet")
     # read back from the part files (runs/), as a resumed sweep reads them
-    assert rows["talks"].tolist() == [0.75, 0.75] and rows["leaders"].tolist() == [0.25, 0.25]
-    assert rows["talks.lo"].tolist() == [wilson_interval(300, 400)[0]] * 2
-    assert rows["sessions"].tolist() == [1.5, 1.5]
-    from negotiation_sim.results.reader import SweepResults
-
-    assert SweepResults.load(out).params == ["actors.us.pressure.russia"]
-    from negotiation_sim.report.html import sweep_table_html
-
-    table = sweep_table_html(SweepResults.load(out))
+    assert rows["talks"].tolist() == [0.75] * 4 and rows["leaders"].tolist() == [0.25] * 4
+    assert rows["talks.lo"].tolist() == [wilson_interval(300, 400)[0]] * 4
+    assert rows["sessions"].tolist() == [1.5] * 4
+    sweep = SweepResults.load(out)
+    assert sweep.params == ["actors.us.pressure.russia", "actors.us.pressure.ukraine"]
+    table = sweep_table_html(sweep)
     assert "Talks (a session of every principal)" in table and "75.0%" in table
+    # the sweep's figures take a meeting where they take an outcome
+    fig = plots.sweep_line(sweep, "actors.us.pressure.russia", outcomes=["talks", "leaders"])
+    lines = [line for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in lines] == [plots.MEETING_LABELS["talks"],
+                                                   plots.MEETING_LABELS["leaders"]]
+    assert lines[0].get_ydata().tolist() == [75.0, 75.0]  # pooled over Ukraine's pressure
+    plots.close(fig)
+    fig = plots.sweep_heatmap(sweep, outcome="leaders")
+    assert fig.axes[0].get_images()[0].get_array().tolist() == [[25.0, 25.0], [25.0, 25.0]]
+    plots.close(fig)

@@ -52,6 +52,10 @@ MEETING_LABELS = {
     "settled": "Settlement or ceasefire in effect",
 }
 
+# Every share a sweep's row carries with its interval: the outcomes' and the meetings'
+SHARE_COLOURS = {**OUTCOME_COLOURS, **MEETING_COLOURS}
+SHARE_LABELS = {**OUTCOME_LABELS, **MEETING_LABELS}
+
 
 def half_met(entry: dict) -> str:
     """When half of the worlds that reached a milestone had reached it, in words (``round 3,
