@@ -413,7 +413,7 @@ def durability(results: RunResults, ax=None):
 @closes_on_error
 def meetings(results: RunResults | dict[str, Any], ax=None):
     """The cumulative share of worlds with talks (a session of every principal), with a
-    leaders' meeting and with a settlement or ceasefire in effect, by the end of each round of
+    leaders' meeting and with a settlement or ceasefire taking effect, by the end of each round of
     the calendar, with 95% Wilson bands (from ``summary["meetings"]``). The x-axis is rounds,
     or dates when the scenario has ``protocol.start`` (each round's end: start + r x round_days).
 

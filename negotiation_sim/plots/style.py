@@ -49,7 +49,7 @@ MEETING_STYLES = {"talks": "-", "leaders": "--", "settled": ":"}
 MEETING_LABELS = {
     "talks": "Talks (a session of every principal)",
     "leaders": "Leaders' meeting (every principal)",
-    "settled": "Settlement or ceasefire in effect",
+    "settled": "Settlement or ceasefire took effect",
 }
 
 # Every share a sweep's row carries with its interval: the outcomes' and the meetings'

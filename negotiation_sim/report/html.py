@@ -34,7 +34,7 @@ FIGURE_CAPTIONS = {
     Figure.DURABILITY: "How long what was signed holds: the share of agreements and ceasefires "
                        "unbroken against days since the signing, with 95% intervals.",
     Figure.MEETINGS: "Who met, and by when: the cumulative share of worlds with talks, with a "
-                     "leaders' meeting and with a settlement or ceasefire in effect, round by "
+                     "leaders' meeting and with a settlement or ceasefire taking effect, round by "
                      "round, with 95% intervals.",
     Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
     Figure.HEATMAP: "The agreement share over two swept parameters.",
