@@ -387,7 +387,9 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     if story["inputs"]:
         lines.append("Drew: " + _fmt(story["inputs"]))
     form = story["formation"]
-    if form is not None:
+    if story.get("calendar"):  # a calendar of sessions: each round's invitations
+        lines += [session_line(sc, r) for r in story["calendar"]]
+    elif form is not None:
         for t in form["tried"]:
             declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
             lines.append(f"Format {t['format']}: " + ("all attend" if not declined else
@@ -408,6 +410,8 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
         lines.append(f"Round {r['round']}: {who} tables {_fmt(r['text'], 2)}; {said}"
                      + (" (walk-out)" if r.get("walked_out") else ""))
     o = story["outcome"]
+    if "talks_round" in o:
+        lines.append(meetings_line(o))
     lines.append(f"Outcome: {o['outcome'].replace('_', ' ')} in round {o['round']} "
                  f"(day {o['days']:g})" + (f", format {o['format']}" if o["format"] else "")
                  + (f", walk-out by {o['walked_out_by']}" if o.get("walked_out_by") else ""))
@@ -416,3 +420,35 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     if story.get("why"):
         lines.append(f"Why: {story['why']}")
     return lines
+
+
+def session_line(sc: Scenario, r: dict[str, Any]) -> str:
+    """One round of a traced calendar in words: the session held (or none; ``signing``: an
+    agreed text waits for the leaders), and each format refused before it, by whom, with what
+    each refusing side weighed (its expected gain a round, the blame a refusal brings, its
+    audience cost for the format)."""
+    def name(p: str) -> str:
+        return sc.actors[p].display(p) if p in sc.actors else p
+
+    refused = []
+    for t in r["tried"]:
+        away = [p for p, ok in t["attend"].items() if not ok]
+        if away:
+            why = ", ".join(f"{name(p)} (gain {r['gain'][p]:.3f}, blame "
+                            f"{r['blame_threat'][p]:.3f}, cost {t['cost'].get(p, 0.0):.3f})"
+                            for p in away)
+            refused.append(f"{t['format']} ({t['level']}) refused by {why}")
+    held = "no session" if r["held"] is None else f"{r['held']} held"
+    return (f"Round {r['round']} invitations: {'signing, ' if r['signing'] else ''}{held}"
+            + "".join(f"; {x}" for x in refused))
+
+
+def meetings_line(o: dict[str, Any]) -> str:
+    """When the traced world first had talks, a leaders' meeting and a settlement, and how
+    many sessions it held."""
+    def when(r: int | None) -> str:
+        return "never" if r is None else f"round {r}"
+
+    return (f"Talks of every principal: {when(o['talks_round'])}; leaders: "
+            f"{when(o['leaders_round'])}; settled: {when(o['settled_round'])}; "
+            f"{o['sessions']} sessions")
