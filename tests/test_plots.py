@@ -456,6 +456,36 @@ def test_trajectory_panels_marks_and_outcome(long_trace, tmp_path):
     _saves(fig, tmp_path)
 
 
+def test_trajectory_draws_a_traced_calendar_of_sessions(long_trace, results, tmp_path):
+    """A trace with ``calendar`` records (built by hand here, in the trace's shape) gets a
+    sessions panel: the format held each round by level, and the formats refused."""
+    def tried(fmt, level, attend):
+        return {"format": fmt, "level": level, "attend": attend, "cost": {}}
+
+    both = {"russia": True, "ukraine": True}
+    calendar = [
+        {"round": 1, "held": None, "tried": [
+            tried("trilateral", "leaders", {"russia": False, "ukraine": True}),
+            tried("bilateral", "delegation", {"russia": True, "ukraine": False})]},
+        {"round": 2, "held": "bilateral", "tried": [
+            tried("trilateral", "leaders", {"russia": False, "ukraine": True}),
+            tried("bilateral", "delegation", both)]},
+        {"round": 3, "held": "trilateral", "tried": [tried("trilateral", "leaders", both)]}]
+    fig = plots.trajectory({**long_trace, "calendar": calendar}, scenario=results.scenario)
+    strip = fig.axes[-1]
+    assert len(fig.axes) == 3 + 1 + 1 and strip.get_xlabel() == "Round"
+    assert [t.get_text() for t in strip.get_yticklabels()] == ["trilateral", "bilateral"]
+    held = [(line.get_xdata()[0], line.get_ydata()[0], line.get_markerfacecolor())
+            for line in strip.lines if line.get_marker() == "s"]
+    assert [(x, y) for x, y, _ in held] == [(2, 1), (3, 0)]  # bilateral, then trilateral
+    assert held[0][2] == "white" and held[1][2] != "white"  # delegation open, leaders filled
+    refused = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in strip.lines
+                     if line.get_marker() == "x")
+    assert refused == [(1, 0), (1, 1), (2, 0)]
+    assert strip.get_xlim() == fig.axes[0].get_xlim()
+    _saves(fig, tmp_path)
+
+
 def test_trajectory_of_a_world_without_summit(results):
     trace = {**trace_of(results.scenario, 0), "rounds": [], "outcome": "no_summit",
              "end_round": 0}
