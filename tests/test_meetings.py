@@ -64,6 +64,9 @@ def test_a_run_reports_its_meetings_in_summary_table_figure_and_report(dated, tm
     assert "75.0%" in meetings and "round 2, day 28 (2025-06-13)" in meetings
     assert f"{lo:.1%} – {hi:.1%}" in meetings
     assert "1.50 sessions per world" in html and 'id="figure-meetings"' in html
+    # the scenario in words: each format's level, the calendar's length and start
+    assert "<b>trilateral</b> (leaders level)" in html
+    assert "8 rounds of 14 days, round 1 opening on 2025-05-16" in html
 
 
 def test_a_sweep_row_carries_the_talks_and_leaders_shares(tmp_path, monkeypatch):

@@ -127,9 +127,9 @@ def scenario_html(sc: Scenario) -> str:
     for aid, actor in sc.actors.items():
         out.append(_actor_html(sc, aid, actor))
     out.append("<h3>Summit and talks</h3><ul>")
-    for name, members in sc.formats():
+    for (name, members), level in zip(sc.formats(), sc.levels()):
         who = ", ".join(sc.actors[m].display(m) for m in members)
-        out.append(f"<li>format <b>{_e(name)}</b>: {_e(who)}</li>")
+        out.append(f"<li>format <b>{_e(name)}</b> ({_e(level)} level): {_e(who)}</li>")
     if sc.summit is not None:
         out.append(f"<li>the mediator tries the formats in this order: "
                    f"{_e(', '.join(sc.summit.ordered()))}</li>")
@@ -138,8 +138,10 @@ def scenario_html(sc: Scenario) -> str:
                           for k, v in sc.ceasefire.terms.items()) or "every issue at its status quo"
         out.append(f"<li>if talks fail, a ceasefire package: {_e(terms)} (other issues stay "
                    "at their status quo)</li>")
+    start = sc.protocol.start
     out.append(f"<li>protocol <b>{_e(sc.protocol.kind)}</b> with a deadline of "
-               f"{sc.protocol.rounds} rounds</li></ul>")
+               f"{sc.protocol.rounds} rounds of {sc.protocol.round_days:g} days"
+               + (f", round 1 opening on {start.isoformat()}" if start else "") + "</li></ul>")
     return "\n".join(out)
 
 
