@@ -799,8 +799,9 @@ def target(scenario: Scenario | str | Path, outcome: str, share: float, vary: Se
 
     Args:
         scenario: a validated Scenario or a scenario file.
-        outcome: ``agreement``, ``ceasefire``, ``breakdown``, ``no_summit``, or
-            ``holds.agreement`` / ``holds.ceasefire``.
+        outcome: ``agreement``, ``ceasefire``, ``breakdown``, ``no_summit``, a meeting
+            (``talks``, ``leaders``: ``summary["meetings"]``), or ``holds.agreement`` /
+            ``holds.ceasefire``.
         share: the share to reach (at least).
         vary: the levers to search, each ``PATH=LO:HI`` or ``PATH`` (its field's range).
         runs: worlds per evaluation (the same worlds, ``seed``, every time).
@@ -900,7 +901,8 @@ def sensitivity(results: reader.SweepResults | str | Path, metric: str = "agreem
 
     Args:
         results: the sweep's results or their directory.
-        metric: an outcome share (``agreement``, ...) or another summary column.
+        metric: an outcome share (``agreement``, ...), a meeting's share (``talks``,
+            ``leaders``) or another summary column.
         resamples: bootstrap resamples behind the indices' intervals.
 
     Returns:

@@ -51,6 +51,27 @@ def test_prim_finds_the_box_a_sweep_was_built_with():
         f"p.x at least {box.limits['p.x'][0]:.3g}", f"p.y at most {box.limits['p.y'][1]:.3g}"]
 
 
+def test_a_meeting_is_discovered_as_an_outcome_is():
+    """``talks`` from a sweep's column and from a run's ``talks_round`` (set: the world had
+    talks), here where x >= 0.5 (a run's rows built by hand, not by the model)."""
+    sweep = sweep_with_a_known_region()
+    table = sweep.summary.assign(talks=sweep.summary["agreement"])
+    found = discover(SweepResults(table, sweep.manifest), "talks", min_share=0.8)
+    assert found.outcome == "talks" and found.box.limits == discover(sweep, "agreement",
+                                                                     min_share=0.8).box.limits
+    with pytest.raises(DiscoveryError, match="no 'talks' column"):
+        discover(sweep, "talks")
+    x = np.random.default_rng(1).uniform(0, 1, 2000)
+    runs = pd.DataFrame({"input.p.x": x, "outcome": "no_summit",
+                         "talks_round": np.where(x >= 0.5, 2.0, np.nan)})
+    found = discover(RunResults({}, runs=runs), "talks", min_share=0.95)
+    assert found.box.limits["p.x"][0] == pytest.approx(0.5, abs=0.03)
+    assert found.base_share == pytest.approx((x >= 0.5).mean())
+    assert found.box.coverage == 1.0 and found.box.density >= 0.95
+    with pytest.raises(DiscoveryError, match="no world had leaders"):
+        discover(RunResults({}, runs=runs.assign(leaders_round=np.nan)), "leaders")
+
+
 PIE = {"name": "pie", "issues": {"share": {"low": "all to B", "high": "all to A"}},
        "actors": {"a": {"role": "principal", "position": {"share": 1.0},
                         "reservation": {"dist": "uniform", "low": 0.0, "high": 1.0},

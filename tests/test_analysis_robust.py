@@ -121,11 +121,16 @@ def test_robust_command_scores_a_small_sweep_end_to_end(tmp_path, monkeypatch):
     assert found.threshold == pytest.approx(found.values.mean())
     points = pd.read_parquet(out / "summary.parquet").sort_values("point")
     assert found.values.ravel().tolist() == pytest.approx(points["no_summit"].tolist())
+    talks = robustness(SweepResults.load(out), "talks")  # a meeting's share, as an outcome's
+    assert talks.values.ravel().tolist() == pytest.approx(points["talks"].tolist())
     assert (out / "robustness.png").stat().st_size > 1000
     assert json.loads((out / "robustness.json").read_text()) == data
     words = CliRunner().invoke(app, ["robust", str(out), "--no-plots"])
     assert words.exit_code == 0 and "Which policy is robust?" in words.stdout
     assert "pressure.russia=0.02, pressure.ukraine=0.01" in words.stdout  # never ellipsised
+    res = CliRunner().invoke(app, ["robust", str(out), "--outcome", "talks", "--json"])
+    assert res.exit_code == 0, res.output  # and its figure, in the meeting's colour
+    assert json.loads(res.stdout)["outcome"] == "talks"
 
 
 def test_robust_refuses_what_it_cannot_score(tmp_path):
@@ -136,6 +141,15 @@ def test_robust_refuses_what_it_cannot_score(tmp_path):
         robustness(grid)
     with pytest.raises(RobustnessError, match="unknown outcome"):
         robustness(grid, "peace")
+    old = SweepResults(table.assign(**{"actors.us.pressure.russia": [0.1],
+                                       "actors.russia.reservation": [0.4]}),
+                       {"design": {"method": "robust", "parameters": [],
+                                   "levers": ["actors.us.pressure.russia"],
+                                   "uncertainties": ["actors.russia.reservation"],
+                                   "policies": 1, "samples": 1}})
+    assert robustness(old, "agreement").values.tolist() == [[0.5]]
+    with pytest.raises(RobustnessError, match="no 'talks' column"):
+        robustness(old, "talks")
 
 
 def test_the_shipped_robustness_experiment_validates():

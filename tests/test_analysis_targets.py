@@ -130,3 +130,27 @@ def test_target_shares_are_printed_without_rounding_to_a_whole_percent():
     assert pct(0.001) == "0.1%" and pct(0.0) == "0%" and pct(0.5) == "50%"
     sc_out = CliRunner().invoke(app, ["target", "--help"])
     assert sc_out.exit_code == 0
+
+
+def test_a_meeting_share_is_a_target_as_an_outcome_is():
+    """``talks`` and ``leaders`` are read from the summary's meetings: a summary whose talks
+    share is B's value of war (a stand-in for the model, which is not what is tested here)
+    reaches 0.6 at a value of war of 0.6."""
+    sc = Scenario.model_validate(pie(0.5))
+
+    def summarise(changed):
+        x = float(changed.actors["b"].reservation)
+        zero = {"share": 0.0, "ci95": [0.0, 0.0]}
+        return {"outcomes": {o: zero for o in ("agreement", "ceasefire", "breakdown",
+                                               "no_summit")},
+                "meetings": {"talks": {"share": x, "ci95": [x - 0.01, x + 0.01]},
+                             "leaders": {"share": x / 2, "ci95": [x / 2, x / 2]}}}
+
+    answer = search(sc, "talks", 0.6, [Vary.parse("actors.b.reservation=0.3:0.9")], runs=100,
+                    summarise=summarise)
+    assert answer.reached and answer.metric == "talks"
+    assert answer.levers["actors.b.reservation"] == pytest.approx(0.6, abs=2e-3)
+    assert answer.share >= 0.6 and answer.start_share == pytest.approx(0.3)
+    low = search(sc, "leaders", 0.6, [Vary.parse("actors.b.reservation=0.3:0.9")], runs=100,
+                 summarise=summarise)
+    assert not low.reached and low.share == pytest.approx(0.45)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -49,6 +50,89 @@ def test_a_rerun_is_negsim_run_of_the_changed_scenario(session):
     fig = shown.terms_figure()
     assert len(fig.axes) >= len(session.base.issues)
     plt.close(fig)
+
+
+def test_a_rerun_shows_the_meetings_beside_the_outcomes(session, monkeypatch):
+    """With chosen calendar outputs (``meeting_helpers``: talks in 3 worlds of 4, a third of
+    them in each of rounds 1-3; leaders in 1 of 4, round 2; settled in 1 of 8, round 3; w % 4
+    sessions) the explorer shows those shares with intervals, and by round."""
+    from meeting_helpers import choose_calendar
+
+    from negotiation_sim.results.summary import wilson_interval
+
+    choose_calendar(monkeypatch)
+    session.reset()
+    shown = Session(session.base, runs=1504, seed=4).run()  # 1504 = 8 x 188 worlds
+    rows = shown.meetings()
+    assert [r[0] for r in rows] == ["talks", "leaders", "settled"]
+    talks = rows[0]
+    assert talks[2:5] == (0.75, *wilson_interval(1128, 1504))
+    protocol = session.base.protocol
+
+    def when(r: int) -> str:  # the end of round r, and its date when the scenario has a start
+        day = r * protocol.round_days
+        date = protocol.start and protocol.start + datetime.timedelta(days=day)
+        return f"round {r}, day {day:g}" + (f" ({date})" if date else "")
+
+    assert talks[5] == when(2)
+    assert [r[2] for r in rows[1:]] == [0.25, 0.125] and rows[2][5] == when(3)
+    assert shown.sessions() == 1.5
+    heads, series = shown.meetings_by_round(columns=100)  # every round
+    rounds = protocol.rounds
+    assert [h.split(" (")[0] for h in heads] == [f"round {r}" for r in range(1, rounds + 1)]
+    assert dict(series)["talks"][:4] == [0.25, 0.5, 0.75, 0.75]
+    assert dict(series)["leaders"][-1] == 0.25
+    heads, series = shown.meetings_by_round(columns=4)  # fewer columns than rounds
+    assert heads[-1].startswith(f"round {rounds}") and len(heads) == 4
+    assert heads[0].startswith(f"round {-(-rounds // 4)}")
+    assert dict(series)["settled"][-1] == 0.125
+
+
+def test_meetings_by_round_are_dated_when_the_scenario_starts_on_a_date():
+    from negotiation_sim.explore.session import Explored
+    from negotiation_sim.results.summary import Accumulator
+
+    acc = Accumulator(issues=["x"], formats=["f"], actors=["a"], max_round=26,
+                      start=datetime.date(2025, 8, 20))
+    shown = Explored(None, acc.summary("s", 0), None, {}, 0.0)
+    heads, series = shown.meetings_by_round()
+    assert heads[0] == "round 3 (2025-10-01)" and heads[-1] == "round 26 (2026-08-19)"
+    assert len(heads) == 10 and [name for name, _ in series] == ["talks", "leaders", "settled"]
+
+
+def test_the_story_tells_a_calendar_round_by_round(session):
+    """A traced calendar (the trace's ``calendar`` records, built by hand here): each round's
+    invitations, who refused which format and why, and when the world first met."""
+    from negotiation_sim.explore.session import story_lines
+
+    def tried(fmt, attend, cost):
+        return {"format": fmt, "level": "leaders", "attend": attend, "cost": cost}
+
+    no_blame = {"russia": 0.0, "ukraine": 0.0}
+    story = {"world": 5, "seed": 0, "protocol": "mediated", "inputs": {}, "events": [],
+             "rounds": [], "formation": None, "calendar": [
+                 {"round": 1, "signing": False, "gain": {"russia": 0.01, "ukraine": 0.02},
+                  "blame_threat": {"russia": 0.004, "ukraine": 0.0}, "held": None,
+                  "tried": [tried("trilateral", {"russia": False, "ukraine": True},
+                                  {"russia": 0.05, "ukraine": 0.0})]},
+                 {"round": 2, "signing": True, "gain": {"russia": 0.09, "ukraine": 0.02},
+                  "blame_threat": no_blame, "held": "trilateral",
+                  "tried": [tried("trilateral", {"russia": True, "ukraine": True}, {})]}],
+             "outcome": {"outcome": "agreement", "round": 2, "days": 28.0,
+                         "format": "trilateral", "walked_out_by": None, "terms": None,
+                         "talks_round": 2, "leaders_round": 2, "settled_round": 2,
+                         "sessions": 1}}
+    lines = story_lines(session.base, story)
+    russia = session.base.actors["russia"].display("russia")
+    assert lines[1] == ("Round 1 invitations: no session; trilateral (leaders) refused by "
+                        f"{russia} (gain 0.010, blame 0.004, cost 0.050)")
+    assert lines[2] == "Round 2 invitations: signing, trilateral held"
+    assert "Talks of every principal: round 2; leaders: round 2; settled: round 2; " \
+           "1 sessions" in lines
+    assert lines[-1].startswith("Outcome: agreement in round 2")
+    story["outcome"].update(talks_round=None, leaders_round=None, settled_round=None)
+    assert "Talks of every principal: never; leaders: never; settled: never; 1 sessions" \
+        in story_lines(session.base, story)
 
 
 def test_the_saved_yaml_runs_as_the_explorer_showed(session, tmp_path):
@@ -184,14 +268,18 @@ def test_a_lever_value_beyond_any_float_is_a_located_input_problem(session, path
     session.reset()
 
 
-@pytest.mark.parametrize(("old", "new", "field"), [
-    ("rounds: 26", "rounds: .inf", "protocol.rounds"),
-    ("rounds: 26", "rounds: 1" + "0" * 400, "protocol.rounds"),
-    ("backlash: 1.0", "backlash: 1" + "0" * 400, "actors.us.backlash"),
+@pytest.mark.parametrize(("old", "new", "field"), [  # old: the first match is replaced
+    (r"rounds: \d+", "rounds: .inf", "protocol.rounds"),  # the horizon, whatever its length
+    (r"rounds: \d+", "rounds: 1" + "0" * 400, "protocol.rounds"),
+    (r"backlash: 1\.0", "backlash: 1" + "0" * 400, "actors.us.backlash"),
 ])
 def test_run_and_explore_refuse_numbers_beyond_any_float_in_one_line(tmp_path, old, new, field):
+    import re
+
     bad = tmp_path / "big.yaml"
-    bad.write_text(BASE.read_text().replace(old, new, 1))
+    text = BASE.read_text()
+    assert re.search(old, text)
+    bad.write_text(re.sub(old, new, text, count=1))
     for command in (["run", str(bad), "--runs", "100"], ["explore", str(bad), "--no-browser"]):
         out = CliRunner().invoke(app, command)
         assert out.exit_code == 1, out.output

@@ -132,10 +132,19 @@ WATCH_STATES = """() => {
 }"""
 
 
-def _negsim_run(path: Path) -> dict[str, float]:
+def _meetings(page) -> dict[str, float]:
+    rows = page.locator("table.negsim-meetings tr[data-meeting]")
+    return {rows.nth(i).get_attribute("data-meeting"): float(rows.nth(i).get_attribute(
+        "data-share")) for i in range(rows.count())}
+
+
+def _negsim_run(path: Path, what: str = "outcomes") -> dict[str, float]:
+    """``negsim run``'s shares of the outcomes (or, ``what="meetings"``, of the meetings)."""
     out = subprocess.run([str(NEGSIM), "run", str(path), "--runs", "4000", "--seed", "3",
                           "--json"], capture_output=True, text=True, check=True)
-    return {o: v["share"] for o, v in json.loads(out.stdout)["outcomes"].items()}
+    summary = json.loads(out.stdout)[what]
+    return {o: summary[o]["share"] for o in (("talks", "leaders", "settled")
+                                             if what == "meetings" else summary)}
 
 
 def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
@@ -145,14 +154,14 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     page.goto(explorer.url)
     page.wait_for_selector("table.negsim-shares", timeout=60_000)
     before, settings = _shares(page)
-    assert settings[LEVER] == pytest.approx(0.011)  # the triangular's mean in the file
+    lever = Session.open(explorer.scenario).lever(LEVER)
+    assert settings[LEVER] == pytest.approx(lever.value)  # the distribution's mean in the file
     page.evaluate(WATCH_STATES)
     thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
     thumb.focus()
     thumb.press("End")  # the slider's top: the most pressure the control offers
     for _ in range(3):  # then three steps back, each before the last rerun has finished
         thumb.press("ArrowLeft")
-    lever = Session.open(explorer.scenario).lever(LEVER)
     last = round(lever.high - 3 * lever.step, 10)
     page.wait_for_function(
         f"() => ({CURRENT})() && Math.abs(JSON.parse(document.querySelector("
@@ -164,12 +173,20 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     page.wait_for_selector(".negsim-message", timeout=10_000)
     saved_text = page.inner_text(".negsim-message")
     assert "running" in states  # said while the levers were ahead of the numbers
-    assert label.endswith(f": {last:g} (file: 0.011)")
+    assert label.endswith(f": {last:g} (file: {lever.value:g})")
     assert settings[LEVER] == pytest.approx(last)
     assert after["agreement"] > before["agreement"]  # more pressure on Moscow, more deals
     saved = explorer.scenario.with_name("baseline_explored.yaml")
     assert saved.name in saved_text and saved.is_file()
     assert after == _negsim_run(saved)
+    # beside the outcomes, the meetings of the same run, and a table of them by round
+    assert _meetings(page) == _negsim_run(saved, "meetings")
+    by_round = page.locator("table.negsim-meetings-by-round tr[data-meeting]")
+    assert by_round.count() == 3
+    heads = page.locator("table.negsim-meetings-by-round th")
+    rounds = load_scenario(saved).protocol.rounds
+    assert heads.nth(1).inner_text().startswith("round ")  # the first round shown
+    assert heads.nth(heads.count() - 1).inner_text().startswith(f"round {rounds}")  # the last
     # and the saved file holds the slider's value, the distribution scaled to it
     assert lever_value(load_scenario(saved), LEVER) == pytest.approx(last)
 

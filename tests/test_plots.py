@@ -67,7 +67,7 @@ def _saves(fig, tmp_path: Path) -> None:
 
 
 def test_run_writes_default_figures(run_dir):
-    for kind in ("outcomes", "terms", "utilities", "formats"):
+    for kind in ("outcomes", "terms", "utilities", "formats", "meetings"):
         assert (run_dir / f"{kind}.png").stat().st_size > 1000
 
 
@@ -227,7 +227,7 @@ def test_plot_command_default_set_and_formats(run_dir, tmp_path):
     res = CliRunner().invoke(app, ["plot", str(run_dir), "--out", str(tmp_path), "--format", "svg"])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "formats.svg", "outcomes.svg", "terms.svg", "utilities.svg"]
+        "formats.svg", "meetings.svg", "outcomes.svg", "terms.svg", "utilities.svg"]
     res = CliRunner().invoke(app, ["plot", str(run_dir), "--out", str(tmp_path / "k"),
                                    "--kind", "terms", "--format", "pdf"])
     assert res.exit_code == 0, res.output
@@ -456,6 +456,36 @@ def test_trajectory_panels_marks_and_outcome(long_trace, tmp_path):
     _saves(fig, tmp_path)
 
 
+def test_trajectory_draws_a_traced_calendar_of_sessions(long_trace, results, tmp_path):
+    """A trace with ``calendar`` records (built by hand here, in the trace's shape) gets a
+    sessions panel: the format held each round by level, and the formats refused."""
+    def tried(fmt, level, attend):
+        return {"format": fmt, "level": level, "attend": attend, "cost": {}}
+
+    both = {"russia": True, "ukraine": True}
+    calendar = [
+        {"round": 1, "held": None, "tried": [
+            tried("trilateral", "leaders", {"russia": False, "ukraine": True}),
+            tried("bilateral", "delegation", {"russia": True, "ukraine": False})]},
+        {"round": 2, "held": "bilateral", "tried": [
+            tried("trilateral", "leaders", {"russia": False, "ukraine": True}),
+            tried("bilateral", "delegation", both)]},
+        {"round": 3, "held": "trilateral", "tried": [tried("trilateral", "leaders", both)]}]
+    fig = plots.trajectory({**long_trace, "calendar": calendar}, scenario=results.scenario)
+    strip = fig.axes[-1]
+    assert len(fig.axes) == 3 + 1 + 1 and strip.get_xlabel() == "Round"
+    assert [t.get_text() for t in strip.get_yticklabels()] == ["trilateral", "bilateral"]
+    held = [(line.get_xdata()[0], line.get_ydata()[0], line.get_markerfacecolor())
+            for line in strip.lines if line.get_marker() == "s"]
+    assert [(x, y) for x, y, _ in held] == [(2, 1), (3, 0)]  # bilateral, then trilateral
+    assert held[0][2] == "white" and held[1][2] != "white"  # delegation open, leaders filled
+    refused = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in strip.lines
+                     if line.get_marker() == "x")
+    assert refused == [(1, 0), (1, 1), (2, 0)]
+    assert strip.get_xlim() == fig.axes[0].get_xlim()
+    _saves(fig, tmp_path)
+
+
 def test_trajectory_of_a_world_without_summit(results):
     trace = {**trace_of(results.scenario, 0), "rounds": [], "outcome": "no_summit",
              "end_round": 0}
@@ -561,3 +591,65 @@ def test_a_figure_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     fig, _ = plt.subplots()
     save(fig, tmp_path / "x.svg")
     assert (tmp_path / "x.svg").read_text().lstrip().startswith("<?xml")
+
+
+def _calendar_summary(start=None):
+    """A summary whose meetings are chosen (the model's calendar is not what is drawn here):
+    1,000 worlds over 5 rounds of 10 days."""
+    import datetime
+
+    from negotiation_sim.core.outcomes import ChunkResult
+    from negotiation_sim.results.summary import Accumulator
+
+    acc = Accumulator(issues=["x"], formats=["f"], actors=["a"], max_round=5, round_days=10.0,
+                      start=None if start is None else datetime.date.fromisoformat(start))
+    n = 1000
+    talks = np.repeat([1, 2, 3, -1], [300, 200, 100, 400]).astype(np.int16)
+    leaders = np.where(np.arange(n) < 250, 4, -1).astype(np.int16)
+    settled = np.where(np.arange(n) < 100, 5, -1).astype(np.int16)
+    acc.add(ChunkResult(0, outcome=np.full(n, 3, np.int8), held_format=np.full(n, -1, np.int8),
+                        end_round=np.zeros(n, np.int16), terms=np.full((1, n), np.nan),
+                        utility=np.full((1, n), 0.3), talks_round=talks,
+                        leaders_round=leaders, settled_round=settled,
+                        sessions=np.full(n, 3, np.int16)))
+    return acc.summary("calendar", 0)
+
+
+def test_meetings_figure_draws_the_cumulative_shares_by_round(tmp_path):
+    fig = plots.meetings(_calendar_summary())
+    ax = fig.axes[0]
+    lines = {line.get_label().split(":")[0]: line for line in ax.get_lines()}
+    assert set(lines) == set(plots.MEETING_LABELS.values())
+    talks = lines[plots.MEETING_LABELS["talks"]]
+    # 0 at the start, then 30%, 50%, 60% by the end of rounds 1-3, held to the horizon
+    assert talks.get_ydata().tolist() == pytest.approx([0, 30, 50, 60, 60, 60, 60])
+    assert talks.get_xdata().tolist() == [0, 1, 2, 3, 4, 5, 5.5]
+    assert lines[plots.MEETING_LABELS["leaders"]].get_ydata()[4] == pytest.approx(25)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith(plots.MEETING_LABELS["talks"]) and "60.0%" in t for t in legend)
+    assert "Round" in ax.get_xlabel() and "10 days" in ax.get_xlabel()
+    assert "Share" in ax.get_ylabel() and ax.get_ylim() == (0, 100)
+    assert ax.yaxis.get_major_formatter()(50, 0) == "50%"
+    assert "3.00 sessions per world" in ax.get_title() and "1,000 worlds" in ax.get_title()
+    assert len(ax.collections) == 3  # one 95% band per curve
+    _saves(fig, tmp_path)
+
+
+def test_meetings_figure_has_dates_when_the_scenario_starts_on_one():
+    import datetime
+
+    fig = plots.meetings(_calendar_summary(start="2025-05-16"))
+    ax = fig.axes[0]
+    assert "Date" in ax.get_xlabel() and "2025-05-16" in ax.get_xlabel()
+    x = ax.get_lines()[0].get_xdata()
+    assert x[0] == datetime.date(2025, 5, 16) and x[1] == datetime.date(2025, 5, 26)
+    plt.close(fig)
+
+
+def test_meetings_figure_is_drawn_by_a_run_and_left_out_for_older_results(results, run_dir):
+    assert (run_dir / "meetings.png").stat().st_size > 1000
+    assert "meetings" in plots.run_figures(results)
+    older = RunResults({k: v for k, v in results.summary.items() if k != "meetings"})
+    assert "meetings" not in plots.run_figures(older)
+    with pytest.raises(ValueError, match="no meetings"):
+        plots.meetings(older)

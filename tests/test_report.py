@@ -19,6 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 from negotiation_sim import plots, report  # noqa: E402
 from negotiation_sim.cli import app  # noqa: E402
 from negotiation_sim.report import html as report_html  # noqa: E402
+from negotiation_sim.results.schema import RUN_FIGURES  # noqa: E402
 
 SCENARIO = Path(__file__).parent / "data" / "figures_summit.yaml"
 
@@ -85,7 +86,7 @@ def test_report_without_the_scenario_file_says_so(run_dir, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(manifest))
     text = report.build_report(copy)
     assert "--scenario FILE" in text
-    assert len(_images(text)) == 4
+    assert len(_images(text)) == len(RUN_FIGURES)  # every run figure (no durability here)
     assert "Russia (led by Putin)" in report.build_report(copy, SCENARIO)
 
 

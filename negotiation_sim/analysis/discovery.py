@@ -60,6 +60,7 @@ import pandas as pd
 from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.results.reader import RunResults, SweepResults
+from negotiation_sim.results.summary import MEETING_COLUMNS
 
 INPUT = "input."
 MAX_ROWS_PER_POINT = 400
@@ -192,10 +193,16 @@ class Discovery:
 
 
 def data_of(results: RunResults | SweepResults, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """(inputs, 0/1 per row) for PRIM: worlds of a run, or each sweep point's worlds."""
-    if outcome not in OUTCOMES:
-        raise DiscoveryError(f"unknown outcome '{outcome}' (choose {', '.join(OUTCOMES)})")
+    """(inputs, 0/1 per row) for PRIM: worlds of a run, or each sweep point's worlds. A
+    meeting (``talks``, ``leaders``) is a world's ``<meeting>_round`` being set."""
+    if outcome not in OUTCOMES and outcome not in MEETING_COLUMNS:
+        raise DiscoveryError(f"unknown outcome '{outcome}' (choose "
+                             f"{', '.join((*OUTCOMES, *MEETING_COLUMNS))})")
+    column = f"{outcome}_round" if outcome in MEETING_COLUMNS else "outcome"
     if isinstance(results, SweepResults):
+        if outcome not in results.summary:
+            raise DiscoveryError(f"this sweep's summary has no '{outcome}' column (it was made "
+                                 "before meetings were summarised): run it again")
         params = [p for p in results.params if results.numeric(p)
                   and results.summary[p].nunique() > 1]
         if not params:
@@ -216,7 +223,11 @@ def data_of(results: RunResults | SweepResults, outcome: str) -> tuple[pd.DataFr
         raise DiscoveryError("these results hold no per-world inputs that vary (a run of a "
                              "scenario with distributions, saved with --out)")
     x = runs[cols].astype(float).rename(columns=lambda c: c[len(INPUT):]).reset_index(drop=True)
-    return x, (runs["outcome"] == outcome).to_numpy(int)
+    if column not in runs:
+        raise DiscoveryError(f"these results have no '{column}' column (a run made before "
+                             "meetings were recorded): run it again")
+    hit = runs[column].notna() if column != "outcome" else runs["outcome"] == outcome
+    return x, hit.to_numpy(int)
 
 
 def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
@@ -227,7 +238,8 @@ def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
 
     Args:
         results: a run (with per-world rows) or a sweep.
-        outcome: agreement, ceasefire, breakdown or no_summit.
+        outcome: agreement, ceasefire, breakdown or no_summit, or a meeting: talks or
+            leaders.
         min_share: the outcome's share the chosen box must reach.
         peel_alpha: share of the box's worlds each peel removes.
         mass_min: the smallest box, as a share of all worlds.
@@ -248,7 +260,8 @@ def discover(results: RunResults | SweepResults, outcome: str = "agreement", *,
         raise DiscoveryError(f"coverage_slack must lie in [0, 1], got {coverage_slack:g}")
     x, y = data_of(results, outcome)
     if y.sum() == 0:
-        raise DiscoveryError(f"no world ended in {outcome}: there is no region to find")
+        raise DiscoveryError(f"no world {'had' if outcome in MEETING_COLUMNS else 'ended in'} "
+                             f"{outcome}: there is no region to find")
     prim = _prim_module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -34,6 +34,7 @@ import pandas as pd
 from negotiation_sim.config.paths import param_label
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.results.reader import SweepResults
+from negotiation_sim.results.summary import MEETING_COLUMNS
 
 METRICS = ("expected", "worst", "p10", "satisficing", "max_regret", "p90_regret")
 """Every metric, in table order."""
@@ -100,7 +101,7 @@ def robustness(results: SweepResults, outcome: str = "agreement", *, maximize: b
 
     Args:
         results: the results of a sweep with ``method: robust``.
-        outcome: agreement, ceasefire, breakdown or no_summit.
+        outcome: agreement, ceasefire, breakdown or no_summit, or a meeting: talks or leaders.
         maximize: more of the outcome is better (False: less is, e.g. for no_summit).
         threshold: the share satisficing asks for (at least it when maximising, at most it
             otherwise); None takes the mean over every policy and state.
@@ -111,8 +112,9 @@ def robustness(results: SweepResults, outcome: str = "agreement", *, maximize: b
     Raises:
         RobustnessError: not a robust sweep, an unknown outcome, or points missing.
     """
-    if outcome not in OUTCOMES:
-        raise RobustnessError(f"unknown outcome '{outcome}' (choose {', '.join(OUTCOMES)})")
+    if outcome not in OUTCOMES and outcome not in MEETING_COLUMNS:
+        raise RobustnessError(f"unknown outcome '{outcome}' (choose "
+                              f"{', '.join((*OUTCOMES, *MEETING_COLUMNS))})")
     design = results.manifest.get("design", {})
     if design.get("method") != "robust":
         raise RobustnessError(f"these are the results of a {design.get('method', 'single')} "
@@ -124,6 +126,9 @@ def robustness(results: SweepResults, outcome: str = "agreement", *, maximize: b
     if len(table) != n_policies * n_states:
         raise RobustnessError(f"the sweep holds {len(table)} of its {n_policies * n_states} "
                               "points (finish it with negsim sweep --resume)")
+    if outcome not in table:  # a sweep summarised before meetings were
+        raise RobustnessError(f"this sweep's summary has no '{outcome}' column (it was made "
+                              "before meetings were summarised): run it again")
     values = table[outcome].to_numpy(float).reshape(n_policies, n_states)
     rows = table.reset_index(drop=True)
     policies = [{p: _plain(rows.loc[i * n_states, p]) for p in levers} for i in range(n_policies)]

@@ -44,6 +44,7 @@ from negotiation_sim.config.paths import field_range, param_label, path_error
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.config.yamlio import InputError
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.results.summary import MEETING_COLUMNS
 
 Summarise = Callable[[Scenario], dict[str, Any]]
 """A scenario's run summary (the ``negsim run --json`` shape), the same worlds every call."""
@@ -117,10 +118,14 @@ class Answer:
 
 
 def metric_of(summary: dict[str, Any], metric: str) -> tuple[float, tuple[float, float]]:
-    """(share, 95% interval) of an outcome or ``holds.<agreement|ceasefire>`` in a summary."""
+    """(share, 95% interval) of an outcome, a meeting (``talks``, ``leaders``) or
+    ``holds.<agreement|ceasefire>`` in a summary."""
     if metric in summary["outcomes"]:
         o = summary["outcomes"][metric]
         return o["share"], tuple(o["ci95"])
+    if metric in MEETING_COLUMNS:
+        m = summary["meetings"][metric]
+        return m["share"], tuple(m["ci95"])
     kind = metric.removeprefix("holds.")
     d = (summary.get("durability") or {}).get(kind)
     if d is None:
@@ -129,7 +134,7 @@ def metric_of(summary: dict[str, Any], metric: str) -> tuple[float, tuple[float,
 
 
 def check_metric(sc: Scenario, metric: str) -> None:
-    if metric in OUTCOMES:
+    if metric in OUTCOMES or metric in MEETING_COLUMNS:
         return
     if metric in ("holds.agreement", "holds.ceasefire"):
         if sc.durability.rounds < 1:
@@ -137,7 +142,7 @@ def check_metric(sc: Scenario, metric: str) -> None:
                               "(durability.rounds >= 1)")
         return
     raise TargetError(f"unknown outcome '{metric}' (choose {', '.join(OUTCOMES)}, "
-                      "holds.agreement or holds.ceasefire)")
+                      f"{', '.join(MEETING_COLUMNS)}, holds.agreement or holds.ceasefire)")
 
 
 def ranges_of(sc: Scenario, varies: Sequence[Vary]) -> dict[str, tuple[float, float]]:
@@ -199,7 +204,8 @@ def reach(sc: Scenario, metric: str, target: float, varies: Sequence[Vary], *,
 
     Args:
         sc: the scenario.
-        metric: an outcome, or ``holds.agreement`` / ``holds.ceasefire``.
+        metric: an outcome, a meeting (``talks``, ``leaders``), or ``holds.agreement`` /
+            ``holds.ceasefire``.
         target: the share to reach (at least).
         varies: the levers and their ranges.
         summarise: the run summary of a changed scenario (the same worlds every call).

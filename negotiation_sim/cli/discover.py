@@ -19,7 +19,8 @@ def discover(
         help="A sweep's results directory, or a run's (negsim run --out) whose scenario draws "
              "inputs.", show_default=False)],
     outcome: Annotated[str, typer.Option(
-        "--outcome", help="agreement, ceasefire, breakdown or no_summit.")] = "agreement",
+        "--outcome", help="agreement, ceasefire, breakdown or no_summit, or a meeting: talks "
+        "(a session of every principal) or leaders (a leaders' session of every principal).")] = "agreement",
     min_share: Annotated[float, typer.Option(
         "--min-share", min=0.0, max=1.0,
         help="The outcome's share the chosen box must reach (its density).")] = 0.5,

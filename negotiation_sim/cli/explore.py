@@ -36,6 +36,7 @@ def explore(
     """Explore a scenario in the browser: sliders for every mediator pressure, guarantor offer,
     audience cost, red line, value of war, the deadline, information and protocol; each change
     reruns the worlds with a fixed seed and shows the outcome shares with 95% intervals, the
+    meetings (talks, a leaders' meeting, a settlement: shares with intervals and by round), the
     formats, the terms figure and one world's story, marked while a rerun for the levers as they
     are is still running. The changed scenario can be downloaded or saved as YAML in the
     scenario's folder (or --save-dir): the same numbers as `negsim run SAVED.yaml --runs N

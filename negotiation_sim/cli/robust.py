@@ -19,7 +19,8 @@ def robust(
         help="The results directory of a sweep with method: robust (negsim sweep).",
         show_default=False)],
     outcome: Annotated[str, typer.Option(
-        "--outcome", help="agreement, ceasefire, breakdown or no_summit.")] = "agreement",
+        "--outcome", help="agreement, ceasefire, breakdown or no_summit, or a meeting: talks "
+        "(a session of every principal) or leaders (a leaders' session of every principal).")] = "agreement",
     minimize: Annotated[bool, typer.Option(
         "--minimize", help="Less of the outcome is better (e.g. --outcome no_summit).")] = False,
     threshold: Annotated[Optional[float], typer.Option(

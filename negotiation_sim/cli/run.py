@@ -67,7 +67,8 @@ def run(
 ) -> None:
     """Run a scenario's ensemble of worlds and summarise the outcomes.
 
-    Prints outcome shares with 95% Wilson intervals, the summit formats held, the terms of
+    Prints outcome shares with 95% Wilson intervals, the meetings (the share of worlds with
+    talks, a leaders' meeting and a settlement, and by when half of them had), the summit formats held, the terms of
     agreements per issue (mean and 5th/50th/95th percentiles), the reference solutions and
     mean utilities. An --out that holds results is refused unless --overwrite (a sweep's
     never); a run that fails or is interrupted leaves --out as it was. --executor splits the
@@ -126,6 +127,7 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
         lo, hi = o["ci95"]
         t.add_row(OUTCOME_LABELS[name], f"{o['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
     con.print(t)
+    _print_meetings(con, summary)
     t = Table(title="Summit formats held", title_justify="left")
     t.add_column("format")
     t.add_column("share of worlds", justify="right")
@@ -146,6 +148,29 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     for a, u in summary["utilities"].items():
         t.add_row(sc.actors[a].display(a), sc.actors[a].role,
                   "–" if u["mean"] is None else f"{u['mean']:.3f}")
+    con.print(t)
+
+
+def _print_meetings(con, summary: dict[str, Any]) -> None:
+    """Who met, and by when: the share of worlds with talks, a leaders' meeting and a
+    settlement in the horizon (95% intervals), when half of them had, and the mean sessions."""
+    from rich.table import Table
+
+    from negotiation_sim.plots.style import MEETING_LABELS, half_met
+
+    m = summary.get("meetings")
+    if not m:  # a summary written before meetings were summarised
+        return
+    t = Table(title="Meetings over the calendar", title_justify="left",
+              caption=f"{m['sessions']['mean']:.2f} sessions per world on average (any format); "
+                      "half met by: the round by which half of the worlds that met had met "
+                      "(day: the end of that round)", caption_justify="left")
+    for col in ("meeting", "share of worlds", "95% interval", "half met by"):
+        t.add_column(col, justify="left" if col in ("meeting", "half met by") else "right")
+    for name, words in MEETING_LABELS.items():
+        e = m[name]
+        lo, hi = e["ci95"]
+        t.add_row(words, f"{e['share']:.1%}", f"{lo:.1%} – {hi:.1%}", half_met(e))
     con.print(t)
 
 

@@ -212,7 +212,8 @@ def sensitivity(
                                             show_default=False)],
     metric: Annotated[str, typer.Option(
         "--metric", "-m", help="Summary column to analyse: an outcome share (agreement, "
-                               "ceasefire, breakdown, no_summit), format.<name>, terms.<issue>, "
+                               "ceasefire, breakdown, no_summit), a meeting's share (talks, "
+                               "leaders), sessions, format.<name>, terms.<issue>, "
                                "utility.<actor> or rounds.")] = "agreement",
     as_json: Annotated[bool, typer.Option("--json", help="Print the indices as JSON on stdout "
                                                          "(nothing else).")] = False,

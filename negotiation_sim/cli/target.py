@@ -33,8 +33,9 @@ def target(
         "repeatable. Paths as in experiment files (actors.us.pressure.russia).",
         show_default=False)],
     outcome: Annotated[str, typer.Option(
-        "--outcome", help="agreement, ceasefire, breakdown, no_summit, or holds.agreement / "
-        "holds.ceasefire (signed texts still holding).")] = "agreement",
+        "--outcome", help="agreement, ceasefire, breakdown, no_summit, talks (a session of "
+        "every principal), leaders (a leaders' session of every principal), or "
+        "holds.agreement / holds.ceasefire (signed texts still holding).")] = "agreement",
     share: Annotated[float, typer.Option("--share", min=0.0, max=1.0,
                                          help="The share to reach (at least).")] = 0.5,
     runs: Annotated[int, typer.Option("--runs", "-n", min=100,

@@ -258,6 +258,7 @@ def Results():
         Html("p", Html("b", f"{s['runs']:,} worlds, seed {s['seed']}"),
              f" — ran in {outcome.seconds:.2f} s")
         SharesTable(outcome, settings, state)
+        MeetingsTables(outcome, state)
         Html("p", Html("b", "Summit formats held"), " (share of worlds): " + ", ".join(
             f"{f} {v:.1%}" for f, v in outcome.formats()))
         TermsFigure(outcome)
@@ -280,6 +281,32 @@ def SharesTable(result: Explored, settings: dict, state: str):
          style=None if state == "current" else "opacity: 0.45",
          data_values=json.dumps(settings, sort_keys=True), data_runs=result.summary["runs"],
          data_seed=result.summary["seed"], data_state=state)
+
+
+@solara.component
+def MeetingsTables(result: Explored, state: str):
+    """Beside the outcomes: the share of worlds with talks, a leaders' meeting and a settlement
+    (intervals, when half of them had met; each row's exact share as ``data-share``), the mean
+    sessions, and the cumulative shares by round; greyed out unless current."""
+    cell = "text-align:right; padding-left: 1em"
+    faded = None if state == "current" else "opacity: 0.45"
+    rows = [Html("tr", Html("th", "meeting"), Html("th", "share"), Html("th", "95% interval"),
+                 Html("th", "half met by", style="padding-left: 1em"))]
+    rows += [Html("tr", Html("td", words), Html("td", Html("b", f"{share:.1%}"), style=cell),
+                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell),
+                  Html("td", when, style="padding-left: 1em"),
+                  data_meeting=name, data_share=repr(share))
+             for name, words, share, lo, hi, when in result.meetings()]
+    Html("table", *rows, classes="negsim-meetings", style=faded, data_state=state)
+    Html("p", f"{result.sessions():.2f} sessions per world on average (any format)",
+         style="font-size: 0.85em", classes="negsim-sessions")
+    heads, series = result.meetings_by_round()
+    rows = [Html("tr", Html("th", "by the end of"), *(Html("th", h, style=cell) for h in heads))]
+    rows += [Html("tr", Html("td", name), *(Html("td", f"{v:.1%}", style=cell) for v in shares),
+                  data_meeting=name)
+             for name, shares in series]
+    Html("table", *rows, classes="negsim-meetings-by-round",
+         style="font-size: 0.85em" + ("" if faded is None else "; " + faded))
 
 
 _DRAWING = threading.Lock()  # pyplot's state is global: one figure drawn at a time

@@ -4,8 +4,9 @@
 current values; ``session.run()`` builds the changed scenario (validated, as
 ``config.levers.apply_levers`` builds it), runs it through the Python API with a fixed seed
 (``api.run``: the engine ``negsim run`` calls, so the same inputs and seed give the same
-numbers), and returns an ``Explored``: the outcome shares with their intervals, the formats,
-the terms figure and one traced world's story in words. ``session.save(name, folder)`` writes
+numbers), and returns an ``Explored``: the outcome shares with their intervals, the meetings'
+(talks, a leaders' meeting, a settlement: shares with intervals, and by round), the formats, the
+terms figure and one traced world's story in words. ``session.save(name, folder)`` writes
 the changed scenario as YAML that loads back to it, as a plain file name inside one folder
 (``save_path`` says which names are refused and why).
 
@@ -38,6 +39,9 @@ SCENARIO_ENV, RUNS_ENV, SEED_ENV, SAVE_DIR_ENV = (
 """How ``negsim explore`` tells the page which scenario to open, with how many worlds and seed,
 and the folder its Save button writes in (default: the scenario's)."""
 
+BY_ROUND_COLUMNS = 10
+"""Rounds shown in the explorer's table of meetings by round (a year of 14-day rounds has 26)."""
+
 DEFAULT_RUNS = 5_000
 """Worlds per rerun: enough for shares within about ±1.4 points, fast enough to feel live."""
 
@@ -67,6 +71,37 @@ class Explored:
 
         return [(o, OUTCOME_LABELS[o], v["share"], v["ci95"][0], v["ci95"][1])
                 for o, v in self.summary["outcomes"].items()]
+
+    def meetings(self) -> list[tuple[str, str, float, float, float, str]]:
+        """(meeting, words, share, lower, upper, when half of those worlds had met) for talks,
+        a leaders' meeting and a settlement (``summary["meetings"]``), in that order."""
+        from negotiation_sim.plots.style import MEETING_LABELS, half_met
+
+        m = self.summary["meetings"]
+        return [(k, words, m[k]["share"], m[k]["ci95"][0], m[k]["ci95"][1], half_met(m[k]))
+                for k, words in MEETING_LABELS.items()]
+
+    def sessions(self) -> float:
+        """Mean sessions per world."""
+        return self.summary["meetings"]["sessions"]["mean"]
+
+    def meetings_by_round(self, columns: int = BY_ROUND_COLUMNS
+                          ) -> tuple[list[str], list[tuple[str, list[float]]]]:
+        """The cumulative share of worlds with talks, a leaders' meeting and a settlement at
+        up to ``columns`` rounds: every round when the horizon has no more, else rounds evenly
+        spaced up to the last. Returns the column heads (``round 3``, with the date that round
+        ends when the scenario starts on one) and (meeting, shares) per row."""
+        import datetime
+        import math
+
+        m = self.summary["meetings"]
+        last = len(m["by_round"]["talks"])
+        shown = sorted({math.ceil(last * (i + 1) / columns) for i in range(columns)}
+                       if last > columns else range(1, last + 1))
+        start = m.get("start") and datetime.date.fromisoformat(m["start"])
+        heads = [f"round {r}" + (f" ({start + datetime.timedelta(days=r * m['round_days'])})"
+                                 if start else "") for r in shown]
+        return heads, [(k, [m["by_round"][k][r - 1] for r in shown]) for k in m["by_round"]]
 
     def formats(self) -> list[tuple[str, float]]:
         """(format, share of worlds that held it) in the scenario's order."""
@@ -352,7 +387,9 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     if story["inputs"]:
         lines.append("Drew: " + _fmt(story["inputs"]))
     form = story["formation"]
-    if form is not None:
+    if story.get("calendar"):  # a calendar of sessions: each round's invitations
+        lines += [session_line(sc, r) for r in story["calendar"]]
+    elif form is not None:
         for t in form["tried"]:
             declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
             lines.append(f"Format {t['format']}: " + ("all attend" if not declined else
@@ -373,6 +410,8 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
         lines.append(f"Round {r['round']}: {who} tables {_fmt(r['text'], 2)}; {said}"
                      + (" (walk-out)" if r.get("walked_out") else ""))
     o = story["outcome"]
+    if "talks_round" in o:
+        lines.append(meetings_line(o))
     lines.append(f"Outcome: {o['outcome'].replace('_', ' ')} in round {o['round']} "
                  f"(day {o['days']:g})" + (f", format {o['format']}" if o["format"] else "")
                  + (f", walk-out by {o['walked_out_by']}" if o.get("walked_out_by") else ""))
@@ -381,3 +420,35 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     if story.get("why"):
         lines.append(f"Why: {story['why']}")
     return lines
+
+
+def session_line(sc: Scenario, r: dict[str, Any]) -> str:
+    """One round of a traced calendar in words: the session held (or none; ``signing``: an
+    agreed text waits for the leaders), and each format refused before it, by whom, with what
+    each refusing side weighed (its expected gain a round, the blame a refusal brings, its
+    audience cost for the format)."""
+    def name(p: str) -> str:
+        return sc.actors[p].display(p) if p in sc.actors else p
+
+    refused = []
+    for t in r["tried"]:
+        away = [p for p, ok in t["attend"].items() if not ok]
+        if away:
+            why = ", ".join(f"{name(p)} (gain {r['gain'][p]:.3f}, blame "
+                            f"{r['blame_threat'][p]:.3f}, cost {t['cost'].get(p, 0.0):.3f})"
+                            for p in away)
+            refused.append(f"{t['format']} ({t['level']}) refused by {why}")
+    held = "no session" if r["held"] is None else f"{r['held']} held"
+    return (f"Round {r['round']} invitations: {'signing, ' if r['signing'] else ''}{held}"
+            + "".join(f"; {x}" for x in refused))
+
+
+def meetings_line(o: dict[str, Any]) -> str:
+    """When the traced world first had talks, a leaders' meeting and a settlement, and how
+    many sessions it held."""
+    def when(r: int | None) -> str:
+        return "never" if r is None else f"round {r}"
+
+    return (f"Talks of every principal: {when(o['talks_round'])}; leaders: "
+            f"{when(o['leaders_round'])}; settled: {when(o['settled_round'])}; "
+            f"{o['sessions']} sessions")

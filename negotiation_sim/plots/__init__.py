@@ -7,10 +7,12 @@ results and ``write_figures`` saves them. Importing this package loads neither M
 
 from negotiation_sim.plots.compare import figure as comparison_figure
 from negotiation_sim.plots.figures import run_figures, sweep_figures, trace_figures, write_figures
-from negotiation_sim.plots.run import formats, outcome_shares, terms, utilities
+from negotiation_sim.plots.run import formats, meetings, outcome_shares, terms, utilities
 from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
     MARK_COLOUR,
+    MEETING_COLOURS,
+    MEETING_LABELS,
     OUTCOME_COLOURS,
     OUTCOME_LABELS,
     close,
@@ -21,8 +23,9 @@ from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, 
 from negotiation_sim.plots.trace import trajectory
 
 __all__ = [
-    "ACTOR_COLOURS", "MARK_COLOUR", "OUTCOME_COLOURS", "OUTCOME_LABELS", "close",
-    "closes_on_error", "comparison_figure", "formats", "outcome_shares", "run_figures", "save",
-    "sensitivity", "sweep_figures", "sweep_heatmap", "sweep_line", "sweep_outcomes", "terms",
-    "trace_figures", "trajectory", "utilities", "write_figures",
+    "ACTOR_COLOURS", "MARK_COLOUR", "MEETING_COLOURS", "MEETING_LABELS", "OUTCOME_COLOURS",
+    "OUTCOME_LABELS", "close", "closes_on_error", "comparison_figure", "formats", "meetings",
+    "outcome_shares", "run_figures", "save", "sensitivity", "sweep_figures", "sweep_heatmap",
+    "sweep_line", "sweep_outcomes", "terms", "trace_figures", "trajectory", "utilities",
+    "write_figures",
 ]

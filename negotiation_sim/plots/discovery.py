@@ -9,7 +9,7 @@ the range the data span, with its quasi-p-values and a mark where it barely bind
 from __future__ import annotations
 
 from negotiation_sim.analysis.discovery import Discovery
-from negotiation_sim.plots.style import MARK_COLOUR, OUTCOME_COLOURS, OUTCOME_LABELS, pyplot, wrap
+from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, SHARE_LABELS, pyplot, wrap
 
 
 def discovery(found: Discovery, axes=None):
@@ -30,7 +30,7 @@ def discovery(found: Discovery, axes=None):
     except BaseException:
         plt.close(fig)
         raise
-    word = OUTCOME_LABELS[found.outcome].lower()
+    word = SHARE_LABELS[found.outcome].lower()
     fig.suptitle(f"Where is {word} likely? PRIM over {found.worlds:,} worlds "
                  f"({'sweep points' if found.kind == 'sweep' else 'drawn inputs'}); "
                  f"{word} in {found.base_share:.0%} of them", fontsize=11)
@@ -60,7 +60,7 @@ def _tradeoff(ax, found: Discovery) -> None:
     c = found.box
     ax.scatter([c.coverage * 100], [c.density * 100], s=140, facecolors="none",
                edgecolors=MARK_COLOUR, lw=1.5, zorder=3, label="chosen box")
-    ax.axhline(found.min_share * 100, color=OUTCOME_COLOURS[found.outcome], ls="--", lw=1,
+    ax.axhline(found.min_share * 100, color=SHARE_COLOURS[found.outcome], ls="--", lw=1,
                label=f"density {found.min_share:.0%} (--min-share)")
     ax.set_xlabel(f"coverage: share of {found.outcome.replace('_', ' ')} worlds in the box (%)")
     ax.set_ylabel("density: outcome's share in the box (%)")
@@ -87,7 +87,7 @@ def _box(ax, found: Discovery) -> None:
         span = (full_hi - full_lo) or 1.0
         a, b = (lo - full_lo) / span, (hi - full_lo) / span
         ax.barh(row, 1, left=0, color="#eeeeee", height=0.5)
-        ax.barh(row, b - a, left=a, color=OUTCOME_COLOURS[found.outcome], height=0.5)
+        ax.barh(row, b - a, left=a, color=SHARE_COLOURS[found.outcome], height=0.5)
         ax.text(0, row - 0.3, f"{full_lo:.3g}", ha="left", va="bottom", fontsize=7,
                 color="#666666")
         ax.text(1, row - 0.3, f"{full_hi:.3g}", ha="right", va="bottom", fontsize=7,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from negotiation_sim.plots.run import durability, formats, outcome_shares, terms, utilities
+from negotiation_sim.plots.run import (
+    durability,
+    formats,
+    meetings,
+    outcome_shares,
+    terms,
+    utilities,
+)
 from negotiation_sim.plots.style import save
 from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, sweep_outcomes
 from negotiation_sim.plots.trace import trajectory
@@ -28,6 +35,8 @@ def run_figures(results: RunResults) -> dict[str, Any]:
         Figure.TERMS: lambda: terms(results),
         Figure.UTILITIES: lambda: utilities(results),
         Figure.FORMATS: lambda: formats(results),
+        # a summary written before meetings were summarised has none to draw
+        **({Figure.MEETINGS: lambda: meetings(results)} if "meetings" in results.summary else {}),
         **({Figure.DURABILITY: lambda: durability(results)}
            if _followed(results.summary) else {}),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from negotiation_sim.analysis.robust import Robustness
-from negotiation_sim.plots.style import MARK_COLOUR, OUTCOME_COLOURS, OUTCOME_LABELS, closes_on_error, pyplot, wrap
+from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, SHARE_LABELS, closes_on_error, pyplot, wrap
 
 
 @closes_on_error
@@ -29,8 +29,8 @@ def robustness(found: Robustness, axes=None):
     left, right = axes
     fig = left.figure
     order = np.argsort(found.scores["max_regret"].to_numpy(), kind="stable")
-    colour = OUTCOME_COLOURS[found.outcome]
-    word = OUTCOME_LABELS[found.outcome].lower()
+    colour = SHARE_COLOURS[found.outcome]
+    word = SHARE_LABELS[found.outcome].lower()
     rng = np.random.default_rng(0)  # jitter only: where the dots sit, not what they say
     regret = found.regret
     for row, i in enumerate(order):

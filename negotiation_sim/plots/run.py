@@ -1,4 +1,5 @@
-"""Figures of a run: outcome shares, agreed terms against the parties' positions, utilities, formats.
+"""Figures of a run: outcome shares, agreed terms against the parties' positions, utilities,
+formats, durability, and the meetings over the calendar.
 
 Every function takes result tables (``results.reader.RunResults``) and an optional ``ax``, and
 returns the Figure.
@@ -14,6 +15,9 @@ from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
     MARK_COLOUR,
+    MEETING_COLOURS,
+    MEETING_LABELS,
+    MEETING_STYLES,
     OUTCOME_COLOURS,
     OUTCOME_LABELS,
     closes_on_error,
@@ -25,7 +29,7 @@ from negotiation_sim.plots.style import (
     wrap_words,
 )
 from negotiation_sim.results.marks import IssueMarks
-from negotiation_sim.results.reader import RunResults
+from negotiation_sim.results.reader import RunResults, caption
 
 
 @closes_on_error
@@ -403,4 +407,68 @@ def durability(results: RunResults, ax=None):
     ax.legend(loc="lower left", frameon=False)
     ax.set_title(f"Will what is signed hold?\n{results.caption}; bands: 95% Wilson intervals",
                  fontsize=10)
+    return fig
+
+
+@closes_on_error
+def meetings(results: RunResults | dict[str, Any], ax=None):
+    """The cumulative share of worlds with talks (a session of every principal), with a
+    leaders' meeting and with a settlement or ceasefire taking effect, by the end of each round of
+    the calendar, with 95% Wilson bands (from ``summary["meetings"]``). The x-axis is rounds,
+    or dates when the scenario has ``protocol.start`` (each round's end: start + r x round_days).
+
+    Args:
+        results: a run's results, or its summary (the ``negsim run --json`` shape).
+        ax: matplotlib Axes to draw on; a new figure when omitted.
+
+    Returns:
+        The matplotlib Figure; raises ValueError for a summary written before meetings were
+        summarised.
+    """
+    import datetime
+
+    from negotiation_sim.results.summary import wilson_interval
+
+    summary = results if isinstance(results, dict) else results.summary
+    m = summary.get("meetings")
+    if not m:
+        raise ValueError("these results hold no meetings (a summary written before they were "
+                         "summarised): run the scenario again")
+    fig, ax = new_figure(ax, size=(7.5, 4.2))
+    n, days = int(summary["runs"]), float(m["round_days"])
+    rounds = len(m["by_round"]["talks"])
+    # 0, the end of each round, and half a round more: the last round's level stays visible
+    at = [*range(rounds + 1), rounds + 0.5]
+    x: Any = np.array(at)
+    if m.get("start"):
+        start = datetime.date.fromisoformat(m["start"])
+        x = np.array([start + datetime.timedelta(days=r * days) for r in at])
+    for name, words in MEETING_LABELS.items():
+        by_round = m["by_round"][name]
+        share = np.array([0.0, *by_round, by_round[-1]])
+        lo, hi = np.array([wilson_interval(s * n, n) for s in share]).T
+        e = m[name]
+        ax.step(x, 100 * share, where="post", color=MEETING_COLOURS[name],
+                linestyle=MEETING_STYLES[name], linewidth=2,
+                label=f"{words}: {e['share']:.1%} ({e['ci95'][0]:.1%}–{e['ci95'][1]:.1%})")
+        ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=MEETING_COLOURS[name],
+                        alpha=0.18, linewidth=0)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(x[0], x[-1])
+    pct_axis(ax)
+    ax.set_ylabel("Share of simulated worlds, cumulative")
+    if m.get("start"):
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_xlabel(f"Date (round 1 opens {m['start']}; each round {days:g} days)")
+    else:
+        ax.set_xlabel(f"Round (each {days:g} days; a step at r: by the end of round r)")
+    ax.legend(loc="upper left", frameon=False, fontsize=8,
+              title="By the horizon (95% interval)", title_fontsize=8)
+    ax.set_title(f"Meetings over the calendar: {m['sessions']['mean']:.2f} sessions per world\n"
+                 f"{caption(summary['scenario'], n, summary['seed'])}; bands: 95% Wilson "
+                 "intervals", fontsize=10)
     return fig

@@ -42,6 +42,31 @@ OUTCOME_LABELS = {
 }
 
 
+# The calendar's milestones (``summary["meetings"]``): colours no outcome uses, and a line style
+# each, so the three curves stay apart in greyscale too.
+MEETING_COLOURS = {"talks": "#577590", "leaders": "#b5179e", "settled": "#2b2d42"}
+MEETING_STYLES = {"talks": "-", "leaders": "--", "settled": ":"}
+MEETING_LABELS = {
+    "talks": "Talks (a session of every principal)",
+    "leaders": "Leaders' meeting (every principal)",
+    "settled": "Settlement or ceasefire took effect",
+}
+
+# Every share a sweep's row carries with its interval: the outcomes' and the meetings'
+SHARE_COLOURS = {**OUTCOME_COLOURS, **MEETING_COLOURS}
+SHARE_LABELS = {**OUTCOME_LABELS, **MEETING_LABELS}
+
+
+def half_met(entry: dict) -> str:
+    """When half of the worlds that reached a milestone had reached it, in words (``round 3,
+    day 42`` and the date when the summary has one); ``–`` when none did."""
+    r = entry.get("median_round")
+    if r is None:
+        return "–"
+    date = entry.get("median_date")
+    return f"round {r}, day {entry['median_day']:g}" + (f" ({date})" if date else "")
+
+
 # Principals and other actors, in scenario order; dark tones that no outcome uses.
 ACTOR_COLOURS = ("#9b2226", "#005f9e", "#6a4c93", "#3a5a40", "#7f4f24", "#343a40")
 

@@ -23,8 +23,8 @@ from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.plots.run import outcome_shares
 from negotiation_sim.plots.style import (
     MARK_COLOUR,
-    OUTCOME_COLOURS,
-    OUTCOME_LABELS,
+    SHARE_COLOURS,
+    SHARE_LABELS,
     closes_on_error,
     new_figure,
     pct_axis,
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 
 def pooled(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Outcome shares per value(s) of ``by``, worlds pooled over the other points.
+    """Outcome shares (and the meetings', ``talks`` and ``leaders``, where the table has them)
+    per value(s) of ``by``, worlds pooled over the other points.
 
     Returns:
         One row per group: the ``by`` columns, ``runs``, ``points``, and per outcome the pooled
@@ -48,14 +49,15 @@ def pooled(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from negotiation_sim.results.summary import wilson_interval
+    from negotiation_sim.results.summary import MEETING_COLUMNS, wilson_interval
 
+    shares = (*OUTCOMES, *(m for m in MEETING_COLUMNS if m in table))
     rows = []
     for key, g in table.groupby(list(by), sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         n = float(g["runs"].sum())
         row = dict(zip(by, key), runs=n, points=len(g))
-        for o in OUTCOMES:
+        for o in shares:
             hits = float((g[o] * g["runs"]).sum())
             row[o] = hits / n if n else np.nan
             row[f"{o}.lo"], row[f"{o}.hi"] = wilson_interval(round(hits), n)
@@ -104,7 +106,7 @@ def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
         sweep: the sweep's results.
         param: the parameter on the x-axis (default: the first numeric swept parameter).
         ax: matplotlib Axes, or None for a new figure.
-        outcomes: which outcomes to draw.
+        outcomes: which outcomes to draw (or meetings: ``talks``, ``leaders``).
         where: fix other parameters to these values; those left free are pooled over.
 
     Returns:
@@ -135,12 +137,12 @@ def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
     for o in outcomes:
         y = data[o].to_numpy() * 100
         lo, hi = data[f"{o}.lo"].to_numpy() * 100, data[f"{o}.hi"].to_numpy() * 100
-        c = OUTCOME_COLOURS[o]
+        c = SHARE_COLOURS[o]
         if scattered:
             ax.plot(table[param].to_numpy(dtype=float), table[o].to_numpy() * 100, "o",
                     color=c, markersize=3, alpha=0.35, linestyle="none")
         ax.fill_between(x, lo, hi, color=c, alpha=0.25, linewidth=0)
-        ax.plot(x, y, marker="o", markersize=4, color=c, label=OUTCOME_LABELS[o], linewidth=2)
+        ax.plot(x, y, marker="o", markersize=4, color=c, label=SHARE_LABELS[o], linewidth=2)
     ax.set_ylim(0, 100)
     pct_axis(ax)
     ax.set_ylabel("Share of simulated worlds")
@@ -164,7 +166,7 @@ def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
 def _outcome_cmap(outcome: str):
     from matplotlib.colors import LinearSegmentedColormap, to_rgb
 
-    base = np.array(to_rgb(OUTCOME_COLOURS[outcome]))
+    base = np.array(to_rgb(SHARE_COLOURS[outcome]))
     return LinearSegmentedColormap.from_list(
         outcome, [tuple(0.92 + 0.08 * base), tuple(base), tuple(base * 0.45)], N=256)
 
@@ -178,7 +180,7 @@ def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = Non
         sweep: the sweep's results (a grid over at least two parameters).
         x, y: the parameters on the axes (default: the first two numeric ones).
         ax: one Axes per panel (a sequence), or None for a new figure.
-        outcome: whose share is coloured.
+        outcome: whose share is coloured (an outcome, or a meeting: ``talks``, ``leaders``).
         facet: the parameter with one panel per value (default: the next swept parameter
             that varies); further parameters are pooled over.
 
@@ -235,12 +237,12 @@ def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = Non
     for extra in axes[n:]:
         extra.set_visible(False)
     bar = fig.colorbar(image, ax=axes[:n], shrink=0.9)
-    bar.set_label(f"{OUTCOME_LABELS[outcome]} share (% of worlds)")
+    bar.set_label(f"{SHARE_LABELS[outcome]} share (% of worlds)")
     note = "cells: % of worlds"
     if pooled_over:
         note += f"; pooled over {', '.join(sweep.label(p, units=False) for p in pooled_over)}"
     chars = int(fig.get_figwidth() * 11)  # what fits on a line at this font size
-    head = wrap(f"{OUTCOME_LABELS[outcome]} share by {sweep.label(x, units=False)} and "
+    head = wrap(f"{SHARE_LABELS[outcome]} share by {sweep.label(x, units=False)} and "
                  f"{sweep.label(y, units=False)}", chars)
     fig.suptitle(f"{head}\n{wrap(f'{sweep.caption}; {note}', chars)}", fontsize=10)
     return fig

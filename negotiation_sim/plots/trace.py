@@ -1,4 +1,6 @@
-"""The figure of one traced world: texts, stated positions and answers round by round.
+"""The figure of one traced world: texts, stated positions and answers round by round, and
+(when the trace records a calendar of sessions) which format met each round, at which level, and
+which were refused.
 """
 
 from __future__ import annotations
@@ -62,11 +64,15 @@ def normalise_trace(trace: dict[str, Any], scenario: Scenario | None = None) -> 
 def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = None):
     """One traced world round by round: per issue, each principal's stated position and the
     mediator's text, with each principal's accept (dot) or reject (cross) and the outcome; below,
-    each principal's value of the text against the reservation it claims.
+    each principal's value of the text against the reservation it claims; and, when the trace
+    has a ``calendar`` (``negsim trace`` of a calendar of sessions), the sessions: the format
+    held each round (a filled square at leaders' level, an open one at delegation level) and
+    the formats refused before it (grey crosses).
 
     Args:
         trace: a trace dict (shape in this module's comments).
-        ax: one Axes per panel (issues, then the value panel if the trace has claims), or None.
+        ax: one Axes per panel (issues, then the value panel if the trace has claims, then the
+            sessions panel if it has a calendar), or None.
         scenario: the traced scenario, for the issues' words and actors when the trace lacks them.
 
     Returns:
@@ -82,7 +88,12 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
     principals = [a for a, spec in actors.items() if spec.get("role", "principal") == "principal"]
     principals = principals or list(rounds[0]["accept"]) if rounds else principals
     has_values = bool(rounds) and "claim" in rounds[0] and "value" in rounds[0]
-    fig, axes = panels(max(1, len(issues) + has_values), ax, size_each=(7.5, 1.7))
+    calendar = trace.get("calendar") or []
+    fig, axes = panels(max(1, len(issues) + has_values + bool(calendar)), ax,
+                       size_each=(7.5, 1.7))
+    strip = axes.pop() if calendar else None  # axes: the issue and value panels
+    if strip is not None:
+        _sessions(strip, calendar, [f for f, _ in scenario.formats()] if scenario else [])
     colours = {a: ACTOR_COLOURS[i % len(ACTOR_COLOURS)] for i, a in enumerate(actors or principals)}
     names = {a: actors.get(a, {}).get("name") or a for a in principals}
     r = np.array([rd["round"] for rd in rounds], dtype=float)
@@ -131,13 +142,15 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
         axv.set_ylabel("utility")
         axv.set_title("value of the text (solid) against the reservation claimed (dashed): "
                       "accepts when solid >= dashed", fontsize=8, loc="left")
-    for axk in axes:
-        axk.set_xlim(0.5, max(r.max() if len(r) else 1, end or 1) + 0.5)
+    last = max(r.max() if len(r) else 1, end or 1, max((c["round"] for c in calendar), default=1))
+    every = [*axes, *([strip] if strip is not None else [])]
+    for axk in every:
+        axk.set_xlim(0.5, last + 0.5)
         axk.set_xticks(range(1, int(axk.get_xlim()[1]) + 1))
         if outcome and end:
             axk.axvspan(end - 0.45, end + 0.45, color=OUTCOME_COLOURS.get(outcome, "#cccccc"),
                         alpha=0.18, linewidth=0)
-    axes[-1].set_xlabel("Round")
+    every[-1].set_xlabel("Round")
     if not rounds:
         axes[0].text(0.5, 0.5, "No summit: talks never opened", transform=axes[0].transAxes,
                      ha="center", va="center", fontsize=11, color=MARK_COLOUR)
@@ -164,3 +177,26 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
                  f"{trace.get('seed', '?')}, {trace.get('protocol', '?')} protocol{fmt}",
                  fontsize=10)
     return fig
+
+
+def _sessions(ax, calendar: list[dict[str, Any]], order: list[str]) -> None:
+    """The sessions panel: one row per format (``order``, then any other the calendar names),
+    the format held each round marked by its level, and the formats refused before it."""
+    names = list(order) + [t["format"] for c in calendar for t in c["tried"]
+                           if t["format"] not in order]
+    rows = {f: i for i, f in enumerate(dict.fromkeys(names))}
+    for c in calendar:
+        for t in c["tried"]:
+            y = rows[t["format"]]
+            if t["format"] == c["held"]:
+                leaders = t.get("level", "leaders") == "leaders"
+                ax.plot([c["round"]], [y], "s", markersize=7, color=MARK_COLOUR,
+                        markerfacecolor=MARK_COLOUR if leaders else "white", linestyle="none")
+            elif not all(t["attend"].values()):
+                ax.plot([c["round"]], [y], "x", markersize=5, color="#999999",
+                        linestyle="none")
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # the mediator's first choice on top
+    ax.set_ylabel("format")
+    ax.set_title("sessions: filled square, leaders' level; open, delegation level; grey cross, "
+                 "refused", fontsize=8, loc="left")

@@ -33,6 +33,9 @@ FIGURE_CAPTIONS = {
     Figure.FORMATS: "Which summit format was held, and how it ended.",
     Figure.DURABILITY: "How long what was signed holds: the share of agreements and ceasefires "
                        "unbroken against days since the signing, with 95% intervals.",
+    Figure.MEETINGS: "Who met, and by when: the cumulative share of worlds with talks, with a "
+                     "leaders' meeting and with a settlement or ceasefire taking effect, round by "
+                     "round, with 95% intervals.",
     Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
     Figure.HEATMAP: "The agreement share over two swept parameters.",
     Figure.SENSITIVITY: "Which uncertain parameters drive the agreement share (Sobol or Morris).",
@@ -124,9 +127,9 @@ def scenario_html(sc: Scenario) -> str:
     for aid, actor in sc.actors.items():
         out.append(_actor_html(sc, aid, actor))
     out.append("<h3>Summit and talks</h3><ul>")
-    for name, members in sc.formats():
+    for (name, members), level in zip(sc.formats(), sc.levels()):
         who = ", ".join(sc.actors[m].display(m) for m in members)
-        out.append(f"<li>format <b>{_e(name)}</b>: {_e(who)}</li>")
+        out.append(f"<li>format <b>{_e(name)}</b> ({_e(level)} level): {_e(who)}</li>")
     if sc.summit is not None:
         out.append(f"<li>the mediator tries the formats in this order: "
                    f"{_e(', '.join(sc.summit.ordered()))}</li>")
@@ -135,8 +138,10 @@ def scenario_html(sc: Scenario) -> str:
                           for k, v in sc.ceasefire.terms.items()) or "every issue at its status quo"
         out.append(f"<li>if talks fail, a ceasefire package: {_e(terms)} (other issues stay "
                    "at their status quo)</li>")
+    start = sc.protocol.start
     out.append(f"<li>protocol <b>{_e(sc.protocol.kind)}</b> with a deadline of "
-               f"{sc.protocol.rounds} rounds</li></ul>")
+               f"{sc.protocol.rounds} rounds of {sc.protocol.round_days:g} days"
+               + (f", round 1 opening on {start.isoformat()}" if start else "") + "</li></ul>")
     return "\n".join(out)
 
 
@@ -204,6 +209,7 @@ def outcome_table_html(summary: dict[str, Any]) -> str:
                     f"<td class='num'>{lo:.1%} – {hi:.1%}</td></tr>")
     table = ("<table><tr><th>outcome</th><th>share of worlds</th><th>95% interval (Wilson)</th>"
              f"</tr>{''.join(rows)}</table>")
+    table += meetings_table_html(summary)
     formats = "".join(f"<tr><td>{_e(f)}</td><td class='num'>{v:.1%}</td></tr>"
                       for f, v in summary.get("formats", {}).items())
     if formats:
@@ -228,6 +234,30 @@ def outcome_table_html(summary: dict[str, Any]) -> str:
                       f"{'–' if u['mean'] is None else format(u['mean'], '.3f')}</td></tr>"
                       for a, u in utils.items()) + "</table>")
     return table
+
+
+def meetings_table_html(summary: dict[str, Any]) -> str:
+    """Who met and by when: the share of worlds with talks, a leaders' meeting and a
+    settlement (with intervals), when half of them had, and the mean sessions ('' for a summary
+    written before meetings were summarised)."""
+    from negotiation_sim.plots.style import MEETING_COLOURS, MEETING_LABELS, half_met
+
+    m = summary.get("meetings")
+    if not m:
+        return ""
+    rows = []
+    for name, words in MEETING_LABELS.items():
+        e = m[name]
+        lo, hi = e["ci95"]
+        rows.append(f"<tr data-meeting='{name}'><td><span class='swatch' style='background:"
+                    f"{MEETING_COLOURS[name]}'></span>{_e(words)}</td><td class='num'>"
+                    f"{e['share']:.1%}</td><td class='num'>{lo:.1%} – {hi:.1%}</td>"
+                    f"<td>{_e(half_met(e))}</td></tr>")
+    return ("<h3>Meetings over the calendar</h3><p class='muted'>Half met by: the round by "
+            "which half of the worlds that met had met (day: the end of that round). "
+            f"{m['sessions']['mean']:.2f} sessions per world on average, of any format.</p>"
+            "<table id='meetings'><tr><th>meeting</th><th>share of worlds</th><th>95% interval "
+            f"(Wilson)</th><th>half met by</th></tr>{''.join(rows)}</table>")
 
 
 SHOWN_POINTS = 5
@@ -273,18 +303,22 @@ def all_points_html(sweep) -> str:
 
 
 def sweep_table_html(sweep, rows_of=None) -> str:
-    """Per point: the swept values (headed by the figures' labels) and the outcome shares with
-    their intervals; ``rows_of``: which rows of the summary (default all)."""
-    from negotiation_sim.plots.style import OUTCOME_LABELS
+    """Per point: the swept values (headed by the figures' labels), the outcome shares and the
+    meetings' (talks, leaders; when the sweep has them) with their intervals; ``rows_of``:
+    which rows of the summary (default all)."""
+    from negotiation_sim.plots.style import MEETING_LABELS, OUTCOME_LABELS
+    from negotiation_sim.results.summary import MEETING_COLUMNS
 
+    shares = {o: OUTCOME_LABELS[o] for o in OUTCOMES}
+    shares |= {m: MEETING_LABELS[m] for m in MEETING_COLUMNS if m in sweep.summary}
     head = "".join(f"<th>{_e(sweep.label(p, units=False))}</th>" for p in sweep.params)
-    head += "".join(f"<th>{OUTCOME_LABELS[o]}</th>" for o in OUTCOMES)
+    head += "".join(f"<th>{_e(words)}</th>" for words in shares.values())
     rows = []
     for _, row in (sweep.summary if rows_of is None else rows_of).iterrows():
         cells = "".join(f"<td class='num'>{_e(_fmt(row[p]))}</td>" for p in sweep.params)
         cells += "".join(f"<td class='num'>{row[o]:.1%}<br><span class='muted'>"
                          f"{row[o + '.lo']:.1%}–{row[o + '.hi']:.1%}</span></td>"
-                         for o in OUTCOMES)
+                         for o in shares)
         rows.append(f"<tr><td class='num'>{int(row['point'])}</td>{cells}</tr>")
     return f"<table><tr><th>point</th>{head}</tr>{''.join(rows)}</table>"
 

@@ -36,6 +36,7 @@ from negotiation_sim.results.schema import (
     SWEEP_SUMMARY_FILE,
     TRACE_FILE,
 )
+from negotiation_sim.results.summary import MEETING_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -281,7 +282,8 @@ def load_trace(path: str | Path) -> dict[str, Any]:
     return data
 
 
-_NOT_PARAMS = {"point", "label", "runs", "rounds", "scenario_hash", *OUTCOMES}
+_NOT_PARAMS = {"point", "label", "runs", "rounds", "scenario_hash", "sessions", *OUTCOMES,
+               *MEETING_COLUMNS}
 
 
 _PREFIXES = ("format.", "terms.", "utility.")

@@ -52,13 +52,14 @@ class Figure(StrEnum):
     UTILITIES = "utilities"
     FORMATS = "formats"
     DURABILITY = "durability"
+    MEETINGS = "meetings"
     SWEEP_LINE = "sweep-line"
     HEATMAP = "heatmap"
     SENSITIVITY = "sensitivity"
     TRAJECTORY = "trajectory"
 
 
-RUN_FIGURES = (Figure.OUTCOMES, Figure.TERMS, Figure.UTILITIES, Figure.FORMATS)
+RUN_FIGURES = (Figure.OUTCOMES, Figure.TERMS, Figure.UTILITIES, Figure.FORMATS, Figure.MEETINGS)
 # drawn only when the run followed signed texts (durability.rounds > 0) and some were signed
 OPTIONAL_RUN_FIGURES = (Figure.DURABILITY,)
 SWEEP_FIGURES = (Figure.OUTCOMES, Figure.SWEEP_LINE, Figure.HEATMAP, Figure.SENSITIVITY)

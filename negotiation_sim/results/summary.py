@@ -1,4 +1,5 @@
-"""Streaming summaries of a run: outcome shares with Wilson intervals, formats, terms, rounds.
+"""Streaming summaries of a run: outcome shares with Wilson intervals, formats, terms, rounds,
+and the calendar's meetings (talks, leaders' meetings, settlements, by round).
 
 ``Accumulator`` folds chunk results into counts, sums and fixed-bin histograms, so a summary of
 any number of worlds costs constant memory. Chunks are folded in chunk order whoever simulated
@@ -13,6 +14,7 @@ to one row of a sweep's ``summary.parquet``.
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,12 @@ Z95 = 1.959963984540054
 
 
 SOLUTIONS = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
+
+
+MEETINGS = ("talks", "leaders", "settled")
+"""The calendar's milestones under ``summary["meetings"]``, each read from the output
+``<name>_round`` (``core.outputs``): the first round with a session of every principal, the
+first leaders' session of every principal, the round a settlement or ceasefire took effect."""
 
 
 TERM_BINS = 20_000  # histogram bins on [0, 1] for terms: quantiles to within 5e-5
@@ -68,6 +76,7 @@ class Accumulator:
     max_round: int
     round_days: float = 14.0
     follow_rounds: int = 0  # durability.rounds: how long signed texts are followed
+    start: datetime.date | None = None  # protocol.start: the date round 1 opens
     n: int = 0
     outcomes: np.ndarray = field(init=False)  # (4,)
     format_outcomes: np.ndarray = field(init=False)  # (F + 1, 4): last row is "no format"
@@ -88,6 +97,9 @@ class Accumulator:
     # per signed outcome (agreement, ceasefire): texts signed, and breaks by rounds since signing
     signed: np.ndarray = field(init=False)  # (2,)
     broke_after: np.ndarray = field(init=False)  # (2, follow_rounds + 1)
+    # per milestone (MEETINGS): worlds by the round it first came (column 0 unused)
+    met: np.ndarray = field(init=False)  # (3, max_round + 1)
+    sessions: int = field(init=False)  # sessions held, summed over worlds (an exact integer)
 
     def __post_init__(self) -> None:
         K, A = len(self.issues), len(self.actors)
@@ -109,6 +121,8 @@ class Accumulator:
         self.reasons = np.zeros(len(END_REASONS), dtype=np.int64)
         self.signed = np.zeros(2, dtype=np.int64)
         self.broke_after = np.zeros((2, self.follow_rounds + 1), dtype=np.int64)
+        self.met = np.zeros((len(MEETINGS), self.max_round + 1), dtype=np.int64)
+        self.sessions = 0
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Accumulator:
@@ -119,6 +133,7 @@ class Accumulator:
             max_round=scenario.protocol.rounds,
             round_days=scenario.protocol.round_days,
             follow_rounds=scenario.durability.rounds,
+            start=scenario.protocol.start,
         )
 
     def add(self, chunk: ChunkResult) -> None:
@@ -151,6 +166,20 @@ class Accumulator:
                 after = np.clip(chunk.broken_round[broke] - chunk.end_round[broke], 0,
                                 self.follow_rounds)
                 self.broke_after[j] += np.bincount(after, minlength=self.follow_rounds + 1)
+        self._add_meetings(chunk)
+
+    def _add_meetings(self, chunk: ChunkResult) -> None:
+        """Count each milestone's worlds by the round it came (a later round than the horizon,
+        which the model never writes, would count in the last). An output the chunk lacks (a
+        part file written before it existed) counts as none, as ``results.tables`` reads it."""
+        for j, name in enumerate(MEETINGS):
+            first = getattr(chunk, f"{name}_round")
+            if first is None:
+                continue
+            first = np.minimum(first[first >= 1], self.max_round).astype(np.int64)
+            self.met[j] += np.bincount(first, minlength=self.max_round + 1)
+        if chunk.sessions is not None:
+            self.sessions += int(chunk.sessions.sum(dtype=np.int64))
 
     def _add_block(self, chunk: ChunkResult, worlds: slice, agreed: np.ndarray) -> None:
         """Add one block's sums: each a function of the block's worlds alone (fresh C-ordered
@@ -211,7 +240,41 @@ class Accumulator:
             "solutions": self._solution_stats(),
             "end_reasons": {r: float(self.reasons[i] / n) for i, r in enumerate(END_REASONS)},
             "durability": self._durability() if self.follow_rounds else None,
+            "meetings": self._meetings(),
         }
+
+    def _meetings(self) -> dict[str, Any]:
+        """Per milestone (``MEETINGS``): the share of worlds that reached it in the horizon with
+        its Wilson interval, how many, and the round by which half of those had (in days after
+        the start and as a date when ``start`` is set); the mean sessions per world; and the
+        cumulative share of all worlds by the end of each round 1..max_round (``by_round``,
+        whose last value is the share)."""
+        n = max(self.n, 1)
+        out: dict[str, Any] = {}
+        by_round: dict[str, list[float]] = {}
+        for j, name in enumerate(MEETINGS):
+            cum = np.cumsum(self.met[j, 1:])
+            worlds = int(cum[-1])
+            median = int(np.flatnonzero(cum >= 0.5 * worlds)[0]) + 1 if worlds else None
+            out[name] = {"share": float(worlds / n),
+                         "ci95": list(wilson_interval(float(worlds), self.n)),
+                         "worlds": worlds, **self._when(median)}
+            by_round[name] = [float(c / n) for c in cum]
+        out["sessions"] = {"mean": float(self.sessions / n)}
+        out["by_round"] = by_round
+        out["round_days"] = float(self.round_days)
+        out["start"] = None if self.start is None else self.start.isoformat()
+        return out
+
+    def _when(self, rounds: int | None) -> dict[str, Any]:
+        """``median_round`` and the day it ends (``median_day``: rounds x round_days after the
+        start) and, with a start date, that date (``median_date``, ISO)."""
+        if rounds is None:
+            return {"median_round": None, "median_day": None, "median_date": None}
+        day = rounds * self.round_days
+        date = (None if self.start is None else
+                (self.start + datetime.timedelta(days=day)).isoformat())
+        return {"median_round": rounds, "median_day": float(day), "median_date": date}
 
     def _durability(self) -> dict[str, Any]:
         """Per signed outcome: the share of texts unbroken through the followed rounds, with its
@@ -279,6 +342,11 @@ def blocks(first_world: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
+MEETING_COLUMNS = ("talks", "leaders")
+"""The meetings a sweep's summary row carries as shares (``talks``, ``talks.lo``, ``talks.hi``,
+...), beside the outcomes'; ``sessions`` is the mean sessions per world."""
+
+
 def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, Any]:
     """A point's summary flattened to columns (NaN where no world qualifies)."""
     s = acc.summary(scenario.name, seed)
@@ -297,4 +365,9 @@ def summary_row(acc: Accumulator, scenario: Scenario, seed: int) -> dict[str, An
         row[f"end_reason.{r}"] = share
     for name, d in (s["durability"] or {}).items():
         row[f"holds.{name}"] = math.nan if d is None else d["holds"]["share"]
+    meetings = s["meetings"]
+    for name in MEETING_COLUMNS:
+        row[name] = meetings[name]["share"]
+        row[f"{name}.lo"], row[f"{name}.hi"] = meetings[name]["ci95"]
+    row["sessions"] = meetings["sessions"]["mean"]
     return row
