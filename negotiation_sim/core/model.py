@@ -234,6 +234,7 @@ class SummitModel(mesa.Model):
                 pending &= ~falls
             signs = stacked(self.principals, "signs", value, threat, axis=1)
             attend = np.where(pending[None, None], signs, attend)
+            gain = np.where(pending[None], value - state.reservation, gain)  # what signing adds
         invited = self.format_principals[:, :, None]
         yes = attend | ~invited
         convener = chair(self.mediators)

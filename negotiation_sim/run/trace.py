@@ -199,8 +199,11 @@ def _convened(h, col, formats, principals, text, scenario) -> dict[str, Any]:
     why (expected gain a round, audience cost, the blame a refusal brings), and what was held."""
     held = int(h["held"][col])
     levels = scenario.levels()
+    signing = bool(h["pending"][col])
     tried = []
     for f, name in enumerate(formats):
+        if signing and not (levels[f] == "leaders" and h["invited"][f].all()):
+            continue  # a waiting text is signed by the leaders of every principal only
         invited = [p for i, p in enumerate(principals) if h["invited"][f, i]]
         tried.append({
             "format": name, "level": levels[f],
@@ -213,7 +216,7 @@ def _convened(h, col, formats, principals, text, scenario) -> dict[str, Any]:
             break
     return {
         "round": h["round"],
-        "signing": bool(h["pending"][col]),
+        "signing": signing,
         "expected_text": text(h["text"], col),
         "gain": {p: float(h["gain"][i, col]) for i, p in enumerate(principals)},
         "blame_threat": {p: float(h["threat"][i, col]) for i, p in enumerate(principals)},
