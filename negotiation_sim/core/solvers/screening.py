@@ -91,6 +91,15 @@ class Frontier:
         else:
             self.table = self._tabulate(pair, lo, hi)
 
+    @classmethod
+    def tabulated(cls, table: np.ndarray, v_min: np.ndarray, v_max: np.ndarray,
+                  a_max: np.ndarray) -> Frontier:
+        """A frontier given by its values ``table`` ``(TABLE_POINTS, g)`` at evenly spaced
+        offers from ``v_min`` to ``v_max`` (``a_max`` below ``v_min``)."""
+        fr = cls.__new__(cls)
+        fr.table, fr.v_min, fr.v_max, fr.a_max = table, v_min, v_max, a_max
+        return fr
+
     def _tabulate(self, pair: Preferences, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         g = lo.shape[1]
         v = self.v_min + (self.v_max - self.v_min) * np.linspace(0, 1, TABLE_POINTS)[:, None]
@@ -186,7 +195,7 @@ def solve_screening(problem: ScreeningProblem, prior: Prior, strategic: bool
     todo = [k for k in range(g) if keys is None or keys[k] not in _PLAN_CACHE]
     for s in range(0, len(todo), _BATCH):
         sl = np.asarray(todo[s:s + _BATCH])
-        offer[:, sl], cut[:, sl], value[sl] = _plan_groups(problem.take(first[sl]), prior,
+        offer[:, sl], cut[:, sl], value[sl] = plan_groups(problem.take(first[sl]), prior,
                                                            strategic)
     if keys is not None:
         for k in range(g):
@@ -199,10 +208,13 @@ def solve_screening(problem: ScreeningProblem, prior: Prior, strategic: bool
     return offer[:, inverse], cut[:, inverse], value[inverse]
 
 
-def _plan_groups(sub: ScreeningProblem, prior: Prior, strategic: bool):
-    """Solve, then follow the path of rejections from the current belief (state 0)."""
+def plan_groups(sub: ScreeningProblem, prior: Prior, strategic: bool,
+                 fr: Frontier | list[Frontier] | None = None):
+    """Solve, then follow the path of rejections from the current belief (state 0). ``fr``:
+    what the proposer keeps (``Frontier``, or one per remaining round); by default the
+    proposer's own frontier against the responder."""
     c, F = type_grid(prior, sub.lo_b, sub.hi_b, CELLS)
-    fr = Frontier(sub.pair, sub.lo, sub.hi)
+    fr = Frontier(sub.pair, sub.lo, sub.hi) if fr is None else fr
     rho, omega, S = backward_induction(sub, c, F, fr, strategic)
     Tn, _, g = rho.shape
     level = np.zeros(g)
@@ -243,8 +255,8 @@ def cell_of(level: np.ndarray, cells: int = CELLS) -> np.ndarray:
     return cells * (1.0 - np.clip(1.0 - level, 0.0, 1.0) ** (1.0 / SPACING))
 
 
-def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: Frontier,
-                       strategic: bool):
+def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray,
+                       frontier: Frontier | list[Frontier], strategic: bool):
     """Backward induction over the cutoff (the state: cells ``1..j`` have accepted).
 
     Per round t, from the deadline back (docs/protocols.md, "Screening"), for every state j:
@@ -256,7 +268,8 @@ def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: 
     (``hull_envelope``), then refined between cells (``_refine``). Returns ``(rho (Tn, G+1, g),
     omega (Tn, G+1, g), S (G+1, g))``: at each state the next state as the belief's CDF at the
     cutoff (``F_j`` itself: no offer), the offer's worth to the responder (NaN: none), and the
-    proposer's value at the first round.
+    proposer's value at the first round. ``frontier``: what the proposer keeps, the same in
+    every round or one per remaining round (a drafter facing thresholds that move).
     """
     G1, g = c.shape
     Tn = sub.war_a.shape[0]
@@ -266,6 +279,7 @@ def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: 
     fa, fb = _failure(c, sub.war_a[-1], sub.shift_b[-1], sub.cease)
     S, U = _tail(mass, fa), fb
     for t in range(Tn - 1, -1, -1):
+        fr = frontier[t] if isinstance(frontier, list) else frontier
         wa, db, da, q = sub.war_a[t], sub.db, sub.da, sub.q
         wb = np.clip(c + sub.shift_b[t], 0.0, 1.0)
         fa, fb = _failure(c, wa, sub.shift_b[t], sub.cease)
