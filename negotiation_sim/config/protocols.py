@@ -43,7 +43,8 @@ class ProtocolOptions(BaseModel):
     responders: Literal["sincere", "strategic"] = Field(
         "sincere", description="sincere: accept any text worth at least the value of war; "
         "strategic: answer as in the perfect Bayesian equilibrium where it is computed "
-        "(alternating offers; the other kinds answer sincerely; docs/protocols.md).")
+        "(alternating offers; mediated with one private value of war, refused where not "
+        "computed; expected_utility answers sincerely; docs/protocols.md).")
     round_days: float = Field(
         14.0, gt=0, le=3660, allow_inf_nan=False,
         description="Calendar length of one round, in days (reported with rounds).")
@@ -80,7 +81,7 @@ class ProtocolOptions(BaseModel):
 class Mediated(ProtocolOptions):
     """The mediator drafts one negotiating text per round; every principal answers it.
 
-    Strategic responders are computed in one configuration (``core.solvers.drafter_plan``):
+    Strategic responders are computed in one configuration (``core.solvers.screening``):
     private information with exactly one principal's value of war private, linear utilities, no
     posture, no events, no ceasefire package, no blame for rejecting and no guarantor support
     (these make waiting pay in ways the drafter's plan does not foresee). Any other is refused

@@ -16,7 +16,7 @@ Strategic responders (``protocol.responders: strategic``, private information, o
 value of war private and the others known): the informed principal plays the perfect Bayesian
 equilibrium against the drafter, rejecting a text it prefers to war when waiting for the next
 one pays, and the drafter plans its texts over the remaining rounds by backward induction on the
-cutoff type (``core.solvers.drafter_plan``; Fudenberg & Tirole 1983). The configurations where
+cutoff type (``core.solvers.screening``; Fudenberg & Tirole 1983). The configurations where
 this is not computed are refused at validation (``config.protocols.Mediated``;
 docs/protocols.md).
 """
@@ -30,12 +30,12 @@ import numpy as np
 from negotiation_sim.core.agents import chair, stacked
 from negotiation_sim.core.preferences import Preferences, accepts, utilities
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
-from negotiation_sim.core.solvers.drafter_plan import (
+from negotiation_sim.core.solvers.screening import (
+    ScreeningProblem,
     drafter_frontier,
     drafter_text,
     solve_drafter_plan,
 )
-from negotiation_sim.core.solvers.screening import ScreeningProblem
 from negotiation_sim.core.state import TalksState
 
 
@@ -129,7 +129,7 @@ class MediatedProtocol(Protocol):
 
     def _plan(self, rnd: int, pressure: np.ndarray, walk: np.ndarray, mask: np.ndarray) -> None:
         """The drafter's plan from round ``rnd`` in the worlds of ``mask``: values of war are
-        projected from their current values by ``pressure`` (``core.solvers.drafter_plan``)."""
+        projected from their current values by ``pressure`` (``core.solvers.screening``)."""
         m, prm, state = self.model, self.model.params, self.model.state
         T, n, j = m.spec.protocol.rounds, prm.n, self.informed
         if state.screen_offer is None:

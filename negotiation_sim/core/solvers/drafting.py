@@ -1,5 +1,7 @@
 """The mediator's text: the Nash text under complete information, the text most likely to be
-accepted under private information.
+accepted under private information; and a biased drafter's (``biased_complete_text``,
+``biased_screening_text``: a chair with ``bias`` b > 0 values a settlement on x at
+``(1 - b) + b u_M(x)``, docs/model.md section 9).
 
 A principal accepts a text ``x`` when ``u_i(x) - e_i >= w_i(t)`` (``e_i`` what is left of a public
 overstatement, 0 without posturing). Under complete information the mediator knows every
