@@ -223,3 +223,36 @@ def test_the_computed_configuration_validates(tmp_path):
     sc = load_scenario(path)
     m = SummitModel(sc, 256, seed=0).run()
     assert (m.outcome == AGREEMENT).any()
+
+
+@pytest.mark.parametrize("bias", [0.0, 0.6, 1.0])
+@pytest.mark.parametrize("prior", [U01, {"dist": "normal", "mean": 0.3, "sd": 0.15, "low": 0.0,
+                                         "high": 0.8}])
+def test_three_principals_two_issues_walkouts_and_pressure(bias, prior):
+    """Known principals r and k, informed u: every agreement is worth its war to each side
+    (nobody accepts below it), the true value always lies inside the public belief, and answers
+    are monotone: if a type takes a text, every lower type in the same world would too."""
+    actors = {"r": principal({"t": 1.0, "g": 0.0}, reservation=0.2, walkout=0.05,
+                             red_lines=["t >= 0.3"]),
+              "u": principal({"t": 0.0, "g": 1.0}, salience={"t": 0.7, "g": 0.3},
+                             reservation=prior, patience=0.9, walkout=0.05),
+              "k": principal({"t": 0.5, "g": 0.5}, reservation=0.3),
+              "us": {"role": "mediator", "position": {"t": 0.7, "g": 0.4}, "bias": bias,
+                     "pressure": {"r": 0.02}, "backlash": 0.5}}
+    sc = scenario(actors, issues=("t", "g"), kind="mediated", rounds=5, information="private",
+                  responders="strategic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        m = SummitModel(sc, 600, seed=7, trace=True).run()
+    agreed = m.outcome == AGREEMENT
+    assert agreed.any()
+    assert np.all(m.utility[:3, agreed] >= m.war[:, agreed] - 1e-9)
+    w1 = m.inputs["actors.u.reservation"]
+    for h in (h for h in m.history if h["stage"] == "round"):
+        low, high = h["belief"]
+        w = h["reservation"][1]
+        assert np.all((low[1] <= w + 1e-9) & (w <= high[1] + 1e-9))
+        cut = h["cutoff"]
+        took = h["accept"][1]
+        made = ~np.isnan(cut)
+        assert np.all(~took[made] | (w1[h["world"]][made] <= cut[made] + 1e-9))

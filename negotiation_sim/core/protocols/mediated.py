@@ -140,6 +140,7 @@ class MediatedProtocol(Protocol):
         steps = np.arange(T - rnd + 1)[:, None, None]
         floors = np.clip(state.reservation[:, idx][None] - steps * pressure[:, idx][None],
                          0.0, 1.0)  # (Tn, P, g): the known principals' values of war
+        floors[:, j] = 0.0  # j's own is private: the plan never reads it
         drafter, bias = self._drafter()
         drafter, bias = drafter.take(idx), bias[idx]
         prefs, lo, hi = prm.prefs.take(idx), prm.lo[:, idx], prm.hi[:, idx]

@@ -207,6 +207,9 @@ def _frontier_search(fr, excess, beliefs, priors, shift, value, th_lo) -> np.nda
 # reaches this code: the drafter's text is then the unbiased one above, bit for bit.
 
 _BIAS_ONE = 1.0 - 1e-9  # at or above: the mediator's best text inside the acceptance set
+# A responder's floor that never binds (utilities lie in [0, 1]); finite, as the barrier method
+# of curved utilities takes logs of the slack above it.
+NO_FLOOR = -1.0
 
 
 def extended(prefs: Preferences, drafter: Preferences) -> Preferences:
@@ -318,7 +321,7 @@ def _one_unknown(solver, j, excess, beliefs, priors, shift, value, drafter, bias
     P, n = value.shape
     ext = extended(prefs, drafter)
     floor = np.concatenate([excess + value, np.full((1, n), -np.inf)])
-    floor[j] = -np.inf
+    floor[j] = NO_FLOOR
     top, ok = proposer_text(prefs, j, floor[:P], lo, hi)
     own, _ = proposer_text(ext, P, floor, lo, hi)
     a, b = utilities(own, prefs)[j], utilities(top, prefs)[j]

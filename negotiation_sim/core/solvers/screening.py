@@ -26,7 +26,7 @@ import numpy as np
 from negotiation_sim.core.beliefs import Prior
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, accepts, utilities
 from negotiation_sim.core.solvers.nash import LinearFrontier
-from negotiation_sim.core.solvers.drafting import extended
+from negotiation_sim.core.solvers.drafting import NO_FLOOR, extended
 from negotiation_sim.core.solvers.proposer import clipped_ideal, proposer_text
 
 # Cells of equal prior mass that discretise the belief about the responder's value of war: the
@@ -520,7 +520,7 @@ def drafter_text(prefs: Preferences, drafter: Preferences, bias: np.ndarray, j: 
     own, ok = proposer_text(prefs, j, fl, lo, hi)
     if not (bias > 0).any():
         return own, ok
-    fl[j] = v
+    fl[j] = np.maximum(v, NO_FLOOR)
     ext = extended(prefs, drafter)
     x, ok_b = proposer_text(ext, P, np.concatenate([fl, np.full((1, n), -np.inf)]), lo, hi)
     biased = bias > 0
