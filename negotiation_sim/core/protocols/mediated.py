@@ -114,7 +114,6 @@ class MediatedProtocol(Protocol):
         return RoundResult(agreed=agree, text=text, value=value, failed=failed, walked=walked,
                            war=state.reservation, walked_by=by)
 
-
     # -- strategic responders -------------------------------------------------------------
     def _drafter(self) -> tuple[Preferences, np.ndarray]:
         """The chair's preferences (one actor) and bias ``(n,)``; an unpositioned chair (or
