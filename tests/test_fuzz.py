@@ -188,6 +188,7 @@ def scenarios(draw) -> dict[str, Any]:
         _maybe(us, "pressure_applies", st.sampled_from(["always", "at_table"]), draw)
         _maybe(us, "position", st.fixed_dictionaries({k: num() for k in issues}), draw)
         _maybe(us, "clout", num(0.1, 5), draw)
+        _maybe(us, "bias", num(), draw)  # refused in one line when it has no position
         actors["us"] = us
     if has_guarantor:
         de: dict[str, Any] = {"role": "guarantor"}
