@@ -184,3 +184,16 @@ def test_biased_texts_lie_in_the_box_and_pass_under_complete_information(pos, sa
     if info == "complete":
         u = utilities(x, prm.prefs)
         assert np.all((u >= w - FEASIBILITY_TOL).all(axis=0) | ~zone)
+
+
+def test_private_biased_texts_do_not_depend_on_the_other_worlds():
+    """Worlds with the same public inputs are drafted once: a world's talks are the same
+    whichever other worlds run beside it (two unknown values, three rounds of learning)."""
+    sc = scenario({"a": principal({"pie": 1.0, "x": 0.3}, reservation=U01),
+                   "b": principal({"pie": 0.0, "x": 0.8}, reservation=U01),
+                   "us": mediator({"pie": 0.7, "x": 0.5}, 0.4)},
+                  issues=("pie", "x"), kind="mediated", rounds=3, information="private")
+    big, small = SummitModel(sc, 900, seed=3).run(), SummitModel(sc, 250, seed=3).run()
+    assert np.array_equal(big.outcome[:250], small.outcome)
+    assert np.array_equal(big.end_round[:250], small.end_round)
+    assert np.allclose(big.terms[:, :250], small.terms, atol=1e-9, equal_nan=True)

@@ -287,8 +287,31 @@ def biased_screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Belie
       side more than the top of its belief: the log of a uniform CDF is the Nash term); kept only
       where it serves the objective better than ``unbiased``.
 
-    Worlds where the objective is 0 at its best (no text can pass) keep ``unbiased``.
+    Worlds where the objective is 0 at its best (no text can pass) keep ``unbiased``. Worlds
+    with the same public inputs (answers are yes or no, so few histories of them: at most a few
+    hundred distinct beliefs however many worlds) are drafted once.
     """
+    P, n = value.shape
+    prefs = solver.prefs
+    inputs = (beliefs.lo, beliefs.hi, beliefs.known, excess, shift,
+              np.where(beliefs.known, value, 0.0),  # an unknown value is never read
+              prefs.position, prefs.salience, prefs.power, np.broadcast_to(solver.clout, (P, n)),
+              solver.lo, solver.hi, drafter.position, drafter.salience, drafter.power,
+              bias[None], unbiased)
+    feat = np.concatenate([np.reshape(a, (-1, n)) for a in inputs]).T
+    _, first, inverse = np.unique(feat, axis=0, return_index=True, return_inverse=True)
+    if first.size < n:
+        text, p = _biased_screening(solver.take(first), excess[:, first], beliefs.take(first),
+                                    priors, shift[:, first], value[:, first],
+                                    drafter.take(first), bias[first], unbiased[:, first])
+        inverse = inverse.reshape(-1)
+        return text[:, inverse], p[inverse]
+    return _biased_screening(solver, excess, beliefs, priors, shift, value, drafter, bias,
+                             unbiased)
+
+
+def _biased_screening(solver, excess, beliefs, priors, shift, value, drafter, bias, unbiased):
+    """``biased_screening_text`` in every world given."""
     prefs = solver.prefs
     P, n = value.shape
     unknown = ~beliefs.known & np.array([p is not None for p in priors])[:, None]
