@@ -195,6 +195,7 @@ def scenarios(draw) -> dict[str, Any]:
         _maybe(us, "bias", _unit(), draw)
         _maybe(us, "position", st.fixed_dictionaries({k: num() for k in issues}), draw)
         _maybe(us, "clout", num(0.1, 5), draw)
+        _maybe(us, "bias", num(), draw)  # refused in one line when it has no position
         actors["us"] = us
     if has_guarantor:
         de: dict[str, Any] = {"role": "guarantor"}

@@ -43,7 +43,8 @@ class ProtocolOptions(BaseModel):
     responders: Literal["sincere", "strategic"] = Field(
         "sincere", description="sincere: accept any text worth at least the value of war; "
         "strategic: answer as in the perfect Bayesian equilibrium where it is computed "
-        "(alternating offers; the other kinds answer sincerely; docs/protocols.md).")
+        "(alternating offers; mediated with one private value of war, refused where not "
+        "computed; expected_utility answers sincerely; docs/protocols.md).")
     round_days: float = Field(
         14.0, gt=0, le=3660, allow_inf_nan=False,
         description="Calendar length of one round, in days (reported with rounds).")
@@ -52,10 +53,11 @@ class ProtocolOptions(BaseModel):
 
     min_rounds: ClassVar[int] = 1  # the shortest deadline the kind can play
 
-    def reference_problems(self, principals: list[str],
-                           actors: list[str]) -> Iterator[tuple[Loc, str]]:
+    def reference_problems(self, principals: list[str], actors: list[str],
+                           scenario: Any = None) -> Iterator[tuple[Loc, str]]:
         """(loc, message) for every option that names an unknown id or breaks a rule of the
-        kind (``loc`` below ``protocol``)."""
+        kind (``loc`` below ``protocol``); ``scenario``, the whole validated scenario, for the
+        rules that read other sections."""
         if self.rounds < self.min_rounds:
             yield ("rounds",), f"protocol '{self.kind}' needs rounds >= {self.min_rounds}"
 
@@ -77,9 +79,58 @@ class ProtocolOptions(BaseModel):
 
 
 class Mediated(ProtocolOptions):
-    """The mediator drafts one negotiating text per round; every principal answers it."""
+    """The mediator drafts one negotiating text per round; every principal answers it.
+
+    Strategic responders are computed in one configuration (``core.solvers.screening``):
+    private information with exactly one principal's value of war private, linear utilities, no
+    posture, no events, no ceasefire package, no blame for rejecting and no guarantor support
+    (these make waiting pay in ways the drafter's plan does not foresee). Any other is refused
+    at ``responders`` with the reason, rather than answered sincerely in silence.
+    """
 
     kind: Literal["mediated"] = "mediated"
+
+    def reference_problems(self, principals: list[str], actors: list[str],
+                           scenario: Any = None) -> Iterator[tuple[Loc, str]]:
+        if self.responders == "strategic" and scenario is not None:
+            for reason in strategic_limits(self, scenario):
+                yield ("responders",), (f"strategic responders in the mediated protocol need "
+                                        f"{reason} (docs/protocols.md)")
+                break
+        yield from super().reference_problems(principals, actors, scenario)
+
+
+def strategic_limits(protocol: ProtocolOptions, sc: Any) -> Iterator[str]:
+    """Why the mediated protocol cannot compute strategic answers for scenario ``sc`` (nothing:
+    it can), most basic reason first."""
+    from negotiation_sim.config.distributions import is_random, support
+
+    if protocol.information != "private":
+        yield f"information: private (this scenario has {protocol.information})"
+        return
+    who = [p for p in sc.principals if is_random(
+        sc.actors[p].belief if sc.actors[p].belief is not None else sc.actors[p].reservation)]
+    if len(who) != 1:
+        yield (f"exactly one principal whose value of war is private, the others' known "
+               f"(private here: {', '.join(who) or 'none'})")
+    for p in sc.principals:
+        actor = sc.actors[p]
+        shape = actor.utility
+        if not (shape == "linear" or (getattr(shape, "power", None) is not None
+                                      and support(shape.power) == (1.0, 1.0))):
+            yield f"linear utilities ('{p}' has another utility)"
+        if support(actor.claim)[1] > 0:
+            yield f"no posture ('{p}' has a claim above its value of war)"
+    if sc.events:
+        yield "no events (the drafter's plan does not foresee them)"
+    if sc.ceasefire is not None:
+        yield "no ceasefire package"
+    for aid, actor in sc.actors.items():
+        if actor.role == "mediator" and support(actor.blame.reject)[1] > 0:
+            yield f"no blame for rejecting ('{aid}' has blame.reject)"
+        if actor.role == "guarantor" and any(support(v) != (0.0, 0.0)
+                                             for v in actor.support.values()):
+            yield f"no guarantor support ('{aid}' supports a principal)"
 
 
 class AlternatingOffers(ProtocolOptions):
@@ -91,15 +142,15 @@ class AlternatingOffers(ProtocolOptions):
     order: list[str] | None = Field(
         None, description="The proposers' rotation (default: file order).")
 
-    def reference_problems(self, principals: list[str],
-                           actors: list[str]) -> Iterator[tuple[Loc, str]]:
+    def reference_problems(self, principals: list[str], actors: list[str],
+                           scenario: Any = None) -> Iterator[tuple[Loc, str]]:
         if self.first_proposer is not None and self.first_proposer not in principals:
             yield ("first_proposer",), unknown("principal", self.first_proposer, principals)
         for i, p in enumerate(self.order or []):
             if p not in principals:
                 yield ("order", i), unknown("principal", p, principals)
         yield from repeats(("order",), list(self.order or []), "principal")
-        yield from super().reference_problems(principals, actors)
+        yield from super().reference_problems(principals, actors, scenario)
 
     def world_bytes(self, principals: int) -> int:
         """The plan of backward induction: 4 bytes per round (and round 0) and principal."""
@@ -126,14 +177,14 @@ class ExpectedUtility(ProtocolOptions):
 
     min_rounds: ClassVar[int] = 0  # rounds: 0 puts the initial forecast once
 
-    def reference_problems(self, principals: list[str],
-                           actors: list[str]) -> Iterator[tuple[Loc, str]]:
+    def reference_problems(self, principals: list[str], actors: list[str],
+                           scenario: Any = None) -> Iterator[tuple[Loc, str]]:
         for a, r in (self.risk_exponents or {}).items():
             if a not in actors:
                 yield ("risk_exponents", a), unknown("actor", a, actors)
             elif not r > 0:
                 yield ("risk_exponents", a), f"risk exponent must be > 0, got {r:g}"
-        yield from super().reference_problems(principals, actors)
+        yield from super().reference_problems(principals, actors, scenario)
 
 
 PROTOCOL_MODELS: tuple[type[ProtocolOptions], ...] = (Mediated, AlternatingOffers, ExpectedUtility)

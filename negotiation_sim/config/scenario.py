@@ -400,7 +400,7 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
         yield from _summit_refs(sc.summit, actors, principals)
     if sc.ceasefire is not None:
         yield from _check_keys(("ceasefire", "terms"), sc.ceasefire.terms, issues, "issue")
-    for loc, msg in sc.protocol.reference_problems(principals, actors):
+    for loc, msg in sc.protocol.reference_problems(principals, actors, sc):
         yield ("protocol", *loc), msg
     yield from _event_refs(sc)
     d = sc.durability

@@ -30,7 +30,12 @@ import numpy as np
 
 from negotiation_sim.config.scenario import Guarantor, Mediator, Principal
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
-from negotiation_sim.core.solvers.drafting import complete_text, screening_text
+from negotiation_sim.core.solvers.drafting import (
+    biased_complete_text,
+    biased_screening_text,
+    complete_text,
+    screening_text,
+)
 from negotiation_sim.core.worlds import constraint_box
 
 BISECTION_STEPS = 24  # a principal's cut-back move is exact to 2^-24 of its length
@@ -373,15 +378,40 @@ def draft_text(model: SummitModel) -> tuple[np.ndarray, np.ndarray]:
     probability that every principal accepts it (``core.solvers.drafting``): the Nash text on the
     principals' thresholds where they are common knowledge, the text most likely to pass under
     the public beliefs where they are not. The scenario's first mediator drafts it, or the table
-    itself when the scenario has none: the text is the same.
+    itself when the scenario has none: the text is the same. A chair with a bias b > 0 weighs
+    its own utility of the text as well (``biased_complete_text``, ``biased_screening_text``;
+    docs/model.md section 9); worlds of bias 0 keep the unbiased text.
     """
     state = model.state
     excess = getattr(state, "excess", np.zeros_like(state.reservation))
-    if state.beliefs.known.all():
+    complete = state.beliefs.known.all()
+    if complete:
         text, ok = complete_text(model.solver, state.reservation + excess)
-        return text, ok.astype(float)
-    return screening_text(model.solver, excess, state.beliefs, model.priors, state.shift,
-                          state.reservation)
+        chance = ok.astype(float)
+    else:
+        text, chance = screening_text(model.solver, excess, state.beliefs, model.priors,
+                                      state.shift, state.reservation)
+    bias = model.params.bias[0] if model.params.bias.shape[0] else None
+    if bias is None or not (bias > 0).any():
+        return text, chance  # an unbiased drafter (every world of bias 0 keeps its text)
+    # A biased chair drafts in the worlds of bias > 0 (core.solvers.drafting); it has a
+    # position there (validation), the row of params.others after the principals'.
+    P = state.reservation.shape[0]
+    row = model.spec.positioned.index(in_rows(model.mediators)[0].actor_id) - P
+    w = np.flatnonzero(bias > 0)
+    text, chance = np.array(text), np.array(chance)  # writable (a constant is a view)
+    drafter = model.params.others.subset([row]).take(w)
+    solver, b = model.solver.take(w), bias[w]
+    if complete:
+        theta = (state.reservation + excess)[:, w]
+        biased = biased_complete_text(solver, theta, drafter, b, text[:, w])
+        text[:, w] = np.where(ok[w][None], biased, text[:, w])
+        return text, chance
+    biased, p = biased_screening_text(
+        solver, excess[:, w], state.beliefs.take(w), model.priors, state.shift[:, w],
+        state.reservation[:, w], drafter, b, text[:, w])
+    text[:, w], chance[w] = biased, p
+    return text, chance
 
 
 class GuarantorAgent(StateAgent):

@@ -1,5 +1,7 @@
 """The mediator's text: the Nash text under complete information, the text most likely to be
-accepted under private information.
+accepted under private information; and a biased drafter's (``biased_complete_text``,
+``biased_screening_text``: a chair with ``bias`` b > 0 values a settlement on x at
+``(1 - b) + b u_M(x)``, docs/model.md section 9).
 
 A principal accepts a text ``x`` when ``u_i(x) - e_i >= w_i(t)`` (``e_i`` what is left of a public
 overstatement, 0 without posturing). Under complete information the mediator knows every
@@ -38,8 +40,8 @@ import numpy as np
 
 from negotiation_sim.core.beliefs import Beliefs, Prior
 from negotiation_sim.core.columns import all_constant, constant
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, utilities
-from negotiation_sim.core.solvers.nash import NashSolver
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, accepts, utilities
+from negotiation_sim.core.solvers.nash import NashSolver, nash_coordinate_ascent
 from negotiation_sim.core.solvers.proposer import proposer_text
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -196,3 +198,214 @@ def _frontier_search(fr, excess, beliefs, priors, shift, value, th_lo) -> np.nda
     g1 = np.take_along_axis(fr.g1, seg[None], axis=0)[0]
     t = np.clip(np.where(g1 > 0, (u1 - s1) / np.where(g1 > 0, g1, 1.0), 0.0), 0.0, 1.0)
     return fr.text(seg, t)
+
+
+# -- a biased drafter ----------------------------------------------------------------------------
+#
+# The drafter values a settlement on text x at (1 - b) + b u_M(x) and no settlement at 0 (b its
+# bias, u_M its utility of the text from its position; docs/model.md section 9). Bias 0 never
+# reaches this code: the drafter's text is then the unbiased one above, bit for bit.
+
+_BIAS_ONE = 1.0 - 1e-9  # at or above: the mediator's best text inside the acceptance set
+# A responder's floor that never binds (utilities lie in [0, 1]); finite, as the barrier method
+# of curved utilities takes logs of the slack above it.
+NO_FLOOR = -1.0
+
+
+def extended(prefs: Preferences, drafter: Preferences) -> Preferences:
+    """The principals' preferences with the drafter's (one actor) appended as the last row."""
+    return Preferences(np.concatenate([prefs.position, drafter.position]),
+                       np.concatenate([prefs.salience, drafter.salience]),
+                       np.concatenate([prefs.power, drafter.power]),
+                       np.concatenate([prefs.quadratic, drafter.quadratic]))
+
+
+def worst_utility(drafter: Preferences, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``(n,)`` the drafter's utility of its worst text in the box: on every issue the end of
+    the box farthest from its position (utilities fall with the distance, issue by issue)."""
+    pos = drafter.position[0]
+    far = np.where(np.abs(lo - pos) >= np.abs(hi - pos), lo, hi)
+    return utilities(far, drafter)[0]
+
+
+def biased_complete_text(solver: NashSolver, threshold: np.ndarray, drafter: Preferences,
+                         bias: np.ndarray, unbiased: np.ndarray) -> np.ndarray:
+    """The biased drafter's text under complete information, ``(K, n)``, in worlds where some
+    text meets every threshold (``theta``, ``(P, n)``).
+
+    Among the texts every principal accepts it maximises the generalised Nash product with the
+    drafter as one more party: ``sum_i c_i log(u_i - theta_i) + W log(u_M - d_M)`` with weight
+    ``W = b / (1 - b) sum_i c_i`` and disagreement point ``d_M`` one unit below its worst text in
+    the box (so its term is finite on every text). Dividing by ``sum_i c_i / (1 - b)`` shows the
+    objective as a convex combination: ``(1 - b)`` the unbiased Nash product (clouts
+    normalised), ``b`` the drafter's own log-utility; solved in that form by coordinate ascent
+    with exact line solves (``nash_coordinate_ascent``: utilities are separable and the logs
+    smooth, so a point no issue improves is the optimum, linear utilities included; the
+    interior-point method of ``linear_nash`` fails at weight ratios of about 100). Bias 1: its
+    best text inside the acceptance set (``proposer_text``, exact). A text a principal would
+    not accept (the last digits of the ascent) is replaced by the unbiased text (``unbiased``,
+    ``(K, n)``).
+    """
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
+    P, n = threshold.shape
+    ext = extended(prefs, drafter)
+    full = bias >= _BIAS_ONE
+    floor = np.concatenate([threshold, np.full((1, n), -np.inf)])
+    text, _ = proposer_text(ext, P, floor, lo, hi) if full.any() else (None, None)
+    part = ~full
+    if part.any():
+        c = np.broadcast_to(solver.clout, (P, n))
+        c = np.concatenate([(1.0 - bias) * c / c.sum(axis=0), bias[None]])
+        d = np.concatenate([threshold, (worst_utility(drafter, lo, hi) - 1.0)[None]])
+        nash, _ = nash_coordinate_ascent(ext, d, c, lo, hi)
+        text = nash if text is None else np.where(part[None], nash, text)
+    ok = accepts(utilities(text, prefs), threshold).all(axis=0)
+    return np.where(ok[None], text, unbiased)
+
+
+def biased_screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Beliefs,
+                          priors: list[Prior | None], shift: np.ndarray, value: np.ndarray,
+                          drafter: Preferences, bias: np.ndarray, unbiased: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The biased drafter's text under private information, ``(text (K, n), p (n,))``:
+
+        x* = argmax_x  P(every principal accepts x) ((1 - b) + b u_M(x))
+
+    With b = 1 and a drafter at one side's ideal this is the uninformed seller's one-round
+    offer of Fudenberg & Tirole 1983 (its profit times the chance of a sale).
+
+    - One principal's value unknown, the others known (any number of principals and issues):
+      exact. Along ``v``, the unknown side's utility, the best text for the drafter is its own
+      best text giving that side ``v`` and the known sides their thresholds
+      (``proposer_text``); the objective ``P_j(v - e_j) A(v)`` has a concave log for a
+      log-concave belief (``A``, the value of a linear programme in ``v``, is concave), so a
+      golden-section search over ``[v at the drafter's best text, the unknown side's best]``
+      finds it to ``_GOLDEN_STEPS``.
+    - Two or more unknown: the Nash text on the lowest thresholds with weight 1 on unknown
+      principals, ``_KNOWN_WEIGHT`` on known ones and the drafter as one more party of weight 1
+      with disagreement point ``-(1 - b) / b`` (exact for uniform beliefs where no text gives a
+      side more than the top of its belief: the log of a uniform CDF is the Nash term); kept only
+      where it serves the objective better than ``unbiased``.
+
+    Worlds where the objective is 0 at its best (no text can pass) keep ``unbiased``. Worlds
+    with the same public inputs (answers are yes or no, so few histories of them: at most a few
+    hundred distinct beliefs however many worlds) are drafted once.
+    """
+    P, n = value.shape
+    prefs = solver.prefs
+    inputs = (beliefs.lo, beliefs.hi, beliefs.known, excess, shift,
+              np.where(beliefs.known, value, 0.0),  # an unknown value is never read
+              prefs.position, prefs.salience, prefs.power, np.broadcast_to(solver.clout, (P, n)),
+              solver.lo, solver.hi, drafter.position, drafter.salience, drafter.power,
+              bias[None], unbiased)
+    feat = np.concatenate([np.reshape(a, (-1, n)) for a in inputs]).T
+    _, first, inverse = np.unique(feat, axis=0, return_index=True, return_inverse=True)
+    if first.size < n:
+        text, p = _biased_screening(solver.take(first), excess[:, first], beliefs.take(first),
+                                    priors, shift[:, first], value[:, first],
+                                    drafter.take(first), bias[first], unbiased[:, first])
+        inverse = inverse.reshape(-1)
+        return text[:, inverse], p[inverse]
+    return _biased_screening(solver, excess, beliefs, priors, shift, value, drafter, bias,
+                             unbiased)
+
+
+def _biased_screening(solver, excess, beliefs, priors, shift, value, drafter, bias, unbiased):
+    """``biased_screening_text`` in every world given."""
+    prefs = solver.prefs
+    P, n = value.shape
+    unknown = ~beliefs.known & np.array([p is not None for p in priors])[:, None]
+    count = unknown.sum(axis=0)
+    text = unbiased.copy()
+    for j in range(P):
+        idx = np.flatnonzero(unknown[j] & (count == 1))
+        if idx.size:
+            text[:, idx] = _one_unknown(solver.take(idx), j, excess[:, idx], beliefs.take(idx),
+                                        priors, shift[:, idx], value[:, idx],
+                                        drafter.take(idx), bias[idx], unbiased[:, idx])
+    idx = np.flatnonzero(count >= 2)
+    if idx.size:
+        text[:, idx] = _many_unknown(solver.take(idx), excess[:, idx], beliefs.take(idx),
+                                     priors, shift[:, idx], value[:, idx], drafter.take(idx),
+                                     bias[idx], unbiased[:, idx])
+    return text, acceptance(prefs, text, excess, beliefs, priors, shift, value)
+
+
+def drafter_value(prefs, text, excess, beliefs, priors, shift, value, drafter, bias
+                  ) -> np.ndarray:
+    """``(n,)`` the biased drafter's objective ``P(all accept) ((1 - b) + b u_M)`` of a text."""
+    p = acceptance(prefs, text, excess, beliefs, priors, shift, value)
+    return p * ((1.0 - bias) + bias * utilities(text, drafter)[0])
+
+
+def _one_unknown(solver, j, excess, beliefs, priors, shift, value, drafter, bias, unbiased):
+    """Golden-section search along the unknown side's utility (``biased_screening_text``)."""
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
+    P, n = value.shape
+    ext = extended(prefs, drafter)
+    floor = np.concatenate([excess + value, np.full((1, n), -np.inf)])
+    floor[j] = NO_FLOOR
+    top, ok = proposer_text(prefs, j, floor[:P], lo, hi)
+    own, _ = proposer_text(ext, P, floor, lo, hi)
+    a, b = utilities(own, prefs)[j], utilities(top, prefs)[j]
+    a = np.minimum(a, b)
+    lower, upper = a.copy(), b.copy()
+
+    def at(v):
+        fl = floor.copy()
+        fl[j] = v
+        x, _ = proposer_text(ext, P, fl, lo, hi)
+        return x, drafter_value(prefs, x, excess, beliefs, priors, shift, value, drafter, bias)
+
+    x1, x2 = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+    f1, f2 = at(x1)[1], at(x2)[1]
+    for _ in range(_GOLDEN_STEPS):
+        # nothing passes at either point: the optimum lies to the right (more for side j)
+        left = (f1 >= f2) & (f1 > 0)
+        a, b = np.where(left, a, x1), np.where(left, x2, b)
+        x2n = np.where(left, x1, a + _GOLDEN * (b - a))
+        x1n = np.where(left, b - _GOLDEN * (b - a), x2)
+        fnew = at(np.where(left, x1n, x2n))[1]
+        f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
+        x1, x2 = x1n, x2n
+    best, f = _vertex(at, 0.5 * (a + b), lower, upper)
+    base = drafter_value(prefs, unbiased, excess, beliefs, priors, shift, value, drafter, bias)
+    keep = ok & (f > 0) & (f >= base)
+    return np.where(keep[None], best, unbiased)
+
+
+def _many_unknown(solver, excess, beliefs, priors, shift, value, drafter, bias, unbiased):
+    """The Nash approximation with the drafter as one more party (``biased_screening_text``)."""
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
+    P, n = value.shape
+    low, _ = beliefs.bounds(priors, shift, value)
+    weight = np.where(beliefs.known, _KNOWN_WEIGHT, 1.0)
+    d = np.concatenate([excess + low, (-(1.0 - bias) / bias)[None]])
+    c = np.concatenate([weight, np.ones((1, n))])
+    text, possible = nash_coordinate_ascent(extended(prefs, drafter), d, c, lo, hi)
+    f = drafter_value(prefs, text, excess, beliefs, priors, shift, value, drafter, bias)
+    base = drafter_value(prefs, unbiased, excess, beliefs, priors, shift, value, drafter, bias)
+    keep = possible & (f > base)
+    return np.where(keep[None], text, unbiased)
+
+
+_VERTEX_SPAN = 1e-3  # of the search interval: the half-width of the parabola's three points
+
+
+def _vertex(at, v, lower, upper):
+    """Golden-section search is exact only to the square root of the rounding error (the
+    objective is flat at its top): refine ``v`` by the vertex of the parabola through the
+    objective at ``v`` and ``v +- h``, kept only where it scores at least as well. Exact where the
+    objective is quadratic around its optimum (a uniform belief and a drafter's value linear in
+    ``v`` there: the pie's closed forms); never worse elsewhere. Returns ``(text, objective)``."""
+    h = _VERTEX_SPAN * (upper - lower)
+    vm, vp = np.maximum(v - h, lower), np.minimum(v + h, upper)
+    (x0, f0), fm, fp = at(v), at(vm)[1], at(vp)[1]
+    even = (vp - v == v - vm) & (h > 0)
+    curv = fm - 2.0 * f0 + fp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(even & (curv < 0), h * (fm - fp) / (2.0 * curv), 0.0)
+    shift = np.clip(np.nan_to_num(shift), -h, h)
+    x1, f1 = at(v + shift)
+    better = f1 >= f0
+    return np.where(better[None], x1, x0), np.where(better, f1, f0)

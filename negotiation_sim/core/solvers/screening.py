@@ -11,11 +11,14 @@ refined between them, and play follows the refined cutoffs (docs/protocols.md st
 exact and the measured precision).
 
 Plain functions over the worlds of a ``ScreeningProblem``; the alternating-offers protocol
-(``core.protocols.alternating``) gathers the problem and follows the plan.
+(``core.protocols.alternating``) gathers the problem and follows the plan. The mediated
+protocol's drafter plans the same way against a strategic informed principal, with its own value
+of a text in place of a proposer's frontier (``drafter_frontier``, ``solve_drafter_plan``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +26,7 @@ import numpy as np
 from negotiation_sim.core.beliefs import Prior
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, accepts, utilities
 from negotiation_sim.core.solvers.nash import LinearFrontier
+from negotiation_sim.core.solvers.drafting import NO_FLOOR, extended
 from negotiation_sim.core.solvers.proposer import clipped_ideal, proposer_text
 
 # Cells of equal prior mass that discretise the belief about the responder's value of war: the
@@ -90,6 +94,15 @@ class Frontier:
             self.base = np.where(steep, fr.start1 + self.slope * fr.start2, np.inf)
         else:
             self.table = self._tabulate(pair, lo, hi)
+
+    @classmethod
+    def tabulated(cls, table: np.ndarray, v_min: np.ndarray, v_max: np.ndarray,
+                  a_max: np.ndarray) -> Frontier:
+        """A frontier given by its values ``table`` ``(TABLE_POINTS, g)`` at evenly spaced
+        offers from ``v_min`` to ``v_max`` (``a_max`` below ``v_min``)."""
+        fr = cls.__new__(cls)
+        fr.table, fr.v_min, fr.v_max, fr.a_max = table, v_min, v_max, a_max
+        return fr
 
     def _tabulate(self, pair: Preferences, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         g = lo.shape[1]
@@ -186,7 +199,7 @@ def solve_screening(problem: ScreeningProblem, prior: Prior, strategic: bool
     todo = [k for k in range(g) if keys is None or keys[k] not in _PLAN_CACHE]
     for s in range(0, len(todo), _BATCH):
         sl = np.asarray(todo[s:s + _BATCH])
-        offer[:, sl], cut[:, sl], value[sl] = _plan_groups(problem.take(first[sl]), prior,
+        offer[:, sl], cut[:, sl], value[sl] = plan_groups(problem.take(first[sl]), prior,
                                                            strategic)
     if keys is not None:
         for k in range(g):
@@ -199,10 +212,13 @@ def solve_screening(problem: ScreeningProblem, prior: Prior, strategic: bool
     return offer[:, inverse], cut[:, inverse], value[inverse]
 
 
-def _plan_groups(sub: ScreeningProblem, prior: Prior, strategic: bool):
-    """Solve, then follow the path of rejections from the current belief (state 0)."""
+def plan_groups(sub: ScreeningProblem, prior: Prior, strategic: bool,
+                 fr: Frontier | list[Frontier] | None = None):
+    """Solve, then follow the path of rejections from the current belief (state 0). ``fr``:
+    what the proposer keeps (``Frontier``, or one per remaining round); by default the
+    proposer's own frontier against the responder."""
     c, F = type_grid(prior, sub.lo_b, sub.hi_b, CELLS)
-    fr = Frontier(sub.pair, sub.lo, sub.hi)
+    fr = Frontier(sub.pair, sub.lo, sub.hi) if fr is None else fr
     rho, omega, S = backward_induction(sub, c, F, fr, strategic)
     Tn, _, g = rho.shape
     level = np.zeros(g)
@@ -243,8 +259,8 @@ def cell_of(level: np.ndarray, cells: int = CELLS) -> np.ndarray:
     return cells * (1.0 - np.clip(1.0 - level, 0.0, 1.0) ** (1.0 / SPACING))
 
 
-def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: Frontier,
-                       strategic: bool):
+def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray,
+                       frontier: Frontier | list[Frontier], strategic: bool):
     """Backward induction over the cutoff (the state: cells ``1..j`` have accepted).
 
     Per round t, from the deadline back (docs/protocols.md, "Screening"), for every state j:
@@ -256,7 +272,8 @@ def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: 
     (``hull_envelope``), then refined between cells (``_refine``). Returns ``(rho (Tn, G+1, g),
     omega (Tn, G+1, g), S (G+1, g))``: at each state the next state as the belief's CDF at the
     cutoff (``F_j`` itself: no offer), the offer's worth to the responder (NaN: none), and the
-    proposer's value at the first round.
+    proposer's value at the first round. ``frontier``: what the proposer keeps, the same in
+    every round or one per remaining round (a drafter facing thresholds that move).
     """
     G1, g = c.shape
     Tn = sub.war_a.shape[0]
@@ -266,6 +283,7 @@ def backward_induction(sub: ScreeningProblem, c: np.ndarray, F: np.ndarray, fr: 
     fa, fb = _failure(c, sub.war_a[-1], sub.shift_b[-1], sub.cease)
     S, U = _tail(mass, fa), fb
     for t in range(Tn - 1, -1, -1):
+        fr = frontier[t] if isinstance(frontier, list) else frontier
         wa, db, da, q = sub.war_a[t], sub.db, sub.da, sub.q
         wb = np.clip(c + sub.shift_b[t], 0.0, 1.0)
         fa, fb = _failure(c, wa, sub.shift_b[t], sub.cease)
@@ -466,3 +484,79 @@ def level_floors(level: float, beliefs, priors: list[Prior | None], war: np.ndar
         c = belief_quantile(prior, beliefs.lo[r], beliefs.hi[r], np.asarray(level))
         floor[r] = np.where(beliefs.known[r], war[r], np.clip(c + shift[r], 0.0, 1.0))
     return floor
+
+
+# -- the mediator's plan against a strategic informed principal ------------------------------
+#
+# One principal j holds its value of war privately; the others' values are common knowledge. The
+# drafter (the chair, bias b) values a settlement on text x at (1 - b) + b u_M(x) and a failure at
+# 0, and discounts the rounds at j's patience (the clock of the talks). The known principals
+# accept any text worth their value of war (the drafter knows them and never offers them less;
+# waiting brings them no more), and j plays the perfect Bayesian equilibrium: it accepts in round
+# t iff the text is worth at least (1 - d_j) w_j(t) + d_j x (its value of the talks going on), so
+# types below a cutoff accept and a rejection tells that j's first-round value lies above it.
+#
+# This is the screening problem above with the drafter as the proposer: given the worth v of the
+# text to j, the drafter's best text is its own best text leaving j v and every known principal
+# its value of war that round (``proposer_text`` with the drafter as one more actor), worth
+# A_t(v) = (1 - b) + b u_M to it, tabulated at TABLE_POINTS values of v per round and interpolated
+# linearly (exact where it is linear: a drafter at one side's ideal on a pie). A drafter of bias 0
+# values every settlement alike (A = 1) and tables j's best text each round: with values of war
+# that do not move, waiting never pays and strategic answers are sincere ones (docs/protocols.md).
+
+
+def drafter_text(prefs: Preferences, drafter: Preferences, bias: np.ndarray, j: int,
+                 floor: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The drafter's text leaving j at least ``v`` (``(n,)``, -inf: nothing) and every other
+    principal its ``floor`` (``(P, n)``): ``(text (K, n), feasible (n,))``.
+
+    Bias > 0: the drafter's best such text. Bias 0: j's best text meeting the floors (the
+    unbiased drafter's text with one side unknown, ``core.solvers.drafting`` case 3).
+    """
+    P, n = floor.shape
+    fl = floor.copy()
+    fl[j] = -np.inf
+    own, ok = proposer_text(prefs, j, fl, lo, hi)
+    if not (bias > 0).any():
+        return own, ok
+    fl[j] = np.maximum(v, NO_FLOOR)
+    ext = extended(prefs, drafter)
+    x, ok_b = proposer_text(ext, P, np.concatenate([fl, np.full((1, n), -np.inf)]), lo, hi)
+    biased = bias > 0
+    return np.where(biased[None], x, own), np.where(biased, ok_b, ok)
+
+
+def drafter_frontier(prefs: Preferences, drafter: Preferences, bias: np.ndarray, j: int,
+                     floor: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Frontier:
+    """What the drafter keeps, ``A(v)``, on one round's floors (``Frontier``'s interface):
+    from ``v_min`` (j's worth of the drafter's best text) to ``v_max`` (j's best text).
+    Where no text meets the known floors, ``v_max = -1``: no offer can be made."""
+    P, g = floor.shape
+    none = np.full(g, -np.inf)
+    top, ok = drafter_text(prefs, drafter, np.zeros(g), j, floor, none, lo, hi)
+    own, _ = drafter_text(prefs, drafter, bias, j, floor, none, lo, hi)
+    v_max = np.where(ok, utilities(top, prefs)[j], -1.0)
+    # bias 0: every text is worth 1 to the drafter, and it offers j's best (v_min = v_max)
+    v_min = np.where(bias > 0, np.minimum(utilities(own, prefs)[j], v_max), v_max)
+    v = v_min + (v_max - v_min) * np.linspace(0.0, 1.0, TABLE_POINTS)[:, None]
+    cols = np.tile(np.arange(g), TABLE_POINTS)
+    x, _ = drafter_text(prefs.take(cols), drafter.take(cols), bias[cols], j, floor[:, cols],
+                        v.ravel(), lo[:, cols], hi[:, cols])
+    worth = (1.0 - bias[cols]) + bias[cols] * utilities(x, drafter.take(cols))[0]
+    return Frontier.tabulated(worth.reshape(TABLE_POINTS, g), v_min, v_max,
+                              (1.0 - bias) + bias * utilities(own, drafter)[0])
+
+
+def solve_drafter_plan(problem: ScreeningProblem, prior: Prior, strategic: bool,
+                       frontiers: Callable[[np.ndarray], list[Frontier]], extra: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The drafter's plan in every world of ``problem``: ``(offer (Tn, n), cut (Tn, n),
+    value (n,))`` as ``screening.solve_screening``. Worlds with the same inputs (the problem's
+    and ``extra`` ``(n, E)``: the known floors, the bias, the drafter's preferences) share one
+    computation; ``frontiers(idx)`` builds the per-round frontiers of worlds ``idx``."""
+    feat = np.ascontiguousarray(np.concatenate([problem.features(), extra], axis=1))
+    _, first, inverse = np.unique(feat, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    offer, cut, value = plan_groups(problem.take(first), prior, strategic, frontiers(first))
+    return offer[:, inverse], cut[:, inverse], value[inverse]
