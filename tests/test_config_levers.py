@@ -32,7 +32,8 @@ def test_the_baseline_has_a_lever_for_every_pressure_offer_cost_red_line_and_val
                 *(f"actors.{g}.offer.{k}" for g in ("germany", "france", "uk")
                   for k in ("guarantees", "sanctions")),
                 *(f"actors.{p}.audience_cost.{f}" for p in ("russia", "ukraine")
-                  for f in ("bilateral", "trilateral", "wider")),
+                  for f in ("bilateral", "trilateral", "wider", "istanbul", "trilateral_talks")),
+                "actors.russia.audience_cost.us_russia", "actors.ukraine.audience_cost.us_ukraine",
                 *(f"actors.russia.red_lines.{i}" for i in range(3)),
                 "actors.ukraine.red_lines.0", "actors.ukraine.red_lines.1",
                 "actors.russia.reservation", "actors.ukraine.reservation",
@@ -43,8 +44,8 @@ def test_the_baseline_has_a_lever_for_every_pressure_offer_cost_red_line_and_val
     # The file's own words, and values as the file has them (a distribution: its mean).
     assert "United States" in paths["actors.us.pressure.russia"].label
     assert "Article-5-equivalent" in paths["actors.germany.offer.guarantees"].label
-    assert paths["actors.russia.reservation"].value == pytest.approx((0.45 + 0.78) / 2)
-    assert paths["actors.us.pressure.russia"].value == pytest.approx(0.033 / 3)
+    assert paths["actors.russia.reservation"].value == pytest.approx((0.55 + 0.95) / 2)
+    assert paths["actors.us.pressure.russia"].value == pytest.approx(0.013 / 3)
     assert paths["actors.ukraine.red_lines.0"].value == 0.8
     assert paths["protocol.kind"].choices == ("mediated", "alternating_offers",
                                               "expected_utility")
@@ -57,7 +58,7 @@ def test_shifted_distributions_keep_their_spread_and_scaled_ones_reach_zero(sc):
     new = apply_levers(sc, {"actors.russia.reservation": 0.5, "actors.us.pressure.russia": 0.0,
                             "actors.russia.audience_cost.bilateral": 0.3})
     r = new.actors["russia"].reservation
-    assert (r.low, r.high) == pytest.approx((0.335, 0.665))  # width 0.33 as in the file
+    assert (r.low, r.high) == pytest.approx((0.3, 0.7))  # width 0.4 as in the file
     p = new.actors["us"].pressure["russia"]
     assert (p.low, p.mode, p.high) == (0.0, 0.0, 0.0)
     c = new.actors["russia"].audience_cost["bilateral"]
@@ -75,7 +76,7 @@ def test_red_lines_protocol_and_rounds_are_set_and_validated(sc):
     assert str(new.actors["ukraine"].red_lines[0]) == "territory <= 0.85"
     assert (new.protocol.rounds, new.protocol.kind, new.protocol.information) == \
         (12, "alternating_offers", "complete")
-    assert sc.protocol.rounds == 10  # the scenario itself is untouched
+    assert sc.protocol.rounds == 26  # the scenario itself is untouched
 
 
 def test_values_that_break_the_scenario_are_located_problems(sc):
