@@ -246,7 +246,8 @@ def test_shipped_experiments_load(path):
 
 
 def test_sensitivity_bounds_are_the_baselines_supports():
-    """experiments/sensitivity.yaml sweeps every uncertain input of the baseline over its support."""
+    """experiments/sensitivity.yaml sweeps every uncertain input of the baseline over its support,
+    and the mediator's blame (fixed in the baseline) over a range that holds its value."""
     from conftest import ROOT
 
     from negotiation_sim.config.distributions import _Dist
@@ -255,8 +256,13 @@ def test_sensitivity_bounds_are_the_baselines_supports():
 
     exp = yaml.safe_load((ROOT / "experiments" / "sensitivity.yaml").read_text())
     base = load_scenario(ROOT / "scenarios" / "summit_baseline.yaml")
-    supports = {p: v.support() for p, v in number_fields(base) if isinstance(v, _Dist)}
+    fields = dict(number_fields(base))
+    supports = {p: v.support() for p, v in fields.items() if isinstance(v, _Dist)}
     swept = {p: (b["low"], b["high"]) for p, b in exp["sweep"]["parameters"].items()}
-    assert set(swept) == set(supports)
+    levers = {"actors.us.blame.refuse", "actors.us.blame.cap"}
+    assert set(swept) == set(supports) | levers
     for path, (lo, hi) in supports.items():
         assert swept[path] == pytest.approx((lo, hi)), path
+    for path in levers:
+        assert not isinstance(fields[path], _Dist), path
+        assert swept[path][0] <= float(fields[path]) <= swept[path][1], path
