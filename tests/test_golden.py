@@ -29,7 +29,10 @@ def golden_numbers() -> dict:
     rounds = np.concatenate([c.end_round for c in chunks])
     reasons = np.concatenate([c.end_reason for c in chunks])
     agreed = outcome == 0
+    calendar = {k: np.concatenate([getattr(c, k) for c in chunks])
+                for k in ("talks_round", "leaders_round", "settled_round", "sessions")}
     return {
+        "calendar": {k: [int((v > 0).sum()), int(v[v > 0].sum())] for k, v in calendar.items()},
         "worlds": int(outcome.size),
         "outcomes": np.bincount(outcome, minlength=4).tolist(),
         "end_reasons": np.bincount(reasons, minlength=6).tolist(),

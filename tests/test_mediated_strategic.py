@@ -60,8 +60,9 @@ def closed_form(d):
 
 
 def plan(sc):
-    """The drafter's plan at formation: offers to b (T,), cutoffs (T,)."""
+    """The drafter's plan when the calendar opens (round 1): offers to b (T,), cutoffs (T,)."""
     m = SummitModel(sc, 1, trace=True)
+    m.step()
     h = next(h for h in m.history if h["stage"] == "screen")
     return h["offer"][:, 0], h["cutoff"][:, 0]
 

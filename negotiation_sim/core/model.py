@@ -248,6 +248,7 @@ class SummitModel(mesa.Model):
         sitting = np.where(held >= 0, self.format_principals[np.maximum(held, 0)].T, False)
         present = rows(self.mediators, "present", held)
         state.present = np.stack(present) if present else np.zeros((0, prm.n), dtype=bool)
+        self.refresh_pressure()  # the pressure of this round's session, as protocols plan with
         self._record_sessions(rnd, held)
         if self.trace_enabled:
             self.history.append({"stage": "convene", "round": rnd, "world": self.live.copy(),
@@ -435,11 +436,15 @@ class SummitModel(mesa.Model):
             self._settled(rnd, new)
 
     def _ceasefire_allowed(self) -> np.ndarray:
-        """``(n,)`` whether the ceasefire package lies inside every principal's red lines."""
+        """``(n,)`` whether the ceasefire package lies inside every principal's red lines on
+        the issues it names: a ceasefire settles only those; the issues it leaves at the status
+        quo are deferred, not conceded (docs/model.md section 10)."""
         prm = self.params
         c = prm.ceasefire
+        named = np.array([k in self.spec.ceasefire.terms for k in self.issues])[:, None]
         tol = 1e-9
-        return ((c >= prm.red_lo - tol) & (c <= prm.red_hi + tol)).all(axis=0)
+        inside = (c >= prm.red_lo - tol) & (c <= prm.red_hi + tol)
+        return (inside | ~named).all(axis=0)
 
     def ceasefire_holds(self) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the

@@ -79,9 +79,12 @@ class MediatedProtocol(Protocol):
         return {"excess": self.model.params.claim}
 
     def opening_text(self) -> np.ndarray:
-        """The first text (base rule); with strategic responders, the planned round-1 text."""
+        """The round's text (base rule); with strategic responders, the text the drafter's plan
+        (made when the calendar opens, in round 1) tables this round."""
         if not self.strategic:
             return super().opening_text()
+        if self.model.steps > 1:  # planned when the calendar opened: this round's planned text
+            return self._planned_text(self.model.steps)[0]
         prm = self.model.params
         zeros = np.zeros_like(self.model.state.reservation)
         self._plan(1, zeros, np.clip(prm.walkout, 0.0, 1.0), np.ones(prm.n, dtype=bool))
