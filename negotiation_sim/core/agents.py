@@ -199,14 +199,24 @@ class PrincipalAgent(StateAgent):
         if getattr(self, "_terms", None) is None:
             return  # the protocol's gain is not this rule's (alternating offers' plan values)
         state = m.state
-        P = state.reservation.shape[0]
         cost = m.params.audience[i]
+        # Every decision bounds the value of war: the tightest bound from above (formats it
+        # attended) and from below (formats it refused) say all the decisions say together.
+        below = np.full(state.reservation.shape[1], np.inf)
+        above = np.full(state.reservation.shape[1], -np.inf)
         for f in np.flatnonzero(m.format_full):
             cut = self.attend_cutoff(cost[f] - threat[i])
-            cut = np.where(asked[f, i], cut, np.inf)
-            threshold = np.full((P, cut.size), np.inf)
-            threshold[i] = cut
-            state.beliefs.update(attend[f], threshold, state.shift)
+            said = asked[f, i] & (cut >= 0.0) & (cut < 1.0)  # as ``Beliefs.update`` reads it
+            below = np.where(said & attend[f, i], np.minimum(below, cut), below)
+            above = np.where(said & ~attend[f, i], np.maximum(above, cut), above)
+        beliefs = state.beliefs
+        learn = ~beliefs.known[i]
+        hi, lo = beliefs.hi.copy(), beliefs.lo.copy()
+        hi[i] = np.where(learn & np.isfinite(below),
+                         np.minimum(hi[i], below - state.shift[i]), hi[i])
+        lo[i] = np.where(learn & np.isfinite(above),
+                         np.maximum(lo[i], above - state.shift[i]), lo[i])
+        beliefs.hi, beliefs.lo = hi, lo
 
     def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
         """``(n,)`` the chance under the public beliefs that every other principal accepts a

@@ -114,7 +114,10 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
             text[:, idx] = fallback
         return text
     lowest, possible = solver.solve(th_lo, clout=ones)
-    fallback, _ = solver.solve(means)  # case 2
+    fallback = lowest.copy()  # case 2, drafted only where no text can pass
+    if not possible.all():
+        idx = np.flatnonzero(~possible)
+        fallback[:, idx] = solver.take(idx).solve(np.ascontiguousarray(means[:, idx]))[0]
     if solver.frontier is None or P != 2:  # case 5
         text, _ = solver.solve(th_lo, clout=weight)
         return np.where(possible[None], text, fallback)
@@ -142,12 +145,18 @@ def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
     """Uniform beliefs: where the Nash text on the lower ends gives a side more than the top
     of its belief (it accepts for sure), give that side exactly the top and the other the rest."""
     u = utilities(x, prefs)
+    x = np.array(x, copy=True)
     for i in (0, 1):
         over = u[i] > th_hi[i] + FEASIBILITY_TOL
         if over.any():
-            floor = np.where(np.arange(2)[:, None] == i, th_hi, -np.inf)
-            best, ok = proposer_text(prefs, 1 - i, floor, lo, hi)
-            x = np.where((over & ok)[None], best, x)
+            # Only the worlds where the side is over the top of its belief (each world's text is
+            # its own column: solving a subset gives the same numbers).
+            w = np.flatnonzero(over)
+            floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
+            best, ok = proposer_text(prefs.take(w), 1 - i, floor,
+                                     np.ascontiguousarray(lo[:, w]),
+                                     np.ascontiguousarray(hi[:, w]))
+            x[:, w[ok]] = best[:, ok]
     return x
 
 
