@@ -97,31 +97,47 @@ def test_bootstrap_interval_of_the_mean():
 # -- the horizon rule --------------------------------------------------------------------------
 
 
-def chunk(outcome, end_round, held_format=None, broken_round=None):
+def chunk(outcome, end_round, held_format=None, broken_round=None, leaders_round=None,
+          settled_round=None):
     outcome = np.asarray(outcome, dtype=np.int8)
     n = outcome.size
     held = (np.where(outcome == NO_SUMMIT, -1, 0) if held_format is None
             else np.asarray(held_format)).astype(np.int8)
-    return ChunkResult(first_world=0, outcome=outcome, held_format=held,
-                       end_round=np.asarray(end_round, dtype=np.int16),
+    end = np.asarray(end_round, dtype=np.int16)
+    signed = (outcome == AGREEMENT) | (outcome == CEASEFIRE)
+    return ChunkResult(first_world=0, outcome=outcome, held_format=held, end_round=end,
                        walked_out=np.zeros(n, bool), terms=np.zeros((1, n)),
                        utility=np.zeros((1, n)),
                        broken_round=None if broken_round is None
-                       else np.asarray(broken_round, dtype=np.int16))
+                       else np.asarray(broken_round, dtype=np.int16),
+                       leaders_round=np.asarray(leaders_round if leaders_round is not None
+                                                else np.where(outcome == AGREEMENT, end, -1),
+                                                dtype=np.int16),
+                       settled_round=np.asarray(settled_round if settled_round is not None
+                                                else np.where(signed, end, -1),
+                                                dtype=np.int16))
 
 
 def test_each_event_counts_its_outcomes_by_the_close():
-    c = chunk([AGREEMENT, CEASEFIRE, BREAKDOWN, NO_SUMMIT, AGREEMENT, CEASEFIRE],
-              [1, 2, 1, 0, 5, 6])
+    """Model v3: a summit is the leaders' meeting of both (``leaders_round``); a ceasefire or a
+    settlement counts from the round it took effect (``settled_round``), an agreement from its
+    signing. World 1: a delegations' ceasefire in round 2 held to the horizon; 2: the leaders met
+    in round 1 and signed nothing; 5: a ceasefire in round 2, in force at the horizon (round 6);
+    6: a ceasefire in round 2, then the leaders signed in round 5."""
+    c = chunk([AGREEMENT, CEASEFIRE, BREAKDOWN, NO_SUMMIT, AGREEMENT, CEASEFIRE, AGREEMENT],
+              [1, 2, 1, 0, 5, 6, 5], leaders_round=[1, -1, 1, -1, 4, -1, 5],
+              settled_round=[1, 2, -1, -1, 5, 2, 2])
     three = {e: Horizon(e, 3).happened(c).tolist()
              for e in ("summit", "agreement", "ceasefire", "settlement")}
-    assert three == {"summit": [True, True, True, False, True, True],
-                     "agreement": [True, False, False, False, False, False],
-                     "ceasefire": [False, True, False, False, False, False],
-                     "settlement": [True, True, False, False, False, False]}
-    # a summit happens in round 1: it needs one round to end by the close
+    assert three == {"summit": [True, False, True, False, False, False, False],
+                     "agreement": [True, False, False, False, False, False, False],
+                     "ceasefire": [False, True, False, False, False, True, True],
+                     "settlement": [True, True, False, False, False, True, True]}
     assert not Horizon("summit", 0).happened(c).any()
-    assert Horizon("settlement", 6).happened(c).tolist() == [True, True, False, False, True, True]
+    assert Horizon("summit", 4).happened(c).tolist() == [True, False, True, False, True, False,
+                                                         False]
+    assert Horizon("settlement", 6).happened(c).tolist() == [True, True, False, False, True,
+                                                             True, True]
 
 
 def test_holds_reads_the_follow_up():

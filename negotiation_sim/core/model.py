@@ -1,16 +1,21 @@
 """The ensemble summit model: N independent worlds simulated at once as one Mesa model.
 
-``SummitModel`` draws N worlds from a scenario and forms the summit in each (stage 1: the
-principals decide whether to attend each format). Each ``step()`` (Mesa's, counted by
-``model.steps``) then plays one round in every world still negotiating, in explicit phases:
+``SummitModel`` draws N worlds from a scenario. Talks are a calendar (docs/model.md section 8):
+each ``step()`` (Mesa's, counted by ``model.steps``) is one round in every world still open, in
+explicit phases:
 
 1. between-round changes: the scenario's events (``core.events``), in the talks and in the
-   signed texts being followed;
-2. the protocol's round: texts, answers, walk-outs, the deadline (``protocols``); then the
-   signed texts a side breaks (``core.durability``);
-3. pressure: each mediator presses in the worlds whose format it sits in, in the talks and in
-   the signed texts being followed;
-4. ending the worlds that end: agreements, and failed talks as ceasefire or breakdown.
+   signed texts being followed (shocks skip worlds with a ceasefire in force);
+2. convening (``convene``): every invited principal decides whether to attend each format on the
+   round's text, its audience cost and the mediators' blame; the chair convenes the first format
+   all invited attend and blames the refusals; the beliefs learn from the decisions;
+3. the session (``session``): the protocol's round (texts, answers, walk-outs), standing only
+   where principals sat; leaders sign, delegations' texts wait for them; the ceasefire is
+   answered at sessions of every principal; then the signed texts a side breaks
+   (``core.durability``);
+4. pressure and support: each mediator presses where its pressure bites, plus its blame; each
+   guarantor supports;
+5. at the horizon (``protocol.rounds``), every world still open ends (``end_at_horizon``).
 
 The talks (``talks``) and the signed texts being followed (``follow``) are two ensembles
 (``core.state.Ensemble``): each phase is handed the ensemble it acts on.
@@ -122,7 +127,7 @@ class SummitModel(mesa.Model):
         self._bound_texts()
         self.solver = NashSolver(self.params.prefs, self.params.clout, self.params.lo,
                                  self.params.hi)
-        # Reference solution concepts of every world, before formation compacts any away.
+        # Reference solution concepts of every world, before any world ends and is compacted.
         self.solutions = self._reference_solutions() if solutions else {}
         self._init_outputs()
         self.open = np.ones(n_worlds, dtype=bool)  # working worlds that have not ended yet

@@ -5,9 +5,10 @@ For each question the model's probability is the share of simulated worlds of th
 scenario in which the asked-about event happens in a round that ends by the day the question
 closes (round r ends ``asked + r * protocol.round_days``; ``config.backtest.rounds_by``):
 
-* ``summit``: a summit format is held. Formation comes before round 1 and the meeting takes
-  place in it, so a summit counts as happening in round 1 (it needs one round by ``closes``);
-* ``agreement`` / ``ceasefire``: the world ends so, in its ``end_round``; ``settlement``: either;
+* ``summit``: the leaders of every principal met (``leaders_round``) by ``closes``;
+* ``agreement``: signed by the leaders in a round by ``closes``; ``ceasefire``: one in force by
+  then (``settled_round``; also one later followed by a settlement); ``settlement``: a settlement
+  or a ceasefire took effect by then (``settled_round``);
 * ``holds``: a settlement signed in a round that ends by ``closes`` and not broken in the
   ``ceil(holds_days / round_days)`` follow-up rounds after its signing (``core.durability``;
   a text broken in follow-up round s lasted ``s - signed - 1`` whole rounds).
@@ -55,16 +56,21 @@ class Horizon:
 
     def happened(self, chunk: ChunkResult) -> np.ndarray:
         """``(n,)`` bool: the worlds of ``chunk`` where the event happened in time."""
-        if self.event == "summit":
-            return (chunk.held_format >= 0) & (self.rounds >= 1)
+        if self.event == "summit":  # the leaders of every principal met, by the close
+            met = chunk.leaders_round
+            return (met >= 1) & (met <= self.rounds)
         outcome, end = chunk.outcome, chunk.end_round
+        settled = chunk.settled_round  # the first settlement or ceasefire to take effect
         if self.event == "agreement":
-            kind = outcome == AGREEMENT
-        elif self.event == "ceasefire":
-            kind = outcome == CEASEFIRE
-        else:
+            signed = (outcome == AGREEMENT) & (end >= 1) & (end <= self.rounds)
+        elif self.event == "ceasefire":  # one in force by the close (also before a settlement)
+            cease = (outcome == CEASEFIRE) | ((outcome == AGREEMENT) & (settled < end))
+            signed = cease & (settled >= 1) & (settled <= self.rounds)
+        elif self.event == "settlement":
+            signed = (settled >= 1) & (settled <= self.rounds)
+        else:  # holds: what is signed is followed from the round the world ends in
             kind = (outcome == AGREEMENT) | (outcome == CEASEFIRE)
-        signed = kind & (end >= 1) & (end <= self.rounds)
+            signed = kind & (end >= 1) & (end <= self.rounds)
         if self.event != "holds":
             return signed
         broken = chunk.broken_round

@@ -1,8 +1,9 @@
 """Negotiation protocols: how the rounds of a summit are played.
 
 A protocol is selected by ``protocol.kind`` in the scenario: one module per protocol, each with
-its own state class and a ``play_round`` that returns a ``RoundResult`` (``base``). Summit
-formation, pressure and the ending of worlds belong to the model (``SummitModel.step``).
+its own state class and a ``play_round`` that returns a ``RoundResult`` (``base``). The calendar
+(who comes to the table), pressure and the ending of worlds belong to the model
+(``SummitModel.step``).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 A protocol is one module with its own state class (a ``TalksState`` subclass) and a
 ``play_round`` that returns a ``RoundResult``: which worlds agreed (on which text, worth what to
 each principal), which failed (a walk-out or the deadline) and each principal's value of war in
-that round. The model does the rest in its own phases: mediators press, then the worlds that end
-are recorded (``SummitModel.end_worlds``). Summit formation (``SummitModel._form``) asks the
-protocol only for its ``opening_text``.
+that round. The model does the rest in its own phases (``SummitModel.step``): what the round
+did stands only where principals sat, leaders sign, mediators press, worlds end at the horizon.
+The calendar (``SummitModel.convene``) asks the protocol only for the round's text
+(``opening_text``) and what principals expect from it (``expected_gain``).
 """
 
 from __future__ import annotations
