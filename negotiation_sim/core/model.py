@@ -60,7 +60,7 @@ from negotiation_sim.core.outcomes import (
 )
 from negotiation_sim.core.outputs import NAMES as OUTPUT_NAMES
 from negotiation_sim.core.outputs import allocate
-from negotiation_sim.core.preferences import accepts, utilities
+from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
 from negotiation_sim.core.protocols import make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solvers.nash import NashSolver
@@ -175,6 +175,9 @@ class SummitModel(mesa.Model):
         self.format_full = self.format_principals.all(axis=1)
         self.format_leaders = np.array([lv == "leaders" for lv in self.spec.levels()])
         self.format_signs = self.format_full & self.format_leaders
+        # The issues the ceasefire package names: its red lines bind only there.
+        terms = self.spec.ceasefire.terms if self.spec.ceasefire is not None else {}
+        self.ceasefire_named = np.array([k in terms for k in self.issues], dtype=bool)
 
     def _bound_texts(self) -> None:
         """Every text must lie inside all principals' red lines and under the guarantors' caps
@@ -228,7 +231,7 @@ class SummitModel(mesa.Model):
         text = self.protocol.opening_text()
         gain = self.protocol.expected_gain(text)  # (P, n)
         pre_ok = stacked(self.principals, "meets_preconditions", text) & prm.pre_ok[None]
-        threat = self._summed_over("threat", state.reservation)
+        threat = sum(rows(self.mediators, "threat", self.talks), np.zeros_like(state.reservation))
         attend = stacked(self.principals, "attends", gain, pre_ok, threat, axis=1)  # (F, P, n)
         pending = ~np.isnan(state.pending[0])
         if pending.any():
@@ -264,17 +267,9 @@ class SummitModel(mesa.Model):
                                  "held": held.copy()})
         return held, sitting
 
-    def _summed_over(self, verb: str, like: np.ndarray) -> np.ndarray:
-        """``(P, n)`` the sum over mediators, in row order, of ``mediator.verb(talks)``."""
-        total = np.zeros_like(like)
-        for mediator in in_rows(self.mediators):
-            total = total + getattr(mediator, verb)(self.talks)
-        return total
-
     def _blame(self, refused: np.ndarray, rejected: np.ndarray) -> None:
         if refused.any() or rejected.any():
-            for mediator in in_rows(self.mediators):
-                mediator.blames(self.talks, refused, rejected)
+            rows(self.mediators, "blames", self.talks, refused, rejected)
 
     def _learn_from_attending(self, attend: np.ndarray, asked: np.ndarray,
                               threat: np.ndarray) -> None:
@@ -446,10 +441,8 @@ class SummitModel(mesa.Model):
         quo are deferred, not conceded (docs/model.md section 10)."""
         prm = self.params
         c = prm.ceasefire
-        named = np.array([k in self.spec.ceasefire.terms for k in self.issues])[:, None]
-        tol = 1e-9
-        inside = (c >= prm.red_lo - tol) & (c <= prm.red_hi + tol)
-        return (inside | ~named).all(axis=0)
+        inside = (c >= prm.red_lo - FEASIBILITY_TOL) & (c <= prm.red_hi + FEASIBILITY_TOL)
+        return (inside | ~self.ceasefire_named[:, None]).all(axis=0)
 
     def ceasefire_holds(self) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the
@@ -459,8 +452,8 @@ class SummitModel(mesa.Model):
         if prm.ceasefire is None or not state.cease.any():
             return
         value = utilities(prm.ceasefire, prm.prefs)
-        limit = value + prm.breach + np.einsum("pkn,kn->pn", prm.deterrence, prm.ceasefire)
-        falls = state.cease & (state.reservation > limit + 1e-9).any(axis=0)
+        limit = threshold(prm, np.arange(prm.n), value, prm.ceasefire)
+        falls = state.cease & (state.reservation > limit + FEASIBILITY_TOL).any(axis=0)
         if falls.any():
             state.cease = state.cease & ~falls
 
