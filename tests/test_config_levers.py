@@ -40,7 +40,10 @@ def test_the_baseline_has_a_lever_for_every_pressure_offer_cost_red_line_and_val
                 *(f"actors.russia.red_lines.{i}" for i in range(3)),
                 "actors.ukraine.red_lines.0", "actors.ukraine.red_lines.1",
                 "actors.russia.reservation", "actors.ukraine.reservation",
-                "protocol.rounds", "protocol.information", "protocol.kind"}
+                "protocol.rounds", "protocol.information", "protocol.kind",
+                *(f"durability.breach_cost.{p}" for p in ("russia", "ukraine")),
+                "durability.deterrence.russia.guarantees", "durability.leverage",
+                *(f"durability.shifts.{p}.drift" for p in ("russia", "ukraine"))}
     assert set(paths) == expected
     assert [lv.group for lv in levers(sc)] == sorted((lv.group for lv in levers(sc)),
                                                       key=GROUPS.index)
@@ -52,6 +55,9 @@ def test_the_baseline_has_a_lever_for_every_pressure_offer_cost_red_line_and_val
     # A negative audience cost (a benefit of appearing) moves below 0.
     assert paths["actors.russia.audience_cost.us_russia"].low < 0
     assert paths["actors.ukraine.red_lines.0"].value == 0.8
+    # A drift may fall below 0 (a side's value of resuming the war may fall while a text holds).
+    assert paths["durability.shifts.russia.drift"].low < 0
+    assert paths["durability.leverage"].choices == ("follows", "ends")
     assert paths["protocol.kind"].choices == ("mediated", "alternating_offers",
                                               "expected_utility")
     for lv in paths.values():

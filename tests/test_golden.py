@@ -30,9 +30,12 @@ def golden_numbers() -> dict:
     reasons = np.concatenate([c.end_reason for c in chunks])
     agreed = outcome == 0
     calendar = {k: np.concatenate([getattr(c, k) for c in chunks])
-                for k in ("talks_round", "leaders_round", "settled_round", "sessions")}
+                for k in ("talks_round", "leaders_round", "settled_round", "sessions", "broken_round",
+                          "signings")}
+    resumed = np.concatenate([c.resumed for c in chunks])
     return {
         "calendar": {k: [int((v > 0).sum()), int(v[v > 0].sum())] for k, v in calendar.items()},
+        "resumed": int(resumed.sum()),
         "worlds": int(outcome.size),
         "outcomes": np.bincount(outcome, minlength=4).tolist(),
         "end_reasons": np.bincount(reasons, minlength=6).tolist(),

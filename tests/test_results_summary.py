@@ -101,3 +101,19 @@ def test_a_chunk_without_the_calendar_outputs_counts_as_no_meeting():
     m = acc.summary("s", 0)["meetings"]
     assert m["talks"]["share"] == 0.0 and m["by_round"]["talks"] == [0.0] * 4
     assert m["sessions"]["mean"] == 0.0
+
+
+def test_a_horizon_of_zero_rounds_is_one_round_in_the_summary_too():
+    """``protocol.rounds: 0`` runs one round (the model's horizon is at least 1): the summary's
+    calendar has that round (a fuzzer's find: it had none and failed)."""
+    import negotiation_sim as ns
+    from conftest import make_scenario
+
+    sc = make_scenario({
+        "name": "zero", "issues": {"share": {}},
+        "actors": {"a": {"role": "principal", "position": {"share": 1.0}, "reservation": 0.4},
+                   "b": {"role": "principal", "position": {"share": 0.0}, "reservation": 0.4}},
+        "protocol": {"rounds": 0}})
+    summary = ns.run(sc, runs=64, seed=0).summary
+    assert summary["meetings"]["talks"]["share"] == 1.0
+    assert len(summary["meetings"]["by_round"]["talks"]) == 1

@@ -12,7 +12,7 @@ negotiating (``core.events`` carries them out):
 Targets are dotted paths, as in experiment files, to the per-world numbers that can change while
 talks go on. ``TARGETS`` is the one list of them: each ``EventTarget`` says which paths it
 covers (a pattern such as ``actors.<mediator>.pressure.<principal>``), which per-world array it
-changes and how, and whether the signed texts being followed carry it. Validation
+changes and how, and whether it moves a signed text's fate. Validation
 (``target_error``), the compilation of events to rows of arrays (``EventTarget.rows``, read by
 ``core.events``) and the follow-up of signed texts (``core.durability``) all read it, so a new
 target is one entry here. Any other path is a validation error with its file and line.
@@ -51,8 +51,9 @@ class EventTarget:
         then: what must be recomputed after a change: ``sum_pressure`` (the mediators'
             pressure and backlash on each principal), ``bound_texts`` (the bounds on texts and
             the ceasefire package under the caps), or None.
-        followed: whether the signed texts being followed carry it (events keep changing it
-            after the signing); a target nothing reads after the signing is not carried.
+        followed: whether it moves what a signed text's fate depends on (the value of war,
+            the pressure): events change every target in the signed texts being followed too,
+            since a broken text's world rejoins the talks, but only these matter before then.
         section: the optional scenario section the target needs (``ceasefire``), or None.
     """
 

@@ -44,7 +44,7 @@ from negotiation_sim.config.yamlio import InputError, Problem, YamlDoc
 Kind = Literal["float", "int", "choice"]
 
 GROUPS = ("Mediator pressure", "Guarantor offers", "Audience costs", "Red lines",
-          "Values of war", "Protocol")
+          "Values of war", "Protocol", "After the signing")
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,33 @@ def levers(sc: Scenario) -> list[Lever]:
                      choices=get_args(ProtocolOptions.model_fields["information"].annotation)))
     out.append(Lever("protocol.kind", GROUPS[5], "bargaining protocol", "choice", p.kind,
                      choices=tuple(PROTOCOL_KINDS)))
+    if sc.durability.rounds > 0:
+        out.extend(_durability_levers(sc))
+    return out
+
+
+def _durability_levers(sc: Scenario) -> list[Lever]:
+    """What holds a signed text and what breaks it (``durability``): each principal's cost of
+    breaking, the deterrence the scenario names, each shift's drift, and the leverage."""
+    d, g = sc.durability, GROUPS[6]
+    out: list[Lever] = []
+    for p in sc.principals:
+        v = d.breach_cost.get(p, 0.0)
+        out.append(_number(f"durability.breach_cost.{p}", g, f"{_name(sc, p)}: what breaking a "
+                           "signed text costs it a round", v, 0.0, _hi(v, 0.1), 0.005, "scale"))
+    for p, by_issue in d.deterrence.items():
+        for k, v in by_issue.items():
+            out.append(_number(f"durability.deterrence.{p}.{k}", g, f"{_name(sc, p)}: cost of "
+                               f"breaking added per unit of {k} signed", v, 0.0, _hi(v, 0.3),
+                               0.01, "scale"))
+    for p, shift in d.shifts.items():
+        v = shift.drift
+        top = _hi(v, 0.01)
+        out.append(_number(f"durability.shifts.{p}.drift", g, f"{_name(sc, p)}: rise a round in "
+                           "its value of resuming the war while a text holds", v, -top, top,
+                           0.0005))
+    out.append(Lever("durability.leverage", g, "mediators' pressure after the signing",
+                     "choice", d.leverage, choices=("follows", "ends")))
     return out
 
 

@@ -224,6 +224,20 @@ class Ceasefire(BaseModel):
     terms: dict[str, Union[Literal["status_quo"], Unit]] = Field(default_factory=dict)
 
 
+class Shift(BaseModel):
+    """How a principal's value of resuming the war moves while a signed text holds (the
+    fighting has stopped, so the battlefield's shocks do not): a drift a round (rearmament,
+    aid, mobilisation) and jumps (a partner stepping back, a change of government), each round
+    with probability ``jump_rate`` (docs/model.md section 11)."""
+
+    model_config = _STRICT
+    drift: Finite = Field(0.0, description="Change in the value of resuming the war a round "
+                          "while a text holds (utility scale; negative: it falls).")
+    jump_rate: Unit = Field(0.0, description="Chance a round of a jump.")
+    jump: Finite = Field(0.0, description="Size of a jump in the value of resuming the war "
+                         "(utility scale; negative: it falls).")
+
+
 class Durability(BaseModel):
     """Following signed texts after the signing: when does a side break one?"""
 
@@ -237,6 +251,14 @@ class Durability(BaseModel):
     deterrence: dict[str, dict[str, NonNeg]] = Field(
         default_factory=dict, description="Principal -> issue -> extra cost of breaking per unit "
         "of the signed text's value on that issue (guarantees and peacekeepers act here).")
+    shifts: dict[str, Shift] = Field(
+        default_factory=dict, description="Principal -> how its value of resuming the war "
+        "moves while a text holds (drift and jumps; default none).")
+    leverage: Literal["follows", "ends"] = Field(
+        "follows", description="The mediators' pressure once the talks end in a text (a "
+        "settlement signed, or a ceasefire in force at the horizon): `follows` the text (keeps "
+        "biting, as sanctions kept in force), or `ends` (lifted, as sanctions relief and a "
+        "mediator who leaves: what it had taken off a side's value of war comes back).")
 
 
 class Scenario(BaseModel):
@@ -408,6 +430,7 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     yield from _check_keys(("durability", "deterrence"), d.deterrence, principals, "principal")
     for p, by_issue in d.deterrence.items():
         yield from _check_keys(("durability", "deterrence", p), by_issue, issues, "issue")
+    yield from _check_keys(("durability", "shifts"), d.shifts, principals, "principal")
 
     need, loc = world_bytes(sc)
     if need > limits.MAX_WORLD_BYTES:

@@ -358,11 +358,18 @@ class MediatorAgent(StateAgent):
         here = ensemble.state.present[self.index]
         return here | (self.spec.pressure_applies == "always")
 
-    def presses(self, ensemble: Ensemble) -> None:
+    def presses(self, ensemble: Ensemble, where: np.ndarray | None = None) -> None:
         """Lower (or raise) the pressured principals' value of war for the next round where its
         pressure bites, in ``ensemble`` (the talks, or the signed texts being followed; public:
-        everyone sees sanctions)."""
-        ensemble.move_values(-self.pressure_on(self.reach(ensemble), ensemble))
+        everyone sees sanctions); ``where``: only in these worlds (None: all)."""
+        reach = self.reach(ensemble)
+        delta = -self.pressure_on(reach if where is None else reach & where, ensemble)
+        if where is not None:
+            delta = np.where(where, delta, 0.0)  # blame too is lifted there
+        ensemble.move_values(delta)
+        state = ensemble.state
+        if state.pressed is not None:
+            state.pressed = state.pressed + delta
 
     def convenes(self, attend: np.ndarray) -> np.ndarray:
         """``(n,)`` the format it convenes in each world (``first_attended``)."""

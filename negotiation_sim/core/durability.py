@@ -1,73 +1,83 @@
-"""After the signing: following signed texts while the war's values keep moving.
+"""After the signing: the commitment problem, on the calendar.
 
-A text signed in round t (an agreement, or the ceasefire package) is followed for
-``durability.rounds`` rounds. In each follow-up round the scenario's events and pressure keep
-moving the values of war, exactly as during the talks, and principal i breaks the text in the
-first follow-up round s where
+A text that takes effect in round t (a settlement signed by the leaders, or the ceasefire
+package in force at the horizon) is followed until the later of the horizon and round
+t + ``durability.rounds``. While it holds, the fighting has stopped: the battlefield's shocks no
+longer fire. What moves a side's value of resuming the war is what the commitment problem names,
+shifts in power (Fearon 1995, section on commitment problems; Powell 2006 on large, rapid
+shifts): a drift a round (rearmament, aid, mobilisation) and jumps (a partner stepping back),
+each a scenario field (``durability.shifts``), plus the scenario's scheduled events. Principal i
+breaks the text in the first followed round s where
 
     w_i(s) > u_i(x) + breach_cost_i + sum_k deterrence_ik x_k
 
-(the commitment problem: a side keeps a deal only while the war is worth less than the deal
-plus the cost of breaking it; Fearon 1995, Powell 2006; guarantees and peacekeepers raise that
-cost, Walter 2002, Fortna 2004). The signed worlds live in their own small ensemble
-(``FollowUp``, a ``core.state.Ensemble``), compacted as they break or reach the end of the
-follow-up.
+(a side keeps a deal only while resuming the war is worth less than the deal plus the cost of
+breaking it; guarantees and peacekeepers written into the text raise that cost for the side they
+deter, Walter 2002, Fortna 2004). The mediators' pressure either follows the text (sanctions
+kept in force keep biting) or ends at the signing (``durability.leverage: ends``: relief is a
+term of the text, so what the pressure had taken off a side's value of war comes back; Beardsley
+2008 on leverage-induced deals that fail once the leverage fades).
+
+A break inside the horizon resumes the war: the world goes back to the talks with its values of
+war, shocks and pressure as before the signing, and the mediator may convene again
+(``SummitModel.check_signed``). The signed worlds live in their own ensemble (``FollowUp``, a
+``core.state.Ensemble``) that keeps every parameter and the whole talks' state, so a world can
+rejoin the talks exactly as it left them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from negotiation_sim.config.events import TARGETS
 from negotiation_sim.core import columns
 from negotiation_sim.core.agents import stacked
 from negotiation_sim.core.preferences import Preferences
 from negotiation_sim.core.state import Ensemble, TalksState
 from negotiation_sim.core.worlds import WorldParams
 
-# What following a signed text reads of its world's parameters whatever the events: the world's
-# index, the value of war before any change (values of war move from it), the mediators'
-# pressure and backlash (they keep pressing) and the events' per-world values; and the arrays
-# of every event target the follow-up carries (``EventTarget.followed``). Nothing else is kept.
-FOLLOWED = tuple(dict.fromkeys(("world", "reservation", "pressure", "backlash", "events",
-                                *(t.array for t in TARGETS if t.followed))))
+# spawn_key[2] of the jumps' streams (0: inputs, 1: walk-outs, 3: events).
+JUMP_STREAM = 4
 
 
 def followed(params: WorldParams, state: TalksState, where: np.ndarray
              ) -> tuple[WorldParams, TalksState]:
-    """The parameters (``FOLLOWED``; the others None) and the talks' state (its
-    ``TalksState`` part) of worlds ``where``, for following their signed texts."""
-    slim = replace(params, **{f.name: None for f in fields(params) if f.name not in FOLLOWED})
-    talks = TalksState(**{f.name: getattr(state, f.name) for f in fields(TalksState)})
-    # What is signed is fixed: the calendar's ceasefire and waiting text do not follow it.
-    talks = replace(talks, cease=None, pending=None, met=None)
-    return slim.take(where), talks.take(where)
+    """The parameters and the talks' state of worlds ``where``, for following their signed
+    texts: everything is kept (a broken text sends its world back to the talks); the calendar's
+    ceasefire and waiting text do not follow what is signed."""
+    params, state = params.take(where), state.take(where)
+    n = where.size
+    state = replace(state, cease=np.zeros(n, dtype=bool),
+                    pending=np.full((params.status_quo.shape[0], n), np.nan))
+    return params, state
 
 
 @dataclass
 class FollowUp(Ensemble):
     """The signed texts being followed: an ensemble whose worlds are in no particular order.
 
-    Events and the mediators' pressure act on it as on the talks (``SummitModel.step`` hands
-    it to them); texts are fixed, so it has no solver and no bounds on texts.
+    Events and (with ``leverage: follows``) the mediators' pressure act on it as on the talks
+    (``SummitModel.step`` hands it to them); texts are fixed, so it has no solver.
 
     Attributes:
-        params: the drawn parameters of these worlds that the follow-up uses (``FOLLOWED``;
-            ``params.world``: their run indices).
+        params: the drawn parameters of these worlds (``params.world``: their run indices).
         state: their working state (values of war, shifts, pressure, presence, beliefs).
         threshold: ``(P, n)`` what each principal's value of war must exceed for it to break
             the text: the text's worth to it plus the cost of breaking.
-        signed: ``(n,)`` the round each text was signed in.
+        signed: ``(n,)`` the round each text took effect in.
+        lifted: ``(n,)`` whether the mediators' pressure was lifted at the signing (it no
+            longer presses there, ``durability.leverage: ends``).
     """
 
     threshold: np.ndarray
     signed: np.ndarray
+    lifted: np.ndarray
 
     def take(self, idx: np.ndarray) -> FollowUp:
         return FollowUp(self.params.take(idx), self.state.take(idx),
-                        columns.take(self.threshold, idx), self.signed.take(idx))
+                        columns.take(self.threshold, idx), self.signed.take(idx),
+                        self.lifted.take(idx))
 
     def join(self, other: FollowUp | None) -> FollowUp:
         """These worlds and ``other``'s (each world is followed on its own: order is no
@@ -76,7 +86,10 @@ class FollowUp(Ensemble):
             return self
         if self.n == 0:
             return other
-        return _concat(self, other)
+        return FollowUp(concat(self.params, other.params), concat(self.state, other.state),
+                        np.concatenate([self.threshold, other.threshold], axis=-1),
+                        np.concatenate([self.signed, other.signed]),
+                        np.concatenate([self.lifted, other.lifted]))
 
     def breaks(self, principals) -> tuple[np.ndarray, np.ndarray]:
         """``(broken (n,), by (n,))``: worlds where some principal breaks its text
@@ -96,23 +109,44 @@ def threshold(params: WorldParams, where: np.ndarray, value: np.ndarray,
     return value + columns.take(params.breach, where) + deterrence
 
 
-def _concat(a: FollowUp, b: FollowUp) -> FollowUp:
-    def cat(x, y):
-        if x is None:
-            return None
-        if isinstance(x, Preferences):  # ``quadratic`` is per actor, not per world
-            return Preferences(cat(x.position, y.position), cat(x.salience, y.salience),
-                               cat(x.power, y.power), x.quadratic)
-        if isinstance(x, np.ndarray):
-            return columns.concat(x, y)
-        if isinstance(x, dict):
-            return {k: columns.concat(x[k], y[k]) for k in x}
-        if isinstance(x, tuple):  # the events' values: one entry per event
-            return tuple(cat(u, v) for u, v in zip(x, y))
-        if hasattr(x, "__dataclass_fields__"):
-            return replace(x, **{f: cat(getattr(x, f), getattr(y, f))
-                                 for f in x.__dataclass_fields__})
-        return x
-    return FollowUp(cat(a.params, b.params), cat(a.state, b.state),
-                    np.concatenate([a.threshold, b.threshold], axis=-1),
-                    np.concatenate([a.signed, b.signed]))
+def shift_values(ensemble: Ensemble, holds: np.ndarray | None, jumps: np.ndarray) -> None:
+    """Move each principal's value of resuming the war by its drift, plus its jump where this
+    round's uniform (``jumps``: ``(P, n)``, the ensemble's worlds) falls below its jump rate, in
+    the worlds where a text holds (``holds``: ``(n,)``; None: every world). Public, like every
+    change to a value of war (``Ensemble.move_values``)."""
+    prm = ensemble.params
+    delta = prm.drift + np.where(jumps < prm.jump_rate, prm.jump, 0.0)
+    if holds is not None:
+        delta = np.where(holds, delta, 0.0)
+    if np.any(delta):
+        ensemble.move_values(delta)
+
+
+def lift_pressure(ensemble: Ensemble) -> None:
+    """Give back what the mediators' pressure took off each value of war (sanctions relief at
+    the signing, ``durability.leverage: ends``; the follow-up presses no more where
+    ``FollowUp.lifted``)."""
+    state = ensemble.state
+    if state.pressed is not None and np.any(state.pressed):
+        ensemble.move_values(-state.pressed)
+        state.pressed = np.zeros_like(state.pressed)
+
+
+def concat(a, b):
+    """Two ensembles' parameters or states (or any field of them) side by side, worlds on the
+    last axis (constants that agree stay constants, ``core.columns``)."""
+    if a is None:
+        return None
+    if isinstance(a, Preferences):  # ``quadratic`` is per actor, not per world
+        return Preferences(concat(a.position, b.position), concat(a.salience, b.salience),
+                           concat(a.power, b.power), a.quadratic)
+    if isinstance(a, np.ndarray):
+        return columns.concat(a, b)
+    if isinstance(a, dict):
+        return {k: columns.concat(a[k], b[k]) for k in a}
+    if isinstance(a, tuple):  # the events' values: one entry per event
+        return tuple(concat(u, v) for u, v in zip(a, b))
+    if hasattr(a, "__dataclass_fields__"):
+        return replace(a, **{f: concat(getattr(a, f), getattr(b, f))
+                             for f in a.__dataclass_fields__})
+    return a

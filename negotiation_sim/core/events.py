@@ -1,8 +1,9 @@
 """Events between rounds, carried out on the live worlds (the schema is ``config.events``).
 
 Before every round from round 2 on, in file order, each event that fires changes its targets in
-every world still negotiating, and in the signed texts being followed the targets they carry
-(``SummitModel.between_rounds`` hands both ensembles over):
+every world still negotiating and in the signed texts being followed (``SummitModel.between_rounds``
+hands both ensembles over), except that nobody fights where a text holds: shocks skip the signed
+texts and the worlds with a ceasefire in force (``core.durability``):
 
 - a shock draws one value ``z`` per world from its distribution; target ``k`` moves by
   ``loading_k * z``;
@@ -115,6 +116,8 @@ class EventRunner:
         """Event ``i``'s changes in ``ensemble``, given its draws there (``here``)."""
         event, m = self.events[i], self.model
         if isinstance(event, Shock):
+            if followed:
+                return  # a signed text holds: nobody fights, nothing shocks
             # A ceasefire in force stops the fighting, and with it the battlefield's shocks.
             calm = ensemble.state.cease
             where = np.ones(here.shape, dtype=bool) if calm is None else ~calm
@@ -122,21 +125,21 @@ class EventRunner:
             values = ensemble.params.events[i]
             where = here < values.probability
         for c in self.changes[i]:
-            if followed and not c.target.followed:
-                continue  # nothing reads it after the signing
             if c.mode == "load":
                 amount = c.loading * here
             else:
                 amount = (values.set if c.mode == "set" else values.add)[c.slot]
-            self._change(c, ensemble, where, amount)
+            self._change(c, ensemble, where, amount, followed)
         if m.trace_enabled and not followed:
             m.history.append({"stage": "event", "round": rnd, "event": event.name,
                               "world": self._index(ensemble), "fired": where.copy(),
                               "reservation": ensemble.state.reservation.copy()})
 
     def _change(self, c: Change, ensemble: Ensemble, where: np.ndarray,
-                amount: np.ndarray) -> None:
-        """Change ``c``'s target in the worlds ``where`` of ``ensemble`` by ``amount``."""
+                amount: np.ndarray, followed: bool = False) -> None:
+        """Change ``c``'s target in the worlds ``where`` of ``ensemble`` by ``amount``
+        (``followed``: the signed texts being followed, which keep every parameter so that a
+        broken text's world rejoins the talks as they are now)."""
         t = c.target
         if t.changes == "value_of_war":
             i = c.rows[0]
@@ -155,8 +158,8 @@ class EventRunner:
         array[c.rows] = np.where(where, new, now)
         if t.then == "sum_pressure":
             self.model.refresh_pressure(ensemble)
-        elif t.then == "bound_texts":  # texts are drafted in the talks only: such targets
-            self.model.rebound()  # are not followed (tests/test_core_event_targets.py)
+        elif t.then == "bound_texts" and not followed:
+            self.model.rebound()  # a world rejoining the talks is rebounded then
 
 
 def _compile(event, ids: dict[str, list[str]]) -> list[Change]:

@@ -5,14 +5,15 @@ each ``step()`` (Mesa's, counted by ``model.steps``) is one round in every world
 explicit phases:
 
 1. between-round changes: the scenario's events (``core.events``), in the talks and in the
-   signed texts being followed (shocks skip worlds with a ceasefire in force);
+   signed texts being followed (shocks skip worlds where a text holds), then the shifts in power
+   where a text holds (``durability.shifts``);
 2. convening (``convene``): every invited principal decides whether to attend each format on the
    round's text, its audience cost and the mediators' blame; the chair convenes the first format
    all invited attend and blames the refusals; the beliefs learn from the decisions;
 3. the session (``session``): the protocol's round (texts, answers, walk-outs), standing only
    where principals sat; leaders sign, delegations' texts wait for them; the ceasefire is
    answered at sessions of every principal; then the signed texts a side breaks
-   (``core.durability``);
+   (``core.durability``): a break before the horizon sends the world back to the talks;
 4. pressure and support: each mediator presses where its pressure bites, plus its blame; each
    guarantor supports;
 5. at the horizon (``protocol.rounds``), every world still open ends (``end_at_horizon``).
@@ -47,7 +48,15 @@ from negotiation_sim.core.agents import (
     stacked,
 )
 from negotiation_sim.core.beliefs import priors_of
-from negotiation_sim.core.durability import FollowUp, followed, threshold
+from negotiation_sim.core.durability import (
+    JUMP_STREAM,
+    FollowUp,
+    concat,
+    followed,
+    lift_pressure,
+    shift_values,
+    threshold,
+)
 from negotiation_sim.core.events import EventRunner
 from negotiation_sim.core.outcomes import (
     AGREEMENT,
@@ -58,6 +67,7 @@ from negotiation_sim.core.outcomes import (
     ChunkResult,
     EndReason,
 )
+from negotiation_sim.core.outputs import BY_NAME
 from negotiation_sim.core.outputs import NAMES as OUTPUT_NAMES
 from negotiation_sim.core.outputs import allocate
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
@@ -132,12 +142,15 @@ class SummitModel(mesa.Model):
         self._init_outputs()
         self.open = np.ones(n_worlds, dtype=bool)  # working worlds that have not ended yet
         self._walk_rngs = self._walk_generators(seed, point, first_world)
+        self._jump_rngs = (self._walk_generators(seed, point, first_world, JUMP_STREAM)
+                           if self._jumps_possible() else [])
         self.datacollector = mesa.DataCollector(model_reporters={k: k for k in REPORTERS})
         self.protocol = make_protocol(scenario.protocol.kind, self)
         self.state = self.protocol.initial_state()
         self.events = EventRunner(self, seed, point)
         self.follow = FollowUp(*followed(self.params, self.state, np.arange(0)),
-                               np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64))
+                               np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64),
+                               np.zeros(0, dtype=bool))
         self.horizon = max(scenario.protocol.rounds, 1)  # the last round anything can be agreed
         self.refresh_pressure()
         self.running = self.params.n > 0
@@ -194,10 +207,17 @@ class SummitModel(mesa.Model):
         prm = self.params
         self.solver = NashSolver(prm.prefs, prm.clout, prm.lo, prm.hi)
 
-    def _walk_generators(self, seed: int, point: int, first_world: int) -> list[np.random.Generator]:
+    def _walk_generators(self, seed: int, point: int, first_world: int,
+                         stream: int = 1) -> list[np.random.Generator]:
         first = first_world // BLOCK
         n_blocks = -(-self.n_worlds // BLOCK)
-        return [block_generator(seed, point, b, stream=1) for b in range(first, first + n_blocks)]
+        return [block_generator(seed, point, b, stream=stream)
+                for b in range(first, first + n_blocks)]
+
+    def _jumps_possible(self) -> bool:
+        """Whether some principal's value of resuming the war can jump while a text holds."""
+        return any(s.jump_rate != 0 and s.jump != 0
+                   for s in self.spec.durability.shifts.values())
 
     def _reference_solutions(self) -> dict[str, np.ndarray]:
         """Nash, Kalai-Smorodinsky, weighted mean and median texts, each ``(K, N)``."""
@@ -356,14 +376,14 @@ class SummitModel(mesa.Model):
         self.between_rounds(rnd, self.talks, self.follow)
         self.protocol.tabled = None
         if self.params.n:
-            self.ceasefire_holds()
+            self.ceasefire_holds(rnd)
             held, sitting = self.convene(rnd)
             self.session(rnd, held, sitting)
         self.follow = self.check_signed(rnd, self.follow)
         rows(self.mediators, "presses", self.talks)
         rows(self.guarantors, "supports", self.talks)
-        if self.follow.n:
-            rows(self.mediators, "presses", self.follow)
+        if self.follow.n and not self.follow.lifted.all():
+            rows(self.mediators, "presses", self.follow, ~self.follow.lifted)
         if self.params.n and self.protocol.deadline(rnd):
             self.end_at_horizon(rnd)
         self.protocol.tabled = None
@@ -409,7 +429,7 @@ class SummitModel(mesa.Model):
             signed_now = signed_now | signing
         if signed_now.any():
             value = utilities(text, prm.prefs)
-            self._settled(rnd, signed_now)
+            self._settled(rnd, signed_now, AGREEMENT)
             self.record_reason(signed_now, EndReason.AGREED)
             self.finish(signed_now, AGREEMENT, rnd, text=text, value=value, war=state.reservation)
         walked = (np.zeros(prm.n, dtype=bool) if result.walked is None else result.walked)
@@ -433,7 +453,7 @@ class SummitModel(mesa.Model):
         new = new & taken & self._ceasefire_allowed()
         if new.any():
             state.cease = state.cease | new
-            self._settled(rnd, new)
+            self._settled(rnd, new, CEASEFIRE)
 
     def _ceasefire_allowed(self) -> np.ndarray:
         """``(n,)`` whether the ceasefire package lies inside every principal's red lines on
@@ -444,7 +464,7 @@ class SummitModel(mesa.Model):
         inside = (c >= prm.red_lo - FEASIBILITY_TOL) & (c <= prm.red_hi + FEASIBILITY_TOL)
         return (inside | ~self.ceasefire_named[:, None]).all(axis=0)
 
-    def ceasefire_holds(self) -> None:
+    def ceasefire_holds(self, rnd: int) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the
         package's worth plus its cost of breaking (the rule signed texts are held to,
         ``core.durability``); the fighting, and its shocks, resume."""
@@ -453,14 +473,22 @@ class SummitModel(mesa.Model):
             return
         value = utilities(prm.ceasefire, prm.prefs)
         limit = threshold(prm, np.arange(prm.n), value, prm.ceasefire)
-        falls = state.cease & (state.reservation > limit + FEASIBILITY_TOL).any(axis=0)
+        over = state.reservation > limit + FEASIBILITY_TOL
+        falls = state.cease & over.any(axis=0)
         if falls.any():
             state.cease = state.cease & ~falls
+            idx = self.live[falls]
+            self._record_break(idx, rnd, np.argmax(over, axis=0)[falls])
+            self.resumed[idx] = True
 
-    def _settled(self, rnd: int, mask: np.ndarray) -> None:
+    def _settled(self, rnd: int, mask: np.ndarray, kind: int) -> None:
+        """A text of ``kind`` (agreement, ceasefire) takes effect in the worlds ``mask``: count
+        it, and date the first spell of peace and say what began it."""
         idx = self.live[mask]
+        self.signings[idx] += 1
         idx = idx[self.settled_round[idx] < 0]
         self.settled_round[idx] = rnd
+        self.settled_kind[idx] = kind
 
     def end_at_horizon(self, rnd: int) -> None:
         """The horizon: every world still open ends, as a ceasefire where one is in force, a
@@ -484,25 +512,71 @@ class SummitModel(mesa.Model):
 
     def between_rounds(self, rnd: int, talks: Ensemble, signed: FollowUp) -> None:
         """Phase 1: the scenario's events between rounds, before round ``rnd`` (from round 2),
-        in the worlds of ``talks`` and in the ``signed`` texts being followed."""
-        if rnd >= 2:
-            self.events.apply(rnd, talks, signed if signed.n else None)
+        in the worlds of ``talks`` and in the ``signed`` texts being followed; then, where a
+        text holds (a ceasefire in force in the talks, every signed text followed), the shifts
+        in power that move the values of resuming the war (``durability.shifts``)."""
+        if rnd < 2:
+            return
+        self.events.apply(rnd, talks, signed if signed.n else None)
+        if not self.spec.durability.shifts:
+            return
+        jumps = self.jump_draws()
+        if talks.n and talks.state.cease.any():
+            shift_values(talks, talks.state.cease, jumps[:, self.live])
+        if signed.n:
+            shift_values(signed, None, jumps[:, signed.params.world - self.first_world])
+
+    def jump_draws(self) -> np.ndarray:
+        """This round's uniforms for the jumps in the values of resuming the war, ``(P, chunk)``
+        (every block draws for all its worlds every round, as ``walk_draws``; ones where no
+        jump is possible)."""
+        P = len(self.principals)
+        if not self._jump_rngs:
+            return np.ones((P, self.n_worlds))
+        full = np.concatenate([g.random((P, BLOCK)) for g in self._jump_rngs], axis=1)
+        return full[:, :self.n_worlds]
 
     def check_signed(self, rnd: int, follow: FollowUp) -> FollowUp:
-        """Phase 2 for the signed texts ``follow``: a principal breaks a text in the first
-        follow-up round its value of war exceeds the text's worth plus the cost of breaking; a
-        text followed for ``durability.rounds`` rounds without a break holds
-        (``core.durability``). Records the breaks; returns the texts still followed."""
+        """Phase 3 for the signed texts ``follow``: a principal breaks a text in the first
+        round after its signing in which its value of war exceeds the text's worth plus the
+        cost of breaking (``core.durability``). A break before the horizon resumes the war and
+        sends the world back to the talks (``resume``); a text is followed until the later of
+        the horizon and ``durability.rounds`` rounds after its signing. Records the breaks;
+        returns the texts still followed."""
         if follow.n == 0:
             return follow
-        due = follow.signed < rnd
         broken, by = follow.breaks(self.principals)
-        broken &= due
+        broken &= follow.signed < rnd
         idx = follow.params.world - self.first_world
-        self.broken_round[idx[broken]] = rnd
-        self.broken_by[idx[broken]] = by[broken]
-        done = broken | (rnd - follow.signed >= self.spec.durability.rounds)
+        self._record_break(idx[broken], rnd, by[broken])
+        back = broken & (rnd < self.horizon)
+        if back.any():
+            self.resume(follow.take(np.flatnonzero(back)))
+        until = np.maximum(self.horizon, follow.signed + self.spec.durability.rounds)
+        done = broken | (rnd >= until)
         return follow.take(np.flatnonzero(~done)) if done.any() else follow
+
+    def _record_break(self, idx: np.ndarray, rnd: int, by: np.ndarray) -> None:
+        """Date the end of the first spell of peace (``settled_round`` to ``broken_round``) in
+        the chunk's worlds ``idx``, and who ended it (``by``); later breaks are not recorded."""
+        first = self.broken_round[idx] < 0
+        self.broken_round[idx[first]] = rnd
+        self.broken_by[idx[first]] = by[first]
+
+    def resume(self, back: FollowUp) -> None:
+        """The war resumes in the worlds of ``back`` (their texts broke before the horizon):
+        they rejoin the talks with their values of war, beliefs, blame and pressure as the
+        follow-up left them, and what their signing had recorded is undone (they end again,
+        at a later signing or at the horizon)."""
+        idx = back.params.world - self.first_world
+        self.resumed[idx] = True
+        for name in ("outcome", "end_reason", "end_round", "terms", "utility", "war"):
+            array = getattr(self, name)
+            array[..., idx] = BY_NAME[name].fill
+        self.params = concat(self.params, back.params)
+        self.state = concat(self.state, back.state)
+        self.open = np.concatenate([self.open, np.ones(back.n, dtype=bool)])
+        self.rebound()  # the bounds an event may have moved while the text held; the solver
 
     def run(self) -> SummitModel:
         """Play rounds until every world has ended (Mesa's ``run_model``); returns the model."""
@@ -602,15 +676,26 @@ class SummitModel(mesa.Model):
                 others = self.params.others.take(np.flatnonzero(mask))
                 self.utility[P:, idx] = utilities(text[:, mask], others)
             if value is not None and self.spec.durability.rounds > 0:
-                self._sign(np.flatnonzero(mask), text, value, rnd)
+                settled = np.broadcast_to(out == AGREEMENT, mask.shape)[mask]
+                where = np.flatnonzero(mask)
+                for kind in (True, False):
+                    if (settled == kind).any():
+                        self._sign(where[settled == kind], text, value, rnd, kind)
         self.open = self.open & ~mask
 
-    def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int) -> None:
-        """Start following the texts signed in the working worlds ``where`` in round ``rnd``."""
+    def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int,
+              settlement: bool) -> None:
+        """Start following the texts signed in the working worlds ``where`` in round ``rnd``
+        (``settlement``: signed by the leaders, else a ceasefire at the end of the talks). The
+        mediation ends here, so with ``durability.leverage: ends`` its pressure is lifted."""
         params, state = followed(self.params, self.state, where)
+        lift = self.spec.durability.leverage == "ends"
         new = FollowUp(params, state,
                        threshold(self.params, where, value[:, where], text[:, where]),
-                       np.full(where.size, rnd, dtype=np.int64))
+                       np.full(where.size, rnd, dtype=np.int64),
+                       np.full(where.size, lift, dtype=bool))
+        if lift:
+            lift_pressure(new)
         self.follow = new.join(self.follow)
 
     def compact(self) -> None:

@@ -94,11 +94,13 @@ OUTPUTS: tuple[Output, ...] = (
     Output("walked_out_by", "walked_out_by", "int8", WORLD, -1, "principal",
            "the first principal to walk out (null: none)", codes="principals"),
     Output("broken_round", "broken_round", "int16", WORLD, -1, "rounds",
-           "the follow-up round in which a signed text broke (null: it held or none was "
-           "signed)", "share of signed texts holding, by rounds after signing",
-           null_below=0),
+           "the round the first text in force broke and the war resumed, ending the first "
+           "spell of peace that began in settled_round (null: it held while followed, or "
+           "nothing took effect)", "share of first texts holding, by rounds after they took "
+           "effect, with 95% Wilson intervals", null_below=0),
     Output("broken_by", "broken_by", "int8", WORLD, -1, "principal",
-           "the principal that broke the signed text (null: none)", codes="principals"),
+           "the principal that broke the first text in force (null: none)",
+           "share of breaks by principal", codes="principals"),
     Output("terms", "terms", "float64", ISSUES, np.nan, "issue scale [0, 1]",
            "the agreed text or the ceasefire package on each issue (NaN otherwise)",
            "mean, sd and 5/50/95th percentiles over agreements; distance to the Nash text"),
@@ -122,6 +124,15 @@ OUTPUTS: tuple[Output, ...] = (
     Output("sessions", "sessions", "int16", WORLD, 0, "sessions",
            "how many sessions were held, of any format (those leaving a principal out "
            "included)", "mean sessions per world"),
+    Output("settled_kind", "settled_kind", "int8", WORLD, -1, "outcome",
+           "what began the first spell of peace: agreement (a settlement signed) or ceasefire "
+           "(null: nothing took effect)", "the holding curve per kind", codes="outcomes"),
+    Output("signings", "signings", "int8", WORLD, 0, "texts",
+           "how many texts (settlements and ceasefires) took effect",
+           "share of worlds with two or more"),
+    Output("resumed", "resumed", "bool", WORLD, False, "true/false",
+           "whether a text in force broke before the horizon, so the war resumed and talks "
+           "could reconvene", "share of worlds"),
 )
 """Every per-world output, in ``runs.parquet``'s column order."""
 

@@ -45,6 +45,9 @@ class TalksState:
         pending: ``(K, n)`` a text agreed at delegation level, waiting for the leaders to sign
             it (NaN: none).
         met: ``(n,)`` whether talks of every principal have been held.
+        pressed: ``(P, n)`` how much the mediators' pressure (blame included) has taken off each
+            value of war so far (what lifting it at a signing gives back,
+            ``durability.leverage``).
     """
 
     reservation: np.ndarray
@@ -57,6 +60,7 @@ class TalksState:
     cease: np.ndarray | None = None
     pending: np.ndarray | None = None
     met: np.ndarray | None = None
+    pressed: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> Self:
         """The state of worlds ``idx`` only (contiguous copies)."""
@@ -65,7 +69,7 @@ class TalksState:
 
 # The fields of the calendar (kept by the model, not by a protocol's round).
 CALENDAR = ("reservation", "shift", "pressure", "backlash", "present", "blamed", "cease",
-            "pending", "met")
+            "pending", "met", "pressed")
 
 
 def snapshot(state: TalksState) -> dict[str, object]:

@@ -143,6 +143,9 @@ class WorldParams:
     events: tuple[ScheduledValues | None, ...] = ()  # per event of the file (None: a shock)
     breach: np.ndarray | None = None  # (P, N) what breaking a signed text costs each principal
     deterrence: np.ndarray | None = None  # (P, K, N) extra cost per unit of the text, per issue
+    drift: np.ndarray | None = None  # (P, N) rise a round in the value of resuming the war
+    jump_rate: np.ndarray | None = None  # (P, N) chance a round of a jump in it
+    jump: np.ndarray | None = None  # (P, N) size of a jump
     # Set by the model from red lines and guarantor caps (SummitModel._bound_texts):
     lo: np.ndarray | None = None  # (K, N) lowest text allowed
     hi: np.ndarray | None = None  # (K, N) highest text allowed (at least lo)
@@ -242,7 +245,17 @@ def _assemble(sc: Scenario, d: Drawn, inputs: dict[str, np.ndarray], n: int,
         breach=stack([d.durability.breach_cost.get(p, zeros) for p in principals], n),
         deterrence=stack([stack([d.durability.deterrence.get(p, {}).get(k, zeros)
                                  for k in issues], n) for p in principals], n),
+        **_shifts(sc, d, principals, n),
     )
+
+
+def _shifts(sc: Scenario, d: Drawn, principals: list[str], n: int) -> dict[str, np.ndarray]:
+    """Each principal's drift, jump rate and jump size while a text holds (0: none)."""
+    zeros = constant(np.zeros(1), n)
+    shifts = d.durability.shifts
+    return {name: stack([getattr(shifts[p], name) if p in shifts else zeros
+                         for p in principals], n)
+            for name in ("drift", "jump_rate", "jump")}
 
 
 def _event_values(sc: Scenario, d: Drawn) -> tuple[ScheduledValues | None, ...]:

@@ -369,8 +369,9 @@ def formats(results: RunResults, ax=None):
 
 @closes_on_error
 def durability(results: RunResults, ax=None):
-    """The share of signed texts still holding against days since their signing, per signed
-    outcome (agreement, ceasefire), with 95% Wilson intervals (from ``summary["durability"]``).
+    """The share of first spells of peace still unbroken against days since the first text took
+    effect, per kind of that text (a settlement, a ceasefire), with 95% Wilson intervals (from
+    ``summary["durability"]``); the y-axis is fitted to the data.
 
     Returns:
         The matplotlib Figure; raises ValueError when the run did not follow signed texts.
@@ -384,26 +385,30 @@ def durability(results: RunResults, ax=None):
     fig, ax = new_figure(ax, size=(7.5, 4.2))
     days = float((results.summary.get("rounds") or {}).get("round_days") or
                  (results.scenario.protocol.round_days if results.scenario else 14.0))
-    drawn = False
+    drawn, lowest = False, 1.0
     for name, d in dur.items():
         if not d:
             continue
         holding = np.asarray(d["holding"])
         n = d["signed"]
         x = np.arange(holding.size) * days
-        lo, hi = np.array([wilson_interval(h * n, n) for h in holding]).T
+        ci = d.get("holding_ci95") or [wilson_interval(h * n, n) for h in holding]
+        lo, hi = np.array(ci).T
+        lowest = min(lowest, float(lo.min()))
         colour = OUTCOME_COLOURS[name]
         ax.step(x, 100 * holding, where="post", color=colour, linewidth=2,
-                label=f"{OUTCOME_LABELS[name]} ({n:,} signed)")
+                label=f"began by {OUTCOME_LABELS[name].lower()} ({n:,} worlds)")
         ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=colour, alpha=0.25,
                         linewidth=0)
         drawn = True
     if not drawn:
         raise ValueError("no world signed a text: nothing to follow")
-    ax.set_ylim(0, 100)
+    # Fitted to the data: from a round 5 points below the lowest band (0 at most) to 100.
+    bottom = max(0.0, 5 * np.floor(100 * lowest / 5) - 5)
+    ax.set_ylim(bottom, 100.5)
     pct_axis(ax)
-    ax.set_xlabel("Days since the signing")
-    ax.set_ylabel("Signed texts still holding")
+    ax.set_xlabel("Days since the first text took effect")
+    ax.set_ylabel("First spells of peace still unbroken")
     ax.legend(loc="lower left", frameon=False)
     ax.set_title(f"Will what is signed hold?\n{results.caption}; bands: 95% Wilson intervals",
                  fontsize=10)

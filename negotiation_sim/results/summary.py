@@ -74,6 +74,7 @@ class Accumulator:
     formats: list[str]
     actors: list[str]
     max_round: int
+    principals: list[str] = field(default_factory=list)
     round_days: float = 14.0
     follow_rounds: int = 0  # durability.rounds: how long signed texts are followed
     start: datetime.date | None = None  # protocol.start: the date round 1 opens
@@ -94,9 +95,14 @@ class Accumulator:
     sol_n: np.ndarray = field(init=False)
     nash_dist: np.ndarray = field(init=False)  # [sum, count] of |terms - nash| over agreements
     reasons: np.ndarray = field(init=False)  # (len(END_REASONS),) worlds per end reason
-    # per signed outcome (agreement, ceasefire): texts signed, and breaks by rounds since signing
+    # per kind of first text in force (agreement, ceasefire): first spells of peace, their
+    # breaks by rounds since the text took effect, by the principal that broke it, and how many
+    # broke before the horizon (the war resumed)
     signed: np.ndarray = field(init=False)  # (2,)
     broke_after: np.ndarray = field(init=False)  # (2, follow_rounds + 1)
+    broke_by: np.ndarray = field(init=False)  # (2, P)
+    resumed: np.ndarray = field(init=False)  # (2,)
+    repeat: int = field(init=False)  # worlds where two or more texts took effect
     # per milestone (MEETINGS): worlds by the round it first came (column 0 unused)
     met: np.ndarray = field(init=False)  # (3, max_round + 1)
     sessions: int = field(init=False)  # sessions held, summed over worlds (an exact integer)
@@ -121,6 +127,9 @@ class Accumulator:
         self.reasons = np.zeros(len(END_REASONS), dtype=np.int64)
         self.signed = np.zeros(2, dtype=np.int64)
         self.broke_after = np.zeros((2, self.follow_rounds + 1), dtype=np.int64)
+        self.broke_by = np.zeros((2, len(self.principals)), dtype=np.int64)
+        self.resumed = np.zeros(2, dtype=np.int64)
+        self.repeat = 0
         self.met = np.zeros((len(MEETINGS), self.max_round + 1), dtype=np.int64)
         self.sessions = 0
 
@@ -130,7 +139,8 @@ class Accumulator:
             issues=scenario.issue_ids,
             formats=[f for f, _ in scenario.formats()],
             actors=scenario.positioned,
-            max_round=scenario.protocol.rounds,
+            max_round=max(scenario.protocol.rounds, 1),  # the horizon (core.model)
+            principals=scenario.principals,
             round_days=scenario.protocol.round_days,
             follow_rounds=scenario.durability.rounds,
             start=scenario.protocol.start,
@@ -158,15 +168,26 @@ class Accumulator:
         if chunk.end_reason is not None:
             self.reasons += np.bincount(chunk.end_reason[chunk.end_reason >= 0],
                                         minlength=len(END_REASONS))
-        if self.follow_rounds and chunk.broken_round is not None:
-            for j, code in enumerate((AGREEMENT, CEASEFIRE)):
-                here = chunk.outcome == code
-                self.signed[j] += int(here.sum())
-                broke = here & (chunk.broken_round >= 0)
-                after = np.clip(chunk.broken_round[broke] - chunk.end_round[broke], 0,
-                                self.follow_rounds)
-                self.broke_after[j] += np.bincount(after, minlength=self.follow_rounds + 1)
+        if self.follow_rounds and chunk.settled_kind is not None:
+            self._add_spells(chunk)
         self._add_meetings(chunk)
+
+    def _add_spells(self, chunk: ChunkResult) -> None:
+        """Count the first spells of peace (``settled_round`` to ``broken_round``) by what began
+        them, their breaks by rounds since the text took effect (up to ``follow_rounds``: every
+        first text is followed at least that long), who broke them and whether the war resumed
+        before the horizon."""
+        for j, code in enumerate((AGREEMENT, CEASEFIRE)):
+            here = chunk.settled_kind == code
+            self.signed[j] += int(here.sum())
+            broke = here & (chunk.broken_round >= 0)
+            after = chunk.broken_round[broke] - chunk.settled_round[broke]
+            after = after[after <= self.follow_rounds].astype(np.int64)
+            self.broke_after[j] += np.bincount(after, minlength=self.follow_rounds + 1)
+            by = chunk.broken_by[broke]
+            self.broke_by[j] += np.bincount(by[by >= 0], minlength=len(self.principals))
+            self.resumed[j] += int((here & chunk.resumed).sum())
+        self.repeat += int((chunk.signings >= 2).sum())
 
     def _add_meetings(self, chunk: ChunkResult) -> None:
         """Count each milestone's worlds by the round it came (a later round than the horizon,
@@ -240,6 +261,7 @@ class Accumulator:
             "solutions": self._solution_stats(),
             "end_reasons": {r: float(self.reasons[i] / n) for i, r in enumerate(END_REASONS)},
             "durability": self._durability() if self.follow_rounds else None,
+            "in_force": self._in_force(),
             "meetings": self._meetings(),
         }
 
@@ -277,9 +299,13 @@ class Accumulator:
         return {"median_round": rounds, "median_day": float(day), "median_date": date}
 
     def _durability(self) -> dict[str, Any]:
-        """Per signed outcome: the share of texts unbroken through the followed rounds, with its
-        interval, the rounds (and days) after signing by which half had broken (None if more
-        than half held), and the share still holding after each followed round."""
+        """Per kind of the first text in force (a settlement: ``agreement``; a ``ceasefire``):
+        how many worlds began a spell of peace with one (``signed``), the share whose spell was
+        unbroken through the followed rounds (``holds``, with its Wilson interval), the
+        followed round by which half had broken (None if more than half held), the share still
+        unbroken after each followed round with its interval (``holding``, ``holding_ci95``),
+        the share of the breaks each principal made (``broken_by``), and the share of spells
+        that broke before the horizon, so the war resumed (``resumed``)."""
         out: dict[str, Any] = {}
         for j, name in enumerate(("agreement", "ceasefire")):
             n = int(self.signed[j])
@@ -290,6 +316,7 @@ class Accumulator:
             holding = 1.0 - broke / n
             half = np.flatnonzero(broke >= 0.5 * n)
             median = int(half[0]) if half.size else None
+            breaks = int(self.broke_by[j].sum())
             out[name] = {
                 "signed": n,
                 "holds": {"share": float(holding[-1]),
@@ -298,8 +325,21 @@ class Accumulator:
                 "median_days": None if median is None else float(median * self.round_days),
                 "followed_rounds": self.follow_rounds,
                 "holding": [float(h) for h in holding],
+                "holding_ci95": [list(wilson_interval(float(n - b), n)) for b in broke],
+                "broken_by": {p: (float(self.broke_by[j, i] / breaks) if breaks else None)
+                              for i, p in enumerate(self.principals)},
+                "resumed": float(self.resumed[j] / n),
             }
         return out
+
+    def _in_force(self) -> dict[str, Any]:
+        """A text in force at the horizon (a settlement signed and unbroken, or a ceasefire
+        holding), over all worlds, with its Wilson interval; and the share of worlds where two
+        or more texts took effect (a break resumed the war and talks reconvened)."""
+        k = int(self.outcomes[AGREEMENT] + self.outcomes[CEASEFIRE])
+        n = max(self.n, 1)
+        return {"share": float(k / n), "ci95": list(wilson_interval(float(k), self.n)),
+                "repeat_signings": float(self.repeat / n)}
 
     def _solution_stats(self) -> dict[str, Any]:
         """Mean solution texts per issue (None where undefined in every world)."""

@@ -125,19 +125,23 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
 
 
 def _durability(m, w: int, out: int, scenario) -> dict[str, Any] | None:
-    """What became of a signed text (``core.durability``): None when nothing was signed or
-    signed texts are not followed; else whether it held the followed rounds, or who broke it
-    in which round."""
+    """What became of the world's first text in force (``core.durability``): None when nothing
+    took effect or signed texts are not followed; else whether it held the followed rounds, or
+    who broke it in which round, whether the war then resumed, and how many texts took
+    effect."""
     rounds = scenario.durability.rounds
-    if OUTCOMES[out] not in ("agreement", "ceasefire") or rounds == 0:
+    first = int(m.settled_round[w])
+    if first < 0 or rounds == 0:
         return None
     broken = int(m.broken_round[w])
     by = int(m.broken_by[w])
     days = scenario.protocol.round_days
     return {"followed_rounds": rounds, "held": broken < 0,
+            "first_text": OUTCOMES[int(m.settled_kind[w])], "took_effect_round": first,
             "broken_round": broken if broken >= 0 else None,
             "broken_day": float(broken * days) if broken >= 0 else None,
-            "broken_by": scenario.principals[by] if by >= 0 else None}
+            "broken_by": scenario.principals[by] if by >= 0 else None,
+            "resumed": bool(m.resumed[w]), "signings": int(m.signings[w])}
 
 
 def explain(story: dict[str, Any], scenario) -> str:
@@ -149,13 +153,18 @@ def explain(story: dict[str, Any], scenario) -> str:
         return why
     name = scenario.actors
     days = scenario.protocol.round_days
+    first = "ceasefire" if d["first_text"] == "ceasefire" else "settlement"
     if d["held"]:
-        return (f"{why} The text held for the {d['followed_rounds']} rounds followed after the "
-                f"signing ({d['followed_rounds'] * days:g} days): no principal's value of war "
-                "rose above its worth plus the cost of breaking it.")
-    return (f"{why} {name[d['broken_by']].display(d['broken_by'])} broke it in round "
-            f"{d['broken_round']} (day {d['broken_day']:g}): its value of war rose above the "
-            "text's worth to it plus its cost of breaking it.")
+        return (f"{why} The {first} that took effect in round {d['took_effect_round']} held "
+                f"while followed (at least {d['followed_rounds']} rounds, "
+                f"{d['followed_rounds'] * days:g} days): no principal's value of resuming the "
+                "war rose above its worth plus the cost of breaking it.")
+    then = (f" The war resumed and {d['signings']} texts took effect in all." if d["resumed"]
+            and d["signings"] > 1 else " The war resumed." if d["resumed"] else "")
+    return (f"{why} {name[d['broken_by']].display(d['broken_by'])} broke the {first} that "
+            f"took effect in round {d['took_effect_round']} in round {d['broken_round']} (day "
+            f"{d['broken_day']:g}): its value of resuming the war rose above the text's worth "
+            f"to it plus its cost of breaking it.{then}")
 
 
 def _why_it_ended(story: dict[str, Any], scenario) -> str:

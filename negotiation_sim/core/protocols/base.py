@@ -79,7 +79,8 @@ class Protocol:
                           beliefs=Beliefs.prior(m.priors, prm.n),
                           blamed=np.zeros((M, P, prm.n)), cease=np.zeros(prm.n, dtype=bool),
                           pending=np.full((K, prm.n), np.nan),
-                          met=np.zeros(prm.n, dtype=bool), **self.extra_state())
+                          met=np.zeros(prm.n, dtype=bool), pressed=zeros,
+                          **self.extra_state())
 
     def extra_state(self) -> dict[str, np.ndarray | None]:
         """Initial values of the protocol's own state fields (beyond ``TalksState``'s)."""
