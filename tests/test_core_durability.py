@@ -267,3 +267,17 @@ def test_the_summary_and_the_runs_table_report_durability(tmp_path):
     assert set(runs["end_reason"]) == {"agreed"}
     assert res.summary["end_reasons"]["agreed"] == 1.0
     assert (tmp_path / "r" / "durability.png").exists()
+
+
+def test_the_runs_table_leaves_the_first_text_null_where_nothing_took_effect():
+    """``settled_kind`` is coded as an outcome but is null where no text took effect (unlike
+    ``outcome``, which every world has), and round-trips through the part files."""
+    import negotiation_sim as ns
+    from conftest import ROOT
+
+    res = ns.run(ROOT / "scenarios" / "summit_baseline.yaml", runs=2048, seed=0)
+    runs = res.runs
+    none = runs["settled_round"].isna()
+    assert none.any() and (~none).any()
+    assert runs["settled_kind"].isna().equals(none)
+    assert set(runs.loc[~none, "settled_kind"]) <= {"agreement", "ceasefire"}

@@ -66,8 +66,9 @@ def _column(out: Output, values: np.ndarray, scenario: Scenario):
     if out.codes is not None:
         names = pa.array(_names(out.codes, scenario), type=pa.string())
         negative = values < 0
-        # every world has an outcome: that column has never carried a validity mask
-        mask = negative if out.codes != "outcomes" else None
+        # every world has an outcome: that column has never carried a validity mask (other
+        # columns coded as outcomes, such as ``settled_kind``, are null where negative)
+        mask = negative if out.name != "outcome" else None
         return pa.DictionaryArray.from_arrays(pa.array(np.maximum(values, 0), mask=mask), names)
     if out.null_below is not None:
         return pa.array(values, mask=values < out.null_below)
