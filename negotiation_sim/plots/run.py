@@ -367,6 +367,10 @@ def formats(results: RunResults, ax=None):
     return fig
 
 
+# What began a first spell of peace, by the summary's key (``summary["durability"]``).
+FIRST_TEXT = {"agreement": "a settlement", "ceasefire": "a ceasefire"}
+
+
 @closes_on_error
 def durability(results: RunResults, ax=None):
     """The share of first spells of peace still unbroken against days since the first text took
@@ -397,7 +401,7 @@ def durability(results: RunResults, ax=None):
         lowest = min(lowest, float(lo.min()))
         colour = OUTCOME_COLOURS[name]
         ax.step(x, 100 * holding, where="post", color=colour, linewidth=2,
-                label=f"began by {OUTCOME_LABELS[name].lower()} ({n:,} worlds)")
+                label=f"began by {FIRST_TEXT.get(name, name)} ({n:,} worlds)")
         ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=colour, alpha=0.25,
                         linewidth=0)
         drawn = True
