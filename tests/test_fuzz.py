@@ -246,7 +246,10 @@ def scenarios(draw) -> dict[str, Any]:
         "rounds": st.integers(0, 4),
         "breach_cost": st.dictionaries(st.sampled_from(principals), num(0, 0.2), max_size=2),
         "deterrence": st.dictionaries(st.sampled_from(principals), st.dictionaries(
-            st.sampled_from(issues), num(0, 0.5), max_size=2), max_size=2)}), draw)
+            st.sampled_from(issues), num(0, 0.5), max_size=2), max_size=2),
+        "shifts": st.dictionaries(st.sampled_from(principals), st.fixed_dictionaries({}, optional={
+            "drift": num(-0.05, 0.05), "jump_rate": num(), "jump": num(-0.3, 0.3)}), max_size=2),
+        "leverage": st.sampled_from(["follows", "ends"])}), draw)
     return doc
 
 
