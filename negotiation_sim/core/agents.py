@@ -69,6 +69,56 @@ def chair(mediators: Iterable[MediatorAgent]) -> MediatorAgent | None:
     return first[0] if first else None
 
 
+def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
+                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``[(u (P, n), each (P, n), allowed (n,)), ...]`` for the text ``(K, n)`` and the
+    ceasefire package (where the scenario has one): every principal's worth of it, the chance
+    under the public beliefs that each principal accepts it (its own answer where its value of
+    war is common knowledge), and where it can be agreed at all (the text: inside the box; the
+    package: none in force and inside every red line it names).
+
+    What every principal reads alike (``PrincipalAgent.expects``): worked out once for all of
+    them while the text, the claims and the state it reads are the same arrays."""
+    state, prm = model.state, model.params
+    key = (text, excess, state.reservation, state.shift, state.cease, state.beliefs.lo,
+           state.beliefs.hi, state.beliefs.known, prm)
+    cached = getattr(model, "_session_answers", None)
+    if cached is not None and len(cached[0]) == len(key) and all(
+            a is b for a, b in zip(cached[0], key)):
+        return cached[1]
+    w = state.reservation
+    u = utilities(text, prm.prefs)
+    own = stacked(model.principals, "responds", u, w + excess) & prm.box_ok[None]
+    out = [(u, _accept_chances(model, u - excess, own), prm.box_ok)]
+    if prm.ceasefire is not None:
+        uc = utilities(prm.ceasefire, prm.prefs)
+        takes = stacked(model.principals, "responds", uc, w + excess)
+        open_ = model._ceasefire_allowed() & ~state.cease
+        out.append((uc, _accept_chances(model, uc - excess, takes), open_))
+    model._session_answers = (key, out)
+    return out
+
+
+def _accept_chances(model: SummitModel, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
+    """``(P, n)`` the chance under the public beliefs that each principal accepts a text worth
+    ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer, read where its
+    value of war is common knowledge)."""
+    state = model.state
+    each = np.stack([state.beliefs.accept_probability(model.priors, j, margin[j],
+                                                      state.shift[j], state.reservation[j])
+                     for j in range(margin.shape[0])])
+    return np.where(state.beliefs.known, answers, each)
+
+
+def _others(each: np.ndarray, i: int) -> np.ndarray:
+    """``(n,)`` the chance every principal but ``i`` accepts (``each``: ``(P, n)``)."""
+    out = np.ones(each.shape[1:])
+    for j in range(each.shape[0]):
+        if j != i:
+            out = out * each[j]
+    return out
+
+
 class StateAgent(mesa.Agent):
     """A state at the table: its id, role and display name; row ``index`` among its role."""
 
@@ -160,19 +210,10 @@ class PrincipalAgent(StateAgent):
         """``[(u, chance, limit), ...]`` for the text and the ceasefire package: its worth to
         this principal, the chance the others accept it, and the highest value of war at which
         this principal accepts it itself (``-inf``: never)."""
-        m, prm, state = self.model, self.model.params, self.model.state
-        i, w = self.index, state.reservation
+        i = self.index
         out = []
-        u = utilities(text, prm.prefs)
-        own = stacked(m.principals, "responds", u, w + excess) & prm.box_ok[None]
-        out.append((u[i], self._others_accept(u - excess, own),
-                    np.where(prm.box_ok, u[i] - excess[i], -np.inf)))
-        if prm.ceasefire is not None:
-            uc = utilities(prm.ceasefire, prm.prefs)
-            takes = stacked(m.principals, "responds", uc, w + excess)
-            open_ = m._ceasefire_allowed() & ~state.cease
-            out.append((uc[i], self._others_accept(uc - excess, takes),
-                        np.where(open_, uc[i] - excess[i], -np.inf)))
+        for u, each, allowed in session_answers(self.model, text, excess):
+            out.append((u[i], _others(each, i), np.where(allowed, u[i] - excess[i], -np.inf)))
         return out
 
     def attend_cutoff(self, need: np.ndarray) -> np.ndarray:
@@ -217,22 +258,6 @@ class PrincipalAgent(StateAgent):
         lo[i] = np.where(learn & np.isfinite(above),
                          np.maximum(lo[i], above - state.shift[i]), lo[i])
         beliefs.hi, beliefs.lo = hi, lo
-
-    def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
-        """``(n,)`` the chance under the public beliefs that every other principal accepts a
-        text worth ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer,
-        read where its value of war is common knowledge)."""
-        m, state = self.model, self.model.state
-        P = margin.shape[0]
-        each = np.stack([state.beliefs.accept_probability(m.priors, j, margin[j],
-                                                          state.shift[j], state.reservation[j])
-                         for j in range(P)])
-        each = np.where(state.beliefs.known, answers, each)
-        out = np.ones(margin.shape[1:])
-        for j in range(P):
-            if j != self.index:
-                out = out * each[j]
-        return out
 
     # -- stage 2 ----------------------------------------------------------------------------
     def responds(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:
