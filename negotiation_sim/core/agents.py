@@ -82,7 +82,9 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
     state, prm = model.state, model.params
     key = (text, excess, state.reservation, state.shift, state.cease, state.beliefs.lo,
            state.beliefs.hi, state.beliefs.known, prm)
-    cached = getattr(model, "_session_answers", None)
+    # kept on the protocol: a released model drops it with its other arrays
+    holder = model.protocol
+    cached = getattr(holder, "session_answers", None)
     if cached is not None and len(cached[0]) == len(key) and all(
             a is b for a, b in zip(cached[0], key)):
         return cached[1]
@@ -95,7 +97,7 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
         takes = stacked(model.principals, "responds", uc, w + excess)
         open_ = model._ceasefire_allowed() & ~state.cease
         out.append((uc, _accept_chances(model, uc - excess, takes), open_))
-    model._session_answers = (key, out)
+    holder.session_answers = (key, out)
     return out
 
 
@@ -224,11 +226,23 @@ class PrincipalAgent(StateAgent):
         value attends (``need <= 0``)."""
         need = need - FEASIBILITY_TOL  # the tie rule of ``attends``, so the cut is exact
         cut = np.full(need.shape, -np.inf)
-        for u, chance, limit in self._terms:
-            reach = u - need / np.where(chance > 0, chance, 1.0)
-            cut = np.maximum(cut, np.where(chance > 0, np.minimum(limit + FEASIBILITY_TOL,
-                                                                  reach), -np.inf))
+        for u, some, chance, top in self._cutoff_terms():
+            reach = u - need / chance
+            cut = np.maximum(cut, np.where(some, np.minimum(top, reach), -np.inf))
         return np.where(need <= 0, np.inf, cut)
+
+    def _cutoff_terms(self) -> list[tuple[np.ndarray, ...]]:
+        """``[(u, some, chance, top), ...]`` what ``attend_cutoff`` reads of each of the
+        session's deals whatever the need: where the others may accept it (``some``), their
+        chance of it (1 where none: that branch is never read) and the highest cut its own
+        acceptance allows; worked out once for every format it decides on."""
+        cached = getattr(self, "_cutoff_cache", None)
+        if cached is not None and cached[0] is self._terms:
+            return cached[1]
+        out = [(u, chance > 0, np.where(chance > 0, chance, 1.0), limit + FEASIBILITY_TOL)
+               for u, chance, limit in self._terms]
+        self._cutoff_cache = (self._terms, out)
+        return out
 
     def learn_from(self, attend: np.ndarray, asked: np.ndarray, threat: np.ndarray) -> None:
         """Update the public beliefs about its value of war on its decisions to attend

@@ -42,7 +42,7 @@ from negotiation_sim.core.beliefs import Beliefs, Prior
 from negotiation_sim.core.columns import all_constant, constant
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, accepts, utilities
 from negotiation_sim.core.solvers.nash import NashSolver, nash_coordinate_ascent
-from negotiation_sim.core.solvers.proposer import proposer_text
+from negotiation_sim.core.solvers.proposer import TwoLinearPlan, proposer_text
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _GOLDEN_STEPS = 48  # interval shrinks to 0.618^48 ~ 1e-10 of the frontier's range
@@ -133,7 +133,7 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     if both.any():
         uniform = all(p is not None and p.uniform for p in priors)
         if uniform:
-            text = np.where(both[None], _capped(prefs, lowest, th_hi, lo, hi), text)
+            text = np.where(both[None], _capped(solver, lowest, th_hi), text)
         else:
             found = _frontier_search(solver.frontier, excess, beliefs, priors, shift, value,
                                      th_lo)
@@ -141,9 +141,10 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     return np.where(possible[None], text, fallback)
 
 
-def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
+def _capped(solver, x, th_hi) -> np.ndarray:
     """Uniform beliefs: where the Nash text on the lower ends gives a side more than the top
     of its belief (it accepts for sure), give that side exactly the top and the other the rest."""
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
     u = utilities(x, prefs)
     x = np.array(x, copy=True)
     for i in (0, 1):
@@ -152,12 +153,23 @@ def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
             # Only the worlds where the side is over the top of its belief (each world's text is
             # its own column: solving a subset gives the same numbers).
             w = np.flatnonzero(over)
-            floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
-            best, ok = proposer_text(prefs.take(w), 1 - i, floor,
-                                     np.ascontiguousarray(lo[:, w]),
-                                     np.ascontiguousarray(hi[:, w]))
+            if w.size > 1 and lo.shape[0] > 1:
+                # the other side's order of issues, worked out once for the solver's worlds
+                # (numpy sums one world's issues in another order: it is solved on its own)
+                best, ok = _proposer_plan(solver, 1 - i).take(w).solve(th_hi[i, w])
+            else:
+                floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
+                best, ok = proposer_text(prefs.take(w), 1 - i, floor,
+                                         np.ascontiguousarray(lo[:, w]),
+                                         np.ascontiguousarray(hi[:, w]))
             x[:, w[ok]] = best[:, ok]
     return x
+
+
+def _proposer_plan(solver, i: int) -> TwoLinearPlan:
+    """Principal ``i``'s ``TwoLinearPlan`` of the solver's worlds, built once."""
+    return solver.plan(("proposer", i), lambda prefs, lo, hi: TwoLinearPlan.build(prefs, i, lo,
+                                                                                  hi))
 
 
 def _frontier_search(fr, excess, beliefs, priors, shift, value, th_lo) -> np.ndarray:
