@@ -79,13 +79,30 @@ def screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Beliefs,
     prefs = solver.prefs
     low, high = beliefs.bounds(priors, shift, value)
     th_lo, th_hi = excess + low, excess + high
-    text, sure = solver.solve(th_hi)  # case 1, and complete information
+    text, sure = _sure_text(solver, th_hi, beliefs.known.all(axis=0))
     todo = ~sure & ~beliefs.known.all(axis=0)
     if todo.any():
         text = np.where(todo[None], _unsure_text(solver, excess, beliefs, priors, shift, value,
                                                  th_lo, th_hi), text)
     p = acceptance(prefs, text, excess, beliefs, priors, shift, value)
     return text, p
+
+
+def _sure_text(solver: NashSolver, th_hi: np.ndarray, known: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``solver.solve(th_hi)`` (case 1, and complete information) where it is read: in the
+    worlds where some text is sure to pass or every value is known (``known``); the others'
+    columns are left at 0 (the unsure text replaces them). Most worlds are unsure once the
+    talks start, and whether a text is sure costs a fraction of the text."""
+    sure = solver.feasible(th_hi)
+    need = sure | known
+    if need.all():
+        return solver.solve(th_hi)[0], sure
+    text = np.zeros(solver.lo.shape)
+    idx = np.flatnonzero(need)
+    if idx.size:
+        text[:, idx] = solver.take(idx).solve(np.ascontiguousarray(th_hi[:, idx]))[0]
+    return text, sure
 
 
 def acceptance(prefs, text, excess, beliefs, priors, shift, value) -> np.ndarray:

@@ -274,6 +274,16 @@ class NashSolver:
             x = np.where(feasible[None], x, self.fallback())
         return x, feasible
 
+    def feasible(self, d: np.ndarray) -> np.ndarray:
+        """``(N,)`` whether some text gives every principal at least ``d`` ``(P, N)``: the
+        ``feasible`` of ``solve(d)``, without the text where the frontier gives it cheaply."""
+        fr = self.frontier
+        if fr is None:
+            return self.solve(d)[1]
+        up, down = fr.moving[:2]
+        return _segment_bounds(fr.start1 - d[0], fr.start2 - d[1], fr.g1, fr.g2, up,
+                               down)[2].any(axis=0)
+
     def plan(self, key, build):
         """What ``build(prefs, lo, hi)`` returns for these worlds, built on first use (on one
         column where they are the same in every world, ``core.columns``) and kept (``take``
@@ -330,10 +340,8 @@ def _segment_nash(y1, y2, g1, g2, c1, c2, moving=None):
         up, down = g1 > 0, g2 > 0
         moving = up, down, up & down, np.where(up, np.inf, -np.inf)
     up, down, both, edge = moving
+    t_lo, t_hi, ok = _segment_bounds(y1, y2, g1, g2, up, down)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t_lo = np.where(up, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
-        t_hi = np.where(down, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
-        ok = t_lo <= t_hi + 1e-9
         interior = (c1 * g1 * y2 - c2 * g2 * y1) / ((c1 + c2) * g1 * g2)
         t_star = np.where(both, interior, edge)
         t = np.clip(t_star, t_lo, np.maximum(t_lo, t_hi))
@@ -342,6 +350,15 @@ def _segment_nash(y1, y2, g1, g2, c1, c2, moving=None):
             np.maximum(y2 - t * g2, _TINY)
         )
     return t, value, ok
+
+
+def _segment_bounds(y1, y2, g1, g2, up, down):
+    """``(t_lo, t_hi, feasible)`` per segment: the part of it where both terms of
+    ``_segment_nash`` are at least 0 (``up``, ``down``: where ``g1``, ``g2`` are positive)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t_lo = np.where(up, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
+        t_hi = np.where(down, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
+        return t_lo, t_hi, t_lo <= t_hi + 1e-9
 
 
 # Continuation in the shift sigma: maximise sum c log(u - d + sigma) for falling sigma, so
