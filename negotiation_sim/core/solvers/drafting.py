@@ -119,7 +119,6 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     P, n = value.shape
     ones = np.ones((P, n))
     known = beliefs.known
-    means = excess + beliefs.means(priors, shift, value)
     weight = np.where(known, _KNOWN_WEIGHT, 1.0)  # case 5's weights
     if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.solvers.linear_nash)
         # Whether any text meets the lowest thresholds does not depend on the weights, and
@@ -127,14 +126,16 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
         text, possible = solver.solve(th_lo, clout=weight)
         if not possible.all():  # case 2, in the worlds where no text can pass
             idx = np.flatnonzero(~possible)
-            fallback, _ = solver.take(idx).solve(means[:, idx])
+            fallback, _ = solver.take(idx).solve(
+                _means_at(excess, beliefs, priors, shift, value, idx))
             text[:, idx] = fallback
         return text
     lowest, possible = solver.solve(th_lo, clout=ones)
     fallback = lowest.copy()  # case 2, drafted only where no text can pass
     if not possible.all():
         idx = np.flatnonzero(~possible)
-        fallback[:, idx] = solver.take(idx).solve(np.ascontiguousarray(means[:, idx]))[0]
+        fallback[:, idx] = solver.take(idx).solve(
+            _means_at(excess, beliefs, priors, shift, value, idx))[0]
     if solver.frontier is None or P != 2:  # case 5
         text, _ = solver.solve(th_lo, clout=weight)
         return np.where(possible[None], text, fallback)
@@ -156,6 +157,15 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
                                      th_lo)
             text = np.where(both[None], found, text)
     return np.where(possible[None], text, fallback)
+
+
+def _means_at(excess, beliefs, priors, shift, value, idx) -> np.ndarray:
+    """``(P, len(idx))`` the thresholds at the beliefs' means in the worlds ``idx`` (case 2:
+    few worlds), worked out in those worlds only; one world of many adds up its quadrature in
+    another order than a column of a larger array (a pairwise sum), so it is read off them all."""
+    if idx.size < 2 <= value.shape[1]:
+        return np.ascontiguousarray((excess + beliefs.means(priors, shift, value))[:, idx])
+    return excess[:, idx] + beliefs.take(idx).means(priors, shift[:, idx], value[:, idx])
 
 
 def _capped(solver, x, th_hi) -> np.ndarray:
