@@ -89,7 +89,7 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
             a is b for a, b in zip(cached[0], key)):
         return cached[1]
     w = state.reservation
-    u = utilities(text, prm.prefs)
+    u = worth(model, text)
     own = stacked(model.principals, "responds", u, w + excess) & prm.box_ok[None]
     out = [(u, _accept_chances(model, u - excess, own), prm.box_ok)]
     if prm.ceasefire is not None:
@@ -99,6 +99,19 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
         out.append((uc, _accept_chances(model, uc - excess, takes), open_))
     holder.session_answers = (key, out)
     return out
+
+
+def worth(model: SummitModel, text: np.ndarray) -> np.ndarray:
+    """``(P, n)`` every principal's utility of ``text`` ``(K, n)``; the round's text is
+    valued once for the decisions to attend and the session that tables it (kept while the
+    text and the preferences are the same arrays)."""
+    prefs, holder = model.params.prefs, model.protocol
+    cached = getattr(holder, "text_worth", None)
+    if cached is not None and cached[0] is text and cached[1] is prefs:
+        return cached[2]
+    u = utilities(text, prefs)
+    holder.text_worth = (text, prefs, u)
+    return u
 
 
 def _accept_chances(model: SummitModel, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
