@@ -536,7 +536,7 @@ def table(results) -> str:
         elif b == "reference":
             rows.append(f"| against the hand kernel | N = {r['worlds']:,}, paired | engine "
                         f"{r['engine_worlds_per_s']:,.0f}/s, kernel {r['hand_worlds_per_s']:,.0f}/s"
-                        f" = **{r['ratio']:.2f}x** |")
+                        f" = **{r['ratio']:.3f}x** |")
         elif b == "explore":
             rows.append(f"| explorer rerun | N = {r['worlds']:,}, in-process | median "
                         f"{r['seconds']:.2f} s (min {r['min_seconds']:.2f}, max "
