@@ -100,7 +100,8 @@ def principals(p: int):
                              for k in ua["position"]}
         actor["reservation"] = {"dist": "uniform", "low": 0.3, "high": 0.5}
         data["actors"][name] = actor
-        for members in data["summit"]["formats"].values():
+        for fmt in data["summit"]["formats"].values():
+            members = fmt["members"] if isinstance(fmt, dict) else fmt
             members.insert(2, name)
     return _validate(data)
 

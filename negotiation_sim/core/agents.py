@@ -69,6 +69,71 @@ def chair(mediators: Iterable[MediatorAgent]) -> MediatorAgent | None:
     return first[0] if first else None
 
 
+def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
+                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``[(u (P, n), each (P, n), allowed (n,)), ...]`` for the text ``(K, n)`` and the
+    ceasefire package (where the scenario has one): every principal's worth of it, the chance
+    under the public beliefs that each principal accepts it (its own answer where its value of
+    war is common knowledge), and where it can be agreed at all (the text: inside the box; the
+    package: none in force and inside every red line it names).
+
+    What every principal reads alike (``PrincipalAgent.expects``): worked out once for all of
+    them while the text, the claims and the state it reads are the same arrays."""
+    state, prm = model.state, model.params
+    key = (text, excess, state.reservation, state.shift, state.cease, state.beliefs.lo,
+           state.beliefs.hi, state.beliefs.known, prm)
+    # kept on the protocol: a released model drops it with its other arrays
+    holder = model.protocol
+    cached = getattr(holder, "session_answers", None)
+    if cached is not None and len(cached[0]) == len(key) and all(
+            a is b for a, b in zip(cached[0], key)):
+        return cached[1]
+    w = state.reservation
+    u = worth(model, text)
+    own = stacked(model.principals, "responds", u, w + excess) & prm.box_ok[None]
+    out = [(u, _accept_chances(model, u - excess, own), prm.box_ok)]
+    if prm.ceasefire is not None:
+        uc = utilities(prm.ceasefire, prm.prefs)
+        takes = stacked(model.principals, "responds", uc, w + excess)
+        open_ = model._ceasefire_allowed() & ~state.cease
+        out.append((uc, _accept_chances(model, uc - excess, takes), open_))
+    holder.session_answers = (key, out)
+    return out
+
+
+def worth(model: SummitModel, text: np.ndarray) -> np.ndarray:
+    """``(P, n)`` every principal's utility of ``text`` ``(K, n)``; the round's text is
+    valued once for the decisions to attend and the session that tables it (kept while the
+    text and the preferences are the same arrays)."""
+    prefs, holder = model.params.prefs, model.protocol
+    cached = getattr(holder, "text_worth", None)
+    if cached is not None and cached[0] is text and cached[1] is prefs:
+        return cached[2]
+    u = utilities(text, prefs)
+    holder.text_worth = (text, prefs, u)
+    return u
+
+
+def _accept_chances(model: SummitModel, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
+    """``(P, n)`` the chance under the public beliefs that each principal accepts a text worth
+    ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer, read where its
+    value of war is common knowledge)."""
+    state = model.state
+    each = np.stack([state.beliefs.accept_probability(model.priors, j, margin[j],
+                                                      state.shift[j], state.reservation[j])
+                     for j in range(margin.shape[0])])
+    return np.where(state.beliefs.known, answers, each)
+
+
+def _others(each: np.ndarray, i: int) -> np.ndarray:
+    """``(n,)`` the chance every principal but ``i`` accepts (``each``: ``(P, n)``)."""
+    out = np.ones(each.shape[1:])
+    for j in range(each.shape[0]):
+        if j != i:
+            out = out * each[j]
+    return out
+
+
 class StateAgent(mesa.Agent):
     """A state at the table: its id, role and display name; row ``index`` among its role."""
 
@@ -160,19 +225,10 @@ class PrincipalAgent(StateAgent):
         """``[(u, chance, limit), ...]`` for the text and the ceasefire package: its worth to
         this principal, the chance the others accept it, and the highest value of war at which
         this principal accepts it itself (``-inf``: never)."""
-        m, prm, state = self.model, self.model.params, self.model.state
-        i, w = self.index, state.reservation
+        i = self.index
         out = []
-        u = utilities(text, prm.prefs)
-        own = stacked(m.principals, "responds", u, w + excess) & prm.box_ok[None]
-        out.append((u[i], self._others_accept(u - excess, own),
-                    np.where(prm.box_ok, u[i] - excess[i], -np.inf)))
-        if prm.ceasefire is not None:
-            uc = utilities(prm.ceasefire, prm.prefs)
-            takes = stacked(m.principals, "responds", uc, w + excess)
-            open_ = m._ceasefire_allowed() & ~state.cease
-            out.append((uc[i], self._others_accept(uc - excess, takes),
-                        np.where(open_, uc[i] - excess[i], -np.inf)))
+        for u, each, allowed in session_answers(self.model, text, excess):
+            out.append((u[i], _others(each, i), np.where(allowed, u[i] - excess[i], -np.inf)))
         return out
 
     def attend_cutoff(self, need: np.ndarray) -> np.ndarray:
@@ -183,11 +239,23 @@ class PrincipalAgent(StateAgent):
         value attends (``need <= 0``)."""
         need = need - FEASIBILITY_TOL  # the tie rule of ``attends``, so the cut is exact
         cut = np.full(need.shape, -np.inf)
-        for u, chance, limit in self._terms:
-            reach = u - need / np.where(chance > 0, chance, 1.0)
-            cut = np.maximum(cut, np.where(chance > 0, np.minimum(limit + FEASIBILITY_TOL,
-                                                                  reach), -np.inf))
+        for u, some, chance, top in self._cutoff_terms():
+            reach = u - need / chance
+            cut = np.maximum(cut, np.where(some, np.minimum(top, reach), -np.inf))
         return np.where(need <= 0, np.inf, cut)
+
+    def _cutoff_terms(self) -> list[tuple[np.ndarray, ...]]:
+        """``[(u, some, chance, top), ...]`` what ``attend_cutoff`` reads of each of the
+        session's deals whatever the need: where the others may accept it (``some``), their
+        chance of it (1 where none: that branch is never read) and the highest cut its own
+        acceptance allows; worked out once for every format it decides on."""
+        cached = getattr(self, "_cutoff_cache", None)
+        if cached is not None and cached[0] is self._terms:
+            return cached[1]
+        out = [(u, chance > 0, np.where(chance > 0, chance, 1.0), limit + FEASIBILITY_TOL)
+               for u, chance, limit in self._terms]
+        self._cutoff_cache = (self._terms, out)
+        return out
 
     def learn_from(self, attend: np.ndarray, asked: np.ndarray, threat: np.ndarray) -> None:
         """Update the public beliefs about its value of war on its decisions to attend
@@ -217,22 +285,6 @@ class PrincipalAgent(StateAgent):
         lo[i] = np.where(learn & np.isfinite(above),
                          np.maximum(lo[i], above - state.shift[i]), lo[i])
         beliefs.hi, beliefs.lo = hi, lo
-
-    def _others_accept(self, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:
-        """``(n,)`` the chance under the public beliefs that every other principal accepts a
-        text worth ``margin`` ``(P, n)`` above its claim (``answers``: what each would answer,
-        read where its value of war is common knowledge)."""
-        m, state = self.model, self.model.state
-        P = margin.shape[0]
-        each = np.stack([state.beliefs.accept_probability(m.priors, j, margin[j],
-                                                          state.shift[j], state.reservation[j])
-                         for j in range(P)])
-        each = np.where(state.beliefs.known, answers, each)
-        out = np.ones(margin.shape[1:])
-        for j in range(P):
-            if j != self.index:
-                out = out * each[j]
-        return out
 
     # -- stage 2 ----------------------------------------------------------------------------
     def responds(self, value: np.ndarray, demand: np.ndarray) -> np.ndarray:

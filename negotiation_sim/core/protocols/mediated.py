@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation_sim.core.agents import chair, stacked
+from negotiation_sim.core.agents import chair, stacked, worth
 from negotiation_sim.core.preferences import Preferences, accepts, utilities
 from negotiation_sim.core.protocols.base import Protocol, RoundResult
 from negotiation_sim.core.solvers.screening import (
@@ -95,7 +95,7 @@ class MediatedProtocol(Protocol):
             return self._play_strategic(rnd)
         m, prm, state = self.model, self.model.params, self.model.state
         text, chance = self.draft()
-        value = utilities(text, prm.prefs)
+        value = worth(m, text)
         demand = state.reservation + state.excess
         accept = stacked(m.principals, "responds", value, demand)
         agree = accept.all(axis=0) & prm.box_ok

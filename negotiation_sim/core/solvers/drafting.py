@@ -42,7 +42,7 @@ from negotiation_sim.core.beliefs import Beliefs, Prior
 from negotiation_sim.core.columns import all_constant, constant
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, accepts, utilities
 from negotiation_sim.core.solvers.nash import NashSolver, nash_coordinate_ascent
-from negotiation_sim.core.solvers.proposer import proposer_text
+from negotiation_sim.core.solvers.proposer import TwoLinearPlan, proposer_text
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _GOLDEN_STEPS = 48  # interval shrinks to 0.618^48 ~ 1e-10 of the frontier's range
@@ -79,13 +79,30 @@ def screening_text(solver: NashSolver, excess: np.ndarray, beliefs: Beliefs,
     prefs = solver.prefs
     low, high = beliefs.bounds(priors, shift, value)
     th_lo, th_hi = excess + low, excess + high
-    text, sure = solver.solve(th_hi)  # case 1, and complete information
+    text, sure = _sure_text(solver, th_hi, beliefs.known.all(axis=0))
     todo = ~sure & ~beliefs.known.all(axis=0)
     if todo.any():
         text = np.where(todo[None], _unsure_text(solver, excess, beliefs, priors, shift, value,
                                                  th_lo, th_hi), text)
     p = acceptance(prefs, text, excess, beliefs, priors, shift, value)
     return text, p
+
+
+def _sure_text(solver: NashSolver, th_hi: np.ndarray, known: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``solver.solve(th_hi)`` (case 1, and complete information) where it is read: in the
+    worlds where some text is sure to pass or every value is known (``known``); the others'
+    columns are left at 0 (the unsure text replaces them). Most worlds are unsure once the
+    talks start, and whether a text is sure costs a fraction of the text."""
+    sure = solver.feasible(th_hi)
+    need = sure | known
+    if need.all():
+        return solver.solve(th_hi)[0], sure
+    text = np.zeros(solver.lo.shape)
+    idx = np.flatnonzero(need)
+    if idx.size:
+        text[:, idx] = solver.take(idx).solve(np.ascontiguousarray(th_hi[:, idx]))[0]
+    return text, sure
 
 
 def acceptance(prefs, text, excess, beliefs, priors, shift, value) -> np.ndarray:
@@ -102,7 +119,6 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     P, n = value.shape
     ones = np.ones((P, n))
     known = beliefs.known
-    means = excess + beliefs.means(priors, shift, value)
     weight = np.where(known, _KNOWN_WEIGHT, 1.0)  # case 5's weights
     if solver.frontier is None and prefs.linear:  # case 5, solved exactly (core.solvers.linear_nash)
         # Whether any text meets the lowest thresholds does not depend on the weights, and
@@ -110,14 +126,16 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
         text, possible = solver.solve(th_lo, clout=weight)
         if not possible.all():  # case 2, in the worlds where no text can pass
             idx = np.flatnonzero(~possible)
-            fallback, _ = solver.take(idx).solve(means[:, idx])
+            fallback, _ = solver.take(idx).solve(
+                _means_at(excess, beliefs, priors, shift, value, idx))
             text[:, idx] = fallback
         return text
     lowest, possible = solver.solve(th_lo, clout=ones)
     fallback = lowest.copy()  # case 2, drafted only where no text can pass
     if not possible.all():
         idx = np.flatnonzero(~possible)
-        fallback[:, idx] = solver.take(idx).solve(np.ascontiguousarray(means[:, idx]))[0]
+        fallback[:, idx] = solver.take(idx).solve(
+            _means_at(excess, beliefs, priors, shift, value, idx))[0]
     if solver.frontier is None or P != 2:  # case 5
         text, _ = solver.solve(th_lo, clout=weight)
         return np.where(possible[None], text, fallback)
@@ -133,7 +151,7 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     if both.any():
         uniform = all(p is not None and p.uniform for p in priors)
         if uniform:
-            text = np.where(both[None], _capped(prefs, lowest, th_hi, lo, hi), text)
+            text = np.where(both[None], _capped(solver, lowest, th_hi), text)
         else:
             found = _frontier_search(solver.frontier, excess, beliefs, priors, shift, value,
                                      th_lo)
@@ -141,9 +159,19 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     return np.where(possible[None], text, fallback)
 
 
-def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
+def _means_at(excess, beliefs, priors, shift, value, idx) -> np.ndarray:
+    """``(P, len(idx))`` the thresholds at the beliefs' means in the worlds ``idx`` (case 2:
+    few worlds), worked out in those worlds only; one world of many adds up its quadrature in
+    another order than a column of a larger array (a pairwise sum), so it is read off them all."""
+    if idx.size < 2 <= value.shape[1]:
+        return np.ascontiguousarray((excess + beliefs.means(priors, shift, value))[:, idx])
+    return excess[:, idx] + beliefs.take(idx).means(priors, shift[:, idx], value[:, idx])
+
+
+def _capped(solver, x, th_hi) -> np.ndarray:
     """Uniform beliefs: where the Nash text on the lower ends gives a side more than the top
     of its belief (it accepts for sure), give that side exactly the top and the other the rest."""
+    prefs, lo, hi = solver.prefs, solver.lo, solver.hi
     u = utilities(x, prefs)
     x = np.array(x, copy=True)
     for i in (0, 1):
@@ -152,12 +180,23 @@ def _capped(prefs, x, th_hi, lo, hi) -> np.ndarray:
             # Only the worlds where the side is over the top of its belief (each world's text is
             # its own column: solving a subset gives the same numbers).
             w = np.flatnonzero(over)
-            floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
-            best, ok = proposer_text(prefs.take(w), 1 - i, floor,
-                                     np.ascontiguousarray(lo[:, w]),
-                                     np.ascontiguousarray(hi[:, w]))
+            if w.size > 1 and lo.shape[0] > 1:
+                # the other side's order of issues, worked out once for the solver's worlds
+                # (numpy sums one world's issues in another order: it is solved on its own)
+                best, ok = _proposer_plan(solver, 1 - i).take(w).solve(th_hi[i, w])
+            else:
+                floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
+                best, ok = proposer_text(prefs.take(w), 1 - i, floor,
+                                         np.ascontiguousarray(lo[:, w]),
+                                         np.ascontiguousarray(hi[:, w]))
             x[:, w[ok]] = best[:, ok]
     return x
+
+
+def _proposer_plan(solver, i: int) -> TwoLinearPlan:
+    """Principal ``i``'s ``TwoLinearPlan`` of the solver's worlds, built once."""
+    return solver.plan(("proposer", i), lambda prefs, lo, hi: TwoLinearPlan.build(prefs, i, lo,
+                                                                                  hi))
 
 
 def _frontier_search(fr, excess, beliefs, priors, shift, value, th_lo) -> np.ndarray:

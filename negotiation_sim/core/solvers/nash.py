@@ -11,6 +11,7 @@ disagreement points fall. Equations: docs/model.md section 12.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,10 +168,18 @@ class LinearFrontier:
         segment wins. Returns ``(x, feasible)``.
         """
         t, value, ok = _segment_nash(self.start1 - d[0], self.start2 - d[1], self.g1, self.g2,
-                                     c[0], c[1])
+                                     c[0], c[1], self.moving)
         best = np.argmax(np.where(ok, value, -np.inf), axis=0)  # (N,)
         t_best = np.take_along_axis(t, best[None], axis=0)[0]
         return self.text(best, t_best), ok.any(axis=0)
+
+    @functools.cached_property
+    def moving(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(g1 > 0, g2 > 0, both, t_star)``: which segments move each principal's utility,
+        and the maximiser of a segment that does not move both (``_segment_nash``), worked out
+        once for every set of disagreement points."""
+        up, down = self.g1 > 0, self.g2 > 0
+        return up, down, up & down, np.where(up, np.inf, -np.inf)
 
     def text(self, segment: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The text at fraction ``t`` of segment ``segment`` (both ``(N,)``): ``(K, N)``.
@@ -229,8 +238,10 @@ class NashSolver:
     """
 
     def __init__(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 *, _frontier: LinearFrontier | None = None, _fallback: np.ndarray | None = None):
+                 *, _frontier: LinearFrontier | None = None, _fallback: np.ndarray | None = None,
+                 _plans: dict | None = None):
         self.prefs, self.clout, self.lo, self.hi = prefs, clout, lo, hi
+        self._plans = {} if _plans is None else _plans
         exact = prefs.position.shape[0] == 2 and prefs.linear
         self.frontier = _frontier if _frontier is not None or not exact else \
             on_column(lambda pos, sal, lo, hi: LinearFrontier.build(
@@ -263,6 +274,29 @@ class NashSolver:
             x = np.where(feasible[None], x, self.fallback())
         return x, feasible
 
+    def feasible(self, d: np.ndarray) -> np.ndarray:
+        """``(N,)`` whether some text gives every principal at least ``d`` ``(P, N)``: the
+        ``feasible`` of ``solve(d)``, without the text where the frontier gives it cheaply."""
+        fr = self.frontier
+        if fr is None:
+            return self.solve(d)[1]
+        up, down = fr.moving[:2]
+        return _segment_bounds(fr.start1 - d[0], fr.start2 - d[1], fr.g1, fr.g2, up,
+                               down)[2].any(axis=0)
+
+    def plan(self, key, build):
+        """What ``build(prefs, lo, hi)`` returns for these worlds, built on first use (on one
+        column where they are the same in every world, ``core.columns``) and kept (``take``
+        keeps it aligned): a solver's own work that does not depend on the disagreement
+        points, such as a proposer's order of issues (``key`` names it)."""
+        if key not in self._plans:
+            p = self.prefs
+            self._plans[key] = on_column(
+                lambda pos, sal, power, lo, hi: build(Preferences(pos, sal, power, p.quadratic),
+                                                      lo, hi),
+                self.lo.shape[-1], p.position, p.salience, p.power, self.lo, self.hi)
+        return self._plans[key]
+
     @property
     def constant(self) -> bool:
         """Whether everything it solves with is the same in every world (``core.columns``)."""
@@ -292,26 +326,39 @@ class NashSolver:
             self.prefs.take(idx), columns.take(self.clout, idx), columns.take(self.lo, idx),
             columns.take(self.hi, idx),
             _frontier=None if self.frontier is None else self.frontier.take(idx),
-            _fallback=None if self._fallback is None else columns.take(self._fallback, idx))
+            _fallback=None if self._fallback is None else columns.take(self._fallback, idx),
+            _plans={k: v.take(idx) for k, v in self._plans.items()})
 
 
-def _segment_nash(y1, y2, g1, g2, c1, c2):
+def _segment_nash(y1, y2, g1, g2, c1, c2, moving=None):
     """Maximise ``c1 log(y1 + t g1) + c2 log(y2 - t g2)`` over t in [0, 1] with both terms >= 0.
 
+    ``moving``: ``LinearFrontier.moving`` of ``g1``, ``g2`` (worked out here if not given).
     Returns ``(t, value, feasible)`` per segment, arrays of the shape of ``y1``.
     """
+    if moving is None:
+        up, down = g1 > 0, g2 > 0
+        moving = up, down, up & down, np.where(up, np.inf, -np.inf)
+    up, down, both, edge = moving
+    t_lo, t_hi, ok = _segment_bounds(y1, y2, g1, g2, up, down)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t_lo = np.where(g1 > 0, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
-        t_hi = np.where(g2 > 0, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
-        ok = t_lo <= t_hi + 1e-9
         interior = (c1 * g1 * y2 - c2 * g2 * y1) / ((c1 + c2) * g1 * g2)
-        t_star = np.where((g1 > 0) & (g2 > 0), interior, np.where(g1 > 0, np.inf, -np.inf))
+        t_star = np.where(both, interior, edge)
         t = np.clip(t_star, t_lo, np.maximum(t_lo, t_hi))
         t = np.where(ok, np.clip(t, 0.0, 1.0), 0.0)
         value = c1 * np.log(np.maximum(y1 + t * g1, _TINY)) + c2 * np.log(
             np.maximum(y2 - t * g2, _TINY)
         )
     return t, value, ok
+
+
+def _segment_bounds(y1, y2, g1, g2, up, down):
+    """``(t_lo, t_hi, feasible)`` per segment: the part of it where both terms of
+    ``_segment_nash`` are at least 0 (``up``, ``down``: where ``g1``, ``g2`` are positive)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t_lo = np.where(up, np.maximum(0.0, -y1 / g1), np.where(y1 >= -FEASIBILITY_TOL, 0.0, np.inf))
+        t_hi = np.where(down, np.minimum(1.0, y2 / g2), np.where(y2 >= -FEASIBILITY_TOL, 1.0, -np.inf))
+        return t_lo, t_hi, t_lo <= t_hi + 1e-9
 
 
 # Continuation in the shift sigma: maximise sum c log(u - d + sigma) for falling sigma, so

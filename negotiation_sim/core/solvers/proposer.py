@@ -7,8 +7,11 @@ their precision: docs/protocols.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from negotiation_sim.core import columns
 from negotiation_sim.core.preferences import FEASIBILITY_TOL, Preferences, utilities
 from negotiation_sim.core.solvers.linear_nash import ray_text
 from negotiation_sim.core.solvers.nash import (
@@ -97,29 +100,75 @@ def _proposer_two_linear(prefs, i, floor_j, lo, hi):
     """Fractional knapsack: move issues from j's clipped ideal to i's, most efficient first,
     until j's floor binds; issues that trade at the same rate move together (by the same
     fraction), so the text does not depend on the order of issues."""
-    j = 1 - i
-    pos, sal = prefs.position, prefs.salience
-    ai, aj = np.clip(pos[i], lo, hi), np.clip(pos[j], lo, hi)
-    gain = sal[i] * (np.abs(aj - pos[i]) - np.abs(ai - pos[i]))  # >= 0
-    loss = sal[j] * (np.abs(ai - pos[j]) - np.abs(aj - pos[j]))  # >= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending = most efficient first
-    order = np.argsort(key, axis=0, kind="stable")
-    first, _ = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0), order, axis=0))
-    g = run_totals(np.take_along_axis(gain, order, axis=0), first)
-    ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
-    slack = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0) - floor_j  # what j can give up
-    before = np.cumsum(ls, axis=0) - ls
-    # ls can be tiny (subnormal) where it is > 0: the ratio may overflow, and is clipped.
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        frac = np.where(ls > 0, np.clip((slack - before) / ls, 0.0, 1.0), 1.0)
-    frac = np.where(g > 0, frac, 0.0)
-    # every position of a run takes the fraction of the run's first position
-    frac = np.take_along_axis(frac, np.maximum.accumulate(
-        np.where(first, np.arange(first.shape[0])[:, None], 0), axis=0), axis=0)
-    rank = np.argsort(order, axis=0, kind="stable")
-    frac = np.take_along_axis(frac, rank, axis=0)
-    return aj + frac * (ai - aj), slack >= -FEASIBILITY_TOL
+    return TwoLinearPlan.build(prefs, i, lo, hi).solve(floor_j)
+
+
+@dataclass
+class TwoLinearPlan:
+    """Two principals with linear utilities: everything ``_proposer_two_linear`` works out
+    before it reads the responder's floor (it depends only on the preferences and the box),
+    so a caller that solves for many floors in the same worlds builds it once
+    (``NashSolver.plan``) and ``take``s the worlds it needs.
+
+    Attributes (``(K, N)`` unless said): ``ai``/``aj`` the proposer's and the responder's
+    clipped ideals, ``step`` ``ai - aj``; ``g``/``ls`` the proposer's gain and the responder's
+    loss of each run in the order issues move (at the run's first position, 0 elsewhere),
+    ``moves``/``costs`` where they are positive, ``before`` the loss of the runs before;
+    ``lead`` each position's run's first position, ``rank`` each issue's position; ``base``
+    ``(N,)`` the responder's utility at its clipped ideal.
+    """
+
+    ai: np.ndarray
+    aj: np.ndarray
+    step: np.ndarray
+    g: np.ndarray
+    ls: np.ndarray
+    moves: np.ndarray
+    costs: np.ndarray
+    before: np.ndarray
+    lead: np.ndarray
+    rank: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def build(cls, prefs: Preferences, i: int, lo: np.ndarray, hi: np.ndarray
+              ) -> TwoLinearPlan:
+        j = 1 - i
+        pos, sal = prefs.position, prefs.salience
+        ai, aj = np.clip(pos[i], lo, hi), np.clip(pos[j], lo, hi)
+        gain = sal[i] * (np.abs(aj - pos[i]) - np.abs(ai - pos[i]))  # >= 0
+        loss = sal[j] * (np.abs(ai - pos[j]) - np.abs(aj - pos[j]))  # >= 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            key = np.where(gain > 0, loss / (gain + loss), np.inf)  # ascending: most efficient
+        order = np.argsort(key, axis=0, kind="stable")
+        first, _ = tied_runs(np.take_along_axis(np.where(np.isfinite(key), key, 2.0), order,
+                                                axis=0))
+        g = run_totals(np.take_along_axis(gain, order, axis=0), first)
+        ls = run_totals(np.take_along_axis(loss, order, axis=0), first)
+        base = (sal[j] * (1.0 - np.abs(aj - pos[j]))).sum(axis=0)
+        lead = np.maximum.accumulate(np.where(first, np.arange(first.shape[0])[:, None], 0),
+                                     axis=0)
+        rank = np.argsort(order, axis=0, kind="stable")
+        return cls(ai, aj, ai - aj, g, ls, g > 0, ls > 0, np.cumsum(ls, axis=0) - ls, lead,
+                   rank, base)
+
+    def solve(self, floor_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, feasible)``: the proposer's best text giving the responder ``floor_j``
+        ``(N,)`` (``_proposer_two_linear``)."""
+        slack = self.base - floor_j  # what j can give up
+        # ls can be tiny (subnormal) where it is > 0: the ratio may overflow, and is clipped.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            frac = np.where(self.costs, np.clip((slack - self.before) / self.ls, 0.0, 1.0), 1.0)
+        frac = np.where(self.moves, frac, 0.0)
+        # every position of a run takes the fraction of the run's first position
+        frac = np.take_along_axis(frac, self.lead, axis=0)
+        frac = np.take_along_axis(frac, self.rank, axis=0)
+        return self.aj + frac * self.step, slack >= -FEASIBILITY_TOL
+
+    def take(self, idx: np.ndarray) -> TwoLinearPlan:
+        """The plan of worlds ``idx`` only."""
+        return TwoLinearPlan(*(columns.take(getattr(self, f), idx)
+                               for f in self.__dataclass_fields__))
 
 
 def _frontier_point(prefs, i, j, theta, a, b, iters=30):
