@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from negotiation_sim.core.outcomes import OUTCOMES
-from negotiation_sim.report import tables
+from negotiation_sim.report.tables import (
+    TextTable,
+    durability,
+    end_reasons,
+    solutions,
+    utilities,
+)
 from negotiation_sim.results.schema import MANIFEST_FILE, REPORT_FILE, Figure
 
 if TYPE_CHECKING:
@@ -230,14 +236,14 @@ def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None
                     f"<td class='num'>{t[c]:.3f}</td>" for c in ("mean", "p05", "p50", "p95"))
                     + "</tr>")
         table += "</table>"
-    for t in (tables.solutions(summary), tables.end_reasons(summary),
-              tables.durability(summary), tables.utilities(summary, scenario)):
+    for t in (solutions(summary), end_reasons(summary), durability(summary),
+              utilities(summary, scenario)):
         if t is not None:
             table += text_table_html(t)
     return table
 
 
-def text_table_html(t: tables.TextTable) -> str:
+def text_table_html(t: TextTable) -> str:
     """A ``report.tables.TextTable`` as a heading, a table (numbers right-aligned, each row's
     key as ``data-key``) and its caption."""
     head = "".join(f"<th>{_e(c)}</th>" for c in t.columns)
