@@ -297,6 +297,19 @@ def test_every_commands_help_is_rendered_text_without_types_on_flags():
         assert all(a.isupper() or a == "OPTIONS" for a in args), (name, usage)
 
 
+def test_every_commands_help_is_whole_at_80_columns():
+    """--help in an 80-column terminal wraps, never cuts: no word ends in an ellipsis (target's
+    lever path example was cut to ``actors.us.pressure.russ…``) and its example stays whole."""
+    from negotiation_sim.cli import COMMANDS
+
+    for _, name in COMMANDS:
+        res = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "80"})
+        assert res.exit_code == 0, (name, res.output)
+        assert "…" not in res.output, (name, res.output)
+    res = CliRunner().invoke(app, ["target", "--help"], env={"COLUMNS": "80"})
+    assert "--vary actors.us.pressure.russia" in res.output
+
+
 def test_output_piped_to_a_file_is_never_cut_to_80_columns(tmp_path):
     """A run and a trace written to a pipe keep every cell whole: no ellipsis, lines as long
     as their data (a terminal wraps at its own width instead)."""

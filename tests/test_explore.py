@@ -349,3 +349,35 @@ def test_explore_stops_on_a_signal_with_one_line_and_its_exit_code(tmp_path, sig
     name = signal.Signals(signum).name
     lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("negsim explore:")]
     assert lines == [f"error: interrupted ({name})"], done.stderr
+
+
+def test_a_rerun_answers_what_a_run_answers(session):
+    """Beside the outcomes: will it hold, why worlds ended and the reference solutions (the
+    tables negsim run prints), the validate warnings of the settings, what changed against
+    the file and the last run, and every table as CSV with the exact shares."""
+    import csv
+    import io
+
+    from negotiation_sim.report import tables
+
+    session.reset()
+    first = session.run()
+    assert first.warnings == [] and session.changed_words() == []
+    titles = [t.title for t in first.tables()]
+    assert titles == [tables.durability(first.summary).title, "Why worlds ended",
+                      tables.solutions(first.summary).title]
+    session.set("actors.us.pressure.russia", 0.1)  # the slider's top: off the utility scale
+    moved = session.run()
+    assert any(w.startswith("actors.us.pressure.russia: ") for w in moved.warnings)
+    assert session.changed_words()[0].endswith("-> 0.1")
+    deltas = moved.changes(first)
+    assert [o for o, _, _ in deltas] == ["agreement", "ceasefire", "breakdown", "no_summit"]
+    assert sum(d for _, _, d in deltas) == pytest.approx(0, abs=1e-9)
+    assert deltas[0][2] == pytest.approx(100 * (moved.summary["outcomes"]["agreement"]["share"]
+                                                - first.summary["outcomes"]["agreement"]["share"]))
+    assert moved.changes(None) == []
+    rows = list(csv.reader(io.StringIO(moved.csv())))
+    shares = {r[0]: float(r[1]) for r in rows[2:6]}
+    assert shares == {o: v["share"] for o, v in moved.summary["outcomes"].items()}
+    assert ["Why worlds ended"] in rows and ["reason", "share of worlds"] in rows
+    session.reset()

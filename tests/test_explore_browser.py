@@ -23,6 +23,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from negotiation_sim import api
 from negotiation_sim.config.levers import lever_value
 from negotiation_sim.config.scenario import load_scenario
 from negotiation_sim.explore.session import Session
@@ -338,3 +339,51 @@ def test_abandoned_page_loads_do_not_keep_their_kernels(explorer, browser):
         time.sleep(0.2)
     assert kernels["has_connected"] == 0
     assert kernels["total"] <= MAX_IDLE_KERNELS
+
+
+def test_the_page_answers_what_a_run_answers_and_downloads_its_tables(explorer, browser):
+    """Beside the outcomes, the tables negsim run prints (why worlds ended with the same
+    shares), each slider's range, what changed against the file and the last run after a
+    move, a warning when a setting leaves the scale, and a CSV of the tables shown."""
+    import csv
+    import io
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    titles = page.locator("table.negsim-table")
+    assert [titles.nth(i).get_attribute("data-title") for i in range(titles.count())][:2] == [
+        "Will what is signed hold?", "Why worlds ended"]
+    # the sliders place themselves on their grid of steps, which reruns once: read the table
+    # when it shows the levers as they are, and the settings it ran
+    page.wait_for_function(CURRENT, timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.wait_for_function(CURRENT, timeout=60_000)
+    _, settings = _shares(page)
+    session = Session.open(explorer.scenario, runs=4000, seed=3)
+    session.values.update(settings)
+    reasons = api.run(session.scenario(), runs=4000, seed=3).summary["end_reasons"]
+    rows = page.locator("table[data-title='Why worlds ended'] tr[data-key]")
+    shown = {rows.nth(i).get_attribute("data-key"): rows.nth(i).locator("td").nth(1).inner_text()
+             for i in range(rows.count())}
+    assert shown == {k: f"{v:.1%}" for k, v in reasons.items() if v > 0}
+    assert _shares(page)[1] == settings
+    css = f".lever-{LEVER.replace('.', '-')}"
+    assert page.inner_text(f"{css} .negsim-lever-range") == "range 0 – 0.1"
+    assert page.inner_text(".negsim-changed-file").startswith("Against the file: ")
+    thumb = page.locator(f"{css} [role=slider]")
+    thumb.focus()
+    thumb.press("End")
+    page.wait_for_function(
+        f"() => ({CURRENT})() && JSON.parse(document.querySelector("
+        f"'table.negsim-shares').dataset.values)['{LEVER}'] == 0.1", timeout=60_000)
+    label = Session.open(explorer.scenario).lever(LEVER).label
+    assert f"{label}: 0.00433333 -> 0.1" in page.inner_text(".negsim-changed-file")
+    assert page.inner_text(".negsim-changed-run").startswith("Against the last run: agreement +")
+    assert LEVER in page.inner_text(".negsim-warnings")
+    with page.expect_download() as download:
+        page.click("text=Download tables (CSV)")
+    text = Path(download.value.path()).read_text()
+    table = list(csv.reader(io.StringIO(text)))
+    after, _ = _shares(page)
+    assert {r[0]: float(r[1]) for r in table[2:6]} == after

@@ -173,6 +173,75 @@ def _check_cap_marks(fig, caps, lo, hi):
     assert min(xs) == pytest.approx(lo) and max(xs) == pytest.approx(hi)
 
 
+def test_terms_cap_labels_sit_above_the_bars_and_the_legend_keys_the_hatch_only_when_drawn(
+        results, tmp_path, small_data):
+    """Cap names are written in the band above the tallest bar (never over a bar); the legend
+    has a hatched key exactly when some offer is uncertain (a band is hatched)."""
+    import copy
+
+    from matplotlib.patches import Patch
+
+    from conftest import write_yaml
+
+    fig = plots.terms(results)
+    try:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            tallest = max((p.get_path().vertices[:, 1].max() for p in ax.patches
+                           if not p.get_hatch() and p.get_path().vertices.size), default=0)
+            top_px = ax.transData.transform((0, tallest))[1]
+            for t in ax.texts:
+                if t.get_text().startswith("cap:"):
+                    assert t.get_window_extent().y0 > top_px, (t.get_text(), ax.get_xlabel())
+        legend = fig.legends[0]
+        assert not any(isinstance(h, Patch) and h.get_hatch() for h in legend.legend_handles)
+        assert "Guarantor cap" in [t.get_text() for t in legend.get_texts()]
+    finally:
+        plt.close(fig)
+    data = copy.deepcopy(small_data)  # Germany's offer is uniform on 0.4-0.8
+    sc = write_yaml(tmp_path / "s.yaml", data)
+    res = CliRunner().invoke(app, ["run", str(sc), "--runs", "300", "--out", str(tmp_path / "o"),
+                                   "--quiet", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    fig = plots.terms(RunResults.load(tmp_path / "o"), issues=["guarantees"])
+    try:
+        legend = fig.legends[0]
+        keyed = [t.get_text() for h, t in zip(legend.legend_handles, legend.get_texts())
+                 if isinstance(h, Patch) and h.get_hatch()]
+        assert keyed == ["Uncertain cap: 5-95% of offers"]
+    finally:
+        plt.close(fig)
+
+
+def test_terms_when_nothing_is_agreed_has_distinct_tick_labels(results):
+    """No agreement and no ceasefire: the count axis is 0-100% with distinct labels, not a
+    sliver around zero labelled "0%, 0%, 0%"; small shares keep their decimals."""
+    from negotiation_sim.plots.style import headroom
+
+    runs = results.runs.copy()
+    runs["outcome"] = "breakdown"
+    bare = RunResults(results.summary, scenario=results.scenario, marks=results.marks, runs=runs)
+    fig = plots.terms(bare, issues=["territory"])
+    try:
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert len(set(labels)) == len(labels) >= 2, labels
+        assert ax.get_ylim() == (0, 100)
+        assert "no world reached agreement" in ax.get_title(loc="left")
+    finally:
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    try:
+        ax.bar([0.1, 0.2], [0.3, 0.1])
+        headroom(ax, 2.0)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert len(set(labels)) == len(labels) >= 2 and labels[0] != labels[1], labels
+    finally:
+        plt.close(fig)
+
+
 def test_terms_without_scenario_draws_histograms_only(results):
     bare = RunResults(results.summary, runs=results.runs)
     fig = plots.terms(bare, issues=["territory"])

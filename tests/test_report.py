@@ -126,3 +126,36 @@ def test_a_sweep_report_summarises_before_the_figures_and_collapses_every_point(
     assert details[:details.index("</details>")].count("<tr><td class='num'>") == 12
     # Column headers are the figures' labels, not bare dotted paths.
     assert "<th>actors.us.pressure.russia</th>" not in page
+
+
+def test_report_has_the_tables_of_negsim_run_with_actors_by_name(run_dir):
+    """Why worlds ended, the reference solutions, durability and utilities: the tables and
+    cells ``negsim run`` prints (the same builders), the actors by name and not by id."""
+    import html as html_lib
+
+    from negotiation_sim.report import tables
+
+    run = RunResults.load(run_dir)
+    text = report.build_report(run_dir)
+    summary = run.summary
+    built = [tables.end_reasons(summary), tables.solutions(summary),
+             tables.durability(summary), tables.utilities(summary, run.scenario)]
+    assert built[0] is not None and built[1] is not None and built[3] is not None
+    plain = html_lib.unescape(text)
+    for t in built:
+        if t is None:
+            continue
+        assert f"<h3>{t.title}</h3>" in plain
+        for row in t.rows:
+            assert "".join(f"<td{'' if i == 0 else ' class=num'}>{c}</td>"
+                           for i, c in enumerate(row)) in plain, row
+    shares = {k: f"{summary['end_reasons'][k]:.1%}" for k in built[0].keys}
+    assert sum(float(v[:-1]) for v in shares.values()) == pytest.approx(100, abs=0.5)
+    names = [row[0] for row in built[3].rows]
+    assert "Russia" in names and "russia" not in names
+    cli = CliRunner().invoke(app, ["run", str(SCENARIO.resolve()), "--runs", "1024", "--quiet"],
+                             env={"COLUMNS": "200"})
+    for title in ("Why worlds ended", "Reference solutions", "Mean utility at the outcome"):
+        assert title in cli.output and title in plain
+    for row in built[0].rows:
+        assert row[0] in cli.output and row[1] in cli.output

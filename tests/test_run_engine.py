@@ -62,6 +62,41 @@ def test_chunks_that_finish_out_of_order_are_folded_in_order():
     assert got.summary("s", 5) == want.summary("s", 5)
 
 
+def test_worker_processes_start_without_forking_a_multi_threaded_process(tmp_path):
+    """A run on worker processes, in a fresh interpreter with every DeprecationWarning shown:
+    Python never warns that fork() was called in a multi-threaded process (numpy's BLAS pool
+    and pyarrow's allocator thread exist once the code is imported), neither here nor in the
+    forkserver that starts the workers; and the files are the serial run's."""
+    import subprocess
+    import sys
+
+    serial = run_files(tmp_path, "serial")
+    out = tmp_path / "procs"
+    proc = subprocess.run(
+        [sys.executable, "-W", "always::DeprecationWarning", "-m", "negotiation_sim", "run",
+         str(tmp_path / "s.yaml"), "--runs", str(RUNS), "--seed", "5", "--chunk-size",
+         str(CHUNK), "--out", str(out), "--no-plots", "-q", "--executor", "processes",
+         "--workers", "2"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "multi-threaded" not in proc.stderr and "fork()" not in proc.stderr, proc.stderr
+    assert {f: (out / f).read_bytes() for f in serial} == serial
+
+
+def test_single_threaded_libraries_restores_the_environment(monkeypatch):
+    import os
+
+    from negotiation_sim.run.executors.processes import (
+        THREAD_POOL_VARIABLES,
+        single_threaded_libraries,
+    )
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with single_threaded_libraries():
+        assert {k: os.environ[k] for k in THREAD_POOL_VARIABLES} == THREAD_POOL_VARIABLES
+    assert os.environ["OMP_NUM_THREADS"] == "7" and "OPENBLAS_NUM_THREADS" not in os.environ
+
+
 def test_compare_takes_an_executor_and_gives_the_serial_comparison(tmp_path):
     path = tmp_path / "s.yaml"
     write_yaml(path, SMALL)

@@ -174,29 +174,25 @@ def _print_meetings(con, summary: dict[str, Any]) -> None:
     con.print(t)
 
 
-REASON_WORDS = {
-    "agreed": "agreed: every principal accepted a text",
-    "deadline": "the deadline passed (then a ceasefire, or breakdown without a package)",
-    "walk_out": "a principal walked out (then a ceasefire, or breakdown without a package)",
-    "ceasefire_refused": "talks failed and a principal preferred the war to the ceasefire",
-    "no_format": "no summit: no format every principal attends",
-    "preconditions": "no summit: no text meets every principal's preconditions",
-}
+def rich_table(t):
+    """A ``report.tables.TextTable`` as a rich Table: the first column left, the others right."""
+    from rich.table import Table
+
+    out = Table(title=t.title, title_justify="left", caption=t.caption or None,
+                caption_justify="left")
+    for i, col in enumerate(t.columns):
+        out.add_column(col, justify="left" if i == 0 else "right")
+    for row in t.rows:
+        out.add_row(*row)
+    return out
 
 
 def _print_reasons(con, summary: dict[str, Any]) -> None:
-    from rich.table import Table
+    from negotiation_sim.report import tables
 
-    reasons = summary.get("end_reasons") or {}
-    if not reasons:
-        return
-    t = Table(title="Why worlds ended", title_justify="left")
-    t.add_column("reason")
-    t.add_column("share of worlds", justify="right")
-    for r, share in reasons.items():
-        if share > 0:
-            t.add_row(REASON_WORDS.get(r, r), f"{share:.1%}")
-    con.print(t)
+    t = tables.end_reasons(summary)
+    if t is not None:
+        con.print(rich_table(t))
 
 
 def _print_durability(con, summary: dict[str, Any]) -> None:
@@ -256,19 +252,13 @@ def _print_terms(con, sc, summary: dict[str, Any]) -> None:
 
 
 def _print_solutions(con, summary: dict[str, Any]) -> None:
-    from rich.table import Table
+    from dataclasses import replace
 
-    sol = summary.get("solutions")
-    if not sol:
+    from negotiation_sim.report import tables
+
+    t = tables.solutions(summary)
+    if t is None:
         return
-    names = ("nash", "kalai_smorodinsky", "weighted_mean", "weighted_median")
-    t = Table(title="Reference solutions, mean over worlds (docs/protocols.md)", title_justify="left")
-    t.add_column("issue")
-    for name in ("Nash", "Kalai-Smorodinsky", "weighted mean", "weighted median"):
-        t.add_column(name, justify="right")
-    for k in summary["terms"]:
-        t.add_row(k, *("–" if sol[n][k] is None else f"{sol[n][k]:.3f}" for n in names))
-    con.print(t)
-    if sol["distance_to_nash"] is not None:
-        con.print(f"Agreed terms lie {sol['distance_to_nash']:.3f} from the Nash text on average "
-                  "(Euclidean, over agreements).")
+    con.print(rich_table(replace(t, caption="")))
+    if t.caption:
+        con.print(t.caption)

@@ -30,7 +30,7 @@ def target(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     vary: Annotated[list[str], typer.Option(
         "--vary", "-v", help="A lever to search, as PATH=LO:HI or PATH (its field's range); "
-        "repeatable. Paths as in experiment files (actors.us.pressure.russia).",
+        "repeatable. Paths as in experiment files (see the example above).",
         show_default=False)],
     outcome: Annotated[str, typer.Option(
         "--outcome", help="agreement, ceasefire, breakdown, no_summit, talks (a session of "
@@ -54,6 +54,9 @@ def target(
     the same worlds (common random numbers); one lever by bisection, several by COBYLA
     (scipy.optimize) then bisection along its ray. Says so when the ranges cannot reach it.
     A distribution is moved by its mean (shifted, or scaled for pressures and audience costs).
+
+    Example: negsim target scenarios/summit_baseline.yaml
+    --vary actors.us.pressure.russia --share 0.3
     """
     kind = executor_kind(executor, scheduler)
     check_size_options(workers=workers)

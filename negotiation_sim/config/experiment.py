@@ -81,7 +81,7 @@ class Experiment(BaseModel):
         parameters and points fixes which point is which (and so its seeds). Fields left at
         their defaults are not hashed, so fields added later keep existing files' hashes.
         """
-        return digest_of(self.model_dump(mode="json", warnings=False, exclude_unset=True))
+        return digest_of(self.model_dump(mode="json", exclude_unset=True))
 
     def n_tasks(self) -> int:
         """Tasks of the sweep: points x chunks per point (as ``run.tasks`` plans them)."""

@@ -79,7 +79,7 @@ class Lever:
 def scenario_data(sc: Scenario) -> dict[str, Any]:
     """The plain data of a validated scenario: what its file sets, in its order (fields left at
     their defaults out), ready for ``paths.with_path`` and validation again."""
-    return sc.model_dump(mode="json", warnings=False, exclude_unset=True)
+    return sc.model_dump(mode="json", exclude_unset=True)
 
 
 def centre(value: Any) -> float:

@@ -323,7 +323,7 @@ class Scenario(BaseModel):
         hashed, so a later version that adds fields keeps the hashes of existing files (the
         manifest records the engine versions that ran them).
         """
-        return digest_of(self.model_dump(mode="json", warnings=False, exclude_unset=True))
+        return digest_of(self.model_dump(mode="json", exclude_unset=True))
 
     # -- checks across fields -------------------------------------------------------------
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

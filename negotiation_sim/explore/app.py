@@ -68,6 +68,7 @@ FIRST.outcome.terms_png()
 values = solara.reactive(dict(SESSION.values))
 world = solara.reactive(SESSION.world)
 shown = solara.reactive(FIRST)
+before = solara.reactive(None)  # the run shown before this one (what changed since)
 requested = solara.reactive(0)  # the newest rerun asked for (Reruns.request's generation)
 live = solara.reactive(True)
 resets = solara.reactive(0)  # Reset presses: the sliders are moved to the file's values
@@ -110,6 +111,8 @@ def _publish(result: Shown) -> None:
     from solara.server import kernel_context
 
     with kernel_context.get_current_context().lock:
+        if isinstance(shown.value.outcome, Explored) and result.key != shown.value.key:
+            before.value = shown.value.outcome
         shown.value = result
 
 
@@ -155,6 +158,9 @@ def LeverControl(lever, reruns: Reruns):
             # the last one shown is that of the slider where it stopped, however fast it moved
             control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
                                 step=lever.step, thumb_label=True, hide_details=True, dense=True)
+
+            Html("span", f"range {_number(lever.low)} – {_number(lever.high)}",
+                 classes="negsim-lever-range", style="font-size: 0.75em; color: #666")
 
         # The control owns its value: the page places it when it appears and on Reset only.
         # Were the value a prop, every render would write it back, and a render from the rerun
@@ -257,11 +263,23 @@ def Results():
         s = outcome.summary
         Html("p", Html("b", f"{s['runs']:,} worlds, seed {s['seed']}"),
              f" — ran in {outcome.seconds:.2f} s")
+        if outcome.warnings:
+            with solara.Column(classes=["negsim-warnings"]):
+                for w in outcome.warnings:
+                    Html("div", "warning: " + w, style="color:#8a5a00; font-size:0.85em")
         SharesTable(outcome, settings, state)
+        Changes(outcome, settings)
+        for t in outcome.tables():
+            TextTableView(t, state)
         MeetingsTables(outcome, state)
         Html("p", Html("b", "Summit formats held"), " (share of worlds): " + ", ".join(
             f"{f} {v:.1%}" for f, v in outcome.formats()))
         TermsFigure(outcome)
+        with solara.Row():
+            solara.FileDownload(outcome.csv, filename=_stem() + "_tables.csv",
+                                label="Download tables (CSV)")
+            solara.FileDownload(lambda: outcome.terms_png(dpi=150),
+                                filename=_stem() + "_terms.png", label="Download figure (PNG)")
         with solara.Card("One world's story", classes=["negsim-story"]):
             Html("ul", *(Html("li", line) for line in outcome.story_lines()))
 
@@ -281,6 +299,40 @@ def SharesTable(result: Explored, settings: dict, state: str):
          style=None if state == "current" else "opacity: 0.45",
          data_values=json.dumps(settings, sort_keys=True), data_runs=result.summary["runs"],
          data_seed=result.summary["seed"], data_state=state)
+
+
+def _stem() -> str:
+    return path_component(Path(SESSION.source).stem)
+
+
+@solara.component
+def Changes(result: Explored, settings: dict):
+    """What changed: the levers against the file, the outcome shares against the run shown
+    before (in percentage points)."""
+    s = Session(SESSION.base, SESSION.source, dict(settings))
+    moved = s.changed_words()
+    Html("p", "Against the file: " + ("; ".join(moved) if moved else "no lever moved"),
+         classes="negsim-changed-file", style="font-size: 0.85em")
+    deltas = result.changes(before.value)
+    if deltas:
+        Html("p", "Against the last run: " + ", ".join(
+            f"{words.lower()} {d:+.1f} points" for _, words, d in deltas),
+             classes="negsim-changed-run", style="font-size: 0.85em")
+
+
+@solara.component
+def TextTableView(t, state: str):
+    """A ``report.tables.TextTable`` (will it hold, why worlds ended, reference solutions)."""
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", *(Html("th", c) for c in t.columns))]
+    rows += [Html("tr", *(Html("td", c, style=None if i == 0 else cell)
+                          for i, c in enumerate(row)), data_key=key)
+             for key, row in zip(t.keys or [""] * len(t.rows), t.rows)]
+    Html("p", Html("b", t.title))
+    Html("table", *rows, classes="negsim-table", data_title=t.title,
+         style=None if state == "current" else "opacity: 0.45")
+    if t.caption:
+        Html("p", t.caption, style="font-size: 0.8em; color: #555")
 
 
 @solara.component

@@ -63,7 +63,46 @@ class Explored:
     results: Any
     story: dict[str, Any]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
     _png: dict[int, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def tables(self) -> list[Any]:
+        """The tables ``negsim run`` prints beside the outcomes (``report.tables``): will what
+        is signed hold, why worlds ended, the reference solutions (those the summary has)."""
+        from negotiation_sim.report import tables
+
+        built = (tables.durability(self.summary), tables.end_reasons(self.summary),
+                 tables.solutions(self.summary))
+        return [t for t in built if t is not None]
+
+    def changes(self, before: Explored | None) -> list[tuple[str, str, float]]:
+        """(outcome, words, change in percentage points) of each outcome share against the run
+        shown ``before`` (empty without one)."""
+        if before is None:
+            return []
+        return [(o, words, 100 * (share - before.summary["outcomes"][o]["share"]))
+                for o, words, share, _, _ in self.shares()]
+
+    def csv(self) -> str:
+        """Every table the page shows, as CSV text: outcomes and meetings with their intervals,
+        formats, then the tables of ``tables()``, each under a line naming it."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([f"{self.summary['scenario']}: {self.summary['runs']} worlds, seed "
+                    f"{self.summary['seed']}"])
+        w.writerow(["outcome", "share", "ci95_low", "ci95_high"])
+        w.writerows([o, share, lo, hi] for o, _, share, lo, hi in self.shares())
+        w.writerow(["meeting", "share", "ci95_low", "ci95_high", "half met by"])
+        w.writerows([k, share, lo, hi, when] for k, _, share, lo, hi, when in self.meetings())
+        w.writerow(["format", "share"])
+        w.writerows(self.formats())
+        for t in self.tables():
+            w.writerow([t.title])
+            w.writerows(t.csv_rows())
+        return buf.getvalue()
 
     def shares(self) -> list[tuple[str, str, float, float, float]]:
         """(outcome, words, share, lower, upper) for every outcome, in the summary's order."""
@@ -201,7 +240,26 @@ class Session:
         start = time.perf_counter()
         res = api.run(sc, runs=self.runs, seed=self.seed)
         story = api.trace(sc, seed=self.seed, world=min(self.world, self.runs - 1))
-        return Explored(sc, res.summary, res, story, time.perf_counter() - start)
+        return Explored(sc, res.summary, res, story, time.perf_counter() - start,
+                        warnings=self.warnings(sc))
+
+    def warnings(self, sc: Scenario | None = None) -> list[str]:
+        """The sanity warnings ``negsim validate`` gives for the scenario with the levers
+        applied, as 'field: message' (the field names the lever's place in the file)."""
+        from negotiation_sim.config.yamlio import parse_yaml
+        from negotiation_sim.core.checks import scenario_warnings
+
+        sc = self.scenario() if sc is None else sc
+        doc = parse_yaml(scenario_yaml(sc), self.source)
+        return [f"{p.field}: {p.message}" if p.field else p.message
+                for p in scenario_warnings(sc, doc)]
+
+    def changed_words(self) -> list[str]:
+        """Each lever moved from the file, as 'label: file value -> value now'."""
+        return [f"{self._by_path[p].label}: {self._by_path[p].value:g} -> {v:g}"
+                if isinstance(v, (int, float)) and not isinstance(v, bool) else
+                f"{self._by_path[p].label}: {self._by_path[p].value} -> {v}"
+                for p, v in self.changed().items()]
 
     def yaml(self) -> str:
         """The changed scenario as YAML text (valid: it is the validated scenario's data)."""

@@ -111,6 +111,14 @@ def small_shares(summary: dict[str, Any], below: float = 4.0) -> list[tuple[str,
     return out
 
 
+TERMS_HEADROOM = 2.0
+"""The terms panels' y-axis is this many times the tallest bar: the bars fill the lower half,
+and the marks' labels (caps, ideal points) the upper half, where no bar is."""
+
+CAP_LABEL_ROWS = (0.57, 0.69)
+"""Heights (axes fraction, above the bars) of the cap labels' rows, alternating between caps."""
+
+
 @closes_on_error
 def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, bins: int = 40):
     """Per issue, the distribution of agreed terms (and ceasefire packages) with reference marks.
@@ -118,9 +126,9 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
     One panel per issue: a histogram of the agreed value over worlds that reached agreement
     (and, stacked on it in its own colour, the ceasefire package where talks ended in one), each
     principal's ideal point (triangle, with its 5-95% range when uncertain), red lines (dashed,
-    the forbidden side shaded), guarantor caps (dash-dot, named on the side with room; an uncertain
-    offer's 5-95% range hatched), the status quo (dotted) and the Nash
-    point (star). The marks are ``results.marks``, computed when the run was made (see
+    the forbidden side shaded), guarantor caps (dash-dot, named above the bars on the side
+    with room; an uncertain offer's 5-95% range hatched, with its own legend key), the status
+    quo (dotted) and the Nash point (star). The marks are ``results.marks``, computed when the run was made (see
     ``negotiation_sim.results.marks``); without them only the histograms are drawn.
 
     Args:
@@ -156,7 +164,7 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
         # fraction of the time (the explorer redraws this figure on every rerun)
         axk.hist(stacks, bins=edges, weights=weights, stacked=True, color=colors, label=labels,
                  histtype="stepfilled", edgecolor="white", linewidth=0.3)
-        headroom(axk, 1.5)  # room above the bars for the marks
+        headroom(axk, TERMS_HEADROOM)  # room above the bars for the marks
         axk.set_ylabel("% of worlds")
         if issue in marks:
             _mark_issue(axk, marks[issue], colours, results)
@@ -168,7 +176,9 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
                 f"5-95% {np.quantile(agreed, 0.05):.2f}-{np.quantile(agreed, 0.95):.2f}"
                 if len(agreed) else "no world reached agreement")
         axk.set_title(f"{issue}: {note}", fontsize=9, loc="left")
-    handles, labels = _terms_legend(axes[0], colours, results, with_marks=bool(marks))
+    uncertain_cap = any(hi - lo > 1e-9 for m in marks.values() for _, _, lo, hi in m.caps)
+    handles, labels = _terms_legend(axes[0], colours, results, with_marks=bool(marks),
+                                    uncertain_cap=uncertain_cap)
     fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
     fig.suptitle(f"Terms by issue\n{results.caption}", fontsize=10)
     return fig
@@ -204,7 +214,7 @@ def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults)
         room_left = mid - (mids[i - 1] if i > 0 else 0.0)
         room_right = (mids[i + 1] if i + 1 < len(mids) else 1.0) - mid
         left = room_left >= room_right
-        ax.annotate("cap: " + ",\n".join(names), (mid, 0.62 - 0.16 * (i % 3)), xycoords=trans,
+        ax.annotate("cap: " + ", ".join(names), (mid, CAP_LABEL_ROWS[i % 2]), xycoords=trans,
                     bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.6),
                     textcoords="offset points", xytext=(-3 if left else 3, 0),
                     ha="right" if left else "left", va="center", fontsize=7, color="#444444")
@@ -225,7 +235,8 @@ def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults)
                 linestyle="none", markeredgecolor="white")
 
 
-def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
+def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool,
+                  uncertain_cap: bool = False):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -239,11 +250,15 @@ def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool):
         labels.append(f"{results.name_of(aid)} ideal (5-95% range)")
         handles.append(Line2D([], [], color=c, linestyle="--"))
         labels.append(f"{results.name_of(aid)} red line (shaded: excluded)")
-    handles += [Line2D([], [], color=MARK_COLOUR, linestyle="-."),
-                Line2D([], [], color=MARK_COLOUR, linestyle=":"),
+    handles.append(Line2D([], [], color=MARK_COLOUR, linestyle="-."))
+    labels.append("Guarantor cap (median offer)" if uncertain_cap else "Guarantor cap")
+    if uncertain_cap:  # the hatch's own key, as it is drawn: only where an offer is uncertain
+        handles.append(Patch(facecolor="none", edgecolor=MARK_COLOUR, hatch="////",
+                             linewidth=0, alpha=0.35))
+        labels.append("Uncertain cap: 5-95% of offers")
+    handles += [Line2D([], [], color=MARK_COLOUR, linestyle=":"),
                 Line2D([], [], marker="*", color=MARK_COLOUR, linestyle="none", markersize=11)]
-    labels += ["Guarantor cap (hatched: 5-95% range)", "Status quo",
-               "Nash point (true reservations)"]
+    labels += ["Status quo", "Nash point (true reservations)"]
     return handles, labels
 
 

@@ -208,10 +208,19 @@ def issue_axis(ax, low: str, high: str, name: str) -> None:
 
 
 def headroom(ax, factor: float) -> None:
-    """Stretch a percentage y-axis by ``factor`` above the data, ticks only up to the data."""
+    """Stretch a percentage y-axis by ``factor`` above the data, ticks only up to the data.
+
+    With nothing above zero (no world in any bar) the axis is 0-100%: an empty panel on a
+    frame that reads as "none", not a hair-thin range around zero."""
     from matplotlib.ticker import FixedLocator, MaxNLocator
 
-    top = ax.get_ylim()[1] or 1.0
+    data_top = ax.dataLim.y1 if np.isfinite(ax.dataLim.y1) else 0.0
+    if data_top <= 0:
+        ax.set_ylim(0, 100)
+        ax.yaxis.set_major_locator(FixedLocator([0, 50, 100]))
+        pct_axis(ax)
+        return
+    top = ax.get_ylim()[1]
     ticks = [t for t in MaxNLocator(3).tick_values(0, top) if 0 <= t <= top * 1.02]
     ax.set_ylim(0, top * factor)
     ax.yaxis.set_major_locator(FixedLocator(ticks))
@@ -219,9 +228,29 @@ def headroom(ax, factor: float) -> None:
 
 
 def pct_axis(ax, axis: str = "y") -> None:
-    from matplotlib.ticker import PercentFormatter
+    """Percent tick labels (the data in %) with as many decimals as make neighbours differ:
+    ticks 0, 0.2, 0.4 read "0%, 0.2%, 0.4%", never "0%, 0%, 0%"."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(_percent_formatter())
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(100, decimals=0))
+
+def _percent_formatter():
+    from matplotlib.ticker import Formatter
+
+    class Percent(Formatter):
+        ticks: tuple = ()
+
+        def set_locs(self, locs):
+            self.ticks = tuple(locs)
+
+        def __call__(self, x, pos=None):
+            locs = np.asarray(self.ticks or (x,), dtype=float)
+            # the fewest decimals (at most 3) that write every tick exactly: 0, 0.15, 0.3
+            # reads "0.00%, 0.15%, 0.30%"
+            decimals = next((d for d in range(3) if np.allclose(locs, np.round(locs, d),
+                                                                 rtol=0, atol=1e-9)), 3)
+            return f"{x:.{decimals}f}%"
+
+    return Percent()
 
 
 def save(fig, path, **kwargs) -> None:

@@ -19,6 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from negotiation_sim.core.outcomes import OUTCOMES
+from negotiation_sim.report.tables import (
+    TextTable,
+    durability,
+    end_reasons,
+    solutions,
+    utilities,
+)
 from negotiation_sim.results.schema import MANIFEST_FILE, REPORT_FILE, Figure
 
 if TYPE_CHECKING:
@@ -197,7 +204,10 @@ def _nonzero(v: Any) -> bool:
 # -- tables ------------------------------------------------------------------------------------
 
 
-def outcome_table_html(summary: dict[str, Any]) -> str:
+def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None) -> str:
+    """The run's tables, as ``negsim run`` prints them: outcomes, meetings, formats, terms,
+    reference solutions, why worlds ended, durability and utilities (actors by name when the
+    scenario is known)."""
     from negotiation_sim.plots.style import OUTCOME_COLOURS, OUTCOME_LABELS
 
     rows = []
@@ -226,14 +236,23 @@ def outcome_table_html(summary: dict[str, Any]) -> str:
                     f"<td class='num'>{t[c]:.3f}</td>" for c in ("mean", "p05", "p50", "p95"))
                     + "</tr>")
         table += "</table>"
-    utils = summary.get("utilities") or {}
-    if utils:
-        table += ("<h3>Mean utility at the outcome</h3><table><tr><th>actor</th><th>mean "
-                  "(1 = own ideal text)</th></tr>" + "".join(
-                      f"<tr><td>{_e(a)}</td><td class='num'>"
-                      f"{'–' if u['mean'] is None else format(u['mean'], '.3f')}</td></tr>"
-                      for a, u in utils.items()) + "</table>")
+    for t in (solutions(summary), end_reasons(summary), durability(summary),
+              utilities(summary, scenario)):
+        if t is not None:
+            table += text_table_html(t)
     return table
+
+
+def text_table_html(t: TextTable) -> str:
+    """A ``report.tables.TextTable`` as a heading, a table (numbers right-aligned, each row's
+    key as ``data-key``) and its caption."""
+    head = "".join(f"<th>{_e(c)}</th>" for c in t.columns)
+    body = "".join(
+        f"<tr data-key='{_e(k)}'>" + "".join(
+            f"<td{'' if i == 0 else ' class=num'}>{_e(c)}</td>" for i, c in enumerate(row))
+        + "</tr>" for k, row in zip(t.keys or [""] * len(t.rows), t.rows))
+    caption = f"<p class='muted'>{_e(t.caption)}</p>" if t.caption else ""
+    return f"<h3>{_e(t.title)}</h3><table><tr>{head}</tr>{body}</table>{caption}"
 
 
 def meetings_table_html(summary: dict[str, Any]) -> str:
@@ -378,7 +397,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         s = run.summary
         title = f"Run report: {s['scenario']}"
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
-        results_html = outcome_table_html(s)
+        results_html = outcome_table_html(s, run.scenario)
         after_figures = ""
         makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
     changed = ""

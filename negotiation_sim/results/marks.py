@@ -106,7 +106,7 @@ def scenario_record(scenario: Scenario, marks: dict[str, IssueMarks] | None = No
     """The content of ``scenario.json``: the scenario and, for a run, its figures' marks."""
     record: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "scenario": scenario.model_dump(mode="json", warnings=False, exclude_unset=True),
+        "scenario": scenario.model_dump(mode="json", exclude_unset=True),
     }
     if marks is not None:
         record["marks"] = {"seed": seed, "worlds": worlds,

@@ -87,7 +87,10 @@ def _warm_dask_workers(preload: list[str]):
     import dask
     from distributed.utils import get_mp_context
 
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+    from negotiation_sim.run.executors.processes import single_threaded_libraries
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}), \
+            single_threaded_libraries():  # the forkserver forks: it must run no thread
         ctx = get_mp_context()  # sets dask's own preload list once
         ctx.set_forkserver_preload(["distributed", "numpy", "pandas", *preload])
         yield

@@ -1,8 +1,9 @@
 """The local back-end: a pool of worker processes that start warm and die with their parent.
 
-Workers never outlive the process that started them: each asks the kernel to kill it when its
-parent dies (``PR_SET_PDEATHSIG`` on Linux; elsewhere a thread watches ``os.getppid()``), so a
-sweep killed even with ``kill -9`` leaves no worker behind. They ignore SIGINT: Ctrl-C reaches
+Workers never outlive the process that started them: a forked worker asks the kernel to kill
+it when its parent dies (``PR_SET_PDEATHSIG`` on Linux; elsewhere a thread watches
+``os.getppid()``), a forkserver's worker watches the process that made the pool (a pidfd on
+Linux), so a sweep killed even with ``kill -9`` leaves no worker (and no forkserver) behind. They ignore SIGINT: Ctrl-C reaches
 the whole foreground process group, and the parent, which handles it, stops them (``abort``)
 instead of every worker printing its own traceback.
 """
@@ -13,7 +14,9 @@ import concurrent.futures as cf
 import ctypes
 import ctypes.util
 import importlib
+import contextlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -31,17 +34,43 @@ WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG checks for it
 def die_with_parent(parent: int) -> None:
     """Make this (worker) process exit when ``parent`` does, whatever ends it.
 
-    ``parent`` is the pid this process expects as its parent; a forkserver's workers have the
-    forkserver as theirs, which itself exits with the process that started it.
+    ``parent`` is the pid of the process that made the pool. A worker it forked asks the kernel
+    for a signal when its parent dies. A forkserver's worker has the forkserver as its parent,
+    and the forkserver waits for its workers before it exits (each holds the pipe whose end
+    tells it that its clients are gone): such a worker watches ``parent`` itself instead.
     """
     if os.getppid() != parent:  # started by a forkserver (or the parent is already gone)
-        parent = os.getppid()
+        threading.Thread(target=_watch_pid, args=(parent,), name="negsim-parent-watch",
+                         daemon=True).start()
+        return
     if sys.platform.startswith("linux") and _pdeathsig(signal.SIGKILL):
         if os.getppid() != parent:  # it died before the request took effect
             os._exit(1)
         return
     threading.Thread(target=_watch, args=(parent,), name="negsim-parent-watch",
                      daemon=True).start()
+
+
+def _watch_pid(pid: int) -> None:
+    """Exit when the process ``pid`` (not this one's parent) ends: at once where the OS gives a
+    descriptor for a process (Linux), else within ``WATCH_SECONDS``."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd (or already gone: then kill fails below)
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])  # readable once the process has exited
+        os._exit(1)
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, under another user (a reused pid)
+            pass
+        time.sleep(WATCH_SECONDS)
 
 
 def _pdeathsig(signum: int) -> bool:
@@ -67,15 +96,61 @@ def _init_worker(parent: int) -> None:
     die_with_parent(parent)
 
 
+def os_threads() -> int:
+    """The threads this process runs, as the OS counts them (what Python checks before it warns
+    that ``fork`` in a multi-threaded process may deadlock the child).
+
+    ``threading.active_count()`` sees only Python's threads; a numerical library's own thread
+    pool (OpenBLAS starts one when numpy is imported) is invisible to it, yet a fork copies
+    the locks those threads may hold. Where the OS does not say, Python's count is the answer.
+    """
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+THREAD_POOL_VARIABLES = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                         "MKL_NUM_THREADS": "1",
+                         "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+"""What libraries read when they load for the threads they start (BLAS's pool, the
+background thread of pyarrow's jemalloc, which pandas loads), and the values that start none."""
+
+
+@contextlib.contextmanager
+def single_threaded_libraries():
+    """Within: processes started get no thread pools from the libraries they load (the
+    variables of ``THREAD_POOL_VARIABLES`` set; as they were after).
+
+    A forkserver imports numpy and pandas (whose BLAS and allocator start threads) and then
+    forks every worker: with those threads it would fork a multi-threaded process. The workers lose nothing: each runs
+    one task at a time, side by side with the others, and the model's array code does not
+    call BLAS (so the numbers are those of any other executor).
+    """
+    saved = {k: os.environ.get(k) for k in THREAD_POOL_VARIABLES}
+    os.environ.update(THREAD_POOL_VARIABLES)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class ProcessExecutor(Closing):
     """A pool of local worker processes.
 
-    Where the OS can ``fork`` and this process runs no other thread yet, every worker is
-    forked at once, here, from this process, which has already imported the simulation code:
-    workers start warm in milliseconds (importing Mesa, pandas and scipy costs a second or more
-    per process, as much as a whole small sweep). Forking before any thread exists (the progress
-    bar starts later) is what makes ``fork`` safe. Otherwise workers start by ``forkserver``
-    (one server imports the code once and forks warm workers) or, where neither exists, spawn.
+    Where the OS can ``fork`` and this process runs no other thread yet (as the OS counts
+    threads, ``os_threads``: a BLAS library's pool counts), every worker is forked at once,
+    here, from this process, which has already imported the simulation code: workers start warm
+    in milliseconds (importing Mesa, pandas and scipy costs a second or more per process, as
+    much as a whole small sweep). Forking only while no thread exists is what makes ``fork``
+    safe (Python 3.12+ warns otherwise). Otherwise workers start by ``forkserver`` (one server,
+    itself started single-threaded, imports the code once and forks warm workers) or, where
+    neither exists, spawn. Every start method runs the same task functions on the same seeds,
+    so the results do not depend on it.
 
     Args:
         workers: worker processes (default: one per CPU).
@@ -91,13 +166,16 @@ class ProcessExecutor(Closing):
         self.workers = workers or os.cpu_count() or 1
         self.preload = list(preload)
         methods = multiprocessing.get_all_start_methods()
-        if "fork" in methods and threading.active_count() == 1:
-            for module in self.preload:  # warm before forking
+        if "fork" in methods:
+            for module in self.preload:  # warm before forking (imports may start threads)
                 importlib.import_module(module)
+        if "fork" in methods and os_threads() == 1:
             ctx = multiprocessing.get_context("fork")
         elif "forkserver" in methods:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(self.preload)
+            with single_threaded_libraries():  # the server forks: it must run no thread
+                multiprocessing.forkserver.ensure_running()
         else:
             ctx = multiprocessing.get_context("spawn")
         self.start_method = ctx.get_start_method()

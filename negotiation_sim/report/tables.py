@@ -1,0 +1,122 @@
+"""A run summary's tables as text: titles, column heads, cells and captions, with no markup.
+
+``negsim run`` prints these tables (with rich), the HTML report and the explorer show the same
+ones, so the three say the same thing in the same words: why worlds ended, the reference
+solutions, will what is signed hold, and each actor's utility (by name, not by id). Each builder
+takes the summary (the ``negsim run --json`` dict) and returns a ``TextTable``, or None when the
+summary has no such part (results written before it was summarised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REASON_WORDS = {
+    "agreed": "agreed: every principal accepted a text",
+    "deadline": "the deadline passed (then a ceasefire, or breakdown without a package)",
+    "walk_out": "a principal walked out (then a ceasefire, or breakdown without a package)",
+    "ceasefire_refused": "talks failed and a principal preferred the war to the ceasefire",
+    "no_format": "no summit: no format every principal attends",
+    "preconditions": "no summit: no text meets every principal's preconditions",
+}
+"""Each end reason (``summary["end_reasons"]``) in words."""
+
+SOLUTION_NAMES = {"nash": "Nash", "kalai_smorodinsky": "Kalai-Smorodinsky",
+                  "weighted_mean": "weighted mean", "weighted_median": "weighted median"}
+"""The reference solutions of ``summary["solutions"]``, in the order tables show them."""
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A table as text.
+
+    Attributes:
+        title: what the table answers.
+        columns: column heads; the first is the row's name, the others numbers (right-aligned).
+        rows: one list of cells per row, as many as ``columns``.
+        caption: how to read it ('' for none).
+        keys: one key per row (an end reason, an issue, an actor id) for pages to mark rows by.
+    """
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    keys: list[str] = field(default_factory=list)
+
+    def csv_rows(self) -> list[list[str]]:
+        """The heads and the cells, for a CSV file."""
+        return [list(self.columns), *(list(r) for r in self.rows)]
+
+
+def end_reasons(summary: dict[str, Any]) -> TextTable | None:
+    """Why worlds ended: each reason that ended any world, with its share."""
+    reasons = summary.get("end_reasons") or {}
+    if not reasons:
+        return None
+    kept = [(r, share) for r, share in reasons.items() if share > 0]
+    return TextTable("Why worlds ended", ["reason", "share of worlds"],
+                     [[REASON_WORDS.get(r, r), f"{share:.1%}"] for r, share in kept],
+                     keys=[r for r, _ in kept])
+
+
+def durability(summary: dict[str, Any]) -> TextTable | None:
+    """Will what is signed hold: per signed text, the worlds that signed it, the share that
+    held through the followed rounds (95% interval) and when half had broken."""
+    dur = summary.get("durability")
+    if not dur:
+        return None
+    rows = []
+    for name, d in dur.items():
+        if d is None:
+            rows.append([name, "0", "–", "–", "–"])
+            continue
+        lo, hi = d["holds"]["ci95"]
+        median = ("–" if d["median_rounds"] is None else
+                  f"{d['median_rounds']} rounds ({d['median_days']:g} days)")
+        rows.append([name, f"{d['signed']:,}", f"{d['holds']['share']:.1%}",
+                     f"{lo:.1%} – {hi:.1%}", median])
+    return TextTable("Will what is signed hold?",
+                     ["signed text", "signed worlds", "holds", "95% interval", "median"], rows,
+                     caption="holds: unbroken through the followed rounds (95% interval); "
+                             "median: when half had broken ('–' when more than half hold)",
+                     keys=list(dur))
+
+
+def solutions(summary: dict[str, Any]) -> TextTable | None:
+    """The reference solutions per issue, mean over worlds, and how far the agreed terms lie
+    from the Nash text."""
+    sol = summary.get("solutions")
+    if not sol:
+        return None
+    issues = list(summary["terms"])
+    rows = [[k, *("–" if sol[n][k] is None else f"{sol[n][k]:.3f}" for n in SOLUTION_NAMES)]
+            for k in issues]
+    caption = ("" if sol.get("distance_to_nash") is None else
+               f"Agreed terms lie {sol['distance_to_nash']:.3f} from the Nash text on average "
+               "(Euclidean, over agreements).")
+    return TextTable("Reference solutions, mean over worlds (docs/protocols.md)",
+                     ["issue", *SOLUTION_NAMES.values()], rows, caption=caption, keys=issues)
+
+
+def utilities(summary: dict[str, Any], scenario=None) -> TextTable | None:
+    """Each actor's mean utility at the outcome, by name (the id when the scenario is not
+    known), with its role."""
+    utils = summary.get("utilities") or {}
+    if not utils:
+        return None
+
+    def name(a: str) -> str:
+        return scenario.actors[a].display(a) if scenario is not None and a in scenario.actors \
+            else a
+
+    def role(a: str) -> str:
+        return scenario.actors[a].role if scenario is not None and a in scenario.actors else ""
+
+    rows = [[name(a), role(a), "–" if u["mean"] is None else f"{u['mean']:.3f}"]
+            for a, u in utils.items()]
+    return TextTable("Mean utility at the outcome", ["actor", "role", "mean utility"], rows,
+                     caption="per round; 1 = the actor's own ideal text; breakdown or no summit "
+                             "is worth a principal's value of war; other actors count only "
+                             "outcomes with a text", keys=list(utils))
