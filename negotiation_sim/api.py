@@ -834,7 +834,8 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
              workers: int | None = None, scheduler: str | None = None,
              progress: Progress | None = None) -> dict[str, Any]:
     """Answer every dated question of a backtest file with its scenario, and score the answers
-    (``negsim backtest``).
+    (``negsim backtest``). Questions answered from the file's scenario are conditioned on its
+    record as known on the day asked (``run.condition``).
 
     Args:
         path: the backtest file (or one loaded with ``config.backtest.load_backtest``).
@@ -851,10 +852,11 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
 
     Raises:
         InputError: a bad backtest or scenario file.
+        TooFewWorlds: too few worlds agree with the record known on a day asked.
     """
     from negotiation_sim.analysis.backtest import backtest_result
     from negotiation_sim.config.backtest import LoadedBacktest, load_backtest
-    from negotiation_sim.run.backtest import model_probabilities
+    from negotiation_sim.run.backtest import conditioned_probabilities, model_probabilities
 
     loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
     total, done = runs * len(set(loaded.paths)), 0
@@ -867,10 +869,16 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
         if progress is not None:
             progress(done, total)
 
+    conditioning = None
     with _running(executor, workers, scheduler) as ex:
         model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
                                     on_chunk=advance, executor=ex)
-    return backtest_result(loaded, model, runs=runs, seed=seed)
+        if loaded.conditioned is not None:
+            answered, conditioning = conditioned_probabilities(
+                loaded, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance, executor=ex)
+            for i, row in answered.items():
+                model[i] = row
+    return backtest_result(loaded, model, runs=runs, seed=seed, conditioning=conditioning)
 
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
