@@ -16,7 +16,7 @@ import pytest
 from conftest import make_scenario
 from pydantic import ValidationError
 
-from negotiation_sim.config.history import History, round_of, rounds_through
+from negotiation_sim.config.history import History, first_round_from, round_of, rounds_through
 from negotiation_sim.core.outcomes import ChunkResult
 from negotiation_sim.run.chunks import simulate_chunk
 from negotiation_sim.run.condition import (
@@ -190,3 +190,10 @@ def test_weighted_quantiles_of_equal_weights_are_the_plain_ones():
     x = np.arange(1.0, 101.0)
     assert weighted_quantiles(x, np.ones(100), [0.5]) == pytest.approx([50.5])
     assert weighted_quantiles(x, (x <= 10).astype(float), [0.5]) == pytest.approx([5.5])
+
+
+def test_a_question_counts_the_rounds_that_start_from_the_day_asked():
+    assert first_round_from(START, START, 14) == 1
+    assert first_round_from(START + dt.timedelta(days=1), START, 14) == 2
+    assert first_round_from(START + dt.timedelta(days=14), START, 14) == 2
+    assert first_round_from(START - dt.timedelta(days=30), START, 14) == 1

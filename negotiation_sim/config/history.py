@@ -16,7 +16,10 @@ holds that day). Event kinds:
 **Dates and rounds.** Round r covers the days ``start + (r - 1) * round_days`` up to (not
 including) ``start + r * round_days``; a day d falls in round ``floor((d - start) / round_days) +
 1`` (``round_of``). A forecast asked on day D knows the observations dated on or before D and
-counts an event as happening "by day C" when it happens in a round that starts on or before C.
+counts an event as happening "from D by day C" when it happens in a round that starts on or
+after D and on or before C (``first_round_from``, ``rounds_through``): what happened in the part
+of a round before D is the record's to say, so the round holding D counts only when it starts
+on D.
 
 This module owns the schema and those date conventions; the conditioning is ``run.condition``'s.
 """
@@ -104,3 +107,8 @@ def round_of(day: dt.date, start: dt.date, round_days: float) -> int:
 def rounds_through(day: dt.date, start: dt.date, round_days: float) -> int:
     """How many rounds start on or before ``day`` (``round_of``, never below 0)."""
     return max(0, round_of(day, start, round_days))
+
+
+def first_round_from(day: dt.date, start: dt.date, round_days: float) -> int:
+    """The first round that starts on or after ``day`` (1 for a day on or before ``start``)."""
+    return max(1, math.ceil((day - start).days / round_days - 1e-9) + 1)

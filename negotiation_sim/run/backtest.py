@@ -19,8 +19,8 @@ counted from the same worlds chunk by chunk, so memory stays flat however many w
 **Conditioned questions** (a file with one ``scenario:`` that has a ``history:``): the scenario
 runs once from ``history.start`` and each asking day's questions are answered from its worlds
 weighted by their agreement with the record known that day (``run.condition``). A question
-counts its event in the rounds from the round holding ``asked`` to the last round that starts on
-or before ``closes`` (``config.history``), except ``agreement`` and ``holds``, counted by the
+counts its event in the rounds that start on or after ``asked`` and on or before ``closes``
+(``config.history``), except ``agreement`` and ``holds``, counted by the
 close (``Horizon``; the record says whether one came before). The scores of these probabilities
 are ``analysis.backtest``'s.
 """
@@ -37,7 +37,7 @@ import datetime as dt
 
 from negotiation_sim.config.backtest import LoadedBacktest, Question, holds_rounds, rounds_by
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
-from negotiation_sim.config.history import round_of, rounds_through
+from negotiation_sim.config.history import first_round_from, rounds_through
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, ChunkResult
 from negotiation_sim.results.summary import wilson_interval
@@ -159,7 +159,7 @@ def question_window(question: Question, scenario: Scenario):
         return Horizon(question.event, last, holds_rounds(question, days))
     kind = "leaders" if question.event == "summit" else question.event
     event = EventKind.of(scenario, kind, question.members, question.level)
-    return Window(event, max(1, round_of(question.asked, start, days)), last)
+    return Window(event, first_round_from(question.asked, start, days), last)
 
 
 def conditioned_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
