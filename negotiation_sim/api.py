@@ -832,7 +832,7 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
              chunk_size: int = DEFAULT_CHUNK,
              executor: str | Executor | Callable[[], Executor] | None = None,
              workers: int | None = None, scheduler: str | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+             progress: Progress | None = None, min_ess: float | None = None) -> dict[str, Any]:
     """Answer every dated question of a backtest file with its scenario, and score the answers
     (``negsim backtest``). Questions answered from the file's scenario are conditioned on its
     record as known on the day asked (``run.condition``).
@@ -846,6 +846,8 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
         workers: worker processes of ``processes`` or a dask LocalCluster.
         scheduler: a running dask scheduler's address or scheduler file.
         progress: called with ``(worlds done, worlds of every scenario)``.
+        min_ess: the least effective sample a conditioned day may rest on (default: the file's
+            ``min_ess``, else the scenario's ``history.min_ess``).
 
     Returns:
         The ``negsim backtest --json`` shape (``analysis.backtest.backtest_result``).
@@ -875,7 +877,8 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
                                     on_chunk=advance, executor=ex)
         if loaded.conditioned is not None:
             answered, conditioning = conditioned_probabilities(
-                loaded, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance, executor=ex)
+                loaded, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance, executor=ex,
+                min_ess=min_ess)
             for i, row in answered.items():
                 model[i] = row
     return backtest_result(loaded, model, runs=runs, seed=seed, conditioning=conditioning)

@@ -165,14 +165,14 @@ def question_window(question: Question, scenario: Scenario):
 def conditioned_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
                               chunk_size: int = DEFAULT_CHUNK,
                               on_chunk: Callable[[int], None] | None = None,
-                              executor: Executor | None = None,
+                              executor: Executor | None = None, min_ess: float | None = None,
                               ) -> tuple[dict[int, tuple[float, list[float], int]], dict]:
     """The conditioned questions' ``(p, ci95, rounds)`` by index, and what conditioning did.
 
     The file's scenario runs once; each asking day is conditioned on the record known that day.
     ``ci95`` is the Wilson interval of ``p`` on the effective sample size (Monte Carlo error
     only). Raises ``run.condition.TooFewWorlds`` when a day's effective sample is below
-    ``min_ess`` (the file's, else the history's).
+    ``min_ess`` (given, else the file's, else the history's).
 
     Returns:
         ``{index: (p, ci95, rounds)}`` and ``{"days": [{day, observations, ess, worlds}],
@@ -188,7 +188,7 @@ def conditioned_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 
     windows = [[question_window(loaded.questions[i], sc) for i in by_day[d]] for d in days]
     got = condition(sc, history, days, windows, runs, seed=seed, chunk_size=chunk_size,
                     on_chunk=on_chunk, executor=executor)
-    min_ess = loaded.backtest.min_ess or history.min_ess
+    min_ess = min_ess or loaded.backtest.min_ess or history.min_ess
     out: dict[int, tuple[float, list[float], int]] = {}
     info: dict[str, Any] = {"scenario": loaded.conditioned, "mismatch": history.mismatch,
                             "min_ess": min_ess, "days": []}
