@@ -41,7 +41,7 @@ def backtest(
                                                          "(nothing else).")] = False,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Directory for backtest.json, backtest.csv, backtest.md, "
-        "reliability.png and questions.png.")] = None,
+        "reliability.png, questions.png and, with a record, posterior.png.")] = None,
     min_ess: Annotated[Optional[float], typer.Option(
         "--min-ess", min=1e-9, help="Refuse a conditioned day whose agreeing worlds weigh fewer "
         "effective worlds than this (default: the file's min_ess, else the scenario's "
@@ -91,9 +91,14 @@ def backtest(
 
 
 def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
-    """backtest.json, .csv, .md and the two figures, each written whole or not at all."""
+    """backtest.json, .csv, .md and the figures (posterior.png too when a question is
+    conditioned), each written whole or not at all."""
     from negotiation_sim.analysis.backtest import to_csv, to_markdown
-    from negotiation_sim.plots.backtest import question_figure, reliability_figure
+    from negotiation_sim.plots.backtest import (
+        posterior_figure,
+        question_figure,
+        reliability_figure,
+    )
     from negotiation_sim.plots.style import save
     from negotiation_sim.results.files import write_json_atomic, write_text_atomic
 
@@ -102,6 +107,11 @@ def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
     write_text_atomic(out / "backtest.csv", to_csv(result))
     write_text_atomic(out / "backtest.md", to_markdown(result))
     figures = {"reliability.png": reliability_figure, "questions.png": question_figure}
+    info = result.get("conditioning")
+    if info and info.get("posterior"):
+        figures["posterior.png"] = lambda r: posterior_figure(
+            info["posterior"], f"What the record known on {info['posterior_day']} taught the "
+            f"drawn inputs\n{r['name']}: {r['runs']:,} worlds, seed {r['seed']}")
     for name, make in figures.items():
         save(make(result), out / name)  # whole or not at all
     return [out / n for n in ("backtest.json", "backtest.csv", "backtest.md", *figures)]
