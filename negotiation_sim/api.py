@@ -884,6 +884,61 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
     return backtest_result(loaded, model, runs=runs, seed=seed, conditioning=conditioning)
 
 
+def condition(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
+              day: Any = None, chunk_size: int = DEFAULT_CHUNK,
+              executor: str | Executor | Callable[[], Executor] | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              progress: Progress | None = None, min_ess: float | None = None) -> dict[str, Any]:
+    """Condition a scenario's worlds on its ``history:`` (``run.condition``): what the record
+    known on ``day`` taught each drawn input.
+
+    The same seed simulates the same worlds as ``run``, so the posterior is over the worlds of
+    the run's summary.
+
+    Args:
+        scenario: a scenario with a ``history:`` section (or its path).
+        runs, seed, chunk_size, executor, workers, scheduler, progress: as for ``run``.
+        day: the day the record is known to (a ``datetime.date``; default: the last observed).
+        min_ess: the least effective sample to accept (default: ``history.min_ess``).
+
+    Returns:
+        ``{"day", "observations", "worlds", "ess", "mismatch", "min_ess", "posterior"}``,
+        ``posterior`` as ``run.condition.posterior_table`` (per input prior and posterior mean,
+        sd and 5th/50th/95th percentiles).
+
+    Raises:
+        InputError: a bad scenario file. ValueError: a scenario without a history.
+        TooFewWorlds: fewer effective worlds than ``min_ess`` agree with the record.
+    """
+    from negotiation_sim.run.condition import condition as _condition
+    from negotiation_sim.run.condition import posterior_table, require_ess
+
+    sc, _ = _scenario(scenario)
+    if sc.history is None:
+        raise ValueError("the scenario has no history: section to condition on")
+    h = sc.history
+    day = day or max((o.day for o in h.observed), default=h.start)
+    total, done = runs, 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    with _running(executor, workers, scheduler) as ex:
+        got = _condition(sc, h, [day], [[]], runs, seed=seed, chunk_size=chunk_size,
+                         on_chunk=advance, executor=ex)
+    tally = got.tallies[0]
+    need = min_ess or h.min_ess
+    require_ess(tally, need, day)
+    return {"day": day.isoformat(), "observations": len(h.known_on(day)), "worlds": tally.worlds,
+            "ess": tally.ess, "mismatch": h.mismatch, "min_ess": need,
+            "posterior": posterior_table(got.inputs, got.weights[0])}
+
+
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
     """One world's negotiation round by round, as ``negsim trace --json`` prints it.
 

@@ -197,3 +197,30 @@ def test_a_question_counts_the_rounds_that_start_from_the_day_asked():
     assert first_round_from(START + dt.timedelta(days=1), START, 14) == 2
     assert first_round_from(START + dt.timedelta(days=14), START, 14) == 2
     assert first_round_from(START - dt.timedelta(days=30), START, 14) == 1
+
+
+def test_negsim_run_shows_the_posterior_of_a_scenario_with_a_history(tmp_path):
+    import json
+
+    from conftest import write_yaml
+    from typer.testing import CliRunner
+
+    from negotiation_sim.cli import app
+
+    data = pie()
+    data["history"] = {"start": START.isoformat(), "min_ess": 50, "observed": [
+        {"date": "2025-01-05", "event": "talks", "happened": True}]}
+    path = write_yaml(tmp_path / "s.yaml", data)
+    runner = CliRunner()
+    res = runner.invoke(app, ["run", str(path), "--runs", "2000", "--json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    post = json.loads(res.stdout)["conditioning"]["posterior"][0]
+    assert post["input"] == "actors.a.reservation"
+    assert post["posterior"]["q"][-1] < 0.61 < post["prior"]["q"][-1]
+    table = runner.invoke(app, ["run", str(path), "--runs", "2000", "--quiet"])
+    assert "taught the drawn inputs" in table.stdout and "actors.a.reservation" in table.stdout
+    data["history"]["min_ess"] = 5000
+    write_yaml(path, data)
+    refused = runner.invoke(app, ["run", str(path), "--runs", "2000", "--quiet"])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "effective worlds" in refused.stderr and "\n" not in refused.stderr.strip()

@@ -22,6 +22,7 @@ from negotiation_sim.cli.common import (
     check_size_options,
     console,
     executor_kind,
+    fail,
     file_of_kind,
     progress_bar,
     stderr,
@@ -89,10 +90,21 @@ def run(
                           scheduler=scheduler, progress=progress)
         if not (no_warn or quiet):
             print_warnings(scenario)
+        conditioned = _conditioned(res, runs, seed, chunk_size, kind, workers, scheduler,
+                                   out if not no_plots else None, quiet)
     if as_json:
-        typer.echo(json.dumps(res.summary))
+        summary = res.summary if conditioned is None else {**res.summary,
+                                                           "conditioning": conditioned}
+        typer.echo(json.dumps(summary, allow_nan=False))
         return
     print_summary(res.scenario, res.summary)
+    if conditioned is not None:
+        from negotiation_sim.cli.backtest import posterior_rich
+
+        console().print(posterior_rich(
+            conditioned["posterior"], f"What the record known on {conditioned['day']} taught "
+            f"the drawn inputs: {conditioned['observations']} observations, "
+            f"{conditioned['ess']:,.0f} effective worlds of {conditioned['worlds']:,}"))
     if out is not None and not quiet:
         names = [RUNS_FILE, SUMMARY_FILE, MANIFEST_FILE, SCENARIO_FILE]
         if not no_plots:
@@ -261,3 +273,30 @@ def _print_solutions(con, summary: dict[str, Any]) -> None:
     if sol["distance_to_nash"] is not None:
         con.print(f"Agreed terms lie {sol['distance_to_nash']:.3f} from the Nash text on average "
                   "(Euclidean, over agreements).")
+
+
+def _conditioned(res, runs: int, seed: int, chunk_size: int, kind, workers, scheduler,
+                 out: Path | None, quiet: bool) -> dict[str, Any] | None:
+    """For a scenario with a history: the same worlds conditioned on the whole record
+    (``api.condition``: a second pass, same seed), and posterior.png in ``out``; else None.
+    Too few agreeing worlds is one error line."""
+    if getattr(res.scenario, "history", None) is None:
+        return None
+    from negotiation_sim import api
+    from negotiation_sim.run.condition import TooFewWorlds
+
+    try:
+        with progress_bar("worlds (conditioning on the record)", quiet=quiet) as progress:
+            got = api.condition(res.scenario, runs=runs, seed=seed, chunk_size=chunk_size,
+                                executor=kind, workers=workers, scheduler=scheduler,
+                                progress=progress)
+    except TooFewWorlds as err:
+        raise fail(str(err)) from None
+    if out is not None:
+        from negotiation_sim.plots.backtest import posterior_figure
+        from negotiation_sim.plots.style import save
+
+        save(posterior_figure(got["posterior"], f"What the record known on {got['day']} "
+                              f"taught the drawn inputs\n{runs:,} worlds, seed {seed}"),
+             out / "posterior.png")
+    return got
