@@ -939,6 +939,58 @@ def condition(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int 
             "posterior": posterior_table(got.inputs, got.weights[0])}
 
 
+def variance(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
+             chunk_size: int = DEFAULT_CHUNK,
+             executor: str | Executor | Callable[[], Executor] | None = None,
+             workers: int | None = None, scheduler: str | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """How much of each headline share's variance over worlds comes from the drawn inputs and
+    how much from the events and choices in play (``analysis.variance``: the law of total
+    variance, the residual part by nearest neighbours in the inputs).
+
+    Args:
+        scenario, runs, seed, chunk_size, executor, workers, scheduler, progress: as ``run``
+            (the same seed simulates the same worlds).
+
+    Returns:
+        ``{"runs", "seed", "inputs": [drawn inputs], "shares": {headline: {"mean", "variance",
+        "inputs", "process"} or None}}``.
+    """
+    import numpy as np
+
+    from negotiation_sim.analysis.variance import decompose, headline_indicators
+    from negotiation_sim.run.engine import simulate
+
+    sc, _ = _scenario(scenario)
+    xs: dict[str, list] = {}
+    ys: dict[str, list] = {}
+
+    def keep(chunk) -> None:
+        for path, values in chunk.inputs.items():
+            xs.setdefault(path, []).append(np.asarray(values, dtype=float))
+        for name, values in headline_indicators(chunk).items():
+            ys.setdefault(name, []).append(values)
+
+    total, done = runs, 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    with _running(executor, workers, scheduler) as ex:
+        simulate(sc, runs, seed=seed, chunk_size=chunk_size, executor=ex, consumers=[keep],
+                 on_chunk=advance, solutions=False)
+    cols = {k: np.concatenate(v) for k, v in xs.items()}
+    cols = {k: v for k, v in cols.items() if v.size and not np.all(v == v[0])}
+    x = np.column_stack(list(cols.values())) if cols else np.zeros((runs, 0))
+    shares = decompose(x, {k: np.concatenate(v) for k, v in ys.items()})
+    return {"runs": runs, "seed": seed, "inputs": list(cols), "shares": shares}
+
+
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:
     """One world's negotiation round by round, as ``negsim trace --json`` prints it.
 
