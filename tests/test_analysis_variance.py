@@ -66,3 +66,25 @@ def test_negsim_run_variance_on_the_baseline():
     agree = split["shares"]["agreement"]
     assert agree["mean"] == pytest.approx(out["outcomes"]["agreement"]["share"])
     assert 0.0 < agree["inputs"] < 1.0
+
+
+def test_the_report_shows_the_variance_and_the_posterior_of_a_run(tmp_path):
+    from conftest import write_yaml
+    from test_run_condition import pie
+    from typer.testing import CliRunner
+
+    from negotiation_sim.cli import app
+    from negotiation_sim.report.html import build_report
+
+    data = pie()
+    data["history"] = {"start": "2025-01-01", "min_ess": 50, "observed": [
+        {"date": "2025-01-05", "event": "talks", "happened": True}]}
+    path = write_yaml(tmp_path / "s.yaml", data)
+    out = tmp_path / "r"
+    res = CliRunner().invoke(app, ["run", str(path), "--runs", "1024", "--variance", "--quiet",
+                                   "--out", str(out), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert (out / "variance.json").exists() and (out / "conditioning.json").exists()
+    page = build_report(out)
+    assert "id='variance'" in page and "id='posterior'" in page
+    assert "actors.a.reservation" in page

@@ -102,6 +102,8 @@ def run(
                 split = api.variance(res.scenario, runs=runs, seed=seed, chunk_size=chunk_size,
                                      executor=kind, workers=workers, scheduler=scheduler,
                                      progress=progress)
+    if out is not None:
+        _keep_beside(out, conditioned, split)
     if as_json:
         summary = dict(res.summary)
         if conditioned is not None:
@@ -338,3 +340,14 @@ def variance_table(split: dict[str, Any]):
         t.add_row(name, f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
                   f"{r['process']:.0%}")
     return t
+
+
+def _keep_beside(out: Path, conditioned: dict[str, Any] | None,
+                 split: dict[str, Any] | None) -> None:
+    """conditioning.json and variance.json beside the run's summary (the report shows them)."""
+    from negotiation_sim.report.evidence import CONDITIONING_FILE, VARIANCE_FILE
+    from negotiation_sim.results.files import write_json_atomic
+
+    for name, data in ((CONDITIONING_FILE, conditioned), (VARIANCE_FILE, split)):
+        if data is not None:
+            write_json_atomic(out / name, data)
