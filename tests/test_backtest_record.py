@@ -87,7 +87,7 @@ def test_score_questions_gives_events_base_rate_and_skill():
 
 
 def test_talks_questions_need_the_file_scenario(tmp_path):
-    text = RECORD.read_text().replace("scenario: ../scenarios/record_2025.yaml",
+    text = RECORD.read_text().replace("scenario: ../scenarios/dated/record_2025.yaml",
                                       f"scenario: {ROOT / 'scenarios' / 'summit_baseline.yaml'}")
     path = tmp_path / "bt.yaml"
     path.write_text(text)
@@ -98,9 +98,9 @@ def test_talks_questions_need_the_file_scenario(tmp_path):
 
 
 def test_a_close_after_the_last_round_is_refused(tmp_path):
-    scen = (ROOT / "scenarios" / "record_2025.yaml").read_text()
+    scen = (ROOT / "scenarios" / "dated" / "record_2025.yaml").read_text()
     (tmp_path / "s.yaml").write_text(scen.replace("rounds: 44", "rounds: 30", 1))
-    text = RECORD.read_text().replace("../scenarios/record_2025.yaml", "s.yaml")
+    text = RECORD.read_text().replace("../scenarios/dated/record_2025.yaml", "s.yaml")
     (tmp_path / "bt.yaml").write_text(text)
     res = invoke("backtest", tmp_path / "bt.yaml", "--runs", 1024)
     assert res.exit_code == 1

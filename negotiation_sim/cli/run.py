@@ -113,12 +113,15 @@ def run(
         typer.echo(json.dumps(summary, allow_nan=False))
         return
     print_summary(res.scenario, res.summary)
+    wide = console()
+    if not wide.is_terminal:  # a file or pipe: wide enough for one row per input
+        wide = console(width=max(wide.width, 150))
     if split is not None:
-        console().print(variance_table(split))
+        wide.print(variance_table(split))
     if conditioned is not None:
         from negotiation_sim.cli.backtest import posterior_rich
 
-        console().print(posterior_rich(
+        wide.print(posterior_rich(
             conditioned["posterior"], f"What the record known on {conditioned['day']} taught "
             f"the drawn inputs: {conditioned['observations']} observations, "
             f"{conditioned['ess']:,.0f} effective worlds of {conditioned['worlds']:,}"))
@@ -292,7 +295,7 @@ def _print_solutions(con, summary: dict[str, Any]) -> None:
                   "(Euclidean, over agreements).")
 
 
-def _conditioned(res, runs: int, seed: int, chunk_size: int, kind, workers, scheduler,
+def _conditioned(res, runs: int, seed: int, chunk: int, kind, workers, scheduler,
                  out: Path | None, quiet: bool) -> dict[str, Any] | None:
     """For a scenario with a history: the same worlds conditioned on the whole record
     (``api.condition``: a second pass, same seed), and posterior.png in ``out``; else None.
@@ -304,7 +307,7 @@ def _conditioned(res, runs: int, seed: int, chunk_size: int, kind, workers, sche
 
     try:
         with progress_bar("worlds (conditioning on the record)", quiet=quiet) as progress:
-            got = api.condition(res.scenario, runs=runs, seed=seed, chunk_size=chunk_size,
+            got = api.condition(res.scenario, runs=runs, seed=seed, chunk_size=chunk,
                                 executor=kind, workers=workers, scheduler=scheduler,
                                 progress=progress)
     except TooFewWorlds as err:
