@@ -32,6 +32,7 @@ world, then after every chunk (run, compare) or task (sweep).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import shutil
 import tempfile
 import time
@@ -885,7 +886,7 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
 
 
 def condition(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
-              day: Any = None, chunk_size: int = DEFAULT_CHUNK,
+              day: datetime.date | None = None, chunk_size: int = DEFAULT_CHUNK,
               executor: str | Executor | Callable[[], Executor] | None = None,
               workers: int | None = None, scheduler: str | None = None,
               progress: Progress | None = None, min_ess: float | None = None) -> dict[str, Any]:

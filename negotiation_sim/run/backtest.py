@@ -200,7 +200,7 @@ def conditioned_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 
         for j, (i, w) in enumerate(zip(by_day[d], ws)):
             p = tally.p(j)
             lo, hi = wilson_interval(int(round(p * n_eff)), n_eff)
-            out[i] = (p, [lo, hi], getattr(w, "last", getattr(w, "rounds", 0)))
+            out[i] = (p, [lo, hi], w.rounds)
     if days:
         info["posterior"] = posterior_table(got.inputs, got.weights[-1])
         info["posterior_day"] = days[-1].isoformat()

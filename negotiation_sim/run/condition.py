@@ -133,6 +133,11 @@ class Window:
     first: int
     last: int
 
+    @property
+    def rounds(self) -> int:
+        """The last round counted (as ``run.backtest.Horizon.rounds``)."""
+        return self.last
+
     def happened(self, chunk: ChunkResult) -> np.ndarray:
         """``(n,)`` bool: the worlds where the event happened in the window."""
         if self.last < self.first:
