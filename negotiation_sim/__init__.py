@@ -18,8 +18,9 @@ import types
 __version__ = "0.1.0"
 
 _API = ("InputError", "OutDirError", "Run", "RunsNotKept", "SensitivityWarning", "Sweep",
-        "SweepError", "SweepFailed", "SweepInterrupted", "backtest", "compare", "load_experiment",
-        "load_results", "load_scenario", "sensitivity", "sweep", "target", "trace")
+        "SweepError", "SweepFailed", "SweepInterrupted", "backtest", "compare", "condition",
+        "load_experiment", "load_results", "load_scenario", "sensitivity", "sweep", "target",
+        "trace", "variance")
 _SUBPACKAGES = ("analysis", "api", "cli", "config", "core", "plots", "report", "results")
 
 __all__ = ["__version__", "run", *_API]

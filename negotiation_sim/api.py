@@ -32,6 +32,7 @@ world, then after every chunk (run, compare) or task (sweep).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import shutil
 import tempfile
 import time
@@ -832,9 +833,10 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
              chunk_size: int = DEFAULT_CHUNK,
              executor: str | Executor | Callable[[], Executor] | None = None,
              workers: int | None = None, scheduler: str | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+             progress: Progress | None = None, min_ess: float | None = None) -> dict[str, Any]:
     """Answer every dated question of a backtest file with its scenario, and score the answers
-    (``negsim backtest``).
+    (``negsim backtest``). Questions answered from the file's scenario are conditioned on its
+    record as known on the day asked (``run.condition``).
 
     Args:
         path: the backtest file (or one loaded with ``config.backtest.load_backtest``).
@@ -845,16 +847,19 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
         workers: worker processes of ``processes`` or a dask LocalCluster.
         scheduler: a running dask scheduler's address or scheduler file.
         progress: called with ``(worlds done, worlds of every scenario)``.
+        min_ess: the least effective sample a conditioned day may rest on (default: the file's
+            ``min_ess``, else the scenario's ``history.min_ess``).
 
     Returns:
         The ``negsim backtest --json`` shape (``analysis.backtest.backtest_result``).
 
     Raises:
         InputError: a bad backtest or scenario file.
+        TooFewWorlds: too few worlds agree with the record known on a day asked.
     """
     from negotiation_sim.analysis.backtest import backtest_result
     from negotiation_sim.config.backtest import LoadedBacktest, load_backtest
-    from negotiation_sim.run.backtest import model_probabilities
+    from negotiation_sim.run.backtest import conditioned_probabilities, model_probabilities
 
     loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
     total, done = runs * len(set(loaded.paths)), 0
@@ -867,10 +872,124 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
         if progress is not None:
             progress(done, total)
 
+    conditioning = None
     with _running(executor, workers, scheduler) as ex:
         model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
                                     on_chunk=advance, executor=ex)
-    return backtest_result(loaded, model, runs=runs, seed=seed)
+        if loaded.conditioned is not None:
+            answered, conditioning = conditioned_probabilities(
+                loaded, runs, seed=seed, chunk_size=chunk_size, on_chunk=advance, executor=ex,
+                min_ess=min_ess)
+            for i, row in answered.items():
+                model[i] = row
+    return backtest_result(loaded, model, runs=runs, seed=seed, conditioning=conditioning)
+
+
+def condition(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
+              day: datetime.date | None = None, chunk_size: int = DEFAULT_CHUNK,
+              executor: str | Executor | Callable[[], Executor] | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              progress: Progress | None = None, min_ess: float | None = None) -> dict[str, Any]:
+    """Condition a scenario's worlds on its ``history:`` (``run.condition``): what the record
+    known on ``day`` taught each drawn input.
+
+    The same seed simulates the same worlds as ``run``, so the posterior is over the worlds of
+    the run's summary.
+
+    Args:
+        scenario: a scenario with a ``history:`` section (or its path).
+        runs, seed, chunk_size, executor, workers, scheduler, progress: as for ``run``.
+        day: the day the record is known to (a ``datetime.date``; default: the last observed).
+        min_ess: the least effective sample to accept (default: ``history.min_ess``).
+
+    Returns:
+        ``{"day", "observations", "worlds", "ess", "mismatch", "min_ess", "posterior"}``,
+        ``posterior`` as ``run.condition.posterior_table`` (per input prior and posterior mean,
+        sd and 5th/50th/95th percentiles).
+
+    Raises:
+        InputError: a bad scenario file. ValueError: a scenario without a history.
+        TooFewWorlds: fewer effective worlds than ``min_ess`` agree with the record.
+    """
+    from negotiation_sim.run.condition import condition as _condition
+    from negotiation_sim.run.condition import posterior_table, require_ess
+
+    sc, _ = _scenario(scenario)
+    if sc.history is None:
+        raise ValueError("the scenario has no history: section to condition on")
+    h = sc.history
+    day = day or max((o.day for o in h.observed), default=h.start)
+    total, done = runs, 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    with _running(executor, workers, scheduler) as ex:
+        got = _condition(sc, h, [day], [[]], runs, seed=seed, chunk_size=chunk_size,
+                         on_chunk=advance, executor=ex)
+    tally = got.tallies[0]
+    need = min_ess or h.min_ess
+    require_ess(tally, need, day)
+    return {"day": day.isoformat(), "observations": len(h.known_on(day)), "worlds": tally.worlds,
+            "ess": tally.ess, "mismatch": h.mismatch, "min_ess": need,
+            "posterior": posterior_table(got.inputs, got.weights[0])}
+
+
+def variance(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
+             chunk_size: int = DEFAULT_CHUNK,
+             executor: str | Executor | Callable[[], Executor] | None = None,
+             workers: int | None = None, scheduler: str | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """How much of each headline share's variance over worlds comes from the drawn inputs and
+    how much from the events and choices in play (``analysis.variance``: the law of total
+    variance, the residual part by nearest neighbours in the inputs).
+
+    Args:
+        scenario, runs, seed, chunk_size, executor, workers, scheduler, progress: as ``run``
+            (the same seed simulates the same worlds).
+
+    Returns:
+        ``{"runs", "seed", "inputs": [drawn inputs], "shares": {headline: {"mean", "variance",
+        "inputs", "process"} or None}}``.
+    """
+    import numpy as np
+
+    from negotiation_sim.analysis.variance import decompose, headline_indicators
+    from negotiation_sim.run.engine import simulate
+
+    sc, _ = _scenario(scenario)
+    xs: dict[str, list] = {}
+    ys: dict[str, list] = {}
+
+    def keep(chunk) -> None:
+        for path, values in chunk.inputs.items():
+            xs.setdefault(path, []).append(np.asarray(values, dtype=float))
+        for name, values in headline_indicators(chunk).items():
+            ys.setdefault(name, []).append(values)
+
+    total, done = runs, 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    with _running(executor, workers, scheduler) as ex:
+        simulate(sc, runs, seed=seed, chunk_size=chunk_size, executor=ex, consumers=[keep],
+                 on_chunk=advance, solutions=False)
+    cols = {k: np.concatenate(v) for k, v in xs.items()}
+    cols = {k: v for k, v in cols.items() if v.size and not np.all(v == v[0])}
+    x = np.column_stack(list(cols.values())) if cols else np.zeros((runs, 0))
+    shares = decompose(x, {k: np.concatenate(v) for k, v in ys.items()})
+    return {"runs": runs, "seed": seed, "inputs": list(cols), "shares": shares}
 
 
 def trace(scenario: Scenario | str | Path, *, seed: int = 0, world: int = 0) -> dict[str, Any]:

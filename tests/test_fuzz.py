@@ -250,7 +250,37 @@ def scenarios(draw) -> dict[str, Any]:
         "shifts": st.dictionaries(st.sampled_from(principals), st.fixed_dictionaries({}, optional={
             "drift": num(-0.05, 0.05), "jump_rate": num(), "jump": num(-0.3, 0.3)}), max_size=2),
         "leverage": st.sampled_from(["follows", "ends"])}), draw)
+    if draw(st.booleans()):
+        doc["history"] = draw(_history(protocol.get("start") if "protocol" in doc else None,
+                                       list(actors)))
     return doc
+
+
+@st.composite
+def _history(draw, start: str | None, actors: list[str]) -> dict[str, Any]:
+    """A record to condition on; a mismatch weight above 0 keeps every world's weight above 0,
+    so the effective sample is at least 1 and min_ess 0.5 never refuses a valid scenario."""
+    import datetime as dt
+
+    first = dt.date.fromisoformat(start) if start else dt.date(2025, 1, 1)
+    day = st.integers(0, 120).map(lambda k: (first + dt.timedelta(days=k)).isoformat())
+    when = st.one_of(st.fixed_dictionaries({"date": day}),
+                     st.fixed_dictionaries({"through": day}))
+    obs = st.tuples(when, st.sampled_from(["talks", "leaders", "settlement", "ceasefire"]),
+                    st.booleans(), st.lists(st.sampled_from(actors), min_size=1, max_size=2,
+                                            unique=True),
+                    st.sampled_from([None, "leaders", "delegation"]))
+
+    def observation(t):
+        out = {**t[0], "event": t[1], "happened": t[2]}
+        if t[1] in ("talks", "leaders") and len(t[3]) > 1:
+            out["members"] = t[3]
+        if t[1] == "talks" and t[4]:
+            out["level"] = t[4]
+        return out
+
+    return {"start": first.isoformat(), "mismatch": draw(st.floats(0.05, 0.9)),
+            "min_ess": 0.5, "observed": draw(st.lists(obs.map(observation), max_size=3))}
 
 
 PATHS = ["actors.russia.reservation", "actors.ukraine.patience", "protocol.rounds",

@@ -71,6 +71,64 @@ def bootstrap_interval(values: list[float], *, resamples: int = BOOTSTRAP, seed:
     return [float(lo), float(hi)]
 
 
+def murphy(probs: list[float], outcomes: list[bool],
+           edges: np.ndarray | None = None) -> dict[str, float] | None:
+    """Murphy's (1973) decomposition of the mean Brier score over probability bins.
+
+    ``reliability = sum_k n_k (f_k - o_k)^2 / N`` (how far each bin's mean forecast is from its
+    observed frequency: 0 is calibrated), ``resolution = sum_k n_k (o_k - o)^2 / N`` (how far the
+    bins' frequencies are from the overall one: 0 means the forecasts do not tell yes from no)
+    and ``uncertainty = o (1 - o)``; ``brier = reliability - resolution + uncertainty +
+    within``, where ``within`` (the spread of forecasts inside bins; Stephenson, Coelho &
+    Jolliffe 2008) is 0 when every bin holds one forecast value. Bins: ``edges`` (default ten of
+    0.1). None when empty.
+    """
+    if not probs:
+        return None
+    edges = np.linspace(0.0, 1.0, 11) if edges is None else edges
+    p = np.asarray(probs, dtype=float)
+    o = np.asarray(outcomes, dtype=float)
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    base = float(o.mean())
+    rel = res = 0.0
+    for b in np.unique(idx):
+        here = idx == b
+        rel += here.sum() * (p[here].mean() - o[here].mean()) ** 2
+        res += here.sum() * (o[here].mean() - base) ** 2
+    n = p.size
+    bs = float(((p - o) ** 2).mean())
+    out = {"brier": bs, "reliability": float(rel / n), "resolution": float(res / n),
+           "uncertainty": base * (1 - base)}
+    out["within"] = bs - (out["reliability"] - out["resolution"] + out["uncertainty"])
+    return out
+
+
+def skill(score: float | None, reference: float | None) -> float | None:
+    """Brier skill ``1 - score / reference`` (1 perfect, 0 no better than the reference,
+    negative worse); None when either is missing or the reference is 0."""
+    if score is None or reference is None or reference == 0:
+        return None
+    return 1.0 - score / reference
+
+
+def event_bootstrap(values: list[float], events: list[str], *, resamples: int = BOOTSTRAP,
+                    seed: int = 0, level: float = 0.95) -> list[float] | None:
+    """Percentile bootstrap interval of a mean score, resampling the underlying *events*
+    (questions on one event resolve together) with replacement and averaging every question of
+    each event drawn (a cluster bootstrap: Davison & Hinkley 1997, section 3.8). None when
+    empty."""
+    if not values:
+        return None
+    names = list(dict.fromkeys(events))
+    sums = np.array([sum(v for v, e in zip(values, events) if e == k) for k in names])
+    counts = np.array([sum(1 for e in events if e == k) for k in names], dtype=float)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, len(names), size=(resamples, len(names)))
+    means = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return [float(lo), float(hi)]
+
+
 # -- the backtest -------------------------------------------------------------------------------
 
 
@@ -92,6 +150,7 @@ def score_questions(questions: list[Question], model: list[tuple[float, list[flo
             "asked": q.asked.isoformat(), "closes": q.closes.isoformat(),
             "holds_days": q.holds_days, "rounds": rounds,
             "scenario": scenarios[i] if scenarios else q.scenario,
+            "about": q.about or q.id, "members": q.members, "level": q.level,
             "p": p, "ci95": list(ci), "outcome": None if o is None else ("yes" if o else "no"),
             "brier": None if o is None else brier(p, o),
             "log_score": None if o is None else log_score(p, o),
@@ -110,6 +169,7 @@ def score_questions(questions: list[Question], model: list[tuple[float, list[flo
         "log_score_ci95": bootstrap_interval([r["log_score"] for r in scored], seed=seed),
         "forecasters": {},
     }
+    result.update(_event_scores(scored, seed))
     names = list(dict.fromkeys(n for r in rows for n in r["forecasts"]))
     for name in names:
         mine = [r for r in scored if name in r["forecasts"]]
@@ -121,11 +181,36 @@ def score_questions(questions: list[Question], model: list[tuple[float, list[flo
             "model_brier": _mean(r["brier"] for r in mine),
             "model_log_score": _mean(r["log_score"] for r in mine),
         }
+    # the model's Brier skill against each forecaster, on the questions it answered
+    result["skill_vs"] = {name: skill(f["model_brier"], f["brier"])
+                          for name, f in result["forecasters"].items()}
     return result
 
 
+def _event_scores(scored: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Scores over the resolved questions that need their outcomes together: intervals over
+    events, skill against the base rate, and the Murphy decomposition."""
+    briers = [r["brier"] for r in scored]
+    logs = [r["log_score"] for r in scored]
+    about = [r["about"] for r in scored]
+    yes = [r["outcome"] == "yes" for r in scored]
+    m = murphy([r["p"] for r in scored], yes)
+    base = float(np.mean(yes)) if yes else None
+    return {
+        "n_events": len(set(about)), "n_yes": int(sum(yes)),
+        "brier_events_ci95": event_bootstrap(briers, about, seed=seed),
+        "log_score_events_ci95": event_bootstrap(logs, about, seed=seed),
+        # the base-rate forecaster says the share of yes among the resolved questions to every
+        # question: its Brier score is the uncertainty term o(1 - o)
+        "base_rate": base, "base_rate_brier": None if m is None else m["uncertainty"],
+        "skill_vs_base_rate": None if m is None else skill(m["brier"], m["uncertainty"]),
+        "murphy": m,
+    }
+
+
 def backtest_result(loaded: LoadedBacktest, model: list[tuple[float, list[float], int]], *,
-                    runs: int, seed: int = 0) -> dict[str, Any]:
+                    runs: int, seed: int = 0,
+                    conditioning: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``negsim backtest --json`` shape of a backtest file and the model's probabilities.
 
     Args:
@@ -140,12 +225,18 @@ def backtest_result(loaded: LoadedBacktest, model: list[tuple[float, list[float]
         ``log_score``, ``forecasts``; scores null while open), the means ``brier`` and
         ``log_score`` over resolved questions (null when none is) with bootstrap intervals, and
         ``forecasters`` (per name ``brier``, ``log_score``, ``n`` over the resolved questions it
-        forecast, beside the model's on the same questions).
+        forecast, beside the model's on the same questions), ``skill_vs`` (the model's Brier
+        skill against each forecaster on those questions), intervals over events, skill against the base rate, the Murphy decomposition, and
+        ``conditioning`` (per asking day its effective sample size; the inputs' posteriors;
+        null when no question is conditioned).
     """
     base = Path(loaded.path).parent
     scenarios = [_relative(p, base) for p in loaded.paths]
     out: dict[str, Any] = {"name": loaded.backtest.name, "runs": runs, "seed": seed}
     out.update(score_questions(loaded.questions, model, scenarios=scenarios, seed=seed))
+    if conditioning is not None:
+        conditioning = dict(conditioning, scenario=_relative(conditioning["scenario"], base))
+    out["conditioning"] = conditioning
     return out
 
 

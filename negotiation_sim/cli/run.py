@@ -22,6 +22,7 @@ from negotiation_sim.cli.common import (
     check_size_options,
     console,
     executor_kind,
+    fail,
     file_of_kind,
     progress_bar,
     stderr,
@@ -60,6 +61,10 @@ def run(
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    decompose: Annotated[bool, typer.Option(
+        "--variance", help="Also split each headline share's variance over worlds into the "
+        "drawn inputs' part and the events' and choices' part (a second pass over the same "
+        "worlds; docs/model.md, variance decomposition).")] = False,
     no_warn: Annotated[bool, typer.Option(
         "--no-warn", help="Do not print the scenario's sanity warnings (negsim validate's).")] = False,
     quiet: QuietOpt = False,
@@ -89,10 +94,37 @@ def run(
                           scheduler=scheduler, progress=progress)
         if not (no_warn or quiet):
             print_warnings(scenario)
+        conditioned = _conditioned(res, runs, seed, chunk_size, kind, workers, scheduler,
+                                   out if not no_plots else None, quiet)
+        split = None
+        if decompose:
+            with progress_bar("worlds (variance decomposition)", quiet=quiet) as progress:
+                split = api.variance(res.scenario, runs=runs, seed=seed, chunk_size=chunk_size,
+                                     executor=kind, workers=workers, scheduler=scheduler,
+                                     progress=progress)
+    if out is not None:
+        _keep_beside(out, conditioned, split)
     if as_json:
-        typer.echo(json.dumps(res.summary))
+        summary = dict(res.summary)
+        if conditioned is not None:
+            summary["conditioning"] = conditioned
+        if split is not None:
+            summary["variance"] = split
+        typer.echo(json.dumps(summary, allow_nan=False))
         return
     print_summary(res.scenario, res.summary)
+    wide = console()
+    if not wide.is_terminal:  # a file or pipe: wide enough for one row per input
+        wide = console(width=max(wide.width, 150))
+    if split is not None:
+        wide.print(variance_table(split))
+    if conditioned is not None:
+        from negotiation_sim.cli.backtest import posterior_rich
+
+        wide.print(posterior_rich(
+            conditioned["posterior"], f"What the record known on {conditioned['day']} taught "
+            f"the drawn inputs: {conditioned['observations']} observations, "
+            f"{conditioned['ess']:,.0f} effective worlds of {conditioned['worlds']:,}"))
     if out is not None and not quiet:
         names = [RUNS_FILE, SUMMARY_FILE, MANIFEST_FILE, SCENARIO_FILE]
         if not no_plots:
@@ -262,3 +294,64 @@ def _print_solutions(con, summary: dict[str, Any]) -> None:
     con.print(rich_table(replace(t, caption="")))
     if t.caption:
         con.print(t.caption)
+
+
+def _conditioned(res, runs: int, seed: int, chunk: int, kind, workers, scheduler,
+                 out: Path | None, quiet: bool) -> dict[str, Any] | None:
+    """For a scenario with a history: the same worlds conditioned on the whole record
+    (``api.condition``: a second pass, same seed), and posterior.png in ``out``; else None.
+    Too few agreeing worlds is one error line."""
+    if getattr(res.scenario, "history", None) is None:
+        return None
+    from negotiation_sim import api
+    from negotiation_sim.run.condition import TooFewWorlds
+
+    try:
+        with progress_bar("worlds (conditioning on the record)", quiet=quiet) as progress:
+            got = api.condition(res.scenario, runs=runs, seed=seed, chunk_size=chunk,
+                                executor=kind, workers=workers, scheduler=scheduler,
+                                progress=progress)
+    except TooFewWorlds as err:
+        raise fail(str(err)) from None
+    if out is not None:
+        from negotiation_sim.plots.backtest import posterior_figure
+        from negotiation_sim.plots.style import save
+
+        save(posterior_figure(got["posterior"], f"What the record known on {got['day']} "
+                              f"taught the drawn inputs\n{runs:,} worlds, seed {seed}"),
+             out / "posterior.png")
+    return got
+
+
+def variance_table(split: dict[str, Any]):
+    """Each headline share's variance over worlds, split between the drawn inputs and the
+    process (``api.variance``)."""
+    from rich.table import Table
+
+    t = Table(title=f"Where the variance over worlds comes from ({split['runs']:,} worlds, "
+                    f"{len(split['inputs'])} drawn inputs)", title_justify="left",
+              caption="Law of total variance: Var(Y) = Var(E[Y | inputs]) + E[Var(Y | "
+                      "inputs)], the second by nearest neighbours in the inputs (Devroye et al. "
+                      "2018); with many inputs the inputs' part is a lower bound.",
+              caption_justify="left")
+    for col in ("share of worlds", "mean", "variance", "from the drawn inputs",
+                "from events and choices"):
+        t.add_column(col, justify="left" if col == "share of worlds" else "right")
+    for name, r in split["shares"].items():
+        if r is None:
+            t.add_row(name, "", "0", "–", "–")
+            continue
+        t.add_row(name, f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
+                  f"{r['process']:.0%}")
+    return t
+
+
+def _keep_beside(out: Path, conditioned: dict[str, Any] | None,
+                 split: dict[str, Any] | None) -> None:
+    """conditioning.json and variance.json beside the run's summary (the report shows them)."""
+    from negotiation_sim.report.evidence import CONDITIONING_FILE, VARIANCE_FILE
+    from negotiation_sim.results.files import write_json_atomic
+
+    for name, data in ((CONDITIONING_FILE, conditioned), (VARIANCE_FILE, split)):
+        if data is not None:
+            write_json_atomic(out / name, data)

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from negotiation_sim.config.distributions import STRICT
+from negotiation_sim.config.history import rounds_through
 from negotiation_sim.config.scenario import Scenario, scenario_from_data
 from negotiation_sim.config.yamlio import (
     InputError,
@@ -33,7 +34,7 @@ from negotiation_sim.config.yamlio import (
     problems_from_validation_error,
 )
 
-Event = Literal["summit", "agreement", "ceasefire", "settlement", "holds"]
+Event = Literal["summit", "agreement", "ceasefire", "settlement", "holds", "talks", "leaders"]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 QuestionId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
@@ -45,14 +46,24 @@ class Question(BaseModel):
     model_config = STRICT
     id: QuestionId = Field(description="Short unique name (letters, digits, '-', '_', '.').")
     question: str = Field(min_length=1, description="The question as it was asked.")
-    scenario: str = Field(min_length=1, description="Scenario file describing the situation as "
-                          "known on the day asked, relative to this file.")
+    scenario: str | None = Field(None, min_length=1, description="Scenario file describing the "
+                                 "situation as known on the day asked, relative to this file "
+                                 "(default: the file's scenario, conditioned on its record).")
     asked: dt.date = Field(description="The day the question is answered from (YYYY-MM-DD): "
                            "round r of the scenario ends asked + r * protocol.round_days.")
     closes: dt.date = Field(description="The last day on which the event counts (YYYY-MM-DD).")
-    event: Event = Field(description="summit: a summit is held (counted in round 1); agreement, "
-                         "ceasefire: the world ends so; settlement: agreement or ceasefire; "
-                         "holds: a settlement that then holds holds_days.")
+    event: Event = Field(description="summit: the leaders of every principal meet; agreement: "
+                         "a text is signed; ceasefire: one takes effect; settlement: either; "
+                         "holds: a settlement that then holds holds_days; talks: a session of "
+                         "exactly members (at level); leaders: a leaders' session seating "
+                         "members (talks and leaders need the file's scenario).")
+    members: list[str] | None = Field(None, min_length=1, description="talks, leaders: the "
+                                      "actors (default: every principal).")
+    level: Literal["leaders", "delegation"] | None = Field(None, description="talks only: the "
+                                                           "level (default: either).")
+    about: str | None = Field(None, min_length=1, description="The underlying event this "
+                              "question is one of (questions on one event resolve together; "
+                              "the bootstrap resamples events). Default: the question's id.")
     holds_days: int | None = Field(None, ge=1, le=36_600, description="event: holds only: how "
                                    "many days the signed text must hold.")
     resolved: bool | None = Field(description="yes, no, or null while the question is open "
@@ -73,6 +84,13 @@ class Backtest(BaseModel):
     model_config = STRICT
     name: str = Field(min_length=1)
     description: str | None = None
+    scenario: str | None = Field(None, min_length=1, description="One scenario with a history: "
+                                 "section, relative to this file; a question without its own "
+                                 "scenario is answered from it, conditioned on the record known "
+                                 "on the day asked (run.condition).")
+    min_ess: float | None = Field(None, gt=0, description="Refuse a day whose conditioned worlds "
+                                  "weigh fewer effective worlds than this (default: the "
+                                  "scenario's history.min_ess).")
     questions: list[Question] = Field(min_length=1)
 
 
@@ -100,6 +118,12 @@ class LoadedBacktest:
     doc: YamlDoc
     scenarios: dict[str, Scenario]  # resolved path -> scenario (each file loaded once)
     paths: list[str]  # resolved scenario path of each question, in order
+    conditioned: str | None = None  # the file's scenario (with a history), resolved path
+
+    def is_conditioned(self, i: int) -> bool:
+        """Whether question ``i`` is answered from the file's scenario, conditioned."""
+        return self.conditioned is not None and self.paths[i] == self.conditioned \
+            and self.questions[i].scenario is None
 
     @property
     def path(self) -> str:
@@ -131,23 +155,44 @@ def load_backtest(path: str | Path) -> LoadedBacktest:
         raise InputError(problems)
     scenarios: dict[str, Scenario] = {}
     paths: list[str] = []
+    conditioned = None
+    if bt.scenario is not None:
+        conditioned = _load_scenario(doc, bt.scenario, ("scenario",), scenarios, problems)
+        if conditioned is not None and scenarios[conditioned].history is None:
+            problems.append(_problem(doc, ("scenario",), f"{conditioned} has no history: "
+                                     "section to condition on"))
     for i, q in enumerate(bt.questions):
-        target = Path(doc.path).parent / q.scenario
-        key = str(target)
-        paths.append(key)
-        if key not in scenarios:
-            if not target.is_file():
-                what = "is a directory" if target.is_dir() else "not found"
-                problems.append(_problem(doc, ("questions", i, "scenario"),
-                                         f"scenario file {what}: {target}"))
-                continue
-            scenario_doc = load_yaml(target)
-            scenarios[key] = scenario_from_data(scenario_doc.data, scenario_doc)
-        problems.extend(_problem(doc, ("questions", i, *loc), msg)
-                        for loc, msg in _question_problems(q, scenarios[key], key))
+        loc = ("questions", i, "scenario")
+        key = _load_scenario(doc, q.scenario, loc, scenarios, problems) if q.scenario \
+            else conditioned
+        paths.append(key or "")
+        if key is None:
+            if q.scenario is None and bt.scenario is None:
+                problems.append(_problem(doc, loc, "give the question a scenario, or the file "
+                                         "one (scenario: at the top, with a history: section)"))
+            continue
+        conditioned_here = q.scenario is None
+        problems.extend(_problem(doc, ("questions", i, *loc), msg) for loc, msg
+                        in _question_problems(q, scenarios[key], key, conditioned_here))
     if problems:
         raise InputError(problems)
-    return LoadedBacktest(bt, doc, scenarios, paths)
+    return LoadedBacktest(bt, doc, scenarios, paths, conditioned)
+
+
+def _load_scenario(doc: YamlDoc, rel: str, loc: tuple, scenarios: dict[str, Scenario],
+                   problems: list[Problem]) -> str | None:
+    """Load the scenario at ``rel`` (relative to the backtest file) once; its resolved path,
+    or None with a problem when there is no such file."""
+    target = Path(doc.path).parent / rel
+    key = str(target)
+    if key not in scenarios:
+        if not target.is_file():
+            what = "is a directory" if target.is_dir() else "not found"
+            problems.append(_problem(doc, loc, f"scenario file {what}: {target}"))
+            return None
+        scenario_doc = load_yaml(target)
+        scenarios[key] = scenario_from_data(scenario_doc.data, scenario_doc)
+    return key
 
 
 def _file_problems(bt: Backtest) -> list[tuple[tuple, str]]:
@@ -165,15 +210,34 @@ def _file_problems(bt: Backtest) -> list[tuple[tuple, str]]:
         if q.event == "holds" and q.holds_days is None:
             out.append(((*base, "holds_days"), "event: holds needs holds_days (how many days "
                         "the signed text must hold)"))
+        if q.level is not None and q.event != "talks":
+            out.append(((*base, "level"), "level is only for event: talks"))
+        if q.members is not None and q.event not in ("talks", "leaders"):
+            out.append(((*base, "members"), "members is only for event: talks or leaders"))
         if q.event != "holds" and q.holds_days is not None:
             out.append(((*base, "holds_days"), f"holds_days is only for event: holds (this "
                         f"question's event is {q.event})"))
     return out
 
 
-def _question_problems(q: Question, sc: Scenario, path: str) -> list[tuple[tuple, str]]:
+def _question_problems(q: Question, sc: Scenario, path: str,
+                       conditioned: bool = False) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     days = sc.protocol.round_days
+    if q.event in ("talks", "leaders") and not conditioned:
+        out.append((("event",), f"event: {q.event} is read from the file's scenario's calendar "
+                    "(give the file a scenario: with a history: and none to the question)"))
+    for m in q.members or []:
+        if m not in sc.actors:
+            out.append((("members",), f"no actor {m!r} in {path}"))
+    if conditioned and sc.history is not None:
+        if q.asked < sc.history.start:
+            out.append((("asked",), f"asked ({q.asked}) is before the record starts "
+                        f"({sc.history.start})"))
+        need = rounds_through(q.closes, sc.history.start, days)
+        if q.event != "holds" and need > sc.protocol.rounds:
+            out.append((("closes",), f"{q.closes} is in round {need}, after the scenario's "
+                        f"last round ({sc.protocol.rounds}): raise protocol.rounds in {path}"))
     if q.event == "holds":
         need = holds_rounds(q, days)
         if sc.durability.rounds < need:

@@ -51,6 +51,7 @@ from negotiation_sim.config.events import (
     target_error,
     target_of,
 )
+from negotiation_sim.config.history import History
 from negotiation_sim.config.protocols import Mediated, Protocol
 from negotiation_sim.config.protocols import repeats as _repeats
 from negotiation_sim.config.protocols import unknown as _unknown
@@ -278,6 +279,9 @@ class Scenario(BaseModel):
     durability: Durability = Field(
         default_factory=Durability, description="Follow signed texts after the signing: a side "
         "breaks one when its value of war exceeds the text's worth plus the cost of breaking.")
+    history: History | None = Field(
+        None, description="What was observed, by date, from the day the calendar starts: "
+        "forecasts condition on it (run.condition; docs/model.md, conditioning on the record).")
 
     # -- convenient views -------------------------------------------------------------------
     def ids(self, role: str) -> list[str]:
@@ -432,6 +436,9 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
         yield from _check_keys(("durability", "deterrence", p), by_issue, issues, "issue")
     yield from _check_keys(("durability", "shifts"), d.shifts, principals, "principal")
 
+    if sc.history is not None:
+        yield from _history_refs(sc, actors, principals)
+
     need, loc = world_bytes(sc)
     if need > limits.MAX_WORLD_BYTES:
         yield loc, (f"this scenario needs an estimated {need / 1024:,.0f} KiB of working memory "
@@ -439,6 +446,24 @@ def _references(sc: Scenario) -> Iterator[tuple[tuple, str]]:
                     f"{sc.protocol.rounds} rounds of {sc.protocol.kind}); "
                     + limits.limit_text("memory per world in KiB",
                                         limits.MAX_WORLD_BYTES // 1024))
+
+
+def _history_refs(sc: Scenario, actors, principals):
+    """The record's dates start with the calendar and its members name actors."""
+    h = sc.history
+    start = sc.protocol.start
+    if start is not None and start != h.start:
+        yield ("history", "start"), (f"history.start ({h.start}) differs from protocol.start "
+                                     f"({start}); the calendar has one start")
+    for i, o in enumerate(h.observed):
+        if o.day < h.start:
+            yield ("history", "observed", i), f"{o.day} is before history.start ({h.start})"
+        if o.members is not None:
+            yield from _check_keys(("history", "observed", i, "members"),
+                                   dict.fromkeys(o.members), actors, "actor")
+    if sc.summit is None and any(o.event == "talks" and o.members for o in h.observed):
+        yield ("history", "observed"), ("talks with members need a summit: section (without "
+                                        "one the only format seats every actor)")
 
 
 def _event_refs(sc: Scenario):

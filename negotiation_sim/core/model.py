@@ -304,7 +304,8 @@ class SummitModel(mesa.Model):
 
     def _record_sessions(self, rnd: int, held: np.ndarray) -> None:
         """Count the sessions and date the first talks and leaders' meeting of every
-        principal; the format of the last session of every principal is the one held."""
+        principal; the format of the last session of every principal is the one held; log the
+        format held in every round (``session_log``, of any members)."""
         idx = self.live
         met = held >= 0
         self.sessions[idx[met]] += 1
@@ -316,6 +317,12 @@ class SummitModel(mesa.Model):
             out[first] = rnd
         self.held_format[idx[full]] = held[full]
         self.state.met = self.state.met | full
+        # The per-round log grows as rounds are played: its rows are the rounds there were.
+        if self.session_log.shape[0] < rnd:
+            grown = np.full((max(rnd, self.horizon), self.n_worlds), -1, dtype=np.int8)
+            grown[:self.session_log.shape[0]] = self.session_log
+            self.session_log = grown
+        self.session_log[rnd - 1, idx] = held
 
     def refresh_pressure(self, ensemble: Ensemble | None = None) -> None:
         """Sum each mediator's pressure and backlash over the worlds it presses in, in

@@ -12,7 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from negotiation_sim.core.outputs import NAMES
+from negotiation_sim.core.outputs import NAMES, RECORD_NAMES
 
 
 class Outcome(IntEnum):
@@ -63,17 +63,18 @@ class ChunkResult:
         solutions: the reference texts of every world (``core.solutions.reference_texts``).
         by_round: ``(rounds + 1, 4)`` the model's per-round counts (``rounds_table``).
         **outputs: the declared outputs (``core.outputs.OUTPUTS``) by name; one not given is
-            None (a part file written before it existed).
+            None (a part file written before it existed); also the per-round records
+            (``core.outputs.RECORDS``), None when not kept (a chunk read back from a file).
     """
 
     def __init__(self, first_world: int, *, inputs: dict[str, np.ndarray] | None = None,
                  solutions: dict[str, np.ndarray] | None = None,
                  by_round: np.ndarray | None = None, **outputs: np.ndarray | None) -> None:
-        unknown = sorted(set(outputs) - set(NAMES))
+        unknown = sorted(set(outputs) - set(NAMES) - set(RECORD_NAMES))
         if unknown:
             raise TypeError(f"ChunkResult: no output {', '.join(unknown)} (core.outputs)")
         self.first_world = first_world
-        for name in NAMES:
+        for name in (*NAMES, *RECORD_NAMES):
             setattr(self, name, outputs.get(name))
         self.inputs = {} if inputs is None else inputs
         self.solutions = {} if solutions is None else solutions

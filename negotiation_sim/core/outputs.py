@@ -6,7 +6,8 @@ principal), the value before the world ends, how it is stored in ``runs.parquet`
 bool, or a dictionary of names when it holds codes; which values are null there), its unit,
 what it means and how the run summary aggregates it. The model allocates its arrays from
 ``OUTPUTS`` (``allocate``), ``ChunkResult`` holds them, ``results.tables`` makes and reads the
-per-world columns from them, the sweep driver reads back the columns the summary needs
+per-world columns from them (``RECORDS``, per round, are handed to a chunk's consumers only:
+``run.chunks.simulate_chunk`` takes them from the model), the sweep driver reads back the columns the summary needs
 (``summarised``), and docs/figures.md's column table is ``column_table()`` (a test checks it).
 
 To add an output: declare it here, have the model write it where worlds end, and (if the summary
@@ -23,6 +24,7 @@ import numpy as np
 
 # What an output's values are, per world, along its first axis.
 WORLD, ISSUES, ACTORS, PRINCIPALS = None, "issues", "actors", "principals"
+ROUNDS = "rounds"  # one row per round played; allocated empty and grown as rounds are played
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ class Output:
         return [f"{self.column}.{x}" for x in labels[self.axis]]
 
     def empty(self, n: int, sizes: dict[str, int]) -> np.ndarray:
-        """The array of ``n`` worlds before any ends (``sizes``: length of each axis)."""
-        shape = (n,) if self.axis is None else (sizes[self.axis], n)
+        """The array of ``n`` worlds before any ends (``sizes``: length of each axis; a
+        ``rounds`` axis not in it starts with no rows)."""
+        shape = (n,) if self.axis is None else (sizes.get(self.axis, 0), n)
         return np.full(shape, self.fill, dtype=self.dtype)
 
 
@@ -136,13 +139,24 @@ OUTPUTS: tuple[Output, ...] = (
 )
 """Every per-world output, in ``runs.parquet``'s column order."""
 
-BY_NAME: dict[str, Output] = {o.name: o for o in OUTPUTS}
-NAMES: tuple[str, ...] = tuple(BY_NAME)
+RECORDS: tuple[Output, ...] = (
+    Output("session_log", "session_log", "int8", ROUNDS, -1, "format",
+           "the format held in each round, of any members and level (row r-1: round r; -1: "
+           "none); what a scenario's history is compared with (run.condition). Kept in memory "
+           "for the chunk's consumers, not written to runs.parquet", codes="formats"),
+)
+"""Per-round records of every world: handed to a chunk's consumers (``ChunkResult``), not
+stored as columns. int8 by (rounds played, worlds): 26 rounds of 200,000 worlds are 5 MB, and a
+run holds one chunk's at a time."""
+
+BY_NAME: dict[str, Output] = {o.name: o for o in (*OUTPUTS, *RECORDS)}
+NAMES: tuple[str, ...] = tuple(o.name for o in OUTPUTS)
+RECORD_NAMES: tuple[str, ...] = tuple(o.name for o in RECORDS)
 
 
 def allocate(n: int, sizes: dict[str, int]) -> dict[str, np.ndarray]:
     """Every output's array for ``n`` worlds, before any ends (``Output.empty``)."""
-    return {o.name: o.empty(n, sizes) for o in OUTPUTS}
+    return {o.name: o.empty(n, sizes) for o in (*OUTPUTS, *RECORDS)}
 
 
 def column_table() -> str:

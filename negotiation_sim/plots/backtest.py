@@ -29,6 +29,8 @@ EVENT_COLOURS = {
     "ceasefire": OUTCOME_COLOURS["ceasefire"],
     "settlement": OUTCOME_COLOURS["agreement"],
     "holds": OUTCOME_COLOURS["agreement"],
+    "talks": OUTCOME_COLOURS["breakdown"],  # sessions held, whatever they bring
+    "leaders": OUTCOME_COLOURS["no_summit"],  # as summit: drawn in its complement's colour
 }
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 20 points
@@ -157,4 +159,42 @@ def question_figure(result: dict[str, Any], ax=None):
     ax.legend(handles, names, fontsize=7, loc="lower right", frameon=False)
     ax.set_title(f"Backtest questions: probability of yes, and how each resolved\n"
                  f"{_subtitle(result)}", fontsize=10)
+    return fig
+
+
+@closes_on_error
+def posterior_figure(rows: list[dict[str, Any]], title: str = "", ax=None):
+    """What the record taught each drawn input: its prior (grey) and posterior (dark) mean and
+    5th-95th percentiles, each input on its prior's scale (0: the prior's 5th percentile, 1: its
+    95th), so inputs of every unit share one axis.
+
+    Args:
+        rows: ``run.condition.posterior_table`` (per input ``prior`` and ``posterior`` with
+            ``mean`` and ``q`` = 5th, 50th, 95th percentiles).
+        title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    n = len(rows)
+    fig, ax = new_figure(ax, size=(7.5, 1.2 + 0.34 * max(n, 1)))
+    y = np.arange(n)[::-1]
+    for yi, r in zip(y, rows):
+        lo, hi = r["prior"]["q"][0], r["prior"]["q"][-1]
+        span = (hi - lo) or 1.0
+        for key, colour, dy in (("prior", "#aaaaaa", 0.14), ("posterior", MARK_COLOUR, -0.14)):
+            d = r[key]
+            a, b = (d["q"][0] - lo) / span, (d["q"][-1] - lo) / span
+            ax.plot([a, b], [yi + dy, yi + dy], color=colour, lw=3, solid_capstyle="butt",
+                    label=key if yi == y[0] else None)
+            ax.scatter([(d["mean"] - lo) / span], [yi + dy], color=colour, s=20, zorder=3,
+                       edgecolor="white")
+    ax.set_yticks(y, [wrap(r["input"], 46) for r in rows], fontsize=7)
+    ax.set_ylim(-0.7, max(n, 1) - 0.3)
+    ax.axvline(0, color="#dddddd", lw=0.8)
+    ax.axvline(1, color="#dddddd", lw=0.8)
+    ax.set_xlabel("Input on its prior's scale (0: prior 5th percentile, 1: prior 95th); "
+                  "bar 5th-95th, dot mean", fontsize=8)
+    ax.set_title(title or "What the record taught the drawn inputs", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
     return fig

@@ -397,7 +397,9 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         s = run.summary
         title = f"Run report: {s['scenario']}"
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
-        results_html = outcome_table_html(s, run.scenario)
+        from negotiation_sim.report.evidence import evidence_html
+
+        results_html = outcome_table_html(s, run.scenario) + evidence_html(path)
         after_figures = ""
         makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
     changed = ""

@@ -15,7 +15,14 @@ closes (round r ends ``asked + r * protocol.round_days``; ``config.backtest.roun
 
 Each scenario is simulated once by the engine (``run.engine``), and every question on it is
 counted from the same worlds chunk by chunk, so memory stays flat however many worlds are run.
-The scores of these probabilities are ``analysis.backtest``'s.
+
+**Conditioned questions** (a file with one ``scenario:`` that has a ``history:``): the scenario
+runs once from ``history.start`` and each asking day's questions are answered from its worlds
+weighted by their agreement with the record known that day (``run.condition``). A question
+counts its event in the rounds that start on or after ``asked`` and on or before ``closes``
+(``config.history``), except ``agreement`` and ``holds``, counted by the
+close (``Horizon``; the record says whether one came before). The scores of these probabilities
+are ``analysis.backtest``'s.
 """
 
 from __future__ import annotations
@@ -26,11 +33,21 @@ from typing import Any
 
 import numpy as np
 
+import datetime as dt
+
 from negotiation_sim.config.backtest import LoadedBacktest, Question, holds_rounds, rounds_by
 from negotiation_sim.config.defaults import DEFAULT_CHUNK
+from negotiation_sim.config.history import first_round_from, rounds_through
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.outcomes import AGREEMENT, CEASEFIRE, ChunkResult
 from negotiation_sim.results.summary import wilson_interval
+from negotiation_sim.run.condition import (
+    EventKind,
+    Window,
+    condition,
+    posterior_table,
+    require_ess,
+)
 from negotiation_sim.run.engine import simulate
 from negotiation_sim.run.executors.base import Executor
 
@@ -119,7 +136,8 @@ def model_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
     (arguments as ``count_events``)."""
     by_path: dict[str, list[int]] = {}
     for i, path in enumerate(loaded.paths):
-        by_path.setdefault(path, []).append(i)
+        if not loaded.is_conditioned(i):
+            by_path.setdefault(path, []).append(i)
     out: list[Any] = [None] * len(loaded.questions)
     for path, idx in by_path.items():
         sc = loaded.scenarios[path]
@@ -130,3 +148,60 @@ def model_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
             lo, hi = wilson_interval(k, runs)
             out[i] = (k / runs, [lo, hi], h.rounds)
     return out
+
+
+def question_window(question: Question, scenario: Scenario):
+    """What a conditioned question counts in its scenario's calendar (``Window``, or a
+    ``Horizon`` by the close for ``agreement`` and ``holds``)."""
+    start, days = scenario.history.start, scenario.protocol.round_days
+    last = rounds_through(question.closes, start, days)
+    if question.event in ("agreement", "holds"):
+        return Horizon(question.event, last, holds_rounds(question, days))
+    kind = "leaders" if question.event == "summit" else question.event
+    event = EventKind.of(scenario, kind, question.members, question.level)
+    return Window(event, first_round_from(question.asked, start, days), last)
+
+
+def conditioned_probabilities(loaded: LoadedBacktest, runs: int, *, seed: int = 0,
+                              chunk_size: int = DEFAULT_CHUNK,
+                              on_chunk: Callable[[int], None] | None = None,
+                              executor: Executor | None = None, min_ess: float | None = None,
+                              ) -> tuple[dict[int, tuple[float, list[float], int]], dict]:
+    """The conditioned questions' ``(p, ci95, rounds)`` by index, and what conditioning did.
+
+    The file's scenario runs once; each asking day is conditioned on the record known that day.
+    ``ci95`` is the Wilson interval of ``p`` on the effective sample size (Monte Carlo error
+    only). Raises ``run.condition.TooFewWorlds`` when a day's effective sample is below
+    ``min_ess`` (given, else the file's, else the history's).
+
+    Returns:
+        ``{index: (p, ci95, rounds)}`` and ``{"days": [{day, observations, ess, worlds}],
+        "posterior": posterior_table on the last day}``.
+    """
+    sc = loaded.scenarios[loaded.conditioned]
+    history = sc.history
+    idx = [i for i in range(len(loaded.questions)) if loaded.is_conditioned(i)]
+    days = sorted({loaded.questions[i].asked for i in idx})
+    by_day: dict[dt.date, list[int]] = {d: [] for d in days}
+    for i in idx:
+        by_day[loaded.questions[i].asked].append(i)
+    windows = [[question_window(loaded.questions[i], sc) for i in by_day[d]] for d in days]
+    got = condition(sc, history, days, windows, runs, seed=seed, chunk_size=chunk_size,
+                    on_chunk=on_chunk, executor=executor)
+    min_ess = min_ess or loaded.backtest.min_ess or history.min_ess
+    out: dict[int, tuple[float, list[float], int]] = {}
+    info: dict[str, Any] = {"scenario": loaded.conditioned, "mismatch": history.mismatch,
+                            "min_ess": min_ess, "days": []}
+    for d, tally, ws in zip(days, got.tallies, windows):
+        require_ess(tally, min_ess, d)
+        info["days"].append({"day": d.isoformat(), "observations": len(history.known_on(d)),
+                             "ess": tally.ess, "worlds": tally.worlds})
+        n_eff = max(int(round(tally.ess)), 1)
+        for j, (i, w) in enumerate(zip(by_day[d], ws)):
+            p = tally.p(j)
+            lo, hi = wilson_interval(int(round(p * n_eff)), n_eff)
+            out[i] = (p, [lo, hi], w.rounds)
+    if days:
+        info["posterior"] = posterior_table(got.inputs, got.weights[-1])
+        info["posterior_day"] = days[-1].isoformat()
+    return out, info

@@ -15,6 +15,7 @@ from negotiation_sim.config.defaults import BLOCK, DEFAULT_CHUNK
 from negotiation_sim.config.scenario import Scenario
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import ChunkResult
+from negotiation_sim.core.outputs import RECORD_NAMES
 
 
 def chunk_bounds(runs: int, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[int, int]]:
@@ -52,6 +53,9 @@ def simulate_chunk(scenario: Scenario, n: int, *, seed: int = 0, point: int = 0,
     model = SummitModel(scenario, n, seed=seed, point=point, first_world=first_world,
                         solutions=solutions)
     result = model.run().result()
+    for name in RECORD_NAMES:  # the per-round records travel beside the declared outputs
+        setattr(result, name, getattr(model, name))
+        setattr(model, name, None)
     model.release()  # the result owns the outputs now; see SummitModel.release
     return result
 
