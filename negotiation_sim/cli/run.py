@@ -228,37 +228,13 @@ def _print_reasons(con, summary: dict[str, Any]) -> None:
 
 
 def _print_durability(con, summary: dict[str, Any]) -> None:
-    from rich.table import Table
+    from negotiation_sim.report import tables
 
-    dur = summary.get("durability")
-    in_force = summary.get("in_force")
-    if in_force is not None:
-        lo, hi = in_force["ci95"]
-        con.print(f"A text in force at the horizon (signed and unbroken, or a ceasefire "
-                  f"holding): {in_force['share']:.1%} of all worlds ({lo:.1%} – {hi:.1%}); two "
-                  f"or more texts took effect in {in_force['repeat_signings']:.1%}.")
-    if not dur:
-        return
-    t = Table(title="Will what is signed hold? (the first text in force, followed from the "
-              "round it took effect)", title_justify="left",
-              caption="holds: unbroken through the followed rounds (95% interval); median: when "
-                      "half had broken ('–' when more than half hold); resumed: broke before "
-                      "the horizon, so the war resumed", caption_justify="left")
-    for col in ("first text", "worlds", "holds", "95% interval", "median", "broken by",
-                "resumed"):
-        t.add_column(col, justify="left" if col in ("first text", "broken by") else "right")
-    for name, d in dur.items():
-        if d is None:
-            t.add_row(name, "0", "–", "–", "–", "–", "–")
-            continue
-        lo, hi = d["holds"]["ci95"]
-        median = ("–" if d["median_rounds"] is None else
-                  f"{d['median_rounds']} rounds ({d['median_days']:g} days)")
-        by = ", ".join(f"{p} {v:.0%}" for p, v in (d.get("broken_by") or {}).items()
-                       if v) or "–"
-        t.add_row(name, f"{d['signed']:,}", f"{d['holds']['share']:.1%}",
-                  f"{lo:.1%} – {hi:.1%}", median, by, f"{d.get('resumed', 0.0):.1%}")
-    con.print(t)
+    t = tables.durability(summary)
+    if t is not None:
+        con.print(rich_table(t))  # its caption says how many worlds end with a text in force
+    elif (line := tables.in_force(summary)) is not None:
+        con.print(line)
 
 
 def _print_terms(con, sc, summary: dict[str, Any]) -> None:

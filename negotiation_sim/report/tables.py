@@ -62,26 +62,47 @@ def end_reasons(summary: dict[str, Any]) -> TextTable | None:
 
 
 def durability(summary: dict[str, Any]) -> TextTable | None:
-    """Will what is signed hold: per signed text, the worlds that signed it, the share that
-    held through the followed rounds (95% interval) and when half had broken."""
+    """Will what is signed hold: per kind of the first text in force (a settlement, a
+    ceasefire), the worlds it began a spell of peace in, the share unbroken through the followed
+    rounds (95% interval), when half had broken, who broke it and how often the war resumed
+    before the horizon (docs/model.md section 10a)."""
     dur = summary.get("durability")
     if not dur:
         return None
     rows = []
     for name, d in dur.items():
         if d is None:
-            rows.append([name, "0", "–", "–", "–"])
+            rows.append([name, "0", "–", "–", "–", "–", "–"])
             continue
         lo, hi = d["holds"]["ci95"]
         median = ("–" if d["median_rounds"] is None else
                   f"{d['median_rounds']} rounds ({d['median_days']:g} days)")
+        by = ", ".join(f"{p} {v:.0%}" for p, v in (d.get("broken_by") or {}).items()
+                       if v) or "–"
+        resumed = "–" if d.get("resumed") is None else f"{d['resumed']:.1%}"
         rows.append([name, f"{d['signed']:,}", f"{d['holds']['share']:.1%}",
-                     f"{lo:.1%} – {hi:.1%}", median])
-    return TextTable("Will what is signed hold?",
-                     ["signed text", "signed worlds", "holds", "95% interval", "median"], rows,
-                     caption="holds: unbroken through the followed rounds (95% interval); "
-                             "median: when half had broken ('–' when more than half hold)",
+                     f"{lo:.1%} – {hi:.1%}", median, by, resumed])
+    return TextTable("Will what is signed hold? (the first text in force, followed from the "
+                     "round it took effect)",
+                     ["first text", "worlds", "holds", "95% interval", "median", "broken by",
+                      "resumed"], rows,
+                     caption=((in_force(summary) or "") + " holds: unbroken through the "
+                              "followed rounds (95% interval); median: when half had broken "
+                              "('–' when more than half hold); resumed: broke before the "
+                              "horizon, so the war resumed").strip(),
                      keys=list(dur))
+
+
+def in_force(summary: dict[str, Any]) -> str | None:
+    """One sentence: the share of all worlds with a text in force at the horizon, and with two
+    or more texts (None for a summary without it)."""
+    f = summary.get("in_force")
+    if f is None:
+        return None
+    lo, hi = f["ci95"]
+    return (f"A text in force at the horizon (signed and unbroken, or a ceasefire holding): "
+            f"{f['share']:.1%} of all worlds ({lo:.1%} – {hi:.1%}); two or more texts took "
+            f"effect in {f['repeat_signings']:.1%}.")
 
 
 def solutions(summary: dict[str, Any]) -> TextTable | None:
