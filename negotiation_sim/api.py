@@ -483,16 +483,7 @@ def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | 
     from negotiation_sim.run.engine import simulate
 
     writer = RunWriter(home, sc) if home is not None else None
-    done = 0
-    if progress is not None:
-        progress(0, runs)
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, runs)
-
+    advance = _advancer(progress, runs)
     start = time.perf_counter()
     try:
         acc = simulate(sc, runs, seed=seed, chunk_size=chunk_size, solutions=solutions,
@@ -862,16 +853,7 @@ def backtest(path: str | Path | LoadedBacktest, *, runs: int = 10_000, seed: int
     from negotiation_sim.run.backtest import conditioned_probabilities, model_probabilities
 
     loaded = path if isinstance(path, LoadedBacktest) else load_backtest(path)
-    total, done = runs * len(set(loaded.paths)), 0
-    if progress is not None:
-        progress(0, total)
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
+    advance = _advancer(progress, runs * len(set(loaded.paths)))
     conditioning = None
     with _running(executor, workers, scheduler) as ex:
         model = model_probabilities(loaded, runs, seed=seed, chunk_size=chunk_size,
@@ -919,16 +901,7 @@ def condition(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int 
         raise ValueError("the scenario has no history: section to condition on")
     h = sc.history
     day = day or max((o.day for o in h.observed), default=h.start)
-    total, done = runs, 0
-    if progress is not None:
-        progress(0, total)
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
+    advance = _advancer(progress, runs)
     with _running(executor, workers, scheduler) as ex:
         got = _condition(sc, h, [day], [[]], runs, seed=seed, chunk_size=chunk_size,
                          on_chunk=advance, executor=ex)
@@ -972,16 +945,7 @@ def variance(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int =
         for name, values in headline_indicators(chunk).items():
             ys.setdefault(name, []).append(values)
 
-    total, done = runs, 0
-    if progress is not None:
-        progress(0, total)
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
+    advance = _advancer(progress, runs)
     with _running(executor, workers, scheduler) as ex:
         simulate(sc, runs, seed=seed, chunk_size=chunk_size, executor=ex, consumers=[keep],
                  on_chunk=advance, solutions=False)
@@ -1047,3 +1011,19 @@ def load_results(path: str | Path, scenario: Scenario | str | Path | None = None
         A ``Run`` or a ``Sweep`` by what ``path`` holds, or the traced world's dict.
     """
     return reader.load_results(path, scenario, run_type=Run, sweep_type=Sweep)
+
+
+def _advancer(progress: Progress | None, total: int) -> Callable[[int], None]:
+    """A chunk callback that reports to ``progress`` (if any) the worlds done out of
+    ``total``, starting from 0 now."""
+    done = 0
+    if progress is not None:
+        progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    return advance
