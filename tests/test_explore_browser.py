@@ -352,8 +352,8 @@ def test_the_page_answers_what_a_run_answers_and_downloads_its_tables(explorer, 
     page.goto(explorer.url)
     page.wait_for_selector("table.negsim-shares", timeout=60_000)
     titles = page.locator("table.negsim-table")
-    assert [titles.nth(i).get_attribute("data-title") for i in range(titles.count())][:2] == [
-        "Will what is signed hold?", "Why worlds ended"]
+    first, second = [titles.nth(i).get_attribute("data-title") for i in range(2)]
+    assert first.startswith("Will what is signed hold?") and second == "Why worlds ended"
     # the sliders place themselves on their grid of steps, which reruns once: read the table
     # when it shows the levers as they are, and the settings it ran
     page.wait_for_function(CURRENT, timeout=60_000)
