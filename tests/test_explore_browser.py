@@ -172,7 +172,7 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     states = page.evaluate("window.__states")
     label = page.locator(f".lever-{LEVER.replace('.', '-')} .negsim-lever-value").inner_text()
     page.click(".negsim-save")
-    page.wait_for_selector(".negsim-message", timeout=10_000)
+    page.wait_for_selector(".negsim-message", timeout=60_000)
     saved_text = page.inner_text(".negsim-message")
     assert "running" in states  # said while the levers were ahead of the numbers
     assert label.endswith(f": {last:g} (file: {lever.value:g})")
@@ -204,8 +204,10 @@ def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, 
         field.fill(name)
         field.press("Enter")
         page.click(".negsim-save")
+        # The kernel answers the click once the rerun it is in has finished: wait as long as
+        # the first table does, not less.
         page.wait_for_function("n => document.querySelector('.negsim-message')?.innerText"
-                               ".includes(n)", arg=name, timeout=10_000)
+                               ".includes(n)", arg=name, timeout=60_000)
         said.append(page.inner_text(".negsim-message"))
     assert all(s.startswith("not saved:") for s in said), said
     assert not outside.exists()
