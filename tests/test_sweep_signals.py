@@ -243,3 +243,20 @@ def test_workers_die_with_a_sweep_killed_with_sigkill(tmp_path):
                            "--no-plots"])
     assert res.exit_code == 0, res.output
     assert not list(tmp_path.rglob(".*"))
+
+
+def test_a_signal_dropped_in_a_finaliser_stops_long_work_at_its_next_step():
+    """A signal that came inside a finaliser (where it cannot be raised; dask runs finalisers
+    while it starts) is kept, and the sweep's loop raises it between tasks (``stop_if_dropped``)
+    instead of running every task first; entering ``interruptible()`` again forgets it."""
+    import signal as _signal
+
+    from negotiation_sim.run import signals
+
+    signals.stop_if_dropped()  # nothing dropped: nothing raised
+    signals._DROPPED.append(_signal.SIGTERM)
+    with pytest.raises(signals.Interrupted) as caught:
+        signals.stop_if_dropped()
+    assert caught.value.exit_code == 128 + _signal.SIGTERM
+    with signals.interruptible():
+        signals.stop_if_dropped()  # cleared on entry

@@ -81,6 +81,7 @@ def interruptible() -> Iterator[list[int]]:
             return
         if _in_finaliser(frame):  # Python would print it there and drop it
             dropped.append(signum)
+            _DROPPED.append(signum)  # long work polls it (``stop_if_dropped``)
             return
         raise Interrupted(signum)
 
@@ -90,6 +91,7 @@ def interruptible() -> Iterator[list[int]]:
             return
         hook(info)
 
+    _DROPPED.clear()
     for sig in SIGNALS:
         current = signal.getsignal(sig)
         if current in defaults:
@@ -106,6 +108,19 @@ def interruptible() -> Iterator[list[int]]:
             sys.unraisablehook = hook
     if dropped:  # the block ended without it: it still ends in the signal's way
         raise Interrupted(dropped[0])
+
+
+# A signal that arrived inside a finaliser (where it could not be raised), for long work to
+# poll between its steps: a library that runs finalisers while starting up (dask's) would
+# otherwise let a whole sweep run on after SIGTERM.
+_DROPPED: list[int] = []
+
+
+def stop_if_dropped() -> None:
+    """Raise ``Interrupted`` now if a signal was dropped inside ``interruptible()``: the caller
+    is between steps, where stopping is safe."""
+    if _DROPPED:
+        raise Interrupted(_DROPPED[0])
 
 
 def _in_finaliser(frame) -> bool:

@@ -84,7 +84,7 @@ from negotiation_sim.results.schema import (
 from negotiation_sim.results.summary import Accumulator, summary_row
 from negotiation_sim.results.tables import Layout, chunk_from_table, output_columns
 from negotiation_sim.run.executors.base import Executor, imap_unordered
-from negotiation_sim.run.signals import Interrupted
+from negotiation_sim.run.signals import Interrupted, stop_if_dropped
 from negotiation_sim.run.tasks import Task, plan_tasks, run_task
 
 
@@ -392,6 +392,7 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     seed = exp.seed
     if stopped is None:
         try:
+            stop_if_dropped()
             report.summary = summarise(out, tasks, scenarios, points, seed)
             if report.summary is not None:
                 write_parquet_atomic(report.summary, out / SWEEP_SUMMARY_FILE)
@@ -460,6 +461,7 @@ def _run_tasks(loaded: LoadedExperiment, scenarios: list[Scenario], todo: list[T
             ok = True
         if progress is not None:
             progress(task, ok)
+        stop_if_dropped()  # a signal a finaliser swallowed stops the sweep here
 
 
 def mark_interrupted(loaded: LoadedExperiment, out: Path, err: KeyboardInterrupt,
