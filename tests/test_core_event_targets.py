@@ -188,7 +188,7 @@ def test_signed_texts_carry_every_target(tmp_path, target):
     m = model_with(tmp_path, target, 0.37)
     n, P = m.params.n, len(m.spec.principals)
     follow = FollowUp(*followed(m.params, m.state, np.arange(n)), np.full((P, n), np.inf),
-                      np.zeros(n, np.int64), np.zeros(n, dtype=bool))
+                      np.zeros(n, np.int64))
     m.events.apply(2, m.talks, follow)
     talks = read(target, m.talks, m)
     assert np.array_equal(read(target, follow, m), talks)

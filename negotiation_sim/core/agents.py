@@ -410,14 +410,11 @@ class MediatorAgent(StateAgent):
         here = ensemble.state.present[self.index]
         return here | (self.spec.pressure_applies == "always")
 
-    def presses(self, ensemble: Ensemble, where: np.ndarray | None = None) -> None:
+    def presses(self, ensemble: Ensemble) -> None:
         """Lower (or raise) the pressured principals' value of war for the next round where its
         pressure bites, in ``ensemble`` (the talks, or the signed texts being followed; public:
-        everyone sees sanctions); ``where``: only in these worlds (None: all)."""
-        reach = self.reach(ensemble)
-        delta = -self.pressure_on(reach if where is None else reach & where, ensemble)
-        if where is not None:
-            delta = np.where(where, delta, 0.0)  # blame too is lifted there
+        everyone sees sanctions)."""
+        delta = -self.pressure_on(self.reach(ensemble), ensemble)
         ensemble.move_values(delta)
         state = ensemble.state
         if state.pressed is not None:

@@ -66,18 +66,14 @@ class FollowUp(Ensemble):
         threshold: ``(P, n)`` what each principal's value of war must exceed for it to break
             the text: the text's worth to it plus the cost of breaking.
         signed: ``(n,)`` the round each text took effect in.
-        lifted: ``(n,)`` whether the mediators' pressure was lifted at the signing (it no
-            longer presses there, ``durability.leverage: ends``).
     """
 
     threshold: np.ndarray
     signed: np.ndarray
-    lifted: np.ndarray
 
     def take(self, idx: np.ndarray) -> FollowUp:
         return FollowUp(self.params.take(idx), self.state.take(idx),
-                        columns.take(self.threshold, idx), self.signed.take(idx),
-                        self.lifted.take(idx))
+                        columns.take(self.threshold, idx), self.signed.take(idx))
 
     def join(self, other: FollowUp | None) -> FollowUp:
         """These worlds and ``other``'s (each world is followed on its own: order is no
@@ -88,8 +84,7 @@ class FollowUp(Ensemble):
             return other
         return FollowUp(concat(self.params, other.params), concat(self.state, other.state),
                         np.concatenate([self.threshold, other.threshold], axis=-1),
-                        np.concatenate([self.signed, other.signed]),
-                        np.concatenate([self.lifted, other.lifted]))
+                        np.concatenate([self.signed, other.signed]))
 
     def breaks(self, principals) -> tuple[np.ndarray, np.ndarray]:
         """``(broken (n,), by (n,))``: worlds where some principal breaks its text
@@ -124,8 +119,7 @@ def shift_values(ensemble: Ensemble, holds: np.ndarray | None, jumps: np.ndarray
 
 def lift_pressure(ensemble: Ensemble) -> None:
     """Give back what the mediators' pressure took off each value of war (sanctions relief at
-    the signing, ``durability.leverage: ends``; the follow-up presses no more where
-    ``FollowUp.lifted``)."""
+    the signing, ``durability.leverage: ends``; the follow-up is not pressed then)."""
     state = ensemble.state
     if state.pressed is not None and np.any(state.pressed):
         ensemble.move_values(-state.pressed)

@@ -149,8 +149,7 @@ class SummitModel(mesa.Model):
         self.state = self.protocol.initial_state()
         self.events = EventRunner(self, seed, point)
         self.follow = FollowUp(*followed(self.params, self.state, np.arange(0)),
-                               np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64),
-                               np.zeros(0, dtype=bool))
+                               np.zeros((len(self.spec.principals), 0)), np.zeros(0, np.int64))
         self.horizon = max(scenario.protocol.rounds, 1)  # the last round anything can be agreed
         self.refresh_pressure()
         self.running = self.params.n > 0
@@ -389,8 +388,8 @@ class SummitModel(mesa.Model):
         self.follow = self.check_signed(rnd, self.follow)
         rows(self.mediators, "presses", self.talks)
         rows(self.guarantors, "supports", self.talks)
-        if self.follow.n and not self.follow.lifted.all():
-            rows(self.mediators, "presses", self.follow, ~self.follow.lifted)
+        if self.follow.n and self.spec.durability.leverage == "follows":
+            rows(self.mediators, "presses", self.follow)
         if self.params.n and self.protocol.deadline(rnd):
             self.end_at_horizon(rnd)
         self.protocol.tabled = None
@@ -537,11 +536,15 @@ class SummitModel(mesa.Model):
         """This round's uniforms for the jumps in the values of resuming the war, ``(P, chunk)``
         (every block draws for all its worlds every round, as ``walk_draws``; ones where no
         jump is possible)."""
-        P = len(self.principals)
         if not self._jump_rngs:
-            return np.ones((P, self.n_worlds))
-        full = np.concatenate([g.random((P, BLOCK)) for g in self._jump_rngs], axis=1)
-        return full[:, :self.n_worlds]
+            return np.ones((len(self.principals), self.n_worlds))
+        return self._block_uniforms(self._jump_rngs)[:, :self.n_worlds]
+
+    def _block_uniforms(self, rngs: list[np.random.Generator]) -> np.ndarray:
+        """``(P, blocks x BLOCK)`` one uniform per principal and world of every block, whether
+        or not its worlds are still live (so a world's draws never depend on the others')."""
+        P = len(self.principals)
+        return np.concatenate([g.random((P, BLOCK)) for g in rngs], axis=1)
 
     def check_signed(self, rnd: int, follow: FollowUp) -> FollowUp:
         """Phase 3 for the signed texts ``follow``: a principal breaks a text in the first
@@ -620,9 +623,7 @@ class SummitModel(mesa.Model):
         Every block draws for all its worlds every round, so a world's draws do not depend on
         which other worlds are still live or how worlds were chunked.
         """
-        P = len(self.principals)
-        full = np.concatenate([g.random((P, BLOCK)) for g in self._walk_rngs], axis=1)
-        return full[:, self.live]
+        return self._block_uniforms(self._walk_rngs)[:, self.live]
 
     # -- ending worlds ------------------------------------------------------------------------
     def end_talks(self, mask: np.ndarray, rnd: int, walked: np.ndarray, war: np.ndarray,
@@ -683,24 +684,19 @@ class SummitModel(mesa.Model):
                 others = self.params.others.take(np.flatnonzero(mask))
                 self.utility[P:, idx] = utilities(text[:, mask], others)
             if value is not None and self.spec.durability.rounds > 0:
-                settled = np.broadcast_to(out == AGREEMENT, mask.shape)[mask]
-                where = np.flatnonzero(mask)
-                for kind in (True, False):
-                    if (settled == kind).any():
-                        self._sign(where[settled == kind], text, value, rnd, kind)
+                self._sign(np.flatnonzero(mask), text, value, rnd)
         self.open = self.open & ~mask
 
-    def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int,
-              settlement: bool) -> None:
+    def _sign(self, where: np.ndarray, text: np.ndarray, value: np.ndarray, rnd: int) -> None:
         """Start following the texts signed in the working worlds ``where`` in round ``rnd``
-        (``settlement``: signed by the leaders, else a ceasefire at the end of the talks). The
-        mediation ends here, so with ``durability.leverage: ends`` its pressure is lifted."""
+        (a settlement signed, or a ceasefire at the end of the talks). The mediation ends here,
+        so with ``durability.leverage: ends`` its pressure is lifted (and the follow-up is not
+        pressed, ``step``)."""
         params, state = followed(self.params, self.state, where)
         lift = self.spec.durability.leverage == "ends"
         new = FollowUp(params, state,
                        threshold(self.params, where, value[:, where], text[:, where]),
-                       np.full(where.size, rnd, dtype=np.int64),
-                       np.full(where.size, lift, dtype=bool))
+                       np.full(where.size, rnd, dtype=np.int64))
         if lift:
             lift_pressure(new)
         self.follow = new.join(self.follow)
