@@ -19,7 +19,8 @@ Two moments need more than raising at once:
   ``deferred()``: a signal that arrives there is raised when the block ends, once what it
   started can be closed cleanly.
 * Python runs the handler wherever the main thread is, which may be a finaliser (``__del__``,
-  a weakref callback, a generator closed by the garbage collector): there the exception is
+  a weakref callback such as multiprocessing's ``Finalize``, a generator closed by the garbage
+  collector): there the exception is
   printed as "Exception ignored" and dropped, and the command would go on and exit 0. Inside
   ``interruptible()`` such an interrupt is never printed; it is raised when the block ends
   (the command line then exits with the signal's code and one line).
@@ -28,6 +29,7 @@ Two moments need more than raising at once:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -123,11 +125,26 @@ def stop_if_dropped() -> None:
         raise Interrupted(_DROPPED[0])
 
 
+@functools.cache
+def _finaliser_codes() -> frozenset:
+    """The code of the callbacks that run finalisers from a weak reference (the garbage
+    collector calls them, and drops what they raise): ``weakref.finalize`` and
+    multiprocessing's ``Finalize``, which unlinks a pool's semaphores. An interrupt raised
+    inside the latter between the unlink and telling the resource tracker leaves the tracker
+    warning of a "leaked semaphore" at exit."""
+    import multiprocessing.util
+    import weakref
+
+    return frozenset({weakref.finalize.__call__.__code__,
+                      multiprocessing.util.Finalize.__call__.__code__})
+
+
 def _in_finaliser(frame) -> bool:
-    """Whether ``frame`` runs inside a ``__del__`` method, where an exception cannot
-    propagate."""
+    """Whether ``frame`` runs inside a ``__del__`` method or a finaliser callback, where an
+    exception cannot propagate."""
+    codes = _finaliser_codes()
     while frame is not None:
-        if frame.f_code.co_name == "__del__":
+        if frame.f_code.co_name == "__del__" or frame.f_code in codes:
             return True
         frame = frame.f_back
     return False
