@@ -155,3 +155,38 @@ def test_a_world_gets_the_same_text_alone_as_in_an_ensemble():
         xn, okn = nash_linear(_world(prefs, n), d[:, sl], c[:, sl], lo[:, sl], hi[:, sl])
         assert okn[0] == ok[n]
         assert np.array_equal(xn[:, 0], x[:, n], equal_nan=True)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31), P=st.sampled_from([2, 3]), K=st.integers(1, 10),
+       m=st.integers(0, 30), added=st.integers(1, 30))
+def test_a_solver_extended_by_rejoining_worlds_is_the_one_built_whole(seed, P, K, m, added):
+    """Worlds that rejoin the talks (a broken text) get their solver pieces built alone and
+    joined to those of the worlds already there (``NashSolver.extended``): the frontier, the
+    fallback, the proposers' plans and every text solved are the same bits as a solver built
+    for all of them at once."""
+    from negotiation_sim.core.solvers.drafting import _proposer_plan
+    from negotiation_sim.core.solvers.nash import NashSolver
+
+    prefs, d, c, lo, hi = random_case(np.random.default_rng(seed), P, K, m + added)
+    first = np.arange(m)
+    old = NashSolver(prefs.take(first), c[:, :m], lo[:, :m], hi[:, :m])
+    old.fallback()
+    if P == 2:
+        _proposer_plan(old, 0), _proposer_plan(old, 1)
+    joined = old.extended(prefs, c, lo, hi)
+    whole = NashSolver(prefs, c, lo, hi)
+    whole.fallback()
+    if P == 2:
+        _proposer_plan(whole, 0), _proposer_plan(whole, 1)
+        for f in whole.frontier.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(joined.frontier, f),
+                                          getattr(whole.frontier, f))
+        for key, plan in whole._plans.items():
+            for f in plan.__dataclass_fields__:
+                np.testing.assert_array_equal(getattr(joined._plans[key], f), getattr(plan, f))
+    else:
+        assert joined.frontier is None
+    np.testing.assert_array_equal(joined.fallback(), whole.fallback())
+    for a, b in zip(joined.solve(d), whole.solve(d)):
+        np.testing.assert_array_equal(a, b)

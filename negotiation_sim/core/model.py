@@ -586,7 +586,12 @@ class SummitModel(mesa.Model):
         self.params = concat(self.params, back.params)
         self.state = concat(self.state, back.state)
         self.open = np.concatenate([self.open, np.ones(back.n, dtype=bool)])
-        self.rebound()  # the bounds an event may have moved while the text held; the solver
+        # The bounds an event may have moved while the text held; the solver's pieces are
+        # built for the rejoining worlds only (events change no preference or clout, and one
+        # that moves an offer rebounds the talks at once: the others' pieces are current).
+        self._bound_texts()
+        prm = self.params
+        self.solver = self.solver.extended(prm.prefs, prm.clout, prm.lo, prm.hi)
 
     def run(self) -> SummitModel:
         """Play rounds until every world has ended (Mesa's ``run_model``); returns the model."""

@@ -239,9 +239,10 @@ class NashSolver:
 
     def __init__(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  *, _frontier: LinearFrontier | None = None, _fallback: np.ndarray | None = None,
-                 _plans: dict | None = None):
+                 _plans: dict | None = None, _builders: dict | None = None):
         self.prefs, self.clout, self.lo, self.hi = prefs, clout, lo, hi
         self._plans = {} if _plans is None else _plans
+        self._builders = {} if _builders is None else _builders  # how each plan was built
         exact = prefs.position.shape[0] == 2 and prefs.linear
         self.frontier = _frontier if _frontier is not None or not exact else \
             on_column(lambda pos, sal, lo, hi: LinearFrontier.build(
@@ -290,6 +291,7 @@ class NashSolver:
         keeps it aligned): a solver's own work that does not depend on the disagreement
         points, such as a proposer's order of issues (``key`` names it)."""
         if key not in self._plans:
+            self._builders[key] = build
             p = self.prefs
             self._plans[key] = on_column(
                 lambda pos, sal, power, lo, hi: build(Preferences(pos, sal, power, p.quadratic),
@@ -327,7 +329,42 @@ class NashSolver:
             columns.take(self.hi, idx),
             _frontier=None if self.frontier is None else self.frontier.take(idx),
             _fallback=None if self._fallback is None else columns.take(self._fallback, idx),
-            _plans={k: v.take(idx) for k, v in self._plans.items()})
+            _plans={k: v.take(idx) for k, v in self._plans.items()},
+            _builders=dict(self._builders))
+
+    def extended(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray) -> NashSolver:
+        """The solver of worlds whose first ``m`` are this solver's (same preferences, clouts
+        and box) and whose others were appended (worlds rejoining the talks): only the
+        appended worlds' frontier, fallback and plans are built, and joined to these.
+
+        The same numbers as ``NashSolver(prefs, clout, lo, hi)`` with the same plans built:
+        every piece is computed world by world. A single appended world is built with the
+        whole (its reductions over issues would run in another order on one column).
+        """
+        m, n = self.lo.shape[-1], lo.shape[-1]
+        if n - m < 2:
+            whole = NashSolver(prefs, clout, lo, hi)
+            for key, build in self._builders.items():
+                whole.plan(key, build)
+            return whole
+        idx = np.arange(m, n)
+        tail = NashSolver(prefs.take(idx), columns.take(clout, idx), columns.take(lo, idx),
+                          columns.take(hi, idx))
+        fallback = None if self._fallback is None else columns.concat(self._fallback,
+                                                                      tail.fallback())
+        plans = {key: _joined(plan, tail.plan(key, self._builders[key]))
+                 for key, plan in self._plans.items()}
+        return NashSolver(prefs, clout, lo, hi,
+                          _frontier=None if self.frontier is None
+                          else _joined(self.frontier, tail.frontier),
+                          _fallback=fallback, _plans=plans, _builders=dict(self._builders))
+
+
+def _joined(a, b):
+    """Two dataclasses of arrays over worlds joined on the worlds axis (``columns.concat``)."""
+    return type(a)(*(columns.concat(getattr(a, f), getattr(b, f))
+                     for f in a.__dataclass_fields__))
 
 
 def _segment_nash(y1, y2, g1, g2, c1, c2, moving=None):
