@@ -101,7 +101,8 @@ def _sure_text(solver: NashSolver, th_hi: np.ndarray, known: np.ndarray
     text = np.zeros(solver.lo.shape)
     idx = np.flatnonzero(need)
     if idx.size:
-        text[:, idx] = solver.take(idx).solve(np.ascontiguousarray(th_hi[:, idx]))[0]
+        text[:, idx] = solver.take(idx, plans=False).solve(
+            np.ascontiguousarray(th_hi[:, idx]))[0]
     return text, sure
 
 
@@ -126,7 +127,7 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
         text, possible = solver.solve(th_lo, clout=weight)
         if not possible.all():  # case 2, in the worlds where no text can pass
             idx = np.flatnonzero(~possible)
-            fallback, _ = solver.take(idx).solve(
+            fallback, _ = solver.take(idx, plans=False).solve(
                 _means_at(excess, beliefs, priors, shift, value, idx))
             text[:, idx] = fallback
         return text
@@ -134,7 +135,7 @@ def _unsure_text(solver, excess, beliefs, priors, shift, value, th_lo, th_hi) ->
     fallback = lowest.copy()  # case 2, drafted only where no text can pass
     if not possible.all():
         idx = np.flatnonzero(~possible)
-        fallback[:, idx] = solver.take(idx).solve(
+        fallback[:, idx] = solver.take(idx, plans=False).solve(
             _means_at(excess, beliefs, priors, shift, value, idx))[0]
     if solver.frontier is None or P != 2:  # case 5
         text, _ = solver.solve(th_lo, clout=weight)
@@ -182,8 +183,15 @@ def _capped(solver, x, th_hi) -> np.ndarray:
             w = np.flatnonzero(over)
             if w.size > 1 and lo.shape[0] > 1:
                 # the other side's order of issues, worked out once for the solver's worlds
-                # (numpy sums one world's issues in another order: it is solved on its own)
-                best, ok = _proposer_plan(solver, 1 - i).take(w).solve(th_hi[i, w])
+                # (numpy sums one world's issues in another order: it is solved on its own);
+                # solving reads each world's column alone, so where the side is over in many
+                # worlds, solving them all and reading those is cheaper than copying them out
+                plan = _proposer_plan(solver, 1 - i)
+                if 4 * w.size >= over.size:
+                    best, ok = plan.solve(th_hi[i])
+                    best, ok = best[:, w], ok[w]
+                else:
+                    best, ok = plan.take(w).solve(th_hi[i, w])
             else:
                 floor = np.where(np.arange(2)[:, None] == i, th_hi[:, w], -np.inf)
                 best, ok = proposer_text(prefs.take(w), 1 - i, floor,

@@ -322,14 +322,15 @@ class NashSolver:
                 *(h(getattr(fr, f)) for f in fr.__dataclass_fields__)),
             _fallback=h(self._fallback))
 
-    def take(self, idx: np.ndarray) -> NashSolver:
-        """The solver of worlds ``idx`` only."""
+    def take(self, idx: np.ndarray, *, plans: bool = True) -> NashSolver:
+        """The solver of worlds ``idx`` only (``plans``: with the plans built so far; a caller
+        that only solves a few worlds' texts leaves them, as they would be copied unread)."""
         return NashSolver(
             self.prefs.take(idx), columns.take(self.clout, idx), columns.take(self.lo, idx),
             columns.take(self.hi, idx),
             _frontier=None if self.frontier is None else self.frontier.take(idx),
             _fallback=None if self._fallback is None else columns.take(self._fallback, idx),
-            _plans={k: v.take(idx) for k, v in self._plans.items()},
+            _plans={k: v.take(idx) for k, v in self._plans.items()} if plans else None,
             _builders=dict(self._builders))
 
     def extended(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray,
