@@ -118,7 +118,7 @@ def _same(a, b, path="") -> None:
         assert (a == b) or (a != a and b != b), (path, a, b)  # NaN equals NaN here
 
 
-@pytest.mark.parametrize("build", cases())
+@pytest.mark.parametrize("build", list(cases()))
 def test_reordering_every_agent_set_in_place_changes_no_number(build):
     sc = build()
     plain = SummitModel(sc, N, seed=7, solutions=True).run()

@@ -41,7 +41,6 @@ from negotiation_sim.core.worlds import constraint_box
 BISECTION_STEPS = 24  # a principal's cut-back move is exact to 2^-24 of its length
 
 if TYPE_CHECKING:
-    from negotiation_sim.core.durability import FollowUp
     from negotiation_sim.core.model import SummitModel
     from negotiation_sim.core.state import Ensemble
 
@@ -348,12 +347,13 @@ class PrincipalAgent(StateAgent):
         return new
 
     # -- after signing ----------------------------------------------------------------------
-    def breaks(self, follow: FollowUp) -> np.ndarray:
-        """``(n,)`` whether it breaks each signed text it is followed in (``follow``: the signed
-        texts' ensemble, ``core.durability``): where its value of war now exceeds the text's
-        worth plus the cost of breaking (``follow.threshold``) by more than the tolerance."""
-        war = follow.state.reservation[self.index]
-        return war > follow.threshold[self.index] + FEASIBILITY_TOL
+    def breaks(self, ensemble: Ensemble, threshold: np.ndarray) -> np.ndarray:
+        """``(n,)`` whether it breaks the text in force in each world of ``ensemble`` (a signed
+        text followed, ``core.durability``, or a ceasefire in the talks): where its value of
+        war now exceeds the text's worth plus the cost of breaking (``threshold``, ``(P, n)``)
+        by more than the tolerance."""
+        war = ensemble.state.reservation[self.index]
+        return war > threshold[self.index] + FEASIBILITY_TOL
 
 
 class MediatorAgent(StateAgent):

@@ -90,7 +90,7 @@ class FollowUp(Ensemble):
         """``(broken (n,), by (n,))``: worlds where some principal breaks its text
         (``PrincipalAgent.breaks``, asked of every agent in ``principals``), and the first such
         principal in file order (-1: none)."""
-        over = stacked(principals, "breaks", self)
+        over = stacked(principals, "breaks", self, self.threshold)
         broken = over.any(axis=0)
         return broken, np.where(broken, np.argmax(over, axis=0), -1)
 

@@ -472,14 +472,14 @@ class SummitModel(mesa.Model):
 
     def ceasefire_holds(self, rnd: int) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the
-        package's worth plus its cost of breaking (the rule signed texts are held to,
-        ``core.durability``); the fighting, and its shocks, resume."""
+        package's worth plus its cost of breaking (each principal's ``breaks``, the rule signed
+        texts are held to, ``core.durability``); the fighting, and its shocks, resume."""
         state, prm = self.state, self.params
         if prm.ceasefire is None or not state.cease.any():
             return
         value = utilities(prm.ceasefire, prm.prefs)
         limit = threshold(prm, np.arange(prm.n), value, prm.ceasefire)
-        over = state.reservation > limit + FEASIBILITY_TOL
+        over = stacked(self.principals, "breaks", self.talks, limit)
         falls = state.cease & over.any(axis=0)
         if falls.any():
             state.cease = state.cease & ~falls
