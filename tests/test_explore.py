@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from negotiation_sim import api
 from negotiation_sim.cli import app
 from negotiation_sim.config.levers import apply_levers
-from negotiation_sim.explore.session import Reruns, Session, Shown
+from negotiation_sim.explore.session import Reruns, Session, Shown, placed_report, slider_position
 
 BASE = ROOT / "scenarios" / "summit_baseline.yaml"
 
@@ -381,3 +381,21 @@ def test_a_rerun_answers_what_a_run_answers(session):
     assert shares == {o: v["share"] for o, v in moved.summary["outcomes"].items()}
     assert ["Why worlds ended"] in rows and ["reason", "share of worlds"] in rows
     session.reset()
+
+
+def test_the_slider_position_of_a_value_off_its_grid_is_not_a_move(session):
+    """The slider rounds a placed value to its grid (from ``low``, halves up, to the step's
+    decimals) and reports that position back: that report is told from a user's move."""
+    support = session.lever("actors.france.support.ukraine")  # 0.00025 on a grid of 0.0005
+    assert (support.value, support.step) == (0.00025, 0.0005)
+    assert slider_position(support.value, support) == 0.0005  # Math.round: halves go up
+    assert placed_report(0.0005, support.value, support)
+    assert not placed_report(0.0, support.value, support)  # a step down is a move
+    assert not placed_report(0.001, support.value, support)
+    us_russia = session.lever("actors.russia.audience_cost.us_russia")  # on its grid from -0.075
+    assert slider_position(us_russia.value, us_russia) == us_russia.value == -0.025
+    assert not placed_report(-0.025, us_russia.value, us_russia)
+    pressure = session.lever("actors.us.pressure.russia")  # a distribution's mean
+    assert slider_position(pressure.value, pressure) == 0.004
+    assert slider_position(5.0, pressure) == pressure.high  # clamped to the range
+    assert placed_report(0.004, pressure.value, pressure)

@@ -26,7 +26,7 @@ from conftest import ROOT
 from negotiation_sim import api
 from negotiation_sim.config.levers import lever_value
 from negotiation_sim.config.scenario import load_scenario
-from negotiation_sim.explore.session import Session
+from negotiation_sim.explore.session import Session, slider_position
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -156,8 +156,7 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     page.wait_for_selector("table.negsim-shares", timeout=60_000)
     before, settings = _shares(page)
     lever = Session.open(explorer.scenario).lever(LEVER)
-    # the distribution's mean in the file, on the slider's grid of steps
-    assert settings[LEVER] == pytest.approx(lever.value, abs=lever.step / 2)
+    assert settings[LEVER] == lever.value  # the distribution's mean in the file, off the grid
     page.evaluate(WATCH_STATES)
     thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
     thumb.focus()
@@ -191,6 +190,28 @@ def test_quick_slider_moves_end_on_the_run_of_the_last_value(explorer, browser):
     assert heads.nth(heads.count() - 1).inner_text().startswith(f"round {rounds}")  # the last
     # and the saved file holds the slider's value, the distribution scaled to it
     assert lever_value(load_scenario(saved), LEVER) == pytest.approx(last)
+
+
+def test_the_page_opens_on_the_file_unchanged(explorer, browser):
+    """Sliders whose file value is off their grid of steps (France's and the UK's support,
+    0.00025 on a grid of 0.0005; a distribution's mean) show it at the nearest step and report
+    that position back: the page opens on the file all the same, and shows its run."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    page.evaluate(WATCH_STATES)
+    page.wait_for_timeout(3000)  # the sliders have placed themselves and reported back
+    shown, settings = _shares(page)
+    session = Session.open(explorer.scenario, runs=4000, seed=3)
+    off_grid = [lv.path for lv in session.levers if lv.kind == "float"
+                and slider_position(lv.value, lv) != lv.value]
+    assert {"actors.france.support.ukraine", "actors.uk.support.ukraine", LEVER} <= set(off_grid)
+    assert set(page.evaluate("window.__states")) <= {"current"}  # no rerun was asked for
+    assert page.inner_text(".negsim-changed-file") == "Against the file: no lever moved"
+    assert settings == session.values
+    assert shown == {o: share for o, _, share, _, _ in session.run().shares()}
+    css = ".lever-actors-france-support-ukraine"
+    assert page.inner_text(f"{css} .negsim-lever-value").endswith(": 0.00025")
 
 
 def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, tmp_path):
@@ -356,10 +377,6 @@ def test_the_page_answers_what_a_run_answers_and_downloads_its_tables(explorer, 
     titles = page.locator("table.negsim-table")
     first, second = [titles.nth(i).get_attribute("data-title") for i in range(2)]
     assert first.startswith("Will what is signed hold?") and second == "Why worlds ended"
-    # the sliders place themselves on their grid of steps, which reruns once: read the table
-    # when it shows the levers as they are, and the settings it ran
-    page.wait_for_function(CURRENT, timeout=60_000)
-    page.wait_for_timeout(1500)
     page.wait_for_function(CURRENT, timeout=60_000)
     _, settings = _shares(page)
     session = Session.open(explorer.scenario, runs=4000, seed=3)

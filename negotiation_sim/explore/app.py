@@ -47,6 +47,7 @@ from negotiation_sim.explore.session import (  # noqa: E402
     Reruns,
     Session,
     Shown,
+    placed_report,
 )
 
 
@@ -137,7 +138,10 @@ def _number(value) -> str:
 @solara.component
 def LeverControl(lever, reruns: Reruns):
     def move(v) -> None:
-        if v == values.value[lever.path]:  # the page placing the control, or no change
+        now = values.value[lever.path]
+        # the page placing the control, no change, or the slider's report of where it shows a
+        # value off its grid (the file's 0.00025 at 0.0005): none of them moves the lever
+        if v == now or (lever.kind != "choice" and placed_report(v, now, lever)):
             return
         if live.value:
             _ask(reruns, {**values.value, lever.path: v})

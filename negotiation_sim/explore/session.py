@@ -298,6 +298,34 @@ class Session:
         return path
 
 
+def slider_position(value: float, lever: Lever) -> float:
+    """Where the page's slider (Vuetify's ``v-slider``) puts ``value``: clamped to the lever's
+    range and rounded to its grid of steps counted from ``low`` (``Math.round``: halves up),
+    to as many decimals as the step is written with.
+
+    A value off that grid (the mean of a distribution, a typed value) is shown by the slider at
+    this position, and the slider reports the position back as if the user had moved it there;
+    the page knows the position so it can tell that report from a move (``placed_report``).
+    """
+    import decimal
+    import math
+
+    step, low, high = float(lever.step), float(lever.low), float(lever.high)
+    decimals = max(0, -decimal.Decimal(repr(step)).as_tuple().exponent)
+    offset = math.fmod(low, step)  # JavaScript's % keeps the dividend's sign, as fmod does
+    k = math.floor((min(max(float(value), low), high) - offset) / step + 0.5)
+    return round(min(k * step + offset, high), decimals)
+
+
+def placed_report(reported: float, value: float, lever: Lever) -> bool:
+    """Whether a value the slider reports is only where it put ``value`` (the lever's value,
+    placed on it by the page), not a move: ``value`` is off the slider's grid and ``reported``
+    is its position. A move the user makes always lands on another point of the grid, since
+    the slider already sits at that position."""
+    where = slider_position(value, lever)
+    return where != value and abs(float(reported) - where) <= 1e-6 * float(lever.step)
+
+
 SAVE_SUFFIXES = (".yaml", ".yml")
 
 
