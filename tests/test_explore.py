@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 from negotiation_sim import api
 from negotiation_sim.cli import app
 from negotiation_sim.config.levers import apply_levers
-from negotiation_sim.explore.session import Reruns, Session, Shown, placed_report, slider_position
+from negotiation_sim.explore.session import (
+    Reruns,
+    Session,
+    Shown,
+    placed_report,
+    slider_position,
+    typed_value,
+)
 
 BASE = ROOT / "scenarios" / "summit_baseline.yaml"
 
@@ -399,3 +406,22 @@ def test_the_slider_position_of_a_value_off_its_grid_is_not_a_move(session):
     assert slider_position(pressure.value, pressure) == 0.004
     assert slider_position(5.0, pressure) == pressure.high  # clamped to the range
     assert placed_report(0.004, pressure.value, pressure)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("abc", "'abc' is not a number"), ("", "'' is not a number"),
+    ("nan", "'nan' is not a finite number"), ("0.5", "0.5 is outside the range 0 – 0.1"),
+    ("-0.001", "-0.001 is outside the range 0 – 0.1")])
+def test_a_typed_value_is_refused_saying_why(session, text, says):
+    with pytest.raises(ValueError) as refused:
+        typed_value(session.lever("actors.us.pressure.russia"), text)
+    assert str(refused.value) == says
+
+
+def test_a_typed_value_is_the_number_written(session):
+    assert typed_value(session.lever("actors.us.pressure.russia"), " 0.0123 ") == 0.0123
+    assert typed_value(session.lever("actors.us.pressure.russia"), "0,02") == 0.02
+    rounds = session.lever("protocol.rounds")
+    assert typed_value(rounds, "30") == 30 and isinstance(typed_value(rounds, "30.0"), int)
+    with pytest.raises(ValueError, match="not a whole number"):
+        typed_value(rounds, "30.5")

@@ -214,6 +214,49 @@ def test_the_page_opens_on_the_file_unchanged(explorer, browser):
     assert page.inner_text(f"{css} .negsim-lever-value").endswith(": 0.00025")
 
 
+def _wait_for(page, path: str, value: float) -> None:
+    """Until the table shows the run of the levers as they are, with ``path`` at ``value``."""
+    page.wait_for_function(
+        f"() => ({CURRENT})() && Math.abs(JSON.parse(document.querySelector("
+        f"'table.negsim-shares').dataset.values)['{path}'] - {value}) < 1e-12", timeout=60_000)
+
+
+def test_a_typed_value_reruns_even_while_a_rerun_renders(explorer, browser):
+    """A value typed beside a slider (off its grid) is the lever's value and its run is shown,
+    also when typed while an earlier rerun is being shown; a text that is not a number or is
+    outside the range is refused with a message and changes nothing."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    css = f".lever-{LEVER.replace('.', '-')}"
+    field = page.locator(f"{css} .negsim-lever-typed input")
+    for text, says in (("abc", "'abc' is not a number"),
+                       ("0.5", "0.5 is outside the range 0 – 0.1")):
+        field.fill(text)
+        field.press("Enter")
+        page.wait_for_function("([css, says]) => document.querySelector(css + ' .negsim-lever-"
+                               "error')?.innerText === 'not applied: ' + says", arg=[css, says],
+                               timeout=30_000)
+    assert page.inner_text(".negsim-changed-file") == "Against the file: no lever moved"
+    # a slider moved, and while its rerun runs and is shown, a value typed for another lever
+    other = ".lever-actors-us-pressure-ukraine"
+    thumb = page.locator(f"{other} [role=slider]")
+    thumb.focus()
+    thumb.press("End")
+    field.fill("0.0123")  # off the slider's grid of 0.001
+    field.press("Enter")
+    _wait_for(page, LEVER, 0.0123)
+    page.wait_for_timeout(1000)  # the slider has placed itself at 0.012 and said so
+    _wait_for(page, LEVER, 0.0123)
+    shown, settings = _shares(page)
+    session = Session.open(explorer.scenario, runs=4000, seed=3)
+    assert settings[LEVER] == 0.0123 and settings["actors.us.pressure.ukraine"] == 0.1
+    session.values.update(settings)
+    assert shown == {o: share for o, _, share, _, _ in session.run().shares()}
+    assert page.locator(f"{css} .negsim-lever-error").count() == 0
+    assert page.input_value(f"{css} .negsim-lever-typed input") == "0.0123"
+
+
 def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, tmp_path):
     outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
     page = browser.new_page(viewport={"width": 1400, "height": 1600})

@@ -48,6 +48,7 @@ from negotiation_sim.explore.session import (  # noqa: E402
     Session,
     Shown,
     placed_report,
+    typed_value,
 )
 
 
@@ -137,6 +138,12 @@ def _number(value) -> str:
 
 @solara.component
 def LeverControl(lever, reruns: Reruns):
+    placings, set_placings = solara.use_state(0)  # typed values: the slider is moved to them
+    # The control's widget, taken when it first appears: an effect run after a handler that
+    # changed state twice (a typed value: the levers and ``placings``) may hold an element of
+    # a render already replaced, whose widget reacton no longer finds.
+    slider = solara.use_ref(None)
+
     def move(v) -> None:
         now = values.value[lever.path]
         # the page placing the control, no change, or the slider's report of where it shows a
@@ -148,6 +155,10 @@ def LeverControl(lever, reruns: Reruns):
         else:
             values.value = {**values.value, lever.path: v}
 
+    def typed(v) -> None:
+        move(v)
+        set_placings(lambda n: n + 1)
+
     with solara.Column(gap="0px", classes=["negsim-lever", slug(lever.path)]):
         if lever.kind == "choice":
             control = rv.Select(label=printable(lever.label), items=list(lever.choices),
@@ -158,22 +169,76 @@ def LeverControl(lever, reruns: Reruns):
                                     else f" (file: {_number(lever.value)})")
             solara.Text(printable(f"{lever.label}: {now}"), style={"font-size": "0.85em"},
                         classes=["negsim-lever-value"])
-            # every value the slider takes asks for a rerun (Reruns runs only the newest), so
-            # the last one shown is that of the slider where it stopped, however fast it moved
-            control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
-                                step=lever.step, thumb_label=True, hide_details=True, dense=True)
-
+            with solara.Row(gap="8px", style={"align-items": "center"}):
+                # every value the slider takes asks for a rerun (Reruns runs only the newest),
+                # so the last one shown is that of the slider where it stopped, however fast
+                control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
+                                    step=lever.step, thumb_label=True, hide_details=True,
+                                    dense=True)
+                TypedValue(lever, typed)
             Html("span", f"range {_number(lever.low)} – {_number(lever.high)}",
                  classes="negsim-lever-range", style="font-size: 0.75em; color: #666")
 
-        # The control owns its value: the page places it when it appears and on Reset only.
-        # Were the value a prop, every render would write it back, and a render from the rerun
-        # thread could write a value the control has already left: it would jump back (and
-        # rerun) there.
+        # The control owns its value: the page places it when it appears, on Reset and when a
+        # value is typed only. Were the value a prop, every render would write it back, and a
+        # render from the rerun thread could write a value the control has already left: it
+        # would jump back (and rerun) there.
         def place() -> None:
-            solara.get_widget(control).v_model = values.value[lever.path]
+            if slider.current is None:
+                slider.current = solara.get_widget(control)
+            slider.current.v_model = values.value[lever.path]
 
-        solara.use_effect(place, [resets.value])
+        solara.use_effect(place, [resets.value, placings])
+
+
+@solara.component
+def TypedValue(lever, typed):
+    """A field beside a slider that takes a typed value (on Enter, or when it loses focus).
+
+    Vuetify's text field sends ``change`` with its text on Enter and on leaving it changed; the
+    handler reads that text from the event. Solara's ``InputFloat`` instead reads the widget's
+    ``v_model`` when the key comes up, and renders its own last value back as the field's
+    ``v_model`` prop: a render from the rerun thread while the user types (the page renders
+    as results arrive) puts the old text back, so Enter then reads the old value and nothing
+    reruns. Here the text is never a prop: the page writes it only when the lever's value
+    changes (a slider move, Reset, a link), and a refused text stays, with why, until fixed.
+    """
+    refused, set_refused = solara.use_state(("", None))  # (why, the lever's value then)
+    shown_text = solara.use_ref("")
+    widget = solara.use_ref(None)  # the field's widget, taken when it appears (as the slider's)
+    value = values.value[lever.path]
+
+    def change(widget, event, text) -> None:
+        text = "" if text is None else str(text)
+        if text == shown_text.current:  # Enter on the value as shown: no change
+            return
+        try:
+            v = typed_value(lever, text)
+        except ValueError as err:
+            set_refused((str(err), values.value[lever.path]))
+            return
+        set_refused(("", None))
+        typed(v)
+
+    def show() -> None:
+        if widget.current is None:
+            widget.current = solara.get_widget(field)
+        shown_text.current = f"{value:.12g}"
+        widget.current.v_model = shown_text.current
+
+    # a refusal is shown until a text is taken or the lever moves (its text is then replaced)
+    error = refused[0] if refused[1] == value else ""
+    # one column whether or not a message shows: a component whose top-level elements change
+    # in number is wrapped anew, and the field would be a new widget without its handler
+    with solara.Column(gap="0px"):
+        field = rv.TextField(dense=True, hide_details=True, single_line=True,
+                             placeholder="value", class_="negsim-lever-typed",
+                             style_="max-width: 8em; margin-top: 0", error=bool(error))
+        rv.use_event(field, "change", change)
+        if error:
+            Html("span", f"not applied: {error}", classes="negsim-lever-error",
+                 style="font-size: 0.75em; color: #b00020")
+    solara.use_effect(show, [value])
 
 
 @solara.component

@@ -317,6 +317,28 @@ def slider_position(value: float, lever: Lever) -> float:
     return round(min(k * step + offset, high), decimals)
 
 
+def typed_value(lever: Lever, text: str) -> float | int:
+    """The value a user typed for a number lever, or ``ValueError`` saying why it is refused:
+    not a number, not a whole number for an ``int`` lever, or outside the lever's range (the
+    slider's). A comma is read as a decimal point."""
+    import math
+
+    said = text.strip()
+    try:
+        value = float(said.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{said!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{said!r} is not a finite number")
+    if lever.kind == "int":
+        if value != int(value):
+            raise ValueError(f"{said!r} is not a whole number")
+        value = int(value)
+    if not lever.low <= value <= lever.high:
+        raise ValueError(f"{said} is outside the range {lever.low:g} – {lever.high:g}")
+    return value
+
+
 def placed_report(reported: float, value: float, lever: Lever) -> bool:
     """Whether a value the slider reports is only where it put ``value`` (the lever's value,
     placed on it by the page), not a move: ``value`` is off the slider's grid and ``reported``
