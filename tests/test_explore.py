@@ -425,3 +425,23 @@ def test_a_typed_value_is_the_number_written(session):
     assert typed_value(rounds, "30") == 30 and isinstance(typed_value(rounds, "30.0"), int)
     with pytest.raises(ValueError, match="not a whole number"):
         typed_value(rounds, "30.5")
+
+
+def test_the_levers_moved_read_back_from_their_query_string():
+    s = Session.open(BASE)
+    assert s.query() == "" and s.from_query("") == (s.values, [])
+    s.set("actors.us.pressure.russia", 0.0123)
+    s.set("protocol.rounds", 30)
+    s.set("protocol.kind", "alternating_offers")
+    assert s.query() == ("actors.us.pressure.russia=0.0123&protocol.rounds=30"
+                         "&protocol.kind=alternating_offers")
+    assert s.from_query(s.query()) == (s.values, [])
+    values, problems = s.from_query("x=1&actors.us.pressure.russia=abc&protocol.kind=zzz"
+                                    "&protocol.rounds=1e9&actors.us.pressure.ukraine=0.02")
+    assert problems == ["'x' is not a lever of this scenario",
+                        "actors.us.pressure.russia: 'abc' is not a number",
+                        "protocol.kind: 'zzz' is not one of mediated, alternating_offers, "
+                        "expected_utility",
+                        "protocol.rounds: 1e9 is outside the range 1 – 52"]
+    s.reset()
+    assert values == {**s.values, "actors.us.pressure.ukraine": 0.02}  # the rest: the file's

@@ -257,6 +257,42 @@ def test_a_typed_value_reruns_even_while_a_rerun_renders(explorer, browser):
     assert page.input_value(f"{css} .negsim-lever-typed input") == "0.0123"
 
 
+def test_the_levers_live_in_the_address(explorer, browser):
+    """A moved lever goes into the page's address; a reload keeps it (lever and numbers), and
+    a link with values opens on them, its unknown or bad parameters named and left out."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    css = f".lever-{LEVER.replace('.', '-')}"
+    thumb = page.locator(f"{css} [role=slider]")
+    thumb.focus()
+    thumb.press("End")
+    _wait_for(page, LEVER, 0.1)
+    page.wait_for_function("() => location.search.includes('actors.us.pressure.russia=0.1')",
+                           timeout=30_000)
+    assert page.evaluate("location.search") == "?actors.us.pressure.russia=0.1"
+    moved, _ = _shares(page)
+    page.reload()
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    _wait_for(page, LEVER, 0.1)
+    assert _shares(page)[0] == moved
+    assert page.inner_text(f"{css} .negsim-lever-value").endswith(": 0.1 (file: 0.00433333)")
+    assert page.get_attribute(f"{css} [role=slider]", "aria-valuenow") == "0.1"
+    # a link made by hand: one good value, an unknown lever and a bad number
+    other = "actors.us.pressure.ukraine"
+    page.goto(explorer.url + f"?{other}=0.02&bogus=1&protocol.rounds=abc")
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    _wait_for(page, other, 0.02)
+    shown, settings = _shares(page)
+    session = Session.open(explorer.scenario, runs=4000, seed=3)
+    assert settings == {**session.values, other: 0.02}
+    session.set(other, 0.02)
+    assert shown == {o: share for o, _, share, _, _ in session.run().shares()}
+    said = page.inner_text(".negsim-link-problems")
+    assert "'bogus' is not a lever of this scenario" in said
+    assert "protocol.rounds: 'abc' is not a number" in said
+
+
 def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, tmp_path):
     outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
     page = browser.new_page(viewport={"width": 1400, "height": 1600})

@@ -73,7 +73,8 @@ shown = solara.reactive(FIRST)
 before = solara.reactive(None)  # the run shown before this one (what changed since)
 requested = solara.reactive(0)  # the newest rerun asked for (Reruns.request's generation)
 live = solara.reactive(True)
-resets = solara.reactive(0)  # Reset presses: the sliders are moved to the file's values
+resets = solara.reactive(0)  # Reset or a link: the sliders are moved to the levers' values
+link_problems = solara.reactive("")  # why parameters of the page's address were not applied
 message = solara.reactive("")
 save_as = solara.reactive(path_component(Path(SESSION.source).stem) + "_explored.yaml")
 
@@ -469,9 +470,48 @@ def Words():
 
 
 @solara.component
+def UrlState(reruns: Reruns):
+    """The levers moved from the file live in the page's address (``Session.query``): a
+    reload or a shared link opens on them, and the address follows the levers as they move.
+
+    Both ways go through Solara's router: its ``search`` is the query string of the address
+    the browser shows (it arrives once the page is connected, and again on Back/Forward), and
+    ``push`` writes a new one into the browser's history. The lever values are read live in
+    the second effect, so the link's values applied by the first (both run when the page
+    opens) are not pushed away by the file's."""
+    router = solara.use_router()
+
+    def follow_address() -> None:
+        wanted, problems = SESSION.from_query(router.search)
+        if problems:
+            link_problems.value = ("the page's address was not applied in part: "
+                                   + "; ".join(problems) + " (the file's values kept there)")
+        if wanted != values.value:
+            link_problems.value = link_problems.value if problems else ""
+            if live.value:
+                _ask(reruns, wanted)
+            else:
+                values.value = wanted
+            resets.value += 1
+
+    def follow_levers() -> None:
+        query = Session(SESSION.base, SESSION.source, dict(values.value)).query()
+        if query != (router.search or ""):
+            path = router.path or "/"
+            router.push(f"{path}?{query}" if query else path)
+
+    solara.use_effect(follow_address, [router.search])
+    solara.use_effect(follow_levers, [values.value])
+    if link_problems.value:
+        Html("div", link_problems.value, classes="negsim-link-problems",
+             style="color:#b00020; font-size:0.85em")
+
+
+@solara.component
 def Page():
     # one scheduler per page (a kernel): its worker thread sets this page's reactive values
     reruns = solara.use_memo(lambda: Reruns(rerun, _publish), [])
+    UrlState(reruns)
     solara.Title(f"negsim explore: {SESSION.base.name}")
     with solara.Columns([1, 2]):
         with solara.Column():

@@ -254,6 +254,42 @@ class Session:
         return [f"{p.field}: {p.message}" if p.field else p.message
                 for p in scenario_warnings(sc, doc)]
 
+    def query(self) -> str:
+        """The levers moved from the file as a URL query string (``path=value&...``, in the
+        levers' order; numbers written so they read back exactly), empty when none moved."""
+        from urllib.parse import urlencode
+
+        changed = self.changed()
+        return urlencode([(lv.path, repr(changed[lv.path]) if lv.kind != "choice"
+                           else str(changed[lv.path]))
+                          for lv in self.levers if lv.path in changed])
+
+    def from_query(self, query: str | None) -> tuple[dict[str, Any], list[str]]:
+        """The lever values a URL query string sets (``query()``'s form): the file's values
+        with each parameter applied, and why each parameter that is not applied was refused
+        (an unknown lever, a value a typed value would not be, a choice not offered). A
+        parameter given twice counts once, its last value."""
+        from urllib.parse import parse_qsl
+
+        out = {lv.path: lv.value for lv in self.levers}
+        problems: list[str] = []
+        for path, text in parse_qsl(query or "", keep_blank_values=True):
+            lever = self._by_path.get(path)
+            if lever is None:
+                problems.append(f"{path!r} is not a lever of this scenario")
+            elif lever.kind == "choice":
+                if text in lever.choices:
+                    out[path] = text
+                else:
+                    problems.append(f"{path}: {text!r} is not one of "
+                                    + ", ".join(lever.choices))
+            else:
+                try:
+                    out[path] = typed_value(lever, text)
+                except ValueError as err:
+                    problems.append(f"{path}: {err}")
+        return out, problems
+
     def changed_words(self) -> list[str]:
         """Each lever moved from the file, as 'label: file value -> value now'."""
         return [f"{self._by_path[p].label}: {self._by_path[p].value:g} -> {v:g}"
