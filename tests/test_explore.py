@@ -445,3 +445,71 @@ def test_the_levers_moved_read_back_from_their_query_string():
                         "protocol.rounds: 1e9 is outside the range 1 – 52"]
     s.reset()
     assert values == {**s.values, "actors.us.pressure.ukraine": 0.02}  # the rest: the file's
+
+
+def _comments(text: str) -> list[str]:
+    """Every comment of a YAML text (``#`` to the end of a line, outside quotes)."""
+    import re
+
+    return [m.group(1) for line in text.splitlines()
+            if (m := re.search(r"""^(?:[^"'#]|"[^"]*"|'[^']*')*?(#.*)$""", line))]
+
+
+def test_the_saved_yaml_keeps_every_comment_of_the_file(session, tmp_path):
+    """Three levers moved (a distribution, a number, a red line): the saved file is the
+    scenario file's own text with those values written in, so every comment (the dated
+    sources) survives, and it loads back to the scenario the levers make."""
+    from negotiation_sim.config.scenario import load_scenario
+
+    session.reset()
+    session.set("actors.us.pressure.russia", 0.0123)
+    session.set("actors.france.support.ukraine", 0.001)
+    session.set("actors.ukraine.red_lines.0", 0.65)
+    text = session.yaml()
+    original = BASE.read_text()
+    kept = _comments(text)
+    assert len(_comments(original)) > 200
+    assert [c for c in _comments(original) if c not in kept] == []
+    assert "written anew" not in text
+    assert '      - "territory <= 0.65"    # no de jure recognition' in text
+    saved = session.save("three.yaml", tmp_path)
+    assert load_scenario(saved) == session.scenario()
+    assert len(text.splitlines()) == len(original.splitlines()) + 4  # the header's lines
+    session.reset()
+
+
+def test_a_field_the_file_does_not_write_is_added_with_a_comment(tmp_path):
+    """A value for a field the file leaves at its default gets a line of its own, saying so,
+    in the block it belongs to; a file that no longer holds the scenario opened (changed
+    since) falls back to a dump that says its comments are lost."""
+    import copy
+
+    from negotiation_sim.config.levers import scenario_data
+    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.yamlio import parse_yaml
+    from negotiation_sim.explore.yamltext import NOTE, patched_text
+
+    text = BASE.read_text()
+    cut = "    # Kyiv depends on Western money and arms (Aug 2025); being seen to break a signed"
+    start = text.index(cut)
+    end = text.index("ukraine: 0.02\n", start) + len("ukraine: 0.02\n")
+    text = text[:start] + text[end:]
+    old = scenario_data(load_scenario(BASE))
+    del old["durability"]["breach_cost"]["ukraine"]
+    new = copy.deepcopy(old)
+    new["durability"]["breach_cost"]["ukraine"] = 0.05
+    new["durability"]["shifts"]["russia"]["drift"] = 0.003  # a distribution made a number
+    paths = ["durability.breach_cost.ukraine", "durability.shifts.russia.drift"]
+    out = patched_text(text, old, new, paths)
+    assert f"    ukraine: 0.05  # {NOTE} (not in the file)\n  deterrence:" in out
+    back = parse_yaml(out).data["durability"]
+    assert back["breach_cost"] == new["durability"]["breach_cost"]
+    assert back["shifts"]["russia"]["drift"] == 0.003
+    assert f"      drift: 0.003  # {NOTE} (the file had another shape)\n" in out
+    path = tmp_path / "changed_since.yaml"
+    path.write_text(BASE.read_text())
+    s = Session.open(path)
+    s.set("actors.us.pressure.russia", 0.02)
+    path.write_text(BASE.read_text().replace("rounds: 26", "rounds: 27"))
+    assert "written anew: the comments of" in s.yaml()
+    assert load_scenario(s.save("anew.yaml", tmp_path)) == s.scenario()

@@ -298,11 +298,41 @@ class Session:
                 for p, v in self.changed().items()]
 
     def yaml(self) -> str:
-        """The changed scenario as YAML text (valid: it is the validated scenario's data)."""
+        """The changed scenario as YAML text that loads back to it: the scenario file's own
+        text with the changed values written in (its comments and layout kept;
+        ``explore.yamltext``), or, when that text cannot be patched to the changed scenario (a
+        file changed since or a shape not handled), the scenario's data dumped, which says so
+        in its first lines."""
         changed = self.changed()
         header = (f"{self.base.name}, from {self.source} with negsim explore"
                   + "".join(f"\n  {p}: {v}" for p, v in changed.items()))
-        return scenario_yaml(self.scenario(), header=header)
+        sc = self.scenario()
+        text = self._patched(sc)
+        if text is not None:
+            return "".join(f"# {line}\n" for line in header.splitlines()) + text
+        return scenario_yaml(sc, header=header + "\n(written anew: the comments of "
+                             f"{self.source} could not be kept)")
+
+    def _patched(self, sc: Scenario) -> str | None:
+        """The source file's text with the changed values written in, if it loads back to
+        ``sc`` (else None)."""
+        from negotiation_sim.config.levers import scenario_data
+        from negotiation_sim.config.scenario import scenario_from_data
+        from negotiation_sim.config.yamlio import parse_yaml
+        from negotiation_sim.explore.yamltext import patched_text
+
+        try:
+            text = Path(self.source).read_text(encoding="utf-8")
+            out = patched_text(text, scenario_data(self.base), scenario_data(sc),
+                               list(self.changed()))
+            if out is None:
+                return None
+            doc = parse_yaml(out, self.source)
+            back = scenario_from_data(doc.data, doc)
+        except (OSError, UnicodeError, yaml_errors(), InputError, KeyError, IndexError,
+                TypeError):
+            return None
+        return out if back.digest() == sc.digest() else None
 
     def save(self, name: str, folder: str | Path) -> Path:
         """Write the changed scenario as YAML to ``folder / name``, checked by loading it back.
@@ -332,6 +362,13 @@ class Session:
         if back.digest() != self.scenario().digest():  # cannot happen: the same data
             raise InputError([])
         return path
+
+
+def yaml_errors() -> type[Exception]:
+    """PyYAML's base error (imported where used: the page imports this module at start)."""
+    import yaml
+
+    return yaml.YAMLError
 
 
 def slider_position(value: float, lever: Lever) -> float:
