@@ -513,3 +513,43 @@ def test_a_field_the_file_does_not_write_is_added_with_a_comment(tmp_path):
     path.write_text(BASE.read_text().replace("rounds: 26", "rounds: 27"))
     assert "written anew: the comments of" in s.yaml()
     assert load_scenario(s.save("anew.yaml", tmp_path)) == s.scenario()
+
+
+def test_formats_and_terms_carry_their_intervals_and_flags(session):
+    """Formats with Wilson intervals like the outcome shares; each agreed term's median and
+    5–95% range as ``negsim run`` has them, and the share of agreements on each red line and
+    at the guarantors' cap, counted from the worlds themselves."""
+    import numpy as np
+
+    from negotiation_sim.results.summary import wilson_interval
+
+    session.reset()
+    shown = session.run()
+    n = shown.summary["runs"]
+    for f, v, lo, hi in shown.formats_with_intervals():
+        assert (lo, hi) == wilson_interval(round(v * n), n) and lo <= v <= hi
+    rows = {t.issue: t for t in shown.terms()}
+    runs = shown.results.sample
+    agreed = runs[runs["outcome"] == "agreement"]
+    territory = rows["territory"]
+    assert territory.agreements == len(agreed)
+    t = shown.summary["terms"]["territory"]
+    assert (territory.median, territory.p05, territory.p95) == (t["p50"], t["p05"], t["p95"])
+    on_kyiv = float(np.mean(np.abs(agreed["terms.territory"] - 0.8) <= 1e-3))
+    assert ("Ukraine's red line (territory <= 0.8)", on_kyiv) in territory.flags
+    assert on_kyiv > 0
+    # sanctions: every guarantor offers at most 0.5, and that cap binds
+    on_cap = float(np.mean(np.abs(agreed["terms.sanctions"] - 0.5) <= 1e-3))
+    assert rows["sanctions"].flags == [("the guarantors' cap", on_cap)] and on_cap > 0.5
+    assert "issue,agreed median,p05,p95,agreements,sits on" in shown.csv()
+
+
+def test_levers_have_short_labels(session):
+    from negotiation_sim.explore.session import short_label
+
+    labels = {lv.path: short_label(session.base, lv) for lv in session.levers}
+    assert labels["actors.us.pressure.russia"] == "United States pressure on Russia"
+    assert labels["actors.ukraine.red_lines.0"] == "Ukraine red line on territory"
+    assert labels["durability.breach_cost.russia"] == "Russia cost of breaking"
+    assert all(len(v) <= 45 for v in labels.values()), labels
+    assert all(len(session.lever(p).label) >= len(v) for p, v in labels.items())

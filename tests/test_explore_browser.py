@@ -293,6 +293,35 @@ def test_the_levers_live_in_the_address(explorer, browser):
     assert "protocol.rounds: 'abc' is not a number" in said
 
 
+def test_formats_and_terms_show_intervals_flags_and_short_labels(explorer, browser):
+    """The formats with their 95% intervals, the agreed terms with their 5–95% range and the
+    red lines and caps they sit on (flagged), as a ``Session`` run of the file gives them; a
+    lever's short label, with its full description beside it and as its tooltip."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-formats", timeout=60_000)
+    shown = Session.open(explorer.scenario, runs=4000, seed=3).run()
+    rows = page.locator("table.negsim-formats tr[data-format]")
+    got = {rows.nth(i).get_attribute("data-format"): rows.nth(i).locator("td").nth(2)
+           .inner_text() for i in range(rows.count())}
+    assert got == {f: f"{lo:.1%} – {hi:.1%}" for f, _, lo, hi in shown.formats_with_intervals()}
+    for t in shown.terms():
+        row = page.locator(f"table.negsim-terms-table tr[data-issue='{t.issue}']")
+        cells = [row.locator("td").nth(i).inner_text() for i in range(4)]
+        assert cells[1:3] == [f"{t.median:.3f}", f"{t.p05:.3f} – {t.p95:.3f}"]
+        assert row.get_attribute("data-flagged") == str(int(bool(t.flags)))
+        for what, share in t.flags:
+            assert f"{what}: {share:.0%}" in cells[3]
+    flagged = page.locator("table.negsim-terms-table tr[data-flagged='1']")
+    assert flagged.count() >= 2  # sanctions at the cap, Kyiv's territory red line
+    css = f".lever-{LEVER.replace('.', '-')}"
+    lever = Session.open(explorer.scenario).lever(LEVER)
+    assert page.inner_text(f"{css} .negsim-lever-value").startswith(
+        "United States pressure on Russia: ")
+    assert page.get_attribute(f"{css} .negsim-lever-value", "title") == lever.label
+    assert page.inner_text(f"{css} .negsim-lever-about") == lever.label
+
+
 def test_save_writes_only_a_file_name_in_the_scenario_folder(explorer, browser, tmp_path):
     outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
     page = browser.new_page(viewport={"width": 1400, "height": 1600})

@@ -48,6 +48,7 @@ from negotiation_sim.explore.session import (  # noqa: E402
     Session,
     Shown,
     placed_report,
+    short_label,
     typed_value,
 )
 
@@ -162,14 +163,14 @@ def LeverControl(lever, reruns: Reruns):
 
     with solara.Column(gap="0px", classes=["negsim-lever", slug(lever.path)]):
         if lever.kind == "choice":
-            control = rv.Select(label=printable(lever.label), items=list(lever.choices),
-                                on_v_model=move, dense=True)
+            control = rv.Select(label=printable(short_label(SESSION.base, lever)),
+                                items=list(lever.choices), on_v_model=move, dense=True)
         else:
             value = values.value[lever.path]
             now = _number(value) + ("" if value == lever.value
                                     else f" (file: {_number(lever.value)})")
-            solara.Text(printable(f"{lever.label}: {now}"), style={"font-size": "0.85em"},
-                        classes=["negsim-lever-value"])
+            Html("div", f"{short_label(SESSION.base, lever)}: {now}", classes="negsim-lever-value",
+                 style="font-size: 0.85em", title=lever.label)
             with solara.Row(gap="8px", style={"align-items": "center"}):
                 # every value the slider takes asks for a rerun (Reruns runs only the newest),
                 # so the last one shown is that of the slider where it stopped, however fast
@@ -179,6 +180,8 @@ def LeverControl(lever, reruns: Reruns):
                 TypedValue(lever, typed)
             Html("span", f"range {_number(lever.low)} – {_number(lever.high)}",
                  classes="negsim-lever-range", style="font-size: 0.75em; color: #666")
+            Html("span", lever.label, classes="negsim-lever-about",
+                 style="font-size: 0.7em; color: #888")
 
         # The control owns its value: the page places it when it appears, on Reset and when a
         # value is typed only. Were the value a prop, every render would write it back, and a
@@ -342,8 +345,8 @@ def Results():
         for t in outcome.tables():
             TextTableView(t, state)
         MeetingsTables(outcome, state)
-        Html("p", Html("b", "Summit formats held"), " (share of worlds): " + ", ".join(
-            f"{f} {v:.1%}" for f, v in outcome.formats()))
+        FormatsTable(outcome, state)
+        TermsTable(outcome, state)
         TermsFigure(outcome)
         with solara.Row():
             solara.FileDownload(outcome.csv, filename=_stem() + "_tables.csv",
@@ -403,6 +406,43 @@ def TextTableView(t, state: str):
          style=None if state == "current" else "opacity: 0.45")
     if t.caption:
         Html("p", t.caption, style="font-size: 0.8em; color: #555")
+
+
+@solara.component
+def FormatsTable(result: Explored, state: str):
+    """The share of worlds that held each format, with its Wilson 95% interval."""
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", Html("th", "format held"), Html("th", "share"),
+                 Html("th", "95% interval"))]
+    rows += [Html("tr", Html("td", f), Html("td", f"{v:.1%}", style=cell),
+                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell), data_format=f,
+                  data_share=repr(v))
+             for f, v, lo, hi in result.formats_with_intervals()]
+    Html("p", Html("b", "Summit formats held"), " (share of worlds)")
+    Html("table", *rows, classes="negsim-formats",
+         style=None if state == "current" else "opacity: 0.45")
+
+
+@solara.component
+def TermsTable(result: Explored, state: str):
+    """Each issue's agreed terms (median, 5–95% across the worlds that agreed) and, flagged,
+    the share of agreements that sit on a red line or at the guarantors' cap."""
+    rows_of = result.terms()
+    if not rows_of:
+        return
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", Html("th", "issue"), Html("th", "median"), Html("th", "5–95%"),
+                 Html("th", "sits on (share of agreements)", style="padding-left: 1em"))]
+    rows += [Html("tr", Html("td", t.issue), Html("td", f"{t.median:.3f}", style=cell),
+                  Html("td", f"{t.p05:.3f} – {t.p95:.3f}", style=cell),
+                  Html("td", "; ".join(f"{what}: {share:.0%}" for what, share in t.flags)
+                       or "–", style="padding-left: 1em"
+                       + ("; color: #8a5a00; font-weight: bold" if t.flags else "")),
+                  data_issue=t.issue, data_flagged=int(bool(t.flags)))
+             for t in rows_of]
+    Html("p", Html("b", "Agreed terms"), f" ({rows_of[0].agreements:,} worlds agreed)")
+    Html("table", *rows, classes="negsim-terms-table",
+         style=None if state == "current" else "opacity: 0.45")
 
 
 @solara.component

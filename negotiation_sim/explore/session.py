@@ -42,8 +42,36 @@ and the folder its Save button writes in (default: the scenario's)."""
 BY_ROUND_COLUMNS = 10
 """Rounds shown in the explorer's table of meetings by round (a year of 14-day rounds has 26)."""
 
+ON_BOUND = 1e-3
+"""How near a red line's bound or the guarantors' cap an agreed term counts as sitting on it
+(on the issues' 0–1 scale: a tenth of a percentage point)."""
+
 DEFAULT_RUNS = 5_000
 """Worlds per rerun: enough for shares within about ±1.4 points, fast enough to feel live."""
+
+
+@dataclass(frozen=True)
+class TermRow:
+    """One issue's agreed terms across the worlds that reached agreement.
+
+    Attributes:
+        issue: the issue.
+        median, p05, p95: the agreed term's median and 5–95% range.
+        agreements: how many worlds of the sample agreed (the flags' denominator).
+        flags: (what the term sits on, share of those agreements) for each red line and the
+            guarantors' cap some agreements sit on.
+    """
+
+    issue: str
+    median: float
+    p05: float
+    p95: float
+    agreements: int
+    flags: list[tuple[str, float]]
+
+
+def _display(sc: Scenario, actor: str) -> str:
+    return sc.actors[actor].display(actor) if actor in sc.actors else actor
 
 
 @dataclass
@@ -97,8 +125,12 @@ class Explored:
         w.writerows([o, share, lo, hi] for o, _, share, lo, hi in self.shares())
         w.writerow(["meeting", "share", "ci95_low", "ci95_high", "half met by"])
         w.writerows([k, share, lo, hi, when] for k, _, share, lo, hi, when in self.meetings())
-        w.writerow(["format", "share"])
-        w.writerows(self.formats())
+        w.writerow(["format", "share", "ci95_low", "ci95_high"])
+        w.writerows(self.formats_with_intervals())
+        w.writerow(["issue", "agreed median", "p05", "p95", "agreements", "sits on"])
+        w.writerows([t.issue, t.median, t.p05, t.p95, t.agreements,
+                     "; ".join(f"{what} {share:.4f}" for what, share in t.flags)]
+                    for t in self.terms())
         for t in self.tables():
             w.writerow([t.title])
             w.writerows(t.csv_rows())
@@ -145,6 +177,63 @@ class Explored:
     def formats(self) -> list[tuple[str, float]]:
         """(format, share of worlds that held it) in the scenario's order."""
         return list(self.summary["formats"].items())
+
+    def formats_with_intervals(self) -> list[tuple[str, float, float, float]]:
+        """(format, share, lower, upper): each format's share of worlds with its Wilson 95%
+        interval, as the outcome shares have."""
+        from negotiation_sim.results.summary import wilson_interval
+
+        n = self.summary["runs"]
+        return [(f, v, *wilson_interval(round(v * n), n)) for f, v in self.formats()]
+
+    def terms(self) -> list[TermRow]:
+        """Each issue's agreed terms: median and 5–95% range across the worlds that reached
+        agreement (``summary["terms"]``, as ``negsim run`` has them), and the share of those
+        agreements whose term sits on a principal's red line or at the guarantors' cap
+        (within ``ON_BOUND``; the cap is the largest offer among the guarantors offering on
+        the issue, the model's). Issues without agreements are left out."""
+        import numpy as np
+
+        runs = self.results.sample
+        agreed = (runs["outcome"] == "agreement").to_numpy()
+        marks = self.results.marks or {}
+        out = []
+        for issue, t in self.summary["terms"].items():
+            if t is None or t.get("p50") is None:
+                continue
+            col = runs[f"terms.{issue}"].to_numpy()
+            mask = agreed & ~np.isnan(col)
+            if not mask.any():
+                continue
+            flags = []
+            m = marks.get(issue)
+            for actor, op, bound in (m.red_lines if m else []):
+                share = float(np.mean(np.abs(col[mask] - bound) <= ON_BOUND))
+                if share > 0:
+                    flags.append((f"{_display(self.scenario, actor)}'s red line "
+                                  f"({issue} {op} {bound:g})", share))
+            cap = self._cap(issue, runs)
+            if cap is not None:
+                share = float(np.mean(np.abs(col[mask] - cap[mask]) <= ON_BOUND))
+                if share > 0:
+                    flags.append(("the guarantors' cap", share))
+            out.append(TermRow(issue, t["p50"], t["p05"], t["p95"], int(mask.sum()), flags))
+        return out
+
+    def _cap(self, issue: str, runs: Any):
+        """Per world of the sample, the guarantors' cap on ``issue`` (None: nobody offers)."""
+        import numpy as np
+
+        from negotiation_sim.config.levers import centre
+
+        caps = []
+        for g, actor in self.scenario.actors.items():
+            offer = getattr(actor, "offer", None)
+            if offer and issue in offer:
+                column = f"input.actors.{g}.offer.{issue}"
+                caps.append(runs[column].to_numpy() if column in runs else
+                            np.full(len(runs), centre(offer[issue])))
+        return np.max(caps, axis=0) if caps else None
 
     def terms_figure(self):
         """The terms figure of ``negsim plot`` (a matplotlib Figure, to be closed by the caller)."""
@@ -362,6 +451,43 @@ class Session:
         if back.digest() != self.scenario().digest():  # cannot happen: the same data
             raise InputError([])
         return path
+
+
+def short_label(sc: Scenario, lever: Lever) -> str:
+    """A few words for a lever's control (``US pressure on Russia``-like: the actors' names
+    as the scenario gives them); the lever's ``label`` is the full description."""
+    parts = lever.path.split(".")
+
+    def name(actor: str) -> str:
+        return sc.actors[actor].display(actor) if actor in sc.actors else actor
+
+    if parts[0] == "actors":
+        who, what, rest = name(parts[1]), parts[2], parts[3:]
+        words = {
+            "pressure": lambda: f"{who} pressure on {name(rest[0])}",
+            "blame": lambda: f"{who} blame " + ("per refusal" if rest[0] == "refuse"
+                                                 else "cap"),
+            "offer": lambda: f"{who} offer on {rest[0]}",
+            "support": lambda: f"{who} support to {name(rest[0])}",
+            "audience_cost": lambda: f"{who} audience cost: {rest[0]}",
+            "red_lines": lambda: f"{who} red line on "
+                                 + sc.actors[parts[1]].red_lines[int(rest[0])].issue,
+            "reservation": lambda: f"{who} value of war",
+        }
+    elif parts[0] == "durability":
+        words = {
+            "breach_cost": lambda: f"{name(parts[2])} cost of breaking",
+            "deterrence": lambda: f"{name(parts[2])} deterrence per unit of {parts[3]}",
+            "shifts": lambda: f"{name(parts[2])} drift while a text holds",
+            "leverage": lambda: "pressure after the signing",
+        }
+        what = parts[1]
+    else:
+        words = {"rounds": lambda: "horizon (rounds)", "information": lambda: "information",
+                 "kind": lambda: "bargaining protocol"}
+        what = parts[-1]
+    make = words.get(what)
+    return make() if make is not None else lever.label
 
 
 def yaml_errors() -> type[Exception]:
