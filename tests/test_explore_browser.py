@@ -514,3 +514,50 @@ def test_the_page_answers_what_a_run_answers_and_downloads_its_tables(explorer, 
     table = list(csv.reader(io.StringIO(text)))
     after, _ = _shares(page)
     assert {r[0]: float(r[1]) for r in table[2:6]} == after
+
+
+# In the page: the time of the last key pressed on a slider, and of the first moment after it
+# that the table shows the run of the slider's value (current, with that value).
+WATCH_LATENCY = """lever => {
+  window.__key = null; window.__done = null;
+  document.addEventListener('keydown', () => { window.__key = performance.now();
+                                               window.__done = null; }, true);
+  new MutationObserver(() => {
+    const t = document.querySelector('table.negsim-shares');
+    const s = document.querySelector('.lever-' + lever.replaceAll('.', '-') + ' [role=slider]');
+    if (window.__key === null || window.__done !== null || !t || !s) return;
+    const shown = JSON.parse(t.dataset.values)[lever];
+    if (t.dataset.state === 'current'
+        && Math.abs(shown - Number(s.getAttribute('aria-valuenow'))) < 1e-12)
+      window.__done = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def test_timings_of_three_quick_presses(explorer, browser):
+    """Ten bursts of three arrow presses: each ends on the run of the slider's last value;
+    the time from the last press to those numbers shown is printed (median and p95), never
+    asserted (it is the machine's, not the page's)."""
+    import statistics
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(explorer.url)
+    page.wait_for_selector("table.negsim-shares", timeout=60_000)
+    page.evaluate(WATCH_LATENCY, LEVER)
+    thumb = page.locator(f".lever-{LEVER.replace('.', '-')} [role=slider]")
+    thumb.focus()
+    latencies = []
+    for burst in range(10):
+        key = "ArrowRight" if burst % 2 == 0 else "ArrowLeft"
+        for _ in range(3):
+            thumb.press(key)
+        page.wait_for_function("() => window.__done !== null", timeout=60_000)
+        latencies.append(page.evaluate("window.__done - window.__key") / 1000)
+        value = float(thumb.get_attribute("aria-valuenow"))
+        assert _shares(page)[1][LEVER] == pytest.approx(value, abs=1e-12)
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    print(f"\nlast press to shown numbers over {len(latencies)} bursts of 3 presses "
+          f"(4000 worlds): median {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, "
+          f"max {latencies[-1]:.2f} s")
+    assert len(latencies) == 10
