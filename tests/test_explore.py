@@ -526,7 +526,7 @@ def test_formats_and_terms_carry_their_intervals_and_flags(session):
     session.reset()
     shown = session.run()
     n = shown.summary["runs"]
-    for f, v, lo, hi in shown.formats_with_intervals():
+    for _, v, lo, hi in shown.formats_with_intervals():
         assert (lo, hi) == wilson_interval(round(v * n), n) and lo <= v <= hi
     rows = {t.issue: t for t in shown.terms()}
     runs = shown.results.sample
