@@ -2,9 +2,10 @@
 
 Thin by design: the levers, applying their values, running, scheduling reruns and the story in
 words are ``explore.session``; this module draws a control per lever, asks for a rerun whenever
-one moves (or on the Run button), and shows the ``Explored`` result with whether it is the run of
-the levers as they are. ``negsim explore`` serves it (``explore.server``) and names the scenario
-file in ``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``,
+one moves (or on the Run button), takes typed values, keeps the levers moved in the page's
+address, and shows the ``Explored`` result with whether it is the run of the levers as they are.
+``negsim explore`` serves it (``explore.server``) and names the scenario file in
+``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``,
 ``NEGSIM_EXPLORE_SAVE_DIR``).
 
 Users' text (the scenario's name and description, issue labels, actors' names, lever labels,

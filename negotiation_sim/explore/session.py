@@ -10,6 +10,11 @@ terms figure and one traced world's story in words. ``session.save(name, folder)
 the changed scenario as YAML that loads back to it, as a plain file name inside one folder
 (``save_path`` says which names are refused and why).
 
+What the page's controls need without a browser is here too: ``typed_value`` (a typed value
+or a link's, checked), ``Session.query``/``from_query`` (the levers in the page's address),
+``slider_position``/``placed_report`` (a value off a slider's grid), ``short_label``; the YAML
+written keeps the file's comments (``explore.yamltext``).
+
 ``Reruns`` schedules the page's reruns: one at a time, always of the newest settings, so the
 numbers shown end up being those of the levers as they are (``Shown`` says whether they are).
 
