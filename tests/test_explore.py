@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 from negotiation_sim import api
 from negotiation_sim.cli import app
 from negotiation_sim.config.levers import apply_levers
-from negotiation_sim.explore.session import Reruns, Session, Shown
+from negotiation_sim.explore.session import (
+    Reruns,
+    Session,
+    Shown,
+    placed_report,
+    slider_position,
+    typed_value,
+)
 
 BASE = ROOT / "scenarios" / "summit_baseline.yaml"
 
@@ -381,3 +388,168 @@ def test_a_rerun_answers_what_a_run_answers(session):
     assert shares == {o: v["share"] for o, v in moved.summary["outcomes"].items()}
     assert ["Why worlds ended"] in rows and ["reason", "share of worlds"] in rows
     session.reset()
+
+
+def test_the_slider_position_of_a_value_off_its_grid_is_not_a_move(session):
+    """The slider rounds a placed value to its grid (from ``low``, halves up, to the step's
+    decimals) and reports that position back: that report is told from a user's move."""
+    support = session.lever("actors.france.support.ukraine")  # 0.00025 on a grid of 0.0005
+    assert (support.value, support.step) == (0.00025, 0.0005)
+    assert slider_position(support.value, support) == 0.0005  # Math.round: halves go up
+    assert placed_report(0.0005, support.value, support)
+    assert not placed_report(0.0, support.value, support)  # a step down is a move
+    assert not placed_report(0.001, support.value, support)
+    us_russia = session.lever("actors.russia.audience_cost.us_russia")  # on its grid from -0.075
+    assert slider_position(us_russia.value, us_russia) == us_russia.value == -0.025
+    assert not placed_report(-0.025, us_russia.value, us_russia)
+    pressure = session.lever("actors.us.pressure.russia")  # a distribution's mean
+    assert slider_position(pressure.value, pressure) == 0.004
+    assert slider_position(5.0, pressure) == pressure.high  # clamped to the range
+    assert placed_report(0.004, pressure.value, pressure)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("abc", "'abc' is not a number"), ("", "'' is not a number"),
+    ("nan", "'nan' is not a finite number"), ("0.5", "0.5 is outside the range 0 – 0.1"),
+    ("-0.001", "-0.001 is outside the range 0 – 0.1")])
+def test_a_typed_value_is_refused_saying_why(session, text, says):
+    with pytest.raises(ValueError) as refused:
+        typed_value(session.lever("actors.us.pressure.russia"), text)
+    assert str(refused.value) == says
+
+
+def test_a_typed_value_is_the_number_written(session):
+    assert typed_value(session.lever("actors.us.pressure.russia"), " 0.0123 ") == 0.0123
+    assert typed_value(session.lever("actors.us.pressure.russia"), "0,02") == 0.02
+    rounds = session.lever("protocol.rounds")
+    assert typed_value(rounds, "30") == 30 and isinstance(typed_value(rounds, "30.0"), int)
+    with pytest.raises(ValueError, match="not a whole number"):
+        typed_value(rounds, "30.5")
+
+
+def test_the_levers_moved_read_back_from_their_query_string():
+    s = Session.open(BASE)
+    assert s.query() == "" and s.from_query("") == (s.values, [])
+    s.set("actors.us.pressure.russia", 0.0123)
+    s.set("protocol.rounds", 30)
+    s.set("protocol.kind", "alternating_offers")
+    assert s.query() == ("actors.us.pressure.russia=0.0123&protocol.rounds=30"
+                         "&protocol.kind=alternating_offers")
+    assert s.from_query(s.query()) == (s.values, [])
+    values, problems = s.from_query("x=1&actors.us.pressure.russia=abc&protocol.kind=zzz"
+                                    "&protocol.rounds=1e9&actors.us.pressure.ukraine=0.02")
+    assert problems == ["'x' is not a lever of this scenario",
+                        "actors.us.pressure.russia: 'abc' is not a number",
+                        "protocol.kind: 'zzz' is not one of mediated, alternating_offers, "
+                        "expected_utility",
+                        "protocol.rounds: 1e9 is outside the range 1 – 52"]
+    s.reset()
+    assert values == {**s.values, "actors.us.pressure.ukraine": 0.02}  # the rest: the file's
+
+
+def _comments(text: str) -> list[str]:
+    """Every comment of a YAML text (``#`` to the end of a line, outside quotes)."""
+    import re
+
+    return [m.group(1) for line in text.splitlines()
+            if (m := re.search(r"""^(?:[^"'#]|"[^"]*"|'[^']*')*?(#.*)$""", line))]
+
+
+def test_the_saved_yaml_keeps_every_comment_of_the_file(session, tmp_path):
+    """Three levers moved (a distribution, a number, a red line): the saved file is the
+    scenario file's own text with those values written in, so every comment (the dated
+    sources) survives, and it loads back to the scenario the levers make."""
+    from negotiation_sim.config.scenario import load_scenario
+
+    session.reset()
+    session.set("actors.us.pressure.russia", 0.0123)
+    session.set("actors.france.support.ukraine", 0.001)
+    session.set("actors.ukraine.red_lines.0", 0.65)
+    text = session.yaml()
+    original = BASE.read_text()
+    kept = _comments(text)
+    assert len(_comments(original)) > 200
+    assert [c for c in _comments(original) if c not in kept] == []
+    assert "written anew" not in text
+    assert '      - "territory <= 0.65"    # no de jure recognition' in text
+    saved = session.save("three.yaml", tmp_path)
+    assert load_scenario(saved) == session.scenario()
+    assert len(text.splitlines()) == len(original.splitlines()) + 4  # the header's lines
+    session.reset()
+
+
+def test_a_field_the_file_does_not_write_is_added_with_a_comment(tmp_path):
+    """A value for a field the file leaves at its default gets a line of its own, saying so,
+    in the block it belongs to; a file that no longer holds the scenario opened (changed
+    since) falls back to a dump that says its comments are lost."""
+    import copy
+
+    from negotiation_sim.config.levers import scenario_data
+    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.yamlio import parse_yaml
+    from negotiation_sim.explore.yamltext import NOTE, patched_text
+
+    text = BASE.read_text()
+    cut = "    # Kyiv depends on Western money and arms (Aug 2025); being seen to break a signed"
+    start = text.index(cut)
+    end = text.index("ukraine: 0.02\n", start) + len("ukraine: 0.02\n")
+    text = text[:start] + text[end:]
+    old = scenario_data(load_scenario(BASE))
+    del old["durability"]["breach_cost"]["ukraine"]
+    new = copy.deepcopy(old)
+    new["durability"]["breach_cost"]["ukraine"] = 0.05
+    new["durability"]["shifts"]["russia"]["drift"] = 0.003  # a distribution made a number
+    paths = ["durability.breach_cost.ukraine", "durability.shifts.russia.drift"]
+    out = patched_text(text, old, new, paths)
+    assert f"    ukraine: 0.05  # {NOTE} (not in the file)\n  deterrence:" in out
+    back = parse_yaml(out).data["durability"]
+    assert back["breach_cost"] == new["durability"]["breach_cost"]
+    assert back["shifts"]["russia"]["drift"] == 0.003
+    assert f"      drift: 0.003  # {NOTE} (the file had another shape)\n" in out
+    path = tmp_path / "changed_since.yaml"
+    path.write_text(BASE.read_text())
+    s = Session.open(path)
+    s.set("actors.us.pressure.russia", 0.02)
+    path.write_text(BASE.read_text().replace("rounds: 26", "rounds: 27"))
+    assert "written anew: the comments of" in s.yaml()
+    assert load_scenario(s.save("anew.yaml", tmp_path)) == s.scenario()
+
+
+def test_formats_and_terms_carry_their_intervals_and_flags(session):
+    """Formats with Wilson intervals like the outcome shares; each agreed term's median and
+    5–95% range as ``negsim run`` has them, and the share of agreements on each red line and
+    at the guarantors' cap, counted from the worlds themselves."""
+    import numpy as np
+
+    from negotiation_sim.results.summary import wilson_interval
+
+    session.reset()
+    shown = session.run()
+    n = shown.summary["runs"]
+    for _, v, lo, hi in shown.formats_with_intervals():
+        assert (lo, hi) == wilson_interval(round(v * n), n) and lo <= v <= hi
+    rows = {t.issue: t for t in shown.terms()}
+    runs = shown.results.sample
+    agreed = runs[runs["outcome"] == "agreement"]
+    territory = rows["territory"]
+    assert territory.agreements == len(agreed)
+    t = shown.summary["terms"]["territory"]
+    assert (territory.median, territory.p05, territory.p95) == (t["p50"], t["p05"], t["p95"])
+    on_kyiv = float(np.mean(np.abs(agreed["terms.territory"] - 0.8) <= 1e-3))
+    assert ("Ukraine's red line (territory <= 0.8)", on_kyiv) in territory.flags
+    assert on_kyiv > 0
+    # sanctions: every guarantor offers at most 0.5, and that cap binds
+    on_cap = float(np.mean(np.abs(agreed["terms.sanctions"] - 0.5) <= 1e-3))
+    assert rows["sanctions"].flags == [("the guarantors' cap", on_cap)] and on_cap > 0.5
+    assert "issue,agreed median,p05,p95,agreements,sits on" in shown.csv()
+
+
+def test_levers_have_short_labels(session):
+    from negotiation_sim.explore.session import short_label
+
+    labels = {lv.path: short_label(session.base, lv) for lv in session.levers}
+    assert labels["actors.us.pressure.russia"] == "United States pressure on Russia"
+    assert labels["actors.ukraine.red_lines.0"] == "Ukraine red line on territory"
+    assert labels["durability.breach_cost.russia"] == "Russia cost of breaking"
+    assert all(len(v) <= 45 for v in labels.values()), labels
+    assert all(len(session.lever(p).label) >= len(v) for p, v in labels.items())

@@ -2,9 +2,10 @@
 
 Thin by design: the levers, applying their values, running, scheduling reruns and the story in
 words are ``explore.session``; this module draws a control per lever, asks for a rerun whenever
-one moves (or on the Run button), and shows the ``Explored`` result with whether it is the run of
-the levers as they are. ``negsim explore`` serves it (``explore.server``) and names the scenario
-file in ``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``,
+one moves (or on the Run button), takes typed values, keeps the levers moved in the page's
+address, and shows the ``Explored`` result with whether it is the run of the levers as they are.
+``negsim explore`` serves it (``explore.server``) and names the scenario file in
+``NEGSIM_EXPLORE_SCENARIO`` (and ``NEGSIM_EXPLORE_RUNS``, ``NEGSIM_EXPLORE_SEED``,
 ``NEGSIM_EXPLORE_SAVE_DIR``).
 
 Users' text (the scenario's name and description, issue labels, actors' names, lever labels,
@@ -47,6 +48,9 @@ from negotiation_sim.explore.session import (  # noqa: E402
     Reruns,
     Session,
     Shown,
+    placed_report,
+    short_label,
+    typed_value,
 )
 
 
@@ -71,7 +75,8 @@ shown = solara.reactive(FIRST)
 before = solara.reactive(None)  # the run shown before this one (what changed since)
 requested = solara.reactive(0)  # the newest rerun asked for (Reruns.request's generation)
 live = solara.reactive(True)
-resets = solara.reactive(0)  # Reset presses: the sliders are moved to the file's values
+resets = solara.reactive(0)  # Reset or a link: the sliders are moved to the levers' values
+link_problems = solara.reactive("")  # why parameters of the page's address were not applied
 message = solara.reactive("")
 save_as = solara.reactive(path_component(Path(SESSION.source).stem) + "_explored.yaml")
 
@@ -136,40 +141,109 @@ def _number(value) -> str:
 
 @solara.component
 def LeverControl(lever, reruns: Reruns):
+    placings, set_placings = solara.use_state(0)  # typed values: the slider is moved to them
+    # The control's widget, taken when it first appears: an effect run after a handler that
+    # changed state twice (a typed value: the levers and ``placings``) may hold an element of
+    # a render already replaced, whose widget reacton no longer finds.
+    slider = solara.use_ref(None)
+
     def move(v) -> None:
-        if v == values.value[lever.path]:  # the page placing the control, or no change
+        now = values.value[lever.path]
+        # the page placing the control, no change, or the slider's report of where it shows a
+        # value off its grid (the file's 0.00025 at 0.0005): none of them moves the lever
+        if v == now or (lever.kind != "choice" and placed_report(v, now, lever)):
             return
         if live.value:
             _ask(reruns, {**values.value, lever.path: v})
         else:
             values.value = {**values.value, lever.path: v}
 
+    def typed(v) -> None:
+        move(v)
+        set_placings(lambda n: n + 1)
+
     with solara.Column(gap="0px", classes=["negsim-lever", slug(lever.path)]):
         if lever.kind == "choice":
-            control = rv.Select(label=printable(lever.label), items=list(lever.choices),
-                                on_v_model=move, dense=True)
+            control = rv.Select(label=printable(short_label(SESSION.base, lever)),
+                                items=list(lever.choices), on_v_model=move, dense=True)
         else:
             value = values.value[lever.path]
             now = _number(value) + ("" if value == lever.value
                                     else f" (file: {_number(lever.value)})")
-            solara.Text(printable(f"{lever.label}: {now}"), style={"font-size": "0.85em"},
-                        classes=["negsim-lever-value"])
-            # every value the slider takes asks for a rerun (Reruns runs only the newest), so
-            # the last one shown is that of the slider where it stopped, however fast it moved
-            control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
-                                step=lever.step, thumb_label=True, hide_details=True, dense=True)
-
+            Html("div", f"{short_label(SESSION.base, lever)}: {now}", classes="negsim-lever-value",
+                 style="font-size: 0.85em", title=lever.label)
+            with solara.Row(gap="8px", style={"align-items": "center"}):
+                # every value the slider takes asks for a rerun (Reruns runs only the newest),
+                # so the last one shown is that of the slider where it stopped, however fast
+                control = rv.Slider(on_v_model=move, min=lever.low, max=lever.high,
+                                    step=lever.step, thumb_label=True, hide_details=True,
+                                    dense=True)
+                TypedValue(lever, typed)
             Html("span", f"range {_number(lever.low)} – {_number(lever.high)}",
                  classes="negsim-lever-range", style="font-size: 0.75em; color: #666")
+            Html("span", lever.label, classes="negsim-lever-about",
+                 style="font-size: 0.7em; color: #888")
 
-        # The control owns its value: the page places it when it appears and on Reset only.
-        # Were the value a prop, every render would write it back, and a render from the rerun
-        # thread could write a value the control has already left: it would jump back (and
-        # rerun) there.
+        # The control owns its value: the page places it when it appears, on Reset and when a
+        # value is typed only. Were the value a prop, every render would write it back, and a
+        # render from the rerun thread could write a value the control has already left: it
+        # would jump back (and rerun) there.
         def place() -> None:
-            solara.get_widget(control).v_model = values.value[lever.path]
+            if slider.current is None:
+                slider.current = solara.get_widget(control)
+            slider.current.v_model = values.value[lever.path]
 
-        solara.use_effect(place, [resets.value])
+        solara.use_effect(place, [resets.value, placings])
+
+
+@solara.component
+def TypedValue(lever, typed):
+    """A field beside a slider that takes a typed value (on Enter, or when it loses focus).
+
+    Vuetify's text field sends ``change`` with its text on Enter and on leaving it changed; the
+    handler reads that text from the event. Solara's ``InputFloat`` instead reads the widget's
+    ``v_model`` when the key comes up, and renders its own last value back as the field's
+    ``v_model`` prop: a render from the rerun thread while the user types (the page renders
+    as results arrive) puts the old text back, so Enter then reads the old value and nothing
+    reruns. Here the text is never a prop: the page writes it only when the lever's value
+    changes (a slider move, Reset, a link), and a refused text stays, with why, until fixed.
+    """
+    refused, set_refused = solara.use_state(("", None))  # (why, the lever's value then)
+    shown_text = solara.use_ref("")
+    widget = solara.use_ref(None)  # the field's widget, taken when it appears (as the slider's)
+    value = values.value[lever.path]
+
+    def change(widget, event, text) -> None:
+        text = "" if text is None else str(text)
+        if text == shown_text.current:  # Enter on the value as shown: no change
+            return
+        try:
+            v = typed_value(lever, text)
+        except ValueError as err:
+            set_refused((str(err), values.value[lever.path]))
+            return
+        set_refused(("", None))
+        typed(v)
+
+    def show() -> None:
+        if widget.current is None:
+            widget.current = solara.get_widget(field)
+        shown_text.current = f"{value:.12g}"
+        widget.current.v_model = shown_text.current
+
+    # a refusal is shown until a text is taken or the lever moves (its text is then replaced)
+    error = refused[0] if refused[1] == value else ""
+    # one column whether or not a message shows: a component whose top-level elements change
+    # in number is wrapped anew, and the field would be a new widget without its handler
+    with solara.Column(gap="0px"):
+        field = rv.TextField(dense=True, hide_details=True, single_line=True,
+                             placeholder="value", class_="negsim-lever-typed",
+                             style_="max-width: 8em; margin-top: 0", error=bool(error))
+        rv.use_event(field, "change", change)
+        if error:
+            Html("span", f"not applied: {error}", classes="negsim-lever-error",
+                 style="font-size: 0.75em; color: #b00020")
+    solara.use_effect(show, [value])
 
 
 @solara.component
@@ -247,7 +321,7 @@ STATE_WORDS = {
 
 
 @solara.component
-def Results():
+def Results(reruns: Reruns):
     result = shown.value
     state = result.state((values.value, world.value), requested.value)
     settings = result.key[0]
@@ -272,9 +346,9 @@ def Results():
         for t in outcome.tables():
             TextTableView(t, state)
         MeetingsTables(outcome, state)
-        Html("p", Html("b", "Summit formats held"), " (share of worlds): " + ", ".join(
-            f"{f} {v:.1%}" for f, v in outcome.formats()))
-        TermsFigure(outcome)
+        FormatsTable(outcome, state)
+        TermsTable(outcome, state)
+        TermsFigure(outcome, result.generation, reruns)
         with solara.Row():
             solara.FileDownload(outcome.csv, filename=_stem() + "_tables.csv",
                                 label="Download tables (CSV)")
@@ -336,6 +410,43 @@ def TextTableView(t, state: str):
 
 
 @solara.component
+def FormatsTable(result: Explored, state: str):
+    """The share of worlds that held each format, with its Wilson 95% interval."""
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", Html("th", "format held"), Html("th", "share"),
+                 Html("th", "95% interval"))]
+    rows += [Html("tr", Html("td", f), Html("td", f"{v:.1%}", style=cell),
+                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell), data_format=f,
+                  data_share=repr(v))
+             for f, v, lo, hi in result.formats_with_intervals()]
+    Html("p", Html("b", "Summit formats held"), " (share of worlds)")
+    Html("table", *rows, classes="negsim-formats",
+         style=None if state == "current" else "opacity: 0.45")
+
+
+@solara.component
+def TermsTable(result: Explored, state: str):
+    """Each issue's agreed terms (median, 5–95% across the worlds that agreed) and, flagged,
+    the share of agreements that sit on a red line or at the guarantors' cap."""
+    rows_of = result.terms()
+    if not rows_of:
+        return
+    cell = "text-align:right; padding-left: 1em"
+    rows = [Html("tr", Html("th", "issue"), Html("th", "median"), Html("th", "5–95%"),
+                 Html("th", "sits on (share of agreements)", style="padding-left: 1em"))]
+    rows += [Html("tr", Html("td", t.issue), Html("td", f"{t.median:.3f}", style=cell),
+                  Html("td", f"{t.p05:.3f} – {t.p95:.3f}", style=cell),
+                  Html("td", "; ".join(f"{what}: {share:.0%}" for what, share in t.flags)
+                       or "–", style="padding-left: 1em"
+                       + ("; color: #8a5a00; font-weight: bold" if t.flags else "")),
+                  data_issue=t.issue, data_flagged=int(bool(t.flags)))
+             for t in rows_of]
+    Html("p", Html("b", "Agreed terms"), f" ({rows_of[0].agreements:,} worlds agreed)")
+    Html("table", *rows, classes="negsim-terms-table",
+         style=None if state == "current" else "opacity: 0.45")
+
+
+@solara.component
 def MeetingsTables(result: Explored, state: str):
     """Beside the outcomes: the share of worlds with talks, a leaders' meeting and a settlement
     (intervals, when half of them had met; each row's exact share as ``data-share``), the mean
@@ -365,15 +476,23 @@ _DRAWING = threading.Lock()  # pyplot's state is global: one figure drawn at a t
 
 
 @solara.component
-def TermsFigure(result: Explored):
+def TermsFigure(result: Explored, generation: int, reruns: Reruns):
     """The terms figure, drawn in a thread: the shares of a rerun show as soon as the worlds have
-    run, and the figure (most of a rerun's time, in matplotlib's text layout) follows."""
-    def draw() -> bytes:
+    run, and the figure (most of a rerun's time, in matplotlib's text layout) follows. A run
+    already superseded (a newer rerun asked for: the levers are moving) has its figure left
+    undrawn: drawing it would take the processor from the rerun that replaces it (after three
+    quick presses, that rerun took 1.3-2.5 s beside the figure, 0.6 s without it, on a loaded
+    two-core machine)."""
+    def draw() -> bytes | None:
+        if reruns.requested > generation:
+            return None
         with _DRAWING:
             return result.terms_png()
 
     png = solara.use_thread(draw, dependencies=[id(result)], intrusive_cancel=False)
-    if png.state == solara.ResultState.FINISHED:
+    if png.state == solara.ResultState.FINISHED and png.value is None:
+        solara.Text("the terms figure is drawn for the newest run", classes=["negsim-drawing"])
+    elif png.state == solara.ResultState.FINISHED:
         solara.Image(png.value, format="png", classes=["negsim-terms"])
     elif png.state == solara.ResultState.ERROR:
         solara.Error(f"The terms figure could not be drawn: {png.error}")
@@ -400,9 +519,48 @@ def Words():
 
 
 @solara.component
+def UrlState(reruns: Reruns):
+    """The levers moved from the file live in the page's address (``Session.query``): a
+    reload or a shared link opens on them, and the address follows the levers as they move.
+
+    Both ways go through Solara's router: its ``search`` is the query string of the address
+    the browser shows (it arrives once the page is connected, and again on Back/Forward), and
+    ``push`` writes a new one into the browser's history. The lever values are read live in
+    the second effect, so the link's values applied by the first (both run when the page
+    opens) are not pushed away by the file's."""
+    router = solara.use_router()
+
+    def follow_address() -> None:
+        wanted, problems = SESSION.from_query(router.search)
+        if problems:
+            link_problems.value = ("the page's address was not applied in part: "
+                                   + "; ".join(problems) + " (the file's values kept there)")
+        if wanted != values.value:
+            link_problems.value = link_problems.value if problems else ""
+            if live.value:
+                _ask(reruns, wanted)
+            else:
+                values.value = wanted
+            resets.value += 1
+
+    def follow_levers() -> None:
+        query = Session(SESSION.base, SESSION.source, dict(values.value)).query()
+        if query != (router.search or ""):
+            path = router.path or "/"
+            router.push(f"{path}?{query}" if query else path)
+
+    solara.use_effect(follow_address, [router.search])
+    solara.use_effect(follow_levers, [values.value])
+    if link_problems.value:
+        Html("div", link_problems.value, classes="negsim-link-problems",
+             style="color:#b00020; font-size:0.85em")
+
+
+@solara.component
 def Page():
     # one scheduler per page (a kernel): its worker thread sets this page's reactive values
     reruns = solara.use_memo(lambda: Reruns(rerun, _publish), [])
+    UrlState(reruns)
     solara.Title(f"negsim explore: {SESSION.base.name}")
     with solara.Columns([1, 2]):
         with solara.Column():
@@ -411,4 +569,4 @@ def Page():
             Levers(reruns)
         with solara.Column():
             Words()
-            Results()
+            Results(reruns)

@@ -10,6 +10,11 @@ terms figure and one traced world's story in words. ``session.save(name, folder)
 the changed scenario as YAML that loads back to it, as a plain file name inside one folder
 (``save_path`` says which names are refused and why).
 
+What the page's controls need without a browser is here too: ``typed_value`` (a typed value
+or a link's, checked), ``Session.query``/``from_query`` (the levers in the page's address),
+``slider_position``/``placed_report`` (a value off a slider's grid), ``short_label``; the YAML
+written keeps the file's comments (``explore.yamltext``).
+
 ``Reruns`` schedules the page's reruns: one at a time, always of the newest settings, so the
 numbers shown end up being those of the levers as they are (``Shown`` says whether they are).
 
@@ -42,8 +47,36 @@ and the folder its Save button writes in (default: the scenario's)."""
 BY_ROUND_COLUMNS = 10
 """Rounds shown in the explorer's table of meetings by round (a year of 14-day rounds has 26)."""
 
+ON_BOUND = 1e-3
+"""How near a red line's bound or the guarantors' cap an agreed term counts as sitting on it
+(on the issues' 0–1 scale: a tenth of a percentage point)."""
+
 DEFAULT_RUNS = 5_000
 """Worlds per rerun: enough for shares within about ±1.4 points, fast enough to feel live."""
+
+
+@dataclass(frozen=True)
+class TermRow:
+    """One issue's agreed terms across the worlds that reached agreement.
+
+    Attributes:
+        issue: the issue.
+        median, p05, p95: the agreed term's median and 5–95% range.
+        agreements: how many worlds of the sample agreed (the flags' denominator).
+        flags: (what the term sits on, share of those agreements) for each red line and the
+            guarantors' cap some agreements sit on.
+    """
+
+    issue: str
+    median: float
+    p05: float
+    p95: float
+    agreements: int
+    flags: list[tuple[str, float]]
+
+
+def _display(sc: Scenario, actor: str) -> str:
+    return sc.actors[actor].display(actor) if actor in sc.actors else actor
 
 
 @dataclass
@@ -97,8 +130,12 @@ class Explored:
         w.writerows([o, share, lo, hi] for o, _, share, lo, hi in self.shares())
         w.writerow(["meeting", "share", "ci95_low", "ci95_high", "half met by"])
         w.writerows([k, share, lo, hi, when] for k, _, share, lo, hi, when in self.meetings())
-        w.writerow(["format", "share"])
-        w.writerows(self.formats())
+        w.writerow(["format", "share", "ci95_low", "ci95_high"])
+        w.writerows(self.formats_with_intervals())
+        w.writerow(["issue", "agreed median", "p05", "p95", "agreements", "sits on"])
+        w.writerows([t.issue, t.median, t.p05, t.p95, t.agreements,
+                     "; ".join(f"{what} {share:.4f}" for what, share in t.flags)]
+                    for t in self.terms())
         for t in self.tables():
             w.writerow([t.title])
             w.writerows(t.csv_rows())
@@ -145,6 +182,63 @@ class Explored:
     def formats(self) -> list[tuple[str, float]]:
         """(format, share of worlds that held it) in the scenario's order."""
         return list(self.summary["formats"].items())
+
+    def formats_with_intervals(self) -> list[tuple[str, float, float, float]]:
+        """(format, share, lower, upper): each format's share of worlds with its Wilson 95%
+        interval, as the outcome shares have."""
+        from negotiation_sim.results.summary import wilson_interval
+
+        n = self.summary["runs"]
+        return [(f, v, *wilson_interval(round(v * n), n)) for f, v in self.formats()]
+
+    def terms(self) -> list[TermRow]:
+        """Each issue's agreed terms: median and 5–95% range across the worlds that reached
+        agreement (``summary["terms"]``, as ``negsim run`` has them), and the share of those
+        agreements whose term sits on a principal's red line or at the guarantors' cap
+        (within ``ON_BOUND``; the cap is the largest offer among the guarantors offering on
+        the issue, the model's). Issues without agreements are left out."""
+        import numpy as np
+
+        runs = self.results.sample
+        agreed = (runs["outcome"] == "agreement").to_numpy()
+        marks = self.results.marks or {}
+        out = []
+        for issue, t in self.summary["terms"].items():
+            if t is None or t.get("p50") is None:
+                continue
+            col = runs[f"terms.{issue}"].to_numpy()
+            mask = agreed & ~np.isnan(col)
+            if not mask.any():
+                continue
+            flags = []
+            m = marks.get(issue)
+            for actor, op, bound in (m.red_lines if m else []):
+                share = float(np.mean(np.abs(col[mask] - bound) <= ON_BOUND))
+                if share > 0:
+                    flags.append((f"{_display(self.scenario, actor)}'s red line "
+                                  f"({issue} {op} {bound:g})", share))
+            cap = self._cap(issue, runs)
+            if cap is not None:
+                share = float(np.mean(np.abs(col[mask] - cap[mask]) <= ON_BOUND))
+                if share > 0:
+                    flags.append(("the guarantors' cap", share))
+            out.append(TermRow(issue, t["p50"], t["p05"], t["p95"], int(mask.sum()), flags))
+        return out
+
+    def _cap(self, issue: str, runs: Any):
+        """Per world of the sample, the guarantors' cap on ``issue`` (None: nobody offers)."""
+        import numpy as np
+
+        from negotiation_sim.config.levers import centre
+
+        caps = []
+        for g, actor in self.scenario.actors.items():
+            offer = getattr(actor, "offer", None)
+            if offer and issue in offer:
+                column = f"input.actors.{g}.offer.{issue}"
+                caps.append(runs[column].to_numpy() if column in runs else
+                            np.full(len(runs), centre(offer[issue])))
+        return np.max(caps, axis=0) if caps else None
 
     def terms_figure(self):
         """The terms figure of ``negsim plot`` (a matplotlib Figure, to be closed by the caller)."""
@@ -254,6 +348,42 @@ class Session:
         return [f"{p.field}: {p.message}" if p.field else p.message
                 for p in scenario_warnings(sc, doc)]
 
+    def query(self) -> str:
+        """The levers moved from the file as a URL query string (``path=value&...``, in the
+        levers' order; numbers written so they read back exactly), empty when none moved."""
+        from urllib.parse import urlencode
+
+        changed = self.changed()
+        return urlencode([(lv.path, repr(changed[lv.path]) if lv.kind != "choice"
+                           else str(changed[lv.path]))
+                          for lv in self.levers if lv.path in changed])
+
+    def from_query(self, query: str | None) -> tuple[dict[str, Any], list[str]]:
+        """The lever values a URL query string sets (``query()``'s form): the file's values
+        with each parameter applied, and why each parameter that is not applied was refused
+        (an unknown lever, a value a typed value would not be, a choice not offered). A
+        parameter given twice counts once, its last value."""
+        from urllib.parse import parse_qsl
+
+        out = {lv.path: lv.value for lv in self.levers}
+        problems: list[str] = []
+        for path, text in parse_qsl(query or "", keep_blank_values=True):
+            lever = self._by_path.get(path)
+            if lever is None:
+                problems.append(f"{path!r} is not a lever of this scenario")
+            elif lever.kind == "choice":
+                if text in lever.choices:
+                    out[path] = text
+                else:
+                    problems.append(f"{path}: {text!r} is not one of "
+                                    + ", ".join(lever.choices))
+            else:
+                try:
+                    out[path] = typed_value(lever, text)
+                except ValueError as err:
+                    problems.append(f"{path}: {err}")
+        return out, problems
+
     def changed_words(self) -> list[str]:
         """Each lever moved from the file, as 'label: file value -> value now'."""
         return [f"{self._by_path[p].label}: {self._by_path[p].value:g} -> {v:g}"
@@ -262,11 +392,41 @@ class Session:
                 for p, v in self.changed().items()]
 
     def yaml(self) -> str:
-        """The changed scenario as YAML text (valid: it is the validated scenario's data)."""
+        """The changed scenario as YAML text that loads back to it: the scenario file's own
+        text with the changed values written in (its comments and layout kept;
+        ``explore.yamltext``), or, when that text cannot be patched to the changed scenario (a
+        file changed since or a shape not handled), the scenario's data dumped, which says so
+        in its first lines."""
         changed = self.changed()
         header = (f"{self.base.name}, from {self.source} with negsim explore"
                   + "".join(f"\n  {p}: {v}" for p, v in changed.items()))
-        return scenario_yaml(self.scenario(), header=header)
+        sc = self.scenario()
+        text = self._patched(sc)
+        if text is not None:
+            return "".join(f"# {line}\n" for line in header.splitlines()) + text
+        return scenario_yaml(sc, header=header + "\n(written anew: the comments of "
+                             f"{self.source} could not be kept)")
+
+    def _patched(self, sc: Scenario) -> str | None:
+        """The source file's text with the changed values written in, if it loads back to
+        ``sc`` (else None)."""
+        from negotiation_sim.config.levers import scenario_data
+        from negotiation_sim.config.scenario import scenario_from_data
+        from negotiation_sim.config.yamlio import parse_yaml
+        from negotiation_sim.explore.yamltext import patched_text
+
+        try:
+            text = Path(self.source).read_text(encoding="utf-8")
+            out = patched_text(text, scenario_data(self.base), scenario_data(sc),
+                               list(self.changed()))
+            if out is None:
+                return None
+            doc = parse_yaml(out, self.source)
+            back = scenario_from_data(doc.data, doc)
+        except (OSError, UnicodeError, yaml_errors(), InputError, KeyError, IndexError,
+                TypeError):
+            return None
+        return out if back.digest() == sc.digest() else None
 
     def save(self, name: str, folder: str | Path) -> Path:
         """Write the changed scenario as YAML to ``folder / name``, checked by loading it back.
@@ -296,6 +456,100 @@ class Session:
         if back.digest() != self.scenario().digest():  # cannot happen: the same data
             raise InputError([])
         return path
+
+
+def short_label(sc: Scenario, lever: Lever) -> str:
+    """A few words for a lever's control (``US pressure on Russia``-like: the actors' names
+    as the scenario gives them); the lever's ``label`` is the full description."""
+    parts = lever.path.split(".")
+
+    def name(actor: str) -> str:
+        return sc.actors[actor].display(actor) if actor in sc.actors else actor
+
+    if parts[0] == "actors":
+        who, what, rest = name(parts[1]), parts[2], parts[3:]
+        words = {
+            "pressure": lambda: f"{who} pressure on {name(rest[0])}",
+            "blame": lambda: f"{who} blame " + ("per refusal" if rest[0] == "refuse"
+                                                 else "cap"),
+            "offer": lambda: f"{who} offer on {rest[0]}",
+            "support": lambda: f"{who} support to {name(rest[0])}",
+            "audience_cost": lambda: f"{who} audience cost: {rest[0]}",
+            "red_lines": lambda: f"{who} red line on "
+                                 + sc.actors[parts[1]].red_lines[int(rest[0])].issue,
+            "reservation": lambda: f"{who} value of war",
+        }
+    elif parts[0] == "durability":
+        words = {
+            "breach_cost": lambda: f"{name(parts[2])} cost of breaking",
+            "deterrence": lambda: f"{name(parts[2])} deterrence per unit of {parts[3]}",
+            "shifts": lambda: f"{name(parts[2])} drift while a text holds",
+            "leverage": lambda: "pressure after the signing",
+        }
+        what = parts[1]
+    else:
+        words = {"rounds": lambda: "horizon (rounds)", "information": lambda: "information",
+                 "kind": lambda: "bargaining protocol"}
+        what = parts[-1]
+    make = words.get(what)
+    return make() if make is not None else lever.label
+
+
+def yaml_errors() -> type[Exception]:
+    """PyYAML's base error (imported where used: the page imports this module at start)."""
+    import yaml
+
+    return yaml.YAMLError
+
+
+def slider_position(value: float, lever: Lever) -> float:
+    """Where the page's slider (Vuetify's ``v-slider``) puts ``value``: clamped to the lever's
+    range and rounded to its grid of steps counted from ``low`` (``Math.round``: halves up),
+    to as many decimals as the step is written with.
+
+    A value off that grid (the mean of a distribution, a typed value) is shown by the slider at
+    this position, and the slider reports the position back as if the user had moved it there;
+    the page knows the position so it can tell that report from a move (``placed_report``).
+    """
+    import decimal
+    import math
+
+    step, low, high = float(lever.step), float(lever.low), float(lever.high)
+    decimals = max(0, -decimal.Decimal(repr(step)).as_tuple().exponent)
+    offset = math.fmod(low, step)  # JavaScript's % keeps the dividend's sign, as fmod does
+    k = math.floor((min(max(float(value), low), high) - offset) / step + 0.5)
+    return round(min(k * step + offset, high), decimals)
+
+
+def typed_value(lever: Lever, text: str) -> float | int:
+    """The value a user typed for a number lever, or ``ValueError`` saying why it is refused:
+    not a number, not a whole number for an ``int`` lever, or outside the lever's range (the
+    slider's). A comma is read as a decimal point."""
+    import math
+
+    said = text.strip()
+    try:
+        value = float(said.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{said!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{said!r} is not a finite number")
+    if lever.kind == "int":
+        if value != int(value):
+            raise ValueError(f"{said!r} is not a whole number")
+        value = int(value)
+    if not lever.low <= value <= lever.high:
+        raise ValueError(f"{said} is outside the range {lever.low:g} – {lever.high:g}")
+    return value
+
+
+def placed_report(reported: float, value: float, lever: Lever) -> bool:
+    """Whether a value the slider reports is only where it put ``value`` (the lever's value,
+    placed on it by the page), not a move: ``value`` is off the slider's grid and ``reported``
+    is its position. A move the user makes always lands on another point of the grid, since
+    the slider already sits at that position."""
+    where = slider_position(value, lever)
+    return where != value and abs(float(reported) - where) <= 1e-6 * float(lever.step)
 
 
 SAVE_SUFFIXES = (".yaml", ".yml")
