@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import ROOT, SCENARIOS
 
 from negotiation_sim.config.levers import (
@@ -12,6 +13,7 @@ from negotiation_sim.config.levers import (
     lever_value,
     levers,
     moved,
+    scenario_data,
     scenario_yaml,
     set_paths,
 )
@@ -129,3 +131,16 @@ def test_every_lever_moved_leaves_a_scenario_that_serialises_without_warnings():
             data = moved.model_dump(mode="json", warnings="error", exclude_unset=True)
             back = scenario_from_data(data, parse_yaml(scenario_yaml(moved), "x.yaml"))
             assert back.digest() == moved.digest(), lever.path
+
+
+def test_a_lever_for_a_field_the_file_leaves_to_its_default_can_be_set(sc):
+    """A principal's cost of breaking that ``durability.breach_cost`` does not name has a lever
+    (showing the default, 0); setting it writes the field instead of failing on the absent key."""
+    data = scenario_data(sc)
+    del data["durability"]["breach_cost"]["ukraine"]
+    unnamed = scenario_from_data(data, parse_yaml(yaml.safe_dump(data), "x.yaml"))
+    lever = {lv.path: lv for lv in levers(unnamed)}["durability.breach_cost.ukraine"]
+    assert lever.value == 0.0
+    changed = apply_levers(unnamed, {"durability.breach_cost.ukraine": 0.04})
+    assert changed.durability.breach_cost["ukraine"] == 0.04
+    assert changed.durability.breach_cost["russia"] == unnamed.durability.breach_cost["russia"]

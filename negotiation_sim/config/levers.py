@@ -268,7 +268,17 @@ def set_lever(data: Any, sc: Scenario, lever: Lever, value: Any) -> Any:
         c = _field_value(sc, lever.path)
         return with_path(data, lever.path, Constraint(c.issue, c.op, value).canonical())
     how = "scale" if lever.moves == "scale" else "shift"
-    return with_path(data, lever.path, moved(_field_value(sc, lever.path), value, how))
+    return with_path(data, lever.path, moved(_current(sc, lever), value, how))
+
+
+def _current(sc: Scenario, lever: Lever) -> Any:
+    """The field's value in the scenario; for a lever whose field the file leaves to its
+    default (a principal's cost of breaking that ``durability.breach_cost`` does not name),
+    the default the lever shows."""
+    try:
+        return _field_value(sc, lever.path)
+    except (KeyError, IndexError, AttributeError):
+        return lever.value
 
 
 def _as_float(value: Any) -> float:
