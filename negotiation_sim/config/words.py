@@ -82,6 +82,15 @@ class Words(BaseModel):
         """An outcome's name inside a sentence ("No summit" -> "no summit")."""
         return lower_first(self.outcome(code))
 
+    def shown(self, code: str) -> str:
+        """An outcome inside a line of text: its name where the scenario names it, else the
+        code as it is (``no_summit``), as such lines showed it before scenarios named them."""
+        return self.in_sentence(code) if code in self.named_outcomes() else code
+
+    def named_outcomes(self) -> set[str]:
+        """The outcomes the scenario named (different from the default)."""
+        return {c for c, name in self.labels().items() if name != DEFAULT_LABELS[c]}
+
     @property
     def Meeting(self) -> str:  # noqa: N802 - the capitalised form, as a title begins
         """The meeting word at the start of a title ("Summit")."""
@@ -101,6 +110,8 @@ class Words(BaseModel):
 
 DEFAULT = Words()
 """The words of a scenario without a ``words:`` section."""
+
+DEFAULT_LABELS = DEFAULT.labels()
 
 
 def lower_first(text: str) -> str:
