@@ -59,7 +59,8 @@ def discover(
         from negotiation_sim.analysis.discovery import discover as run_discovery
 
         try:
-            found = run_discovery(api.load_results(results), outcome, min_share=min_share,
+            stored = api.load_results(results)
+            found = run_discovery(stored, outcome, min_share=min_share,
                                   coverage_slack=coverage_slack, resample=resample, seed=seed)
         except (DiscoveryError, ImportError, api.RunsNotKept) as err:
             if debug:
@@ -73,7 +74,7 @@ def discover(
             target = out or (results if results.is_dir() else results.parent)
             target.mkdir(parents=True, exist_ok=True)
             figure = target / FIGURE
-            save(discovery(found), figure)
+            save(discovery(found, words=stored), figure)
     if as_json:
         typer.echo(json.dumps(found.to_json()))
         return

@@ -73,7 +73,7 @@ def robust(
             from negotiation_sim.plots.robust import robustness as figure
             from negotiation_sim.plots.style import save
 
-            save(figure(found), target / FIGURE)
+            save(figure(found, words=loaded), target / FIGURE)
             written.append(target / FIGURE)
     if as_json:
         typer.echo(json.dumps(found.to_json()))

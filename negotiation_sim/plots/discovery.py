@@ -9,11 +9,12 @@ the range the data span, with its quasi-p-values and a mark where it barely bind
 from __future__ import annotations
 
 from negotiation_sim.analysis.discovery import Discovery
-from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, SHARE_LABELS, pyplot, wrap
+from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, pyplot, share_labels, wrap
 
 
-def discovery(found: Discovery, axes=None):
-    """Trade-off and box of a ``Discovery``; ``axes``: two Axes, or None for a new figure.
+def discovery(found: Discovery, axes=None, *, words=None):
+    """Trade-off and box of a ``Discovery``; ``axes``: two Axes, or None for a new figure;
+    ``words``: what names the outcome (the results, their scenario: ``config.words.words_of``).
 
     Returns:
         The matplotlib Figure.
@@ -30,7 +31,7 @@ def discovery(found: Discovery, axes=None):
     except BaseException:
         plt.close(fig)
         raise
-    word = SHARE_LABELS[found.outcome].lower()
+    word = share_labels(words)[found.outcome].lower()
     fig.suptitle(f"Where is {word} likely? PRIM over {found.worlds:,} worlds "
                  f"({'sweep points' if found.kind == 'sweep' else 'drawn inputs'}); "
                  f"{word} in {found.base_share:.0%} of them", fontsize=11)
