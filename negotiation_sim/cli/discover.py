@@ -78,18 +78,22 @@ def discover(
     if as_json:
         typer.echo(json.dumps(found.to_json()))
         return
-    print_discovery(found)
+    print_discovery(found, words=stored)
     if figure is not None and not quiet:
         stderr().print(f"figure: {figure}", highlight=False)
 
 
-def print_discovery(found) -> None:
-    """The trajectory as a table and the chosen box in words, on stdout."""
+def print_discovery(found, *, words=None) -> None:
+    """The trajectory as a table and the chosen box in words, on stdout (``words``: the
+    results, whose scenario names the outcome: ``config.words.words_of``)."""
     from rich.table import Table
+
+    from negotiation_sim.config.words import words_of
 
     con = console()
     what = "sweep points' worlds" if found.kind == "sweep" else "worlds' drawn inputs"
-    con.print(styled((f"Where is {found.outcome.replace('_', ' ')} likely?", "bold"),
+    said = words_of(words).share_word(found.outcome)
+    con.print(styled((f"Where is {said} likely?", "bold"),
                      f" PRIM over {found.worlds:,} rows ({what}); {found.outcome} in "
                      f"{found.base_share:.1%}."))
     t = Table(title="Peeling trajectory", title_justify="left",

@@ -117,7 +117,7 @@ def run(
     if not wide.is_terminal:  # a file or pipe: wide enough for one row per input
         wide = console(width=max(wide.width, 150))
     if split is not None:
-        wide.print(variance_table(split))
+        wide.print(variance_table(split, res.scenario))
     if conditioned is not None:
         from negotiation_sim.cli.backtest import posterior_rich
 
@@ -300,11 +300,15 @@ def _conditioned(res, runs: int, seed: int, chunk: int, kind, workers, scheduler
     return got
 
 
-def variance_table(split: dict[str, Any]):
+def variance_table(split: dict[str, Any], words: Any = None):
     """Each headline share's variance over worlds, split between the drawn inputs and the
-    process (``api.variance``)."""
+    process (``api.variance``); the outcomes named in ``words`` (a scenario's:
+    ``config.words.words_of``)."""
     from rich.table import Table
 
+    from negotiation_sim.config.words import words_of
+
+    w = words_of(words)
     t = Table(title=f"Where the variance over worlds comes from ({split['runs']:,} worlds, "
                     f"{len(split['inputs'])} drawn inputs)", title_justify="left",
               caption="Law of total variance: Var(Y) = Var(E[Y | inputs]) + E[Var(Y | "
@@ -316,9 +320,9 @@ def variance_table(split: dict[str, Any]):
         t.add_column(col, justify="left" if col == "share of worlds" else "right")
     for name, r in split["shares"].items():
         if r is None:
-            t.add_row(name, "", "0", "–", "–")
+            t.add_row(w.shown(name), "", "0", "–", "–")
             continue
-        t.add_row(name, f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
+        t.add_row(w.shown(name), f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
                   f"{r['process']:.0%}")
     return t
 

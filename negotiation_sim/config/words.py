@@ -78,6 +78,12 @@ class Words(BaseModel):
         """Every outcome code -> its display name, in the outcomes' order."""
         return {code: getattr(self.outcomes, code) for code in OutcomeWords.model_fields}
 
+    def share_word(self, name: str) -> str:
+        """A share's name inside a sentence: an outcome's as the scenario names it, any other
+        column's (``talks``, ``end_reason.deadline``) with spaces for underscores."""
+        return self.in_sentence(name) if name in OutcomeWords.model_fields \
+            else name.replace("_", " ")
+
     def in_sentence(self, code: str) -> str:
         """An outcome's name inside a sentence ("No summit" -> "no summit")."""
         return lower_first(self.outcome(code))

@@ -9,6 +9,7 @@ the range the data span, with its quasi-p-values and a mark where it barely bind
 from __future__ import annotations
 
 from negotiation_sim.analysis.discovery import Discovery
+from negotiation_sim.config.words import words_of
 from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, pyplot, share_labels, wrap
 
 
@@ -26,7 +27,7 @@ def discovery(found: Discovery, axes=None, *, words=None):
     left, right = axes
     fig = left.figure
     try:
-        _tradeoff(left, found)
+        _tradeoff(left, found, words)
         _box(right, found)
     except BaseException:
         plt.close(fig)
@@ -38,7 +39,7 @@ def discovery(found: Discovery, axes=None, *, words=None):
     return fig
 
 
-def _tradeoff(ax, found: Discovery) -> None:
+def _tradeoff(ax, found: Discovery, words=None) -> None:
     cov = [b.coverage * 100 for b in found.boxes]
     den = [b.density * 100 for b in found.boxes]
     res = [b.restricted for b in found.boxes]
@@ -63,7 +64,8 @@ def _tradeoff(ax, found: Discovery) -> None:
                edgecolors=MARK_COLOUR, lw=1.5, zorder=3, label="chosen box")
     ax.axhline(found.min_share * 100, color=SHARE_COLOURS[found.outcome], ls="--", lw=1,
                label=f"density {found.min_share:.0%} (--min-share)")
-    ax.set_xlabel(f"coverage: share of {found.outcome.replace('_', ' ')} worlds in the box (%)")
+    ax.set_xlabel(f"coverage: share of {words_of(words).share_word(found.outcome)} worlds in "
+                  "the box (%)")
     ax.set_ylabel("density: outcome's share in the box (%)")
     ax.set_xlim(0, 102)
     ax.set_ylim(0, 102)

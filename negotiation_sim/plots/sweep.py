@@ -291,17 +291,18 @@ def sensitivity(indices: pd.DataFrame | dict, ax=None, *, metric: str = "agreeme
         ax.text(0.01, y, "undefined", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color=MARK_COLOUR)
     labels = [wrap(param_label(str(p), scenario), 40) for p in table["parameter"]]
+    said = words_of(scenario).share_word(metric)
     ax.set_yticks(yy, labels, fontsize=8)
     ax.axvline(0, color=MARK_COLOUR, linewidth=0.6)
     if sobol:
-        ax.set_xlabel(f"Sobol index of the {metric.replace('_', ' ')} share "
+        ax.set_xlabel(f"Sobol index of the {said} share "
                       "(share of its variance)")
         ax.set_xlim(min(0, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
     else:
-        ax.set_xlabel(f"Morris elementary effect on the {metric.replace('_', ' ')} share")
+        ax.set_xlabel(f"Morris elementary effect on the {said} share")
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     kind = "Sobol indices" if sobol else "Morris screening"
-    ax.set_title(f"{kind}: what drives the {metric.replace('_', ' ')} share"
+    ax.set_title(f"{kind}: what drives the {said} share"
                  + (f"\n{title}" if title else "") + "\nerror bars: 95% confidence intervals",
                  fontsize=10)
     return fig

@@ -423,7 +423,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
         from negotiation_sim.report.evidence import evidence_html
 
-        results_html = outcome_table_html(s, run.scenario) + evidence_html(path)
+        results_html = outcome_table_html(s, run.scenario) + evidence_html(path, run)
         after_figures = ""
         makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
     changed = ""
