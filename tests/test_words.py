@@ -217,8 +217,11 @@ def test_default_words_are_todays():
     from negotiation_sim.plots.style import OUTCOME_LABELS, meeting_labels
     from negotiation_sim.report.tables import REASON_WORDS
 
+    from negotiation_sim.core.outcomes import OUTCOMES
+
     assert OUTCOME_LABELS == {"agreement": "Agreement", "ceasefire": "Ceasefire",
                               "breakdown": "Breakdown", "no_summit": "No summit"}
+    assert tuple(OUTCOME_LABELS) == tuple(OUTCOMES)  # the words follow the codes' order
     assert (DEFAULT.no_deal, DEFAULT.meeting, DEFAULT.Meeting) == ("war", "summit", "Summit")
     assert meeting_labels()["settled"] == "Settlement or ceasefire took effect"
     assert REASON_WORDS["ceasefire_refused"] == ("talks failed and a principal preferred the "
@@ -269,3 +272,39 @@ def test_a_bad_words_field_is_one_located_line(tmp_path, words, field, message):
     assert re.match(rf"^(error: )?{re.escape(str(path))}:\d+: {re.escape(field)}: ", line), line
     assert message in line.lower() or message in line
     assert "Traceback" not in res.output
+
+
+def test_the_variance_table_sensitivity_figure_and_warnings_speak_its_words(tmp_path):
+    import pandas as pd
+    from rich.console import Console
+
+    from negotiation_sim import api, plots
+    from negotiation_sim.cli.run import variance_table
+    from negotiation_sim.plots.sweep import sensitivity
+
+    sc = api.load_scenario(RIVER)
+    split = {"runs": 100, "inputs": ["a"], "shares": {
+        "agreement": {"mean": 0.3, "variance": 0.2, "inputs": 0.5, "process": 0.5},
+        "no_summit": None, "talks": None}}
+    con = Console(width=200, record=True)
+    con.print(variance_table(split, sc))
+    printed = con.export_text()
+    assert "treaty" in printed and "no talks" in printed and not _forbidden(printed)
+    con = Console(width=200, record=True)
+    con.print(variance_table(split))  # without words: the codes, as before
+    assert "no_summit" in con.export_text()
+
+    indices = pd.DataFrame({"parameter": ["actors.mediator.pressure.upstream"], "S1": [0.4],
+                            "ST": [0.5], "S1_conf": [0.1], "ST_conf": [0.1]})
+    fig = sensitivity(indices, metric="no_summit", scenario=sc)
+    try:
+        text = _figure_text(fig)
+    finally:
+        plots.close(fig)
+    assert "the no talks share" in text and not _forbidden(text)
+
+    data = _river_data()
+    data["actors"]["mediator"]["pressure"]["downstream"] = 0.2  # 2.4 over twelve rounds
+    res = CliRunner().invoke(app, ["validate", str(write_yaml(tmp_path / "r.yaml", data))],
+                             terminal_width=200)
+    assert "value of dispute over the 12 rounds" in res.output and not _forbidden(res.output)

@@ -106,7 +106,8 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print("Final stated positions: " + "; ".join(
                 f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
-    con.print(styled((f"Outcome: {sc.words.shown(o['outcome'])}", "bold"), f" in round {o['round']} (day "
+    ended = sc.words.shown(o["outcome"])  # the code, or the scenario's name for it
+    con.print(styled((f"Outcome: {ended}", "bold"), f" in round {o['round']} (day "
                      f"{o['days']:g})", f", format {o['format']}" if o["format"] else "",
                      f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
     if o["terms"]:

@@ -72,7 +72,7 @@ class Words(BaseModel):
 
     def outcome(self, code: str) -> str:
         """An outcome's display name (a code with none is shown as it is)."""
-        return getattr(self.outcomes, code, code) if code in OutcomeWords.model_fields else code
+        return getattr(self.outcomes, code) if code in OutcomeWords.model_fields else code
 
     def labels(self) -> dict[str, str]:
         """Every outcome code -> its display name, in the outcomes' order."""
@@ -101,11 +101,6 @@ class Words(BaseModel):
     def Meeting(self) -> str:  # noqa: N802 - the capitalised form, as a title begins
         """The meeting word at the start of a title ("Summit")."""
         return upper_first(self.meeting)
-
-    @property
-    def No_deal(self) -> str:  # noqa: N802 - the capitalised form, as a sentence begins
-        """The no-deal word at the start of a sentence ("War")."""
-        return upper_first(self.no_deal)
 
     def stored(self) -> dict[str, Any] | None:
         """What a run's summary keeps (``summary["words"]``): the words the scenario set, or

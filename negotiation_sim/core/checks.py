@@ -78,8 +78,8 @@ def format_warnings(sc: Scenario, doc: YamlDoc, prm: WorldParams) -> list[Proble
             gain = (full_gain if full else 0.0) + _blame(sc)
             if 1.0 >= lowest > gain:  # above 1 the scale check has said it
                 what = (f"the most any text can give it over its value of {sc.words.no_deal}, "
-                        "plus the blame a refusal brings" if full else "the blame a refusal brings (a format that "
-                        "leaves a principal out settles nothing)")
+                        "plus the blame a refusal brings" if full else "the blame a refusal "
+                        "brings (a format that leaves a principal out settles nothing)")
                 out.append((("actors", aid, "audience_cost", f),
                             f"{actor.display(aid)} never attends the {f} format: its audience "
                             f"cost (at least {lowest:.3g}) exceeds {what} (at most {gain:.3g}, "

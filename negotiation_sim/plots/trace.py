@@ -155,7 +155,8 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
                         alpha=0.18, linewidth=0)
     every[-1].set_xlabel("Round")
     if not rounds:
-        axes[0].text(0.5, 0.5, f"{w.outcome('no_summit')}: talks never opened", transform=axes[0].transAxes,
+        axes[0].text(0.5, 0.5, f"{w.outcome('no_summit')}: talks never opened",
+                     transform=axes[0].transAxes,
                      ha="center", va="center", fontsize=11, color=MARK_COLOUR)
     handles = [Line2D([], [], color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)]
     labels = ["Mediator's text"]

@@ -246,7 +246,8 @@ def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None
     formats = "".join(f"<tr><td>{_e(f)}</td><td class='num'>{v:.1%}</td></tr>"
                       for f, v in summary.get("formats", {}).items())
     if formats:
-        table += f"<h3>{_e(w.Meeting)} formats held</h3><table><tr><th>format</th><th>share of worlds</th></tr>{formats}</table>"
+        table += (f"<h3>{_e(w.Meeting)} formats held</h3><table><tr><th>format</th>"
+                  f"<th>share of worlds</th></tr>{formats}</table>")
     terms = summary.get("terms") or {}
     if any(v is not None for v in terms.values()):
         r = summary.get("rounds") or {}

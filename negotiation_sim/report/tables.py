@@ -23,8 +23,10 @@ def reason_words(source: Any = None) -> dict[str, str]:
     cease, broke, none = (w.in_sentence(o) for o in ("ceasefire", "breakdown", "no_summit"))
     return {
         "agreed": "agreed: every principal accepted a text",
-        "deadline": f"the deadline passed (then {indefinite(cease)}, or {broke} without a package)",
-        "walk_out": f"a principal walked out (then {indefinite(cease)}, or {broke} without a package)",
+        "deadline": f"the deadline passed (then {indefinite(cease)}, or {broke} without a "
+                    "package)",
+        "walk_out": f"a principal walked out (then {indefinite(cease)}, or {broke} without a "
+                    "package)",
         "ceasefire_refused": f"talks failed and a principal preferred the {w.no_deal} to the "
                              f"{cease}",
         "no_format": f"{none}: no format every principal attends",
@@ -117,7 +119,8 @@ def in_force(summary: dict[str, Any]) -> str | None:
         return None
     lo, hi = f["ci95"]
     cease = words_of(summary).in_sentence("ceasefire")
-    return (f"A text in force at the horizon (signed and unbroken, or {indefinite(cease)} holding): "
+    return (f"A text in force at the horizon (signed and unbroken, or {indefinite(cease)} "
+            "holding): "
             f"{f['share']:.1%} of all worlds ({lo:.1%} – {hi:.1%}); two or more texts took "
             f"effect in {f['repeat_signings']:.1%}.")
 
