@@ -28,6 +28,13 @@ FORBIDDEN = re.compile(r"\bwar\b|summit", re.IGNORECASE)
 RIVER_WORDS = ("Treaty", "Interim arrangement", "Talks failed", "No talks")
 
 
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch):
+    """Whole lines, as a reader piping the output to a file sees them (pytest-xdist's workers
+    set COLUMNS=80, which would wrap the checked phrases)."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
 def _river_data(**extra) -> dict:
     data = yaml.safe_load(RIVER.read_text())
     data.update(extra)
@@ -257,6 +264,8 @@ def test_some_words_named_the_others_default():
     ({"meeting": 3}, "words.meeting", "valid string"),
     ({"meeting": ["talks"]}, "words.meeting", "valid string"),
     ({"no_deal": "the\ndispute"}, "words.no_deal", "one line"),
+    ({"no_deal": "the\u2028dispute"}, "words.no_deal", "one line"),
+    ({"meeting": "\u202etalks"}, "words.meeting", "formatting characters"),
     ({"no_deal": " dispute"}, "words.no_deal", "start or end with a space"),
     ({"meeting": "x" * 61}, "words.meeting", "at most 60"),
 ])

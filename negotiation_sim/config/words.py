@@ -15,6 +15,7 @@ without its scenario), stored results, or nothing (the defaults).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -29,12 +30,14 @@ MAX_WORD_LENGTH = 60
 
 def _plain(text: str) -> str:
     """A word as it will be printed: visible, on one line, without spaces around it (a newline
-    would break a table's row and a figure's title; spaces around it are refused rather than
-    dropped, so what is shown is what was written)."""
+    would break a table's row and a figure's title, a control character would act on the
+    terminal, a bidirectional control reorder the line; spaces around it are refused rather
+    than dropped, so what is shown is what was written)."""
     if not text.strip():
         raise ValueError("must not be empty")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValueError("must be one line without control characters")
+    if any(unicodedata.category(c).startswith("C") or unicodedata.category(c) in ("Zl", "Zp")
+           for c in text):
+        raise ValueError("must be one line without control or formatting characters")
     if text != text.strip():
         raise ValueError("must not start or end with a space")
     return text
