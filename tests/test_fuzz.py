@@ -44,6 +44,7 @@ from negotiation_sim.config.distributions import Beta, Choice, Normal, Triangula
 from negotiation_sim.config.events import TARGETS, placeholder_ids
 from negotiation_sim.config.experiment import Experiment
 from negotiation_sim.config.protocols import PROTOCOL_MODELS
+from negotiation_sim.config.words import OutcomeWords, Words
 from negotiation_sim.config.scenario import (
     Ceasefire,
     Guarantor,
@@ -85,6 +86,9 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 ISSUES = ["territory", "sovereignty", "guarantees", "sanctions"]
 PRINCIPALS = ["russia", "ukraine", "belarus", "moldova"]
 TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+# A scenario's words (``words:``): visible text on one line, no spaces around it.
+WORD = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Co", "Cn", "Zl", "Zp")),
+               min_size=1, max_size=20).filter(lambda t: t.strip() == t and bool(t))
 # Names: any unicode, control characters, mathtext, rich markup and emoji codes, escapes.
 NASTY = st.sampled_from(["\x1b[31mred\x1b[0m", "$\\frac{1}{0}$", "\u202eevil", "a\x00b",
                          "../../etc", "/tmp/x", "{{x}}", "%s%n", "\ud7ff", "  ", "é" * 300,
@@ -250,6 +254,11 @@ def scenarios(draw) -> dict[str, Any]:
         "shifts": st.dictionaries(st.sampled_from(principals), st.fixed_dictionaries({}, optional={
             "drift": num(-0.05, 0.05), "jump_rate": num(), "jump": num(-0.3, 0.3)}), max_size=2),
         "leverage": st.sampled_from(["follows", "ends"])}), draw)
+    word = st.one_of(WORD, WORD, TEXT, NASTY)  # mostly valid; the rest fail in one line
+    _maybe(doc, "words", st.fixed_dictionaries({}, optional={
+        "outcomes": st.fixed_dictionaries({}, optional={
+            o: word for o in ("agreement", "ceasefire", "breakdown", "no_summit")}),
+        "no_deal": word, "meeting": word}), draw)
     if draw(st.booleans()):
         doc["history"] = draw(_history(protocol.get("start") if "protocol" in doc else None,
                                        list(actors)))
@@ -491,7 +500,8 @@ def _event_targets(doc: dict[str, Any]) -> list[str]:
 # -- the fuzzers follow the schema ----------------------------------------------------------------
 
 
-SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire,
+SCHEMA_MODELS = [Scenario, Issue, Principal, Mediator, Guarantor, Summit, Ceasefire, Words,
+                 OutcomeWords,
                  *PROTOCOL_MODELS, PowerUtility, Uniform, Normal, Beta, Triangular, Choice,
                  Experiment, Sweep, Range]
 

@@ -61,3 +61,10 @@ def test_every_tutorial_command_runs(tmp_path, monkeypatch):
     robust = printed["robust"]
     assert "Every metric picks pressure.upstream=0.02, pressure.downstream=0.01" in robust
     assert "│ pressure.upstream=0.012, pressure.downstream=0    │  61.4 │        48.5" in robust
+    # The river is no war and its ministers meet in talks: every command says its words
+    # (docs/tutorial/river.yaml, words), never the engine's own.
+    for command, out in printed.items():
+        assert not re.search(r"\bwar\b|summit", out, re.IGNORECASE), (command, out)
+    assert "Treaty" in printed["run"] and "Talks failed" in printed["run"]
+    assert "Where is treaty likely?" in printed["discover"]
+    assert "treaty reaches 50.0%" in printed["target"] and "share of treaty" in robust

@@ -59,7 +59,8 @@ def discover(
         from negotiation_sim.analysis.discovery import discover as run_discovery
 
         try:
-            found = run_discovery(api.load_results(results), outcome, min_share=min_share,
+            stored = api.load_results(results)
+            found = run_discovery(stored, outcome, min_share=min_share,
                                   coverage_slack=coverage_slack, resample=resample, seed=seed)
         except (DiscoveryError, ImportError, api.RunsNotKept) as err:
             if debug:
@@ -73,22 +74,26 @@ def discover(
             target = out or (results if results.is_dir() else results.parent)
             target.mkdir(parents=True, exist_ok=True)
             figure = target / FIGURE
-            save(discovery(found), figure)
+            save(discovery(found, words=stored), figure)
     if as_json:
         typer.echo(json.dumps(found.to_json()))
         return
-    print_discovery(found)
+    print_discovery(found, words=stored)
     if figure is not None and not quiet:
         stderr().print(f"figure: {figure}", highlight=False)
 
 
-def print_discovery(found) -> None:
-    """The trajectory as a table and the chosen box in words, on stdout."""
+def print_discovery(found, *, words=None) -> None:
+    """The trajectory as a table and the chosen box in words, on stdout (``words``: the
+    results, whose scenario names the outcome: ``config.words.words_of``)."""
     from rich.table import Table
+
+    from negotiation_sim.config.words import words_of
 
     con = console()
     what = "sweep points' worlds" if found.kind == "sweep" else "worlds' drawn inputs"
-    con.print(styled((f"Where is {found.outcome.replace('_', ' ')} likely?", "bold"),
+    said = words_of(words).share_word(found.outcome)
+    con.print(styled((f"Where is {said} likely?", "bold"),
                      f" PRIM over {found.worlds:,} rows ({what}); {found.outcome} in "
                      f"{found.base_share:.1%}."))
     t = Table(title="Peeling trajectory", title_justify="left",

@@ -226,14 +226,15 @@ def print_comparison(result) -> None:
 
     from negotiation_sim.analysis.compare import format_p
     from negotiation_sim.core.outcomes import OUTCOMES
-    from negotiation_sim.plots.style import OUTCOME_LABELS
+    from negotiation_sim.plots.style import outcome_labels
 
     con = console()
     base = result.baseline
+    names = outcome_labels(base.summary)  # the baseline's words name the columns
     t = Table(title="Outcome shares (below: 95% interval, %)", title_justify="left")
     t.add_column("scenario", no_wrap=True)
     for o in OUTCOMES:
-        t.add_column(OUTCOME_LABELS[o], justify="right")
+        t.add_column(names[o], justify="right")
     for arm in result.arms:
         cells = []
         for o in OUTCOMES:
@@ -247,7 +248,7 @@ def print_comparison(result) -> None:
                     f"{how})", title_justify="left")
     t.add_column("scenario", no_wrap=True)
     for o in OUTCOMES:
-        t.add_column(OUTCOME_LABELS[o], justify="right")
+        t.add_column(names[o], justify="right")
     for arm in result.arms[1:]:
         cells = []
         for o in OUTCOMES:
@@ -272,8 +273,10 @@ def print_comparison(result) -> None:
 def _print_paired(con, result) -> None:
     """The world-by-world tests of each arm against the baseline."""
     from negotiation_sim.analysis.compare import format_p
+    from negotiation_sim.config.words import words_of
 
     base = result.baseline
+    said = words_of(base.summary)
     con.print("The arms share their worlds (same seed and worlds): each is compared with "
               f"{base.label} world by world.")
     for arm, pair in zip(result.arms[1:], result.paired):
@@ -282,7 +285,7 @@ def _print_paired(con, result) -> None:
         con.print(styled(f"{arm.label} vs {base.label}: {pair.changed:,} of {arm.runs:,} worlds "
                          f"end differently; Stuart-Maxwell {c.statistic:.2f}, dof {c.dof}, p "
                          f"{format_p(c.p_value)}: ", verdict, " at the 5% level"))
-        moved = [f"{o.replace('_', ' ')} -{f:,}/+{g:,} (McNemar p {format_p(p)})"
+        moved = [f"{said.in_sentence(o)} -{f:,}/+{g:,} (McNemar p {format_p(p)})"
                  for o, (f, g, p) in pair.mcnemar.items() if f or g]
         if moved:
             con.print("  worlds that left/entered each outcome: " + "; ".join(moved))

@@ -73,25 +73,27 @@ def robust(
             from negotiation_sim.plots.robust import robustness as figure
             from negotiation_sim.plots.style import save
 
-            save(figure(found), target / FIGURE)
+            save(figure(found, words=loaded), target / FIGURE)
             written.append(target / FIGURE)
     if as_json:
         typer.echo(json.dumps(found.to_json()))
         return
-    print_robustness(found)
+    print_robustness(found, words=loaded)
     if written and not quiet:
         stderr().print(f"wrote {', '.join(str(w) for w in written)}", highlight=False,
                        soft_wrap=True)
 
 
-def print_robustness(found) -> None:
-    """The policies' scores as a table, the best under each metric below it."""
+def print_robustness(found, *, words=None) -> None:
+    """The policies' scores as a table, the best under each metric below it (``words``: the
+    results, whose scenario names the outcome: ``config.words.words_of``)."""
     from rich.table import Table
 
     from negotiation_sim.analysis.robust import METRICS
+    from negotiation_sim.config.words import words_of
 
     con = console()
-    word = found.outcome.replace("_", " ")
+    word = words_of(words).share_word(found.outcome)
     better = "higher" if found.maximize else "lower"
     con.print(styled(("Which policy is robust?", "bold"),
                      f" {len(found.policies)} policies x {found.values.shape[1]} states of the "

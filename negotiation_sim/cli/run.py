@@ -117,7 +117,7 @@ def run(
     if not wide.is_terminal:  # a file or pipe: wide enough for one row per input
         wide = console(width=max(wide.width, 150))
     if split is not None:
-        wide.print(variance_table(split))
+        wide.print(variance_table(split, res.scenario))
     if conditioned is not None:
         from negotiation_sim.cli.backtest import posterior_rich
 
@@ -146,8 +146,11 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     """The run summary as tables on stdout."""
     from rich.table import Table
 
-    from negotiation_sim.plots.style import OUTCOME_LABELS
+    from negotiation_sim.config.words import words_of
+    from negotiation_sim.report.tables import utility_caption
 
+    words = words_of(sc)
+    labels = words.labels()
     con = console()
     con.print(styled((summary["scenario"], "bold"), f": {summary['runs']:,} worlds, seed "
                      f"{summary['seed']}, protocol {sc.protocol.kind}"))
@@ -157,10 +160,10 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     t.add_column("95% interval", justify="right")
     for name, o in summary["outcomes"].items():
         lo, hi = o["ci95"]
-        t.add_row(OUTCOME_LABELS[name], f"{o['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
+        t.add_row(labels[name], f"{o['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
     con.print(t)
     _print_meetings(con, summary)
-    t = Table(title="Summit formats held", title_justify="left")
+    t = Table(title=f"{words.Meeting} formats held", title_justify="left")
     t.add_column("format")
     t.add_column("share of worlds", justify="right")
     for f, share in summary["formats"].items():
@@ -171,9 +174,7 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     _print_reasons(con, summary)
     _print_durability(con, summary)
     t = Table(title="Mean utility at the outcome", title_justify="left",
-              caption="per round; 1 = the actor's own ideal text; breakdown or no summit is "
-                      "worth a principal's value of war; other actors count only outcomes with "
-                      "a text", caption_justify="left")
+              caption=utility_caption(words), caption_justify="left")
     t.add_column("actor")
     t.add_column("role")
     t.add_column("mean utility", justify="right")
@@ -188,7 +189,7 @@ def _print_meetings(con, summary: dict[str, Any]) -> None:
     settlement in the horizon (95% intervals), when half of them had, and the mean sessions."""
     from rich.table import Table
 
-    from negotiation_sim.plots.style import MEETING_LABELS, half_met
+    from negotiation_sim.plots.style import half_met, meeting_labels
 
     m = summary.get("meetings")
     if not m:  # a summary written before meetings were summarised
@@ -199,7 +200,7 @@ def _print_meetings(con, summary: dict[str, Any]) -> None:
                       "(day: the end of that round)", caption_justify="left")
     for col in ("meeting", "share of worlds", "95% interval", "half met by"):
         t.add_column(col, justify="left" if col in ("meeting", "half met by") else "right")
-    for name, words in MEETING_LABELS.items():
+    for name, words in meeting_labels(summary).items():
         e = m[name]
         lo, hi = e["ci95"]
         t.add_row(words, f"{e['share']:.1%}", f"{lo:.1%} – {hi:.1%}", half_met(e))
@@ -299,11 +300,15 @@ def _conditioned(res, runs: int, seed: int, chunk: int, kind, workers, scheduler
     return got
 
 
-def variance_table(split: dict[str, Any]):
+def variance_table(split: dict[str, Any], words: Any = None):
     """Each headline share's variance over worlds, split between the drawn inputs and the
-    process (``api.variance``)."""
+    process (``api.variance``); the outcomes named in ``words`` (a scenario's:
+    ``config.words.words_of``)."""
     from rich.table import Table
 
+    from negotiation_sim.config.words import words_of
+
+    w = words_of(words)
     t = Table(title=f"Where the variance over worlds comes from ({split['runs']:,} worlds, "
                     f"{len(split['inputs'])} drawn inputs)", title_justify="left",
               caption="Law of total variance: Var(Y) = Var(E[Y | inputs]) + E[Var(Y | "
@@ -315,9 +320,9 @@ def variance_table(split: dict[str, Any]):
         t.add_column(col, justify="left" if col == "share of worlds" else "right")
     for name, r in split["shares"].items():
         if r is None:
-            t.add_row(name, "", "0", "–", "–")
+            t.add_row(w.shown(name), "", "0", "–", "–")
             continue
-        t.add_row(name, f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
+        t.add_row(w.shown(name), f"{r['mean']:.3f}", f"{r['variance']:.3f}", f"{r['inputs']:.0%}",
                   f"{r['process']:.0%}")
     return t
 

@@ -166,6 +166,7 @@ def print_points(summary, loaded) -> None:
     from rich.table import Table
 
     from negotiation_sim.core.outcomes import OUTCOMES
+    from negotiation_sim.plots.style import outcome_labels
 
     has_label = "label" in summary.column_names
     params = [] if has_label else list(loaded.design.names)  # a label says what a point sets
@@ -179,8 +180,9 @@ def print_points(summary, loaded) -> None:
         t.add_column("label")
     for p in params:
         t.add_column(_short(p), justify="right")
+    names = outcome_labels(loaded.base)  # the scenario's words
     for o in OUTCOMES:
-        t.add_column(o.replace("_", " ").capitalize(), justify="right")
+        t.add_column(names[o], justify="right")
     for r in rows[:MAX_ROWS]:
         cells = [str(r["point"])]
         if has_label:

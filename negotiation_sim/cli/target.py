@@ -75,7 +75,7 @@ def target(
     if as_json:
         typer.echo(json.dumps(answer.to_json()))
         return
-    print_answer(answer, quiet=quiet)
+    print_answer(answer, quiet=quiet, words=sc)
 
 
 def pct(x: float) -> str:
@@ -89,11 +89,13 @@ def pct(x: float) -> str:
     return f"{x:.6%}"
 
 
-def print_answer(a, *, quiet: bool = False) -> None:
+def print_answer(a, *, quiet: bool = False, words=None) -> None:
     from rich.table import Table
 
+    from negotiation_sim.config.words import words_of
+
     con = console()
-    what = a.metric.replace("_", " ")
+    what = words_of(words).share_word(a.metric)  # the outcome in the scenario's words
     head = (styled((f"{what} reaches {a.share:.1%}", "bold"),
                    f" (95% {a.ci95[0]:.1%}–{a.ci95[1]:.1%}; target {pct(a.target)}, "
                    f"{a.start_share:.1%} in the scenario as written)")

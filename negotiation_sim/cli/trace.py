@@ -74,6 +74,7 @@ def print_story(sc, story: dict[str, Any]) -> None:
     """The story as text and a table on stdout."""
     from rich.table import Table
 
+    war = sc.words.no_deal
     con = console()
     con.print(styled((story["scenario"], "bold"), f": world {story['world']}, seed "
                      f"{story['seed']}, protocol {story['protocol']}"))
@@ -84,12 +85,12 @@ def print_story(sc, story: dict[str, Any]) -> None:
     if story.get("calendar") and story["outcome"].get("talks_round") is None:
         con.print("No talks of every principal.", style="bold")
     for e in story.get("events", []):
-        con.print(f"  before round {e['round']}: {e['event']} (values of war now "
+        con.print(f"  before round {e['round']}: {e['event']} (values of {war} now "
                   f"{_fmt(e['value_of_war'])})")
     if story["rounds"]:
         t = Table(title="Rounds (values per round, on the texts' utility scale)",
                   title_justify="left")
-        for col in ("round", "proposer", "text", "value of the text", "value of war",
+        for col in ("round", "proposer", "text", "value of the text", f"value of {war}",
                     "answers", "walk-out"):
             t.add_column(col)
         for r in story["rounds"]:
@@ -105,7 +106,8 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print("Final stated positions: " + "; ".join(
                 f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
-    con.print(styled((f"Outcome: {o['outcome']}", "bold"), f" in round {o['round']} (day "
+    ended = sc.words.shown(o["outcome"])  # the code, or the scenario's name for it
+    con.print(styled((f"Outcome: {ended}", "bold"), f" in round {o['round']} (day "
                      f"{o['days']:g})", f", format {o['format']}" if o["format"] else "",
                      f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
     if o["terms"]:

@@ -6,11 +6,10 @@ level of security guarantee. Any number may be a distribution (see ``distributio
 
 This module owns the schema (the pydantic models are the single source of truth; ``negsim
 schema`` exports it as JSON Schema; the ``protocol`` section's models, one per kind, live in
-``protocols`` and the ``events`` list's in ``events``), the constraint mini-language of red
-lines and preconditions (``"territory <= 0.2"``), the cross-reference checks that pydantic
-cannot do field by field (unknown or repeated issue, actor and format ids), the size limits of
-a scenario
-(``limits``; counted on the raw data before validation, and the working memory a world needs,
+``protocols``, the ``events`` list's in ``events`` and the ``words`` section's in ``words``),
+the constraint mini-language of red lines and preconditions (``"territory <= 0.2"``), the
+cross-reference checks that pydantic cannot do field by field (unknown or repeated issue, actor
+and format ids), the size limits of a scenario (``limits``; counted on the raw data before validation, and the working memory a world needs,
 ``world_bytes``), the scenario's ``digest``, and ``load_scenario``, which turns every mistake
 into a one-line ``FILE:LINE: field: message`` problem.
 """
@@ -55,6 +54,7 @@ from negotiation_sim.config.history import History
 from negotiation_sim.config.protocols import Mediated, Protocol
 from negotiation_sim.config.protocols import repeats as _repeats
 from negotiation_sim.config.protocols import unknown as _unknown
+from negotiation_sim.config.words import Words
 from negotiation_sim.config.yamlio import (
     InputError,
     Problem,
@@ -282,6 +282,10 @@ class Scenario(BaseModel):
     history: History | None = Field(
         None, description="What was observed, by date, from the day the calendar starts: "
         "forecasts condition on it (run.condition; docs/model.md, conditioning on the record).")
+    words: Words = Field(
+        default_factory=Words, description="What tables, figures, reports and stories call "
+        "the outcomes, the state without a deal and a meeting (default: agreement, ceasefire, "
+        "breakdown, no summit; war; summit).")
 
     # -- convenient views -------------------------------------------------------------------
     def ids(self, role: str) -> list[str]:

@@ -30,16 +30,17 @@ SIGNIFICANT_MASS = 0.01
 
 def scale_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     """(loc, message): values that look like percentages, or lie off the utility scale."""
+    war = sc.words.no_deal
     for aid, actor in sc.actors.items():
         base = ("actors", aid)
         if isinstance(actor, Principal):
             yield from _on_scale((*base, "reservation"), actor.reservation,
-                                 "a value of war (per round, on the texts' utility scale)")
+                                 f"a value of {war} (per round, on the texts' utility scale)")
             if actor.belief is not None:
                 yield from _on_scale((*base, "belief"), actor.belief, "a prior over the value "
-                                     "of war")
+                                     f"of {war}")
             yield from _on_scale((*base, "claim"), actor.claim, "an overstatement of the value "
-                                 "of war")
+                                 f"of {war}")
             for f, cost in actor.audience_cost.items():
                 # Negative: a benefit of appearing (docs/model.md section 8).
                 found = list(_percent((*base, "audience_cost", f), cost))
@@ -56,7 +57,7 @@ def scale_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
                 hi = support_of(v)[1]
                 if 1.0 >= hi > 0 and hi * rounds > 1.0:
                     yield loc, (f"pressure up to {hi:g} a round takes up to {hi * rounds:g} off "
-                                f"{p}'s value of war over the {rounds} rounds, more than the "
+                                f"{p}'s value of {war} over the {rounds} rounds, more than the "
                                 "whole utility scale: pressure is the fall per round")
     d = sc.durability
     for p, cost in d.breach_cost.items():

@@ -18,6 +18,7 @@ import numpy as np
 from negotiation_sim.config.distributions import support
 from negotiation_sim.config.scenario import Scenario, scenario_from_data
 from negotiation_sim.config.warnings import config_warnings, located
+from negotiation_sim.config.words import indefinite
 from negotiation_sim.config.yamlio import Problem, YamlDoc, load_yaml
 from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.worlds import WorldParams, sample_bounded
@@ -76,9 +77,9 @@ def format_warnings(sc: Scenario, doc: YamlDoc, prm: WorldParams) -> list[Proble
             full = all(p in sc.summit.members(f) for p in sc.principals)
             gain = (full_gain if full else 0.0) + _blame(sc)
             if 1.0 >= lowest > gain:  # above 1 the scale check has said it
-                what = ("the most any text can give it over its value of war, plus the blame a "
-                        "refusal brings" if full else "the blame a refusal brings (a format that "
-                        "leaves a principal out settles nothing)")
+                what = (f"the most any text can give it over its value of {sc.words.no_deal}, "
+                        "plus the blame a refusal brings" if full else "the blame a refusal "
+                        "brings (a format that leaves a principal out settles nothing)")
                 out.append((("actors", aid, "audience_cost", f),
                             f"{actor.display(aid)} never attends the {f} format: its audience "
                             f"cost (at least {lowest:.3g}) exceeds {what} (at most {gain:.3g}, "
@@ -93,15 +94,17 @@ def ceasefire_warnings(sc: Scenario, doc: YamlDoc, prm: WorldParams) -> list[Pro
         return []
     worth = utilities(prm.ceasefire, prm.prefs)  # (P, N)
     out = []
+    cease, war = sc.words.in_sentence("ceasefire"), sc.words.no_deal
     for i, aid in enumerate(sc.principals):
         actor = sc.actors[aid]
         lowest = _lowest_war(sc, aid)
         best = float(np.max(worth[i]))
         if best < lowest and support(actor.reservation)[0] <= 1.0:
             out.append((("ceasefire", "terms"),
-                        f"the ceasefire package is worth at most {best:.3g} to "
-                        f"{actor.display(aid)}, below every value of war it can have (at least "
-                        f"{lowest:.3g}, after pressure): no world can end in a ceasefire"))
+                        f"the {cease} package is worth at most {best:.3g} to "
+                        f"{actor.display(aid)}, below every value of {war} it can have (at "
+                        f"least {lowest:.3g}, after pressure): no world can end in "
+                        f"{indefinite(cease)}"))
     return located(doc, iter(out))
 
 

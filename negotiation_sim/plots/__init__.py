@@ -17,6 +17,7 @@ from negotiation_sim.plots.style import (
     OUTCOME_LABELS,
     close,
     closes_on_error,
+    outcome_labels,
     save,
 )
 from negotiation_sim.plots.sweep import sensitivity, sweep_heatmap, sweep_line, sweep_outcomes
@@ -25,7 +26,7 @@ from negotiation_sim.plots.trace import trajectory
 __all__ = [
     "ACTOR_COLOURS", "MARK_COLOUR", "MEETING_COLOURS", "MEETING_LABELS", "OUTCOME_COLOURS",
     "OUTCOME_LABELS", "close", "closes_on_error", "comparison_figure", "formats", "meetings",
-    "outcome_shares", "run_figures", "save", "sensitivity", "sweep_figures", "sweep_heatmap",
-    "sweep_line", "sweep_outcomes", "terms", "trace_figures", "trajectory", "utilities",
-    "write_figures",
+    "outcome_labels", "outcome_shares", "run_figures", "save", "sensitivity", "sweep_figures",
+    "sweep_heatmap", "sweep_line", "sweep_outcomes", "terms", "trace_figures", "trajectory",
+    "utilities", "write_figures",
 ]

@@ -10,8 +10,8 @@ from negotiation_sim.plots.run import outcome_shares
 from negotiation_sim.plots.style import (
     MARK_COLOUR,
     OUTCOME_COLOURS,
-    OUTCOME_LABELS,
     closes_on_error,
+    outcome_labels,
     pyplot,
 )
 
@@ -54,7 +54,8 @@ def _draw(comparison: Comparison):
                 right.annotate(arm.label, (at * 100, yy), textcoords="offset points",
                                xytext=(dx, 0), ha=ha, va="center", fontsize=7, color="#444444")
     right.axvline(0, color=MARK_COLOUR, linewidth=0.8)
-    right.set_yticks(ys, [OUTCOME_LABELS[o] for o in OUTCOMES])
+    names = outcome_labels(arms[0].summary)  # the baseline's words name the rows
+    right.set_yticks(ys, [names[o] for o in OUTCOMES])
     from matplotlib.ticker import FuncFormatter
 
     right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+.0f} pt" if v else "0"))

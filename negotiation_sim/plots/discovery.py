@@ -9,11 +9,13 @@ the range the data span, with its quasi-p-values and a mark where it barely bind
 from __future__ import annotations
 
 from negotiation_sim.analysis.discovery import Discovery
-from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, SHARE_LABELS, pyplot, wrap
+from negotiation_sim.config.words import words_of
+from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, pyplot, share_labels, wrap
 
 
-def discovery(found: Discovery, axes=None):
-    """Trade-off and box of a ``Discovery``; ``axes``: two Axes, or None for a new figure.
+def discovery(found: Discovery, axes=None, *, words=None):
+    """Trade-off and box of a ``Discovery``; ``axes``: two Axes, or None for a new figure;
+    ``words``: what names the outcome (the results, their scenario: ``config.words.words_of``).
 
     Returns:
         The matplotlib Figure.
@@ -25,19 +27,19 @@ def discovery(found: Discovery, axes=None):
     left, right = axes
     fig = left.figure
     try:
-        _tradeoff(left, found)
+        _tradeoff(left, found, words)
         _box(right, found)
     except BaseException:
         plt.close(fig)
         raise
-    word = SHARE_LABELS[found.outcome].lower()
+    word = share_labels(words)[found.outcome].lower()
     fig.suptitle(f"Where is {word} likely? PRIM over {found.worlds:,} worlds "
                  f"({'sweep points' if found.kind == 'sweep' else 'drawn inputs'}); "
                  f"{word} in {found.base_share:.0%} of them", fontsize=11)
     return fig
 
 
-def _tradeoff(ax, found: Discovery) -> None:
+def _tradeoff(ax, found: Discovery, words=None) -> None:
     cov = [b.coverage * 100 for b in found.boxes]
     den = [b.density * 100 for b in found.boxes]
     res = [b.restricted for b in found.boxes]
@@ -62,7 +64,8 @@ def _tradeoff(ax, found: Discovery) -> None:
                edgecolors=MARK_COLOUR, lw=1.5, zorder=3, label="chosen box")
     ax.axhline(found.min_share * 100, color=SHARE_COLOURS[found.outcome], ls="--", lw=1,
                label=f"density {found.min_share:.0%} (--min-share)")
-    ax.set_xlabel(f"coverage: share of {found.outcome.replace('_', ' ')} worlds in the box (%)")
+    ax.set_xlabel(f"coverage: share of {words_of(words).share_word(found.outcome)} worlds in "
+                  "the box (%)")
     ax.set_ylabel("density: outcome's share in the box (%)")
     ax.set_xlim(0, 102)
     ax.set_ylim(0, 102)

@@ -11,12 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from negotiation_sim.analysis.robust import Robustness
-from negotiation_sim.plots.style import MARK_COLOUR, SHARE_COLOURS, SHARE_LABELS, closes_on_error, pyplot, wrap
+from negotiation_sim.plots.style import (
+    MARK_COLOUR,
+    SHARE_COLOURS,
+    closes_on_error,
+    pyplot,
+    share_labels,
+    wrap,
+)
 
 
 @closes_on_error
-def robustness(found: Robustness, axes=None):
-    """Outcome and regret of every policy over the states; ``axes``: two Axes or None.
+def robustness(found: Robustness, axes=None, *, words=None):
+    """Outcome and regret of every policy over the states; ``axes``: two Axes or None;
+    ``words``: what names the outcome (the results, their scenario: ``config.words.words_of``).
 
     Returns:
         The matplotlib Figure.
@@ -30,7 +38,7 @@ def robustness(found: Robustness, axes=None):
     fig = left.figure
     order = np.argsort(found.scores["max_regret"].to_numpy(), kind="stable")
     colour = SHARE_COLOURS[found.outcome]
-    word = SHARE_LABELS[found.outcome].lower()
+    word = share_labels(words)[found.outcome].lower()
     rng = np.random.default_rng(0)  # jitter only: where the dots sit, not what they say
     regret = found.regret
     for row, i in enumerate(order):

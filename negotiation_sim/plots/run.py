@@ -2,7 +2,8 @@
 formats, durability, and the meetings over the calendar.
 
 Every function takes result tables (``results.reader.RunResults``) and an optional ``ax``, and
-returns the Figure.
+returns the Figure. Outcomes, the no-deal state and meetings are named in the run's own words
+(``config.words``, from its scenario or its summary).
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
     MARK_COLOUR,
     MEETING_COLOURS,
-    MEETING_LABELS,
     MEETING_STYLES,
     OUTCOME_COLOURS,
-    OUTCOME_LABELS,
     closes_on_error,
     headroom,
     issue_axis,
     new_figure,
     panels,
+    meeting_labels,
     pct_axis,
     wrap_words,
 )
+from negotiation_sim.config.words import indefinite, words_of
 from negotiation_sim.results.marks import IssueMarks
 from negotiation_sim.results.reader import RunResults, caption
 
@@ -35,7 +36,7 @@ from negotiation_sim.results.reader import RunResults, caption
 @closes_on_error
 def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
                    labels: list[str] | None = None, xlabel: str = "Scenario",
-                   title: str | None = None):
+                   title: str | None = None, words=None):
     """Stacked bars of outcome shares, one bar per summary, with 95% Wilson intervals.
 
     Each segment carries an error bar: the 95% interval of that outcome's share, drawn at the
@@ -47,13 +48,17 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         ax: matplotlib Axes to draw on; a new figure when omitted.
         labels: bar labels (default: each summary's scenario name).
         xlabel: what the bars are.
-        title: first title line (default "Summit outcomes").
+        title: first title line (default "Summit outcomes", in the run's words).
+        words: what names the outcomes (``config.words.words_of``: a scenario, ``Words``);
+            default: the first summary's words.
 
     Returns:
         The matplotlib Figure.
     """
     if isinstance(summaries, dict):
         summaries = [summaries]
+    w = words_of(words if words is not None else summaries[0])
+    names = w.labels()
     n = len(summaries)
     width = max(5.5, 1.2 * n + 3.5) if n <= 6 else min(16.0, 6.0 + 0.4 * n)
     fig, ax = new_figure(ax, size=(width, 4.2))
@@ -66,7 +71,7 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
         lo = np.array([s["outcomes"][name]["ci95"][0] for s in summaries]) * 100
         hi = np.array([s["outcomes"][name]["ci95"][1] for s in summaries]) * 100
         ax.bar(x, share, width, bottom=bottom, color=OUTCOME_COLOURS[name],
-               label=OUTCOME_LABELS[name], edgecolor="white", linewidth=0.5)
+               label=names[name], edgecolor="white", linewidth=0.5)
         centre = bottom + share / 2
         # Intervals under half a point would draw as a stray dash: leave them out.
         shown = (hi - lo) >= 0.5
@@ -83,7 +88,7 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
     rotate = widest > 14 or (n > 4 and widest > 6) or n > 12
     ticks = [wrap_words(str(lb), 18) for lb in labels]
     if n <= 8:  # shares too small to label inside their segment are named under the bar
-        ticks = [tick + "".join(f"\n{OUTCOME_LABELS[o].lower()} {share:.1f}%" for o, share in
+        ticks = [tick + "".join(f"\n{names[o].lower()} {share:.1f}%" for o, share in
                                 small_shares(s)) for tick, s in zip(ticks, summaries)]
     ax.set_xticks(x, ticks, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.set_xlim(-0.6, n - 0.4 + (0.25 if n > 1 else 0.6) * (n <= 8))
@@ -93,7 +98,8 @@ def outcome_shares(summaries: list[dict[str, Any]] | dict[str, Any], ax=None, *,
     ax.set_xlabel(xlabel)
     runs = sorted({s["runs"] for s in summaries})
     seeds = sorted({s["seed"] for s in summaries})
-    head = title or ("Summit outcomes" if n > 1 else f"Summit outcomes: {summaries[0]['scenario']}")
+    head = title or (f"{w.Meeting} outcomes" if n > 1
+                     else f"{w.Meeting} outcomes: {summaries[0]['scenario']}")
     ax.set_title(f"{head}\n{'/'.join(f'{r:,}' for r in runs)} worlds per bar, seed "
                  f"{'/'.join(map(str, seeds))}; error bars: 95% Wilson intervals", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -151,6 +157,7 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
     # at 0.8) sit in the middle of a bar rather than on an edge.
     half = 0.5 / bins
     edges = np.linspace(-half, 1 + half, bins + 2)
+    package = _package(results)
     for axk, issue in zip(axes, issues):
         col = runs[f"terms.{issue}"].to_numpy()
         stacks, colors, labels = [], [], []
@@ -158,7 +165,7 @@ def terms(results: RunResults, ax=None, *, issues: Sequence[str] | None = None, 
             mask = (runs["outcome"] == outcome).to_numpy() & ~np.isnan(col)
             stacks.append(col[mask])
             colors.append(OUTCOME_COLOURS[outcome])
-            labels.append("Agreed terms" if outcome == "agreement" else "Ceasefire package")
+            labels.append("Agreed terms" if outcome == "agreement" else package)
         weights = [np.full(len(s), 100.0 / max(n, 1)) for s in stacks]
         # one filled outline per outcome, not one patch per bar: the same bars, drawn in a
         # fraction of the time (the explorer redraws this figure on every rerun)
@@ -235,13 +242,18 @@ def _mark_issue(ax, m: IssueMarks, colours: dict[str, str], results: RunResults)
                 linestyle="none", markeredgecolor="white")
 
 
+def _package(results) -> str:
+    """The ceasefire package's legend entry, in the run's words ("Ceasefire package")."""
+    return f"{words_of(results).outcome('ceasefire')} package"
+
+
 def _terms_legend(ax, colours, results: RunResults, *, with_marks: bool,
                   uncertain_cap: bool = False):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     handles = [Patch(color=OUTCOME_COLOURS["agreement"]), Patch(color=OUTCOME_COLOURS["ceasefire"])]
-    labels = ["Agreed terms", "Ceasefire package"]
+    labels = ["Agreed terms", _package(results)]
     if not with_marks:
         return handles, labels
     for aid in results.principals:
@@ -319,12 +331,14 @@ def utilities(results: RunResults, ax=None):
 
     handles = [Patch(facecolor=OUTCOME_COLOURS[o], edgecolor=MARK_COLOUR, linewidth=0.6)
                for o in present]
-    labels = [OUTCOME_LABELS[o] for o in present]
+    w = words_of(results)
+    labels = [w.outcome(o) for o in present]
     handles += [Line2D([], [], color=MARK_COLOUR), Patch(color="#bbbbbb", alpha=0.45)]
-    labels += ["Value of war at the end (median)", "Value of war at the end, 5-95%"]
+    labels += [f"Value of {w.no_deal} at the end (median)",
+               f"Value of {w.no_deal} at the end, 5-95%"]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
               fontsize=8)
-    ax.set_title(f"Utility at the outcome against the value of war\n{results.caption}; "
+    ax.set_title(f"Utility at the outcome against the value of {w.no_deal}\n{results.caption}; "
                  "boxes: quartiles, whiskers: 5-95%", fontsize=10)
     return fig
 
@@ -362,23 +376,24 @@ def formats(results: RunResults, ax=None):
     x = np.arange(len(groups))
     bottom = np.zeros(len(groups))
     fmt = runs["format"]
+    w = words_of(results)
     for outcome in OUTCOMES:
         is_o = runs["outcome"] == outcome
         share = np.array([((fmt.isna() if g is None else fmt == g) & is_o).sum() for g in groups])
         share = share * 100.0 / n
         ax.bar(x, share, 0.6, bottom=bottom, color=OUTCOME_COLOURS[outcome],
-               label=OUTCOME_LABELS[outcome], edgecolor="white", linewidth=0.5)
+               label=w.outcome(outcome), edgecolor="white", linewidth=0.5)
         bottom += share
     for xi, total in zip(x, bottom):
         ax.text(xi, total + 1.5, f"{total:.1f}%", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [*names, "no summit"])
+    ax.set_xticks(x, [*names, w.in_sentence("no_summit")])
     ax.set_ylim(0, 108)
     pct_axis(ax)
     ax.set_ylabel("Share of simulated worlds")
-    ax.set_xlabel("Summit format held")
+    ax.set_xlabel(f"{w.Meeting} format held")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Ended in",
               fontsize=8, title_fontsize=8)
-    ax.set_title(f"Summit formats and how they ended\n{results.caption}", fontsize=10)
+    ax.set_title(f"{w.Meeting} formats and how they ended\n{results.caption}", fontsize=10)
     return fig
 
 
@@ -405,6 +420,7 @@ def durability(results: RunResults, ax=None):
     days = float((results.summary.get("rounds") or {}).get("round_days") or
                  (results.scenario.protocol.round_days if results.scenario else 14.0))
     drawn, lowest = False, 1.0
+    first = {**FIRST_TEXT, "ceasefire": indefinite(words_of(results).in_sentence("ceasefire"))}
     for name, d in dur.items():
         if not d:
             continue
@@ -416,7 +432,7 @@ def durability(results: RunResults, ax=None):
         lowest = min(lowest, float(lo.min()))
         colour = OUTCOME_COLOURS[name]
         ax.step(x, 100 * holding, where="post", color=colour, linewidth=2,
-                label=f"began by {FIRST_TEXT.get(name, name)} ({n:,} worlds)")
+                label=f"began by {first.get(name, name)} ({n:,} worlds)")
         ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=colour, alpha=0.25,
                         linewidth=0)
         drawn = True
@@ -467,7 +483,7 @@ def meetings(results: RunResults | dict[str, Any], ax=None):
     if m.get("start"):
         start = datetime.date.fromisoformat(m["start"])
         x = np.array([start + datetime.timedelta(days=r * days) for r in at])
-    for name, words in MEETING_LABELS.items():
+    for name, words in meeting_labels(summary).items():
         by_round = m["by_round"][name]
         share = np.array([0.0, *by_round, by_round[-1]])
         lo, hi = np.array([wilson_interval(s * n, n) for s in share]).T

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from negotiation_sim.config.names import printable
+from negotiation_sim.config.words import DEFAULT as DEFAULT_WORDS
+from negotiation_sim.config.words import words_of
 
 if TYPE_CHECKING:
 
@@ -34,12 +36,19 @@ OUTCOME_COLOURS = {
 }
 
 
-OUTCOME_LABELS = {
-    "agreement": "Agreement",
-    "ceasefire": "Ceasefire",
-    "breakdown": "Breakdown",
-    "no_summit": "No summit",
-}
+OUTCOME_LABELS = DEFAULT_WORDS.labels()
+"""The outcomes' names when a scenario names none of its own (``outcome_labels``)."""
+
+
+def outcome_labels(source=None) -> dict[str, str]:
+    """Each outcome code -> the name figures and tables show for it: the scenario's own
+    (``words.outcomes``) or the defaults (``OUTCOME_LABELS``).
+
+    Args:
+        source: a scenario, a run's summary, stored results, ``Words`` or None
+            (``config.words.words_of``).
+    """
+    return words_of(source).labels()
 
 
 # The calendar's milestones (``summary["meetings"]``): colours no outcome uses, and a line style
@@ -55,6 +64,17 @@ MEETING_LABELS = {
 # Every share a sweep's row carries with its interval: the outcomes' and the meetings'
 SHARE_COLOURS = {**OUTCOME_COLOURS, **MEETING_COLOURS}
 SHARE_LABELS = {**OUTCOME_LABELS, **MEETING_LABELS}
+
+
+def meeting_labels(source=None) -> dict[str, str]:
+    """``MEETING_LABELS`` with the ceasefire named as ``source`` names it (``outcome_labels``)."""
+    cease = words_of(source).in_sentence("ceasefire")
+    return {**MEETING_LABELS, "settled": f"Settlement or {cease} took effect"}
+
+
+def share_labels(source=None) -> dict[str, str]:
+    """``SHARE_LABELS`` with the outcomes named as ``source`` names them (``outcome_labels``)."""
+    return {**outcome_labels(source), **meeting_labels(source)}
 
 
 def half_met(entry: dict) -> str:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from negotiation_sim.config.paths import param_label
+from negotiation_sim.config.words import words_of
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.plots.run import outcome_shares
 from negotiation_sim.plots.style import (
     MARK_COLOUR,
     SHARE_COLOURS,
-    SHARE_LABELS,
+    share_labels,
     closes_on_error,
     new_figure,
     pct_axis,
@@ -93,8 +94,9 @@ def sweep_outcomes(sweep: SweepResults, ax=None):
         xlabel = sweep.label(sweep.params[0])
     else:
         xlabel = "Sweep point"
+    w = words_of(sweep)
     return outcome_shares(summaries, ax=ax, labels=labels, xlabel=wrap(xlabel, 80),
-                          title=f"Summit outcomes per sweep point: {sweep.name}")
+                          title=f"{w.Meeting} outcomes per sweep point: {sweep.name}", words=w)
 
 
 @closes_on_error
@@ -134,6 +136,7 @@ def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
     else:
         data = pooled(table, [param]) if others else table.sort_values(param)
     x = data[param].to_numpy(dtype=float)
+    names = share_labels(sweep)
     for o in outcomes:
         y = data[o].to_numpy() * 100
         lo, hi = data[f"{o}.lo"].to_numpy() * 100, data[f"{o}.hi"].to_numpy() * 100
@@ -142,7 +145,7 @@ def sweep_line(sweep: SweepResults, param: str | None = None, ax=None, *,
             ax.plot(table[param].to_numpy(dtype=float), table[o].to_numpy() * 100, "o",
                     color=c, markersize=3, alpha=0.35, linestyle="none")
         ax.fill_between(x, lo, hi, color=c, alpha=0.25, linewidth=0)
-        ax.plot(x, y, marker="o", markersize=4, color=c, label=SHARE_LABELS[o], linewidth=2)
+        ax.plot(x, y, marker="o", markersize=4, color=c, label=names[o], linewidth=2)
     ax.set_ylim(0, 100)
     pct_axis(ax)
     ax.set_ylabel("Share of simulated worlds")
@@ -237,12 +240,13 @@ def sweep_heatmap(sweep: SweepResults, x: str | None = None, y: str | None = Non
     for extra in axes[n:]:
         extra.set_visible(False)
     bar = fig.colorbar(image, ax=axes[:n], shrink=0.9)
-    bar.set_label(f"{SHARE_LABELS[outcome]} share (% of worlds)")
+    name = share_labels(sweep)[outcome]
+    bar.set_label(f"{name} share (% of worlds)")
     note = "cells: % of worlds"
     if pooled_over:
         note += f"; pooled over {', '.join(sweep.label(p, units=False) for p in pooled_over)}"
     chars = int(fig.get_figwidth() * 11)  # what fits on a line at this font size
-    head = wrap(f"{SHARE_LABELS[outcome]} share by {sweep.label(x, units=False)} and "
+    head = wrap(f"{name} share by {sweep.label(x, units=False)} and "
                  f"{sweep.label(y, units=False)}", chars)
     fig.suptitle(f"{head}\n{wrap(f'{sweep.caption}; {note}', chars)}", fontsize=10)
     return fig
@@ -287,17 +291,18 @@ def sensitivity(indices: pd.DataFrame | dict, ax=None, *, metric: str = "agreeme
         ax.text(0.01, y, "undefined", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color=MARK_COLOUR)
     labels = [wrap(param_label(str(p), scenario), 40) for p in table["parameter"]]
+    said = words_of(scenario).share_word(metric)
     ax.set_yticks(yy, labels, fontsize=8)
     ax.axvline(0, color=MARK_COLOUR, linewidth=0.6)
     if sobol:
-        ax.set_xlabel(f"Sobol index of the {metric.replace('_', ' ')} share "
+        ax.set_xlabel(f"Sobol index of the {said} share "
                       "(share of its variance)")
         ax.set_xlim(min(0, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
     else:
-        ax.set_xlabel(f"Morris elementary effect on the {metric.replace('_', ' ')} share")
+        ax.set_xlabel(f"Morris elementary effect on the {said} share")
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     kind = "Sobol indices" if sobol else "Morris screening"
-    ax.set_title(f"{kind}: what drives the {metric.replace('_', ' ')} share"
+    ax.set_title(f"{kind}: what drives the {said} share"
                  + (f"\n{title}" if title else "") + "\nerror bars: 95% confidence intervals",
                  fontsize=10)
     return fig

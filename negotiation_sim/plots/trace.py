@@ -1,6 +1,7 @@
 """The figure of one traced world: texts, stated positions and answers round by round, and
 (when the trace records a calendar of sessions) which format met each round, at which level, and
-which were refused.
+which were refused. The outcome is named in the scenario's words (``config.words``: the
+scenario's, or those the trace kept).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from negotiation_sim.config.words import words_of
+
 from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
     MARK_COLOUR,
     OUTCOME_COLOURS,
-    OUTCOME_LABELS,
     closes_on_error,
     panels,
 )
@@ -79,6 +81,7 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
         The matplotlib Figure.
     """
     trace = normalise_trace(trace, scenario)
+    w = words_of(trace) if trace.get("words") else words_of(scenario)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -152,7 +155,8 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
                         alpha=0.18, linewidth=0)
     every[-1].set_xlabel("Round")
     if not rounds:
-        axes[0].text(0.5, 0.5, "No summit: talks never opened", transform=axes[0].transAxes,
+        axes[0].text(0.5, 0.5, f"{w.outcome('no_summit')}: talks never opened",
+                     transform=axes[0].transAxes,
                      ha="center", va="center", fontsize=11, color=MARK_COLOUR)
     handles = [Line2D([], [], color=MARK_COLOUR, marker="s", markersize=4, linewidth=1.8)]
     labels = ["Mediator's text"]
@@ -166,9 +170,9 @@ def trajectory(trace: dict[str, Any], ax=None, *, scenario: Scenario | None = No
     labels += ["Status quo"]
     if outcome:
         handles.append(Patch(color=OUTCOME_COLOURS.get(outcome, "#cccccc"), alpha=0.35))
-        labels.append(f"Ended: {OUTCOME_LABELS.get(outcome, outcome)}")
+        labels.append(f"Ended: {w.outcome(outcome)}")
     fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
-    ended = OUTCOME_LABELS.get(outcome, str(outcome))
+    ended = w.outcome(outcome) if outcome else str(outcome)
     when = f" in round {end}" if end else ""
     walked = " after a walk-out" if any(rd.get("walked") for rd in rounds) else ""
     fmt = f", {trace['format']} format" if trace.get("format") else ""

@@ -28,14 +28,18 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def variance_html(split: dict[str, Any]) -> str:
-    """Each headline share's variance split between the drawn inputs and the process."""
+def variance_html(split: dict[str, Any], words: Any = None) -> str:
+    """Each headline share's variance split between the drawn inputs and the process (the
+    outcomes a scenario names in its words)."""
+    from negotiation_sim.config.words import words_of
+
+    w = words_of(words)
     rows = []
     for name, r in split["shares"].items():
         cells = ("<td class='num'>–</td>" * 3 if r is None else
                  f"<td class='num'>{r['mean']:.3f}</td><td class='num'>{r['inputs']:.0%}</td>"
                  f"<td class='num'>{r['process']:.0%}</td>")
-        rows.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
+        rows.append(f"<tr><td>{_e(w.shown(name))}</td>{cells}</tr>")
     return (f"<h3>Where the variance over worlds comes from</h3><p class='muted'>Law of total "
             f"variance over {split['runs']:,} worlds and {len(split['inputs'])} drawn inputs: "
             "Var(Y) = Var(E[Y | inputs]) + E[Var(Y | inputs)], the second by nearest neighbours "
@@ -63,13 +67,13 @@ def posterior_html(got: dict[str, Any]) -> str:
             f"{''.join(rows)}</table>")
 
 
-def evidence_html(results_dir: str | Path) -> str:
+def evidence_html(results_dir: str | Path, words: Any = None) -> str:
     """The sections a run directory's conditioning.json and variance.json make ('' when
-    neither is there)."""
+    neither is there); ``words``: what names the outcomes (``config.words.words_of``)."""
     base = Path(results_dir)
     parts = []
     if (got := _read(base / CONDITIONING_FILE)) is not None:
         parts.append(posterior_html(got))
     if (split := _read(base / VARIANCE_FILE)) is not None:
-        parts.append(variance_html(split))
+        parts.append(variance_html(split, words))
     return "".join(parts)

@@ -4,7 +4,8 @@ The report says what was simulated (the scenario in words: issues, actors, state
 lines, reservation values, pressure, guarantees, summit formats), what came out (the outcome
 table and every figure ``negsim plot`` draws for these results) and how (the provenance from
 ``manifest.json``). Figures are embedded as base64 PNG and the styles are inline, so the file
-opens offline in any browser with nothing beside it.
+opens offline in any browser with nothing beside it. Outcomes, the no-deal state and meetings
+are named in the scenario's own words (``config.words``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from negotiation_sim.config.words import DEFAULT as DEFAULT_WORDS
+from negotiation_sim.config.words import Words, indefinite, words_of
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.report.tables import (
     TextTable,
@@ -31,23 +34,38 @@ from negotiation_sim.results.schema import MANIFEST_FILE, REPORT_FILE, Figure
 if TYPE_CHECKING:
     from negotiation_sim.config.scenario import Scenario
 
-FIGURE_CAPTIONS = {
-    Figure.OUTCOMES: "How often each outcome happened, with 95% Wilson intervals.",
-    Figure.TERMS: "Where agreements landed on each issue, against each side's ideal point, red "
-                  "lines, the status quo and the Nash bargaining point.",
-    Figure.UTILITIES: "Each actor's utility at the outcome, against its value of war when its "
-                      "world ended.",
-    Figure.FORMATS: "Which summit format was held, and how it ended.",
-    Figure.DURABILITY: "How long what was signed holds: the share of agreements and ceasefires "
-                       "unbroken against days since the signing, with 95% intervals.",
-    Figure.MEETINGS: "Who met, and by when: the cumulative share of worlds with talks, with a "
-                     "leaders' meeting and with a settlement or ceasefire taking effect, round by "
-                     "round, with 95% intervals.",
-    Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
-    Figure.HEATMAP: "The agreement share over two swept parameters.",
-    Figure.SENSITIVITY: "Which uncertain parameters drive the agreement share (Sobol or Morris).",
-    Figure.TRAJECTORY: "One world's talks round by round.",
-}
+def figure_captions(words: Words = DEFAULT_WORDS) -> dict[str, str]:
+    """What each figure shows, one sentence each, in the scenario's ``words``."""
+    w = words
+    cease = w.in_sentence("ceasefire")
+    return {
+        Figure.OUTCOMES: "How often each outcome happened, with 95% Wilson intervals.",
+        Figure.TERMS: "Where agreements landed on each issue, against each side's ideal point, "
+                      "red lines, the status quo and the Nash bargaining point.",
+        Figure.UTILITIES: f"Each actor's utility at the outcome, against its value of "
+                          f"{w.no_deal} when its world ended.",
+        Figure.FORMATS: f"Which {w.meeting} format was held, and how it ended.",
+        Figure.DURABILITY: "How long what was signed holds: the share of agreements and "
+                           f"{_plural(cease)} unbroken against days since the signing, with 95% "
+                           "intervals.",
+        Figure.MEETINGS: "Who met, and by when: the cumulative share of worlds with talks, with "
+                         f"a leaders' meeting and with a settlement or {cease} taking effect, "
+                         "round by round, with 95% intervals.",
+        Figure.SWEEP_LINE: "Outcome shares along a swept parameter, with 95% bands.",
+        Figure.HEATMAP: "The agreement share over two swept parameters.",
+        Figure.SENSITIVITY: "Which uncertain parameters drive the agreement share (Sobol or "
+                            "Morris).",
+        Figure.TRAJECTORY: "One world's talks round by round.",
+    }
+
+
+def _plural(noun: str) -> str:
+    """An English plural good enough for a figure's caption ("ceasefires", "arrangements")."""
+    return noun if noun.endswith("s") else noun + "s"
+
+
+FIGURE_CAPTIONS = figure_captions()
+"""Each figure's caption in the default words."""
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:980px;
@@ -77,11 +95,12 @@ def figure_png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _figures_html(makers: dict[str, Any]) -> str:
+def _figures_html(makers: dict[str, Any], words: Words = DEFAULT_WORDS) -> str:
     parts = []
+    captions = figure_captions(words)
     for kind, make in makers.items():
         data = base64.b64encode(figure_png(make())).decode("ascii")
-        caption = FIGURE_CAPTIONS.get(kind, "")
+        caption = captions.get(kind, "")
         parts.append(f'<figure id="figure-{_e(kind)}"><img alt="{_e(kind)} figure" '
                      f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}'
                      "</figcaption></figure>")
@@ -120,7 +139,7 @@ def _g(v: Any) -> str:
 
 
 def scenario_html(sc: Scenario) -> str:
-    """Issues, actors and the summit of a scenario, in words."""
+    """Issues, actors and the summit of a scenario, in words (and in its own ``words``)."""
     out = []
     if sc.description:
         out.append(f"<p>{_e(sc.description)}</p>")
@@ -133,7 +152,9 @@ def scenario_html(sc: Scenario) -> str:
     out.append("</table><h3>Actors</h3>")
     for aid, actor in sc.actors.items():
         out.append(_actor_html(sc, aid, actor))
-    out.append("<h3>Summit and talks</h3><ul>")
+    meeting = sc.words.Meeting
+    out.append(f"<h3>{_e(meeting)} and talks</h3><ul>" if meeting != "Talks" else
+               "<h3>Talks</h3><ul>")
     for (name, members), level in zip(sc.formats(), sc.levels()):
         who = ", ".join(sc.actors[m].display(m) for m in members)
         out.append(f"<li>format <b>{_e(name)}</b> ({_e(level)} level): {_e(who)}</li>")
@@ -143,7 +164,8 @@ def scenario_html(sc: Scenario) -> str:
     if sc.ceasefire is not None:
         terms = ", ".join(f"{k} at {v if v == 'status_quo' else number_words(v)}"
                           for k, v in sc.ceasefire.terms.items()) or "every issue at its status quo"
-        out.append(f"<li>if talks fail, a ceasefire package: {_e(terms)} (other issues stay "
+        cease = indefinite(sc.words.in_sentence("ceasefire"))
+        out.append(f"<li>if talks fail, {_e(cease)} package: {_e(terms)} (other issues stay "
                    "at their status quo)</li>")
     start = sc.protocol.start
     out.append(f"<li>protocol <b>{_e(sc.protocol.kind)}</b> with a deadline of "
@@ -208,14 +230,15 @@ def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None
     """The run's tables, as ``negsim run`` prints them: outcomes, meetings, formats, terms,
     reference solutions, why worlds ended, durability and utilities (actors by name when the
     scenario is known)."""
-    from negotiation_sim.plots.style import OUTCOME_COLOURS, OUTCOME_LABELS
+    from negotiation_sim.plots.style import OUTCOME_COLOURS
 
+    w = words_of(scenario if scenario is not None else summary)
     rows = []
     for o in OUTCOMES:
         s = summary["outcomes"][o]
         lo, hi = s["ci95"]
         rows.append(f"<tr><td><span class='swatch' style='background:{OUTCOME_COLOURS[o]}'>"
-                    f"</span>{OUTCOME_LABELS[o]}</td><td class='num'>{s['share']:.1%}</td>"
+                    f"</span>{_e(w.outcome(o))}</td><td class='num'>{s['share']:.1%}</td>"
                     f"<td class='num'>{lo:.1%} – {hi:.1%}</td></tr>")
     table = ("<table><tr><th>outcome</th><th>share of worlds</th><th>95% interval (Wilson)</th>"
              f"</tr>{''.join(rows)}</table>")
@@ -223,7 +246,8 @@ def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None
     formats = "".join(f"<tr><td>{_e(f)}</td><td class='num'>{v:.1%}</td></tr>"
                       for f, v in summary.get("formats", {}).items())
     if formats:
-        table += f"<h3>Summit formats held</h3><table><tr><th>format</th><th>share of worlds</th></tr>{formats}</table>"
+        table += (f"<h3>{_e(w.Meeting)} formats held</h3><table><tr><th>format</th>"
+                  f"<th>share of worlds</th></tr>{formats}</table>")
     terms = summary.get("terms") or {}
     if any(v is not None for v in terms.values()):
         r = summary.get("rounds") or {}
@@ -259,13 +283,13 @@ def meetings_table_html(summary: dict[str, Any]) -> str:
     """Who met and by when: the share of worlds with talks, a leaders' meeting and a
     settlement (with intervals), when half of them had, and the mean sessions ('' for a summary
     written before meetings were summarised)."""
-    from negotiation_sim.plots.style import MEETING_COLOURS, MEETING_LABELS, half_met
+    from negotiation_sim.plots.style import MEETING_COLOURS, half_met, meeting_labels
 
     m = summary.get("meetings")
     if not m:
         return ""
     rows = []
-    for name, words in MEETING_LABELS.items():
+    for name, words in meeting_labels(summary).items():
         e = m[name]
         lo, hi = e["ci95"]
         rows.append(f"<tr data-meeting='{name}'><td><span class='swatch' style='background:"
@@ -325,11 +349,12 @@ def sweep_table_html(sweep, rows_of=None) -> str:
     """Per point: the swept values (headed by the figures' labels), the outcome shares and the
     meetings' (talks, leaders; when the sweep has them) with their intervals; ``rows_of``:
     which rows of the summary (default all)."""
-    from negotiation_sim.plots.style import MEETING_LABELS, OUTCOME_LABELS
+    from negotiation_sim.plots.style import share_labels
     from negotiation_sim.results.summary import MEETING_COLUMNS
 
-    shares = {o: OUTCOME_LABELS[o] for o in OUTCOMES}
-    shares |= {m: MEETING_LABELS[m] for m in MEETING_COLUMNS if m in sweep.summary}
+    names = share_labels(sweep)
+    shares = {o: names[o] for o in OUTCOMES}
+    shares |= {m: names[m] for m in MEETING_COLUMNS if m in sweep.summary}
     head = "".join(f"<th>{_e(sweep.label(p, units=False))}</th>" for p in sweep.params)
     head += "".join(f"<th>{_e(words)}</th>" for words in shares.values())
     rows = []
@@ -399,7 +424,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
         intro = f"{s['runs']:,} simulated worlds, seed {s['seed']}."
         from negotiation_sim.report.evidence import evidence_html
 
-        results_html = outcome_table_html(s, run.scenario) + evidence_html(path)
+        results_html = outcome_table_html(s, run.scenario) + evidence_html(path, run)
         after_figures = ""
         makers, manifest, sc = plots.run_figures(run), run.manifest, run.scenario
     changed = ""
@@ -422,7 +447,7 @@ def build_report(path: str | Path, scenario: Scenario | str | Path | None = None
 <h2 id="outcomes">Outcomes</h2>
 {results_html}
 <h2 id="figures">Figures</h2>
-{_figures_html(makers)}
+{_figures_html(makers, words_of(results))}
 {after_figures}
 <h2 id="provenance">Provenance</h2>
 {provenance_html(manifest)}

@@ -4,7 +4,8 @@
 ones, so the three say the same thing in the same words: why worlds ended, the reference
 solutions, will what is signed hold, and each actor's utility (by name, not by id). Each builder
 takes the summary (the ``negsim run --json`` dict) and returns a ``TextTable``, or None when the
-summary has no such part (results written before it was summarised).
+summary has no such part (results written before it was summarised). The outcomes and the state
+without a deal are named as the summary's scenario names them (``config.words``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-REASON_WORDS = {
-    "agreed": "agreed: every principal accepted a text",
-    "deadline": "the deadline passed (then a ceasefire, or breakdown without a package)",
-    "walk_out": "a principal walked out (then a ceasefire, or breakdown without a package)",
-    "ceasefire_refused": "talks failed and a principal preferred the war to the ceasefire",
-    "no_format": "no summit: no format every principal attends",
-    "preconditions": "no summit: no text meets every principal's preconditions",
-}
-"""Each end reason (``summary["end_reasons"]``) in words."""
+from negotiation_sim.config.words import Words, indefinite, words_of
+
+
+def reason_words(source: Any = None) -> dict[str, str]:
+    """Each end reason (``summary["end_reasons"]``) in words, with the outcomes named as
+    ``source`` (a summary, a scenario; ``config.words.words_of``) names them."""
+    w = words_of(source)
+    cease, broke, none = (w.in_sentence(o) for o in ("ceasefire", "breakdown", "no_summit"))
+    return {
+        "agreed": "agreed: every principal accepted a text",
+        "deadline": f"the deadline passed (then {indefinite(cease)}, or {broke} without a "
+                    "package)",
+        "walk_out": f"a principal walked out (then {indefinite(cease)}, or {broke} without a "
+                    "package)",
+        "ceasefire_refused": f"talks failed and a principal preferred the {w.no_deal} to the "
+                             f"{cease}",
+        "no_format": f"{none}: no format every principal attends",
+        "preconditions": f"{none}: no text meets every principal's preconditions",
+    }
+
+
+REASON_WORDS = reason_words()
+"""Each end reason in words, for a scenario that keeps the default words."""
 
 SOLUTION_NAMES = {"nash": "Nash", "kalai_smorodinsky": "Kalai-Smorodinsky",
                   "weighted_mean": "weighted mean", "weighted_median": "weighted median"}
@@ -56,8 +71,9 @@ def end_reasons(summary: dict[str, Any]) -> TextTable | None:
     if not reasons:
         return None
     kept = [(r, share) for r, share in reasons.items() if share > 0]
+    said = reason_words(summary)
     return TextTable("Why worlds ended", ["reason", "share of worlds"],
-                     [[REASON_WORDS.get(r, r), f"{share:.1%}"] for r, share in kept],
+                     [[said.get(r, r), f"{share:.1%}"] for r, share in kept],
                      keys=[r for r, _ in kept])
 
 
@@ -69,8 +85,10 @@ def durability(summary: dict[str, Any]) -> TextTable | None:
     dur = summary.get("durability")
     if not dur:
         return None
+    w = words_of(summary)
     rows = []
-    for name, d in dur.items():
+    for kind, d in dur.items():
+        name = w.in_sentence(kind)
         if d is None:
             rows.append([name, "0", "–", "–", "–", "–", "–"])
             continue
@@ -89,7 +107,7 @@ def durability(summary: dict[str, Any]) -> TextTable | None:
                      caption=((in_force(summary) or "") + " holds: unbroken through the "
                               "followed rounds (95% interval); median: when half had broken "
                               "('–' when more than half hold); resumed: broke before the "
-                              "horizon, so the war resumed").strip(),
+                              f"horizon, so the {w.no_deal} resumed").strip(),
                      keys=list(dur))
 
 
@@ -100,7 +118,9 @@ def in_force(summary: dict[str, Any]) -> str | None:
     if f is None:
         return None
     lo, hi = f["ci95"]
-    return (f"A text in force at the horizon (signed and unbroken, or a ceasefire holding): "
+    cease = words_of(summary).in_sentence("ceasefire")
+    return (f"A text in force at the horizon (signed and unbroken, or {indefinite(cease)} "
+            "holding): "
             f"{f['share']:.1%} of all worlds ({lo:.1%} – {hi:.1%}); two or more texts took "
             f"effect in {f['repeat_signings']:.1%}.")
 
@@ -138,6 +158,12 @@ def utilities(summary: dict[str, Any], scenario=None) -> TextTable | None:
     rows = [[name(a), role(a), "–" if u["mean"] is None else f"{u['mean']:.3f}"]
             for a, u in utils.items()]
     return TextTable("Mean utility at the outcome", ["actor", "role", "mean utility"], rows,
-                     caption="per round; 1 = the actor's own ideal text; breakdown or no summit "
-                             "is worth a principal's value of war; other actors count only "
-                             "outcomes with a text", keys=list(utils))
+                     caption=utility_caption(words_of(scenario if scenario is not None
+                                                      else summary)), keys=list(utils))
+
+
+def utility_caption(w: Words) -> str:
+    """How to read a mean utility at the outcome, in the scenario's words."""
+    return (f"per round; 1 = the actor's own ideal text; {w.in_sentence('breakdown')} or "
+            f"{w.in_sentence('no_summit')} is worth a principal's value of {w.no_deal}; other "
+            "actors count only outcomes with a text")

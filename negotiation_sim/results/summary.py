@@ -78,6 +78,7 @@ class Accumulator:
     round_days: float = 14.0
     follow_rounds: int = 0  # durability.rounds: how long signed texts are followed
     start: datetime.date | None = None  # protocol.start: the date round 1 opens
+    words: dict[str, Any] | None = None  # the scenario's own words (config.words), if any
     n: int = 0
     outcomes: np.ndarray = field(init=False)  # (4,)
     format_outcomes: np.ndarray = field(init=False)  # (F + 1, 4): last row is "no format"
@@ -144,6 +145,7 @@ class Accumulator:
             round_days=scenario.protocol.round_days,
             follow_rounds=scenario.durability.rounds,
             start=scenario.protocol.start,
+            words=scenario.words.stored(),
         )
 
     def add(self, chunk: ChunkResult) -> None:
@@ -238,7 +240,15 @@ class Accumulator:
         self.term_n = n
 
     def summary(self, scenario_name: str, seed: int) -> dict[str, Any]:
-        """The run summary in the ``negsim run --json`` shape."""
+        """The run summary in the ``negsim run --json`` shape; ``words`` (what the outputs call
+        the outcomes, ``config.words``) only when the scenario names its own, so the summary of
+        a scenario that does not reads as before."""
+        out = self._summary(scenario_name, seed)
+        if self.words:
+            out["words"] = self.words
+        return out
+
+    def _summary(self, scenario_name: str, seed: int) -> dict[str, Any]:
         n = max(self.n, 1)
         agreements = int(self.outcomes[AGREEMENT])
         return {

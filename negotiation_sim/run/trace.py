@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from negotiation_sim.config.defaults import BLOCK
+from negotiation_sim.config.words import indefinite
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, EndReason
 from negotiation_sim.core.protocols.base import CAUSES
@@ -35,6 +36,7 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
     principals = scenario.principals
     issues = scenario.issue_ids
     formats = [f for f, _ in scenario.formats()]
+    causes = [c.replace("value of war", f"value of {scenario.words.no_deal}") for c in CAUSES]
 
     def text(x, col):
         return {k: float(x[i, col]) for i, k in enumerate(issues)}
@@ -88,7 +90,7 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         if "reservation" in h:
             entry["value_of_war"] = per(h["reservation"], col)
         if "cause" in h:
-            entry["answers"] = {p: CAUSES[int(h["cause"][i, col])]
+            entry["answers"] = {p: causes[int(h["cause"][i, col])]
                                 for i, p in enumerate(principals)}
         if "chance" in h:
             entry["chance"] = float(h["chance"][col])
@@ -121,6 +123,8 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
         "durability": _durability(m, w, out, scenario),
     }
     story["why"] = explain(story, scenario)
+    if (words := scenario.words.stored()) is not None:
+        story["words"] = words  # a stored trace is drawn in the scenario's words
     return story
 
 
@@ -153,54 +157,65 @@ def explain(story: dict[str, Any], scenario) -> str:
         return why
     name = scenario.actors
     days = scenario.protocol.round_days
-    first = "ceasefire" if d["first_text"] == "ceasefire" else "settlement"
+    war = scenario.words.no_deal
+    first = (scenario.words.in_sentence("ceasefire") if d["first_text"] == "ceasefire"
+             else "settlement")
     if d["held"]:
         return (f"{why} The {first} that took effect in round {d['took_effect_round']} held "
                 f"while followed (at least {d['followed_rounds']} rounds, "
                 f"{d['followed_rounds'] * days:g} days): no principal's value of resuming the "
-                "war rose above its worth plus the cost of breaking it.")
-    then = (f" The war resumed and {d['signings']} texts took effect in all." if d["resumed"]
-            and d["signings"] > 1 else " The war resumed." if d["resumed"] else "")
+                f"{war} rose above its worth plus the cost of breaking it.")
+    then = (f" The {war} resumed and {d['signings']} texts took effect in all." if d["resumed"]
+            and d["signings"] > 1 else f" The {war} resumed." if d["resumed"] else "")
     return (f"{why} {name[d['broken_by']].display(d['broken_by'])} broke the {first} that "
             f"took effect in round {d['took_effect_round']} in round {d['broken_round']} (day "
-            f"{d['broken_day']:g}): its value of resuming the war rose above the text's worth "
+            f"{d['broken_day']:g}): its value of resuming the {war} rose above the text's worth "
             f"to it plus its cost of breaking it.{then}")
 
 
 def _why_it_ended(story: dict[str, Any], scenario) -> str:
-    """One sentence on why the talks ended as they did."""
+    """One sentence on why the talks ended as they did, in the scenario's words."""
     o = story["outcome"]
+    w = scenario.words
     name = {a: scenario.actors[a].display(a) for a in scenario.actors}
     reason = EndReason[o["end_reason"].upper()]
     war = o["value_of_war"]
     if reason is EndReason.AGREED:
         return (f"Agreed in round {o['round']} (day {o['days']:g}): every principal valued the "
-                "text at least at its value of war.")
+                f"text at least at its value of {w.no_deal}.")
     if reason in (EndReason.NO_FORMAT, EndReason.PRECONDITIONS):
-        form = story.get("formation") or {}
-        if reason is EndReason.PRECONDITIONS:
-            return "No summit: no text inside the red lines and caps meets every principal's " \
-                   "preconditions."
-        gains = form.get("gain", {})
-        away = sorted({name[p] for r in story.get("calendar", []) for t in r["tried"]
-                       for p, ok in t["attend"].items() if not ok})
-        met = sum(r["held"] is not None for r in story.get("calendar", []))
-        return (f"No summit: in every one of the {len(story.get('calendar', []))} rounds, in "
-                "every format of every principal, some principal's expected gain from the talks "
-                "plus the blame it would bear did not cover its audience cost ("
-                f"{', '.join(away)} stayed away; {met} sessions leaving a principal out; "
-                "expected gains in round 1 "
-                + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ").")
+        return _why_none(story, reason, name, w)
     how = (f"{name[o['walked_out_by']]} walked out in round {o['round']}"
            if o["walked_out_by"] else f"the deadline (round {o['round']}) passed")
+    cease, broke = w.in_sentence("ceasefire"), w.in_sentence("breakdown")
     if o["outcome"] == "ceasefire":
-        return (f"Talks failed ({how}) and every principal preferred the ceasefire package to "
-                "the war: a ceasefire.")
+        return (f"Talks failed ({how}) and every principal preferred the {cease} package to "
+                f"the {w.no_deal}: {indefinite(cease)}.")
     if reason is EndReason.CEASEFIRE_REFUSED:
-        return (f"Talks failed ({how}); the ceasefire package was refused by a principal that "
-                "values the war more: breakdown (values of war "
+        return (f"Talks failed ({how}); the {cease} package was refused by a principal that "
+                f"values the {w.no_deal} more: {broke} (values of {w.no_deal} "
                 + ", ".join(f"{name[p]} {v:.3f}" for p, v in war.items()) + ").")
-    return f"Talks failed ({how}) and there is no ceasefire package: breakdown."
+    return f"Talks failed ({how}) and there is no {cease} package: {broke}."
+
+
+def _why_none(story: dict[str, Any], reason: EndReason, name: dict[str, str], w) -> str:
+    """Why no session of every principal was held: preconditions no text meets, or audience
+    costs that no expected gain and blame covered."""
+    none = w.outcome("no_summit")
+    if reason is EndReason.PRECONDITIONS:
+        return f"{none}: no text inside the red lines and caps meets every principal's " \
+               "preconditions."
+    form = story.get("formation") or {}
+    gains = form.get("gain", {})
+    away = sorted({name[p] for r in story.get("calendar", []) for t in r["tried"]
+                   for p, ok in t["attend"].items() if not ok})
+    met = sum(r["held"] is not None for r in story.get("calendar", []))
+    return (f"{none}: in every one of the {len(story.get('calendar', []))} rounds, in "
+            "every format of every principal, some principal's expected gain from the talks "
+            "plus the blame it would bear did not cover its audience cost ("
+            f"{', '.join(away)} stayed away; {met} sessions leaving a principal out; "
+            "expected gains in round 1 "
+            + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ").")
 
 
 def _convened(h, col, formats, principals, text, scenario) -> dict[str, Any]:
