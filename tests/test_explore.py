@@ -553,3 +553,32 @@ def test_levers_have_short_labels(session):
     assert labels["durability.breach_cost.russia"] == "Russia cost of breaking"
     assert all(len(v) <= 45 for v in labels.values()), labels
     assert all(len(session.lever(p).label) >= len(v) for p, v in labels.items())
+
+
+def test_the_explorer_speaks_the_scenarios_words():
+    """A river treaty's explorer names its outcomes, meetings and no-deal state as its file
+    does (``words:``): no 'war' or 'summit' in the shares, meetings, lever labels, story or
+    CSV (whose rows keep the outcomes' codes, as summary.json does); the Russia-Ukraine
+    baseline keeps the default words."""
+    import re
+
+    from negotiation_sim.config.levers import group_title
+    from negotiation_sim.explore.session import short_label
+
+    forbidden = re.compile(r"\bwar\b|summit", re.IGNORECASE)
+    river = Session.open(ROOT / "docs" / "tutorial" / "river.yaml", runs=400, seed=1, world=0)
+    shown = river.run()
+    words = river.base.words
+    assert [w for _, w, *_ in shown.shares()] == [words.outcome(o) for o in
+                                                  ("agreement", "ceasefire", "breakdown",
+                                                   "no_summit")]
+    assert [w for _, w, *_ in shown.shares()][0] != "Agreement"
+    text = "\n".join([*(w for _, w, *_ in shown.shares()), *(w for _, w, *_ in shown.meetings()),
+                      *(short_label(river.base, lv) for lv in river.levers),
+                      *(lv.label for lv in river.levers),
+                      *(group_title(river.base, g) for g, _ in river.groups()),
+                      *shown.story_lines(), shown.csv().replace("no_summit,", "")])
+    assert not forbidden.search(text), forbidden.findall(text)
+    baseline = Session.open(BASE, runs=200, seed=1, world=0).run()
+    assert [w for _, w, *_ in baseline.shares()] == ["Agreement", "Ceasefire", "Breakdown",
+                                                    "No summit"]

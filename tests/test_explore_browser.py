@@ -561,3 +561,31 @@ def test_timings_of_three_quick_presses(explorer, browser):
           f"(4000 worlds): median {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, "
           f"max {latencies[-1]:.2f} s")
     assert len(latencies) == 10
+
+
+def test_a_river_treatys_page_speaks_its_own_words(tmp_path, browser):
+    """The river treaty's file names its outcomes, meetings and no-deal state (``words:``):
+    the page's shares, meetings, formats, lever labels and story say neither 'war' nor
+    'summit', and name its outcomes as the file does."""
+    import re
+
+    import yaml
+
+    scenario = tmp_path / "river.yaml"
+    shutil.copy(ROOT / "docs" / "tutorial" / "river.yaml", scenario)
+    named = yaml.safe_load(scenario.read_text())["words"]["outcomes"]
+    server = Explorer(scenario)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 3000})
+        page.goto(server.url)
+        page.wait_for_selector("table.negsim-shares", timeout=60_000)
+        page.get_by_text("The scenario in its own words").click()
+        page.wait_for_selector(".negsim-words", timeout=10_000)
+        page.wait_for_timeout(500)
+        text = page.evaluate("document.body.innerText")
+    finally:
+        server.stop()
+    assert not re.search(r"\bwar\b|summit", text, re.IGNORECASE), \
+        re.findall(r".{0,40}(?:\bwar\b|summit).{0,40}", text, re.IGNORECASE)
+    for word in named.values():
+        assert word in text, word

@@ -47,6 +47,12 @@ GROUPS = ("Mediator pressure", "Guarantor offers", "Audience costs", "Red lines"
           "Values of war", "Protocol", "After the signing")
 
 
+def group_title(sc: Scenario, group: str) -> str:
+    """A group's title as shown, in the scenario's words (``Values of war`` names the
+    scenario's no-deal state: ``Values of dispute``)."""
+    return f"Values of {sc.words.no_deal}" if group == GROUPS[4] else group
+
+
 @dataclass(frozen=True)
 class Lever:
     """One setting of a scenario a control can move.
@@ -203,13 +209,14 @@ def levers(sc: Scenario) -> list[Lever]:
     for aid, actor in sc.actors.items():
         if isinstance(actor, Principal):
             out.append(_number(f"actors.{aid}.reservation", GROUPS[4],
-                               f"{_name(sc, aid)}'s value of war per round (mean; 1 = its "
+                               f"{_name(sc, aid)}'s value of {sc.words.no_deal} per round (mean; 1 = its "
                                "ideal text)", actor.reservation, 0.0, 1.0, 0.005))
     p = sc.protocol
     out.append(Lever("protocol.rounds", GROUPS[5], f"horizon (rounds of {p.round_days:g} days)",
                      "int", p.rounds, 1, max(40, 2 * p.rounds) if p.rounds < MAX_ROUNDS // 2
                      else MAX_ROUNDS, 1))
-    out.append(Lever("protocol.information", GROUPS[5], "information about values of war",
+    out.append(Lever("protocol.information", GROUPS[5],
+                     f"information about values of {sc.words.no_deal}",
                      "choice", p.information,
                      choices=get_args(ProtocolOptions.model_fields["information"].annotation)))
     out.append(Lever("protocol.kind", GROUPS[5], "bargaining protocol", "choice", p.kind,

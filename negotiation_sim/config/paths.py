@@ -254,7 +254,8 @@ def _param_words(path: str, scenario: Scenario | None) -> str:
         elif fld == "salience" and rest:
             text = f"{who} salience of {rest[0]}"
         elif fld == "audience_cost" and rest:
-            text = f"{who} audience cost of a {rest[0]} summit (utility)"
+            meeting = scenario.words.meeting if scenario is not None else "summit"
+            text = f"{who} audience cost of a {rest[0]} {meeting} (utility)"
         elif fld == "red_lines":
             text = f"{who} red line"
         elif fld in _FIELD_WORDS:

@@ -36,6 +36,7 @@ import matplotlib.pyplot  # noqa: E402
 import reacton.ipyvuetify as rv  # noqa: E402
 import solara  # noqa: E402
 
+from negotiation_sim.config.levers import group_title  # noqa: E402
 from negotiation_sim.config.names import path_component, printable  # noqa: E402
 from negotiation_sim.config.yamlio import InputError  # noqa: E402
 from negotiation_sim.explore.session import (  # noqa: E402
@@ -270,7 +271,8 @@ def Levers(reruns: Reruns):
             solara.Checkbox(label="rerun as levers move", value=live.value, on_value=set_live)
             solara.Button("Reset", on_click=reset, text=True)
         for group, items in SESSION.groups():
-            with solara.Details(summary=group, expand=group != "Audience costs"):
+            with solara.Details(summary=group_title(SESSION.base, group),
+                                expand=group != "Audience costs"):
                 for lever in items:
                     LeverControl(lever, reruns)
         solara.InputInt("world whose story is told", value=world.value, on_value=trace)
@@ -419,7 +421,7 @@ def FormatsTable(result: Explored, state: str):
                   Html("td", f"{lo:.1%} – {hi:.1%}", style=cell), data_format=f,
                   data_share=repr(v))
              for f, v, lo, hi in result.formats_with_intervals()]
-    Html("p", Html("b", "Summit formats held"), " (share of worlds)")
+    Html("p", Html("b", f"{result.scenario.words.Meeting} formats held"), " (share of worlds)")
     Html("table", *rows, classes="negsim-formats",
          style=None if state == "current" else "opacity: 0.45")
 

@@ -142,20 +142,22 @@ class Explored:
         return buf.getvalue()
 
     def shares(self) -> list[tuple[str, str, float, float, float]]:
-        """(outcome, words, share, lower, upper) for every outcome, in the summary's order."""
-        from negotiation_sim.plots.style import OUTCOME_LABELS
+        """(outcome, words, share, lower, upper) for every outcome, in the summary's order; the
+        words are the scenario's (``words:``, else the defaults)."""
+        from negotiation_sim.config.words import words_of
 
-        return [(o, OUTCOME_LABELS[o], v["share"], v["ci95"][0], v["ci95"][1])
+        w = words_of(self.scenario)
+        return [(o, w.outcome(o), v["share"], v["ci95"][0], v["ci95"][1])
                 for o, v in self.summary["outcomes"].items()]
 
     def meetings(self) -> list[tuple[str, str, float, float, float, str]]:
         """(meeting, words, share, lower, upper, when half of those worlds had met) for talks,
         a leaders' meeting and a settlement (``summary["meetings"]``), in that order."""
-        from negotiation_sim.plots.style import MEETING_LABELS, half_met
+        from negotiation_sim.plots.style import half_met, meeting_labels
 
         m = self.summary["meetings"]
         return [(k, words, m[k]["share"], m[k]["ci95"][0], m[k]["ci95"][1], half_met(m[k]))
-                for k, words in MEETING_LABELS.items()]
+                for k, words in meeting_labels(self.scenario).items()]
 
     def sessions(self) -> float:
         """Mean sessions per world."""
@@ -477,7 +479,7 @@ def short_label(sc: Scenario, lever: Lever) -> str:
             "audience_cost": lambda: f"{who} audience cost: {rest[0]}",
             "red_lines": lambda: f"{who} red line on "
                                  + sc.actors[parts[1]].red_lines[int(rest[0])].issue,
-            "reservation": lambda: f"{who} value of war",
+            "reservation": lambda: f"{who} value of {sc.words.no_deal}",
         }
     elif parts[0] == "durability":
         words = {
@@ -707,7 +709,7 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
             lines.append(f"Format {t['format']}: " + ("all attend" if not declined else
                                                      "declined by " + ", ".join(declined)))
         if form["held"] is None:
-            lines.append("No summit.")
+            lines.append(f"No {sc.words.meeting}.")
     events = {}
     for e in story.get("events", []):
         events.setdefault(e["round"], []).append(e["event"])
@@ -724,7 +726,7 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     o = story["outcome"]
     if "talks_round" in o:
         lines.append(meetings_line(o))
-    lines.append(f"Outcome: {o['outcome'].replace('_', ' ')} in round {o['round']} "
+    lines.append(f"Outcome: {sc.words.in_sentence(o['outcome'])} in round {o['round']} "
                  f"(day {o['days']:g})" + (f", format {o['format']}" if o["format"] else "")
                  + (f", walk-out by {o['walked_out_by']}" if o.get("walked_out_by") else ""))
     if o["terms"]:
