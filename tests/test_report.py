@@ -9,7 +9,7 @@ from pathlib import Path
 
 import matplotlib
 
-from negotiation_sim.results.reader import RunResults
+from negotiation_sim.results.reader import RunResults, ScenarioMissingWarning
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -84,7 +84,8 @@ def test_report_without_the_scenario_file_says_so(run_dir, tmp_path):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["scenario_file"] = str(tmp_path / "gone.yaml")
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    text = report.build_report(copy)
+    with pytest.warns(ScenarioMissingWarning, match="--scenario FILE"):
+        text = report.build_report(copy)
     assert "--scenario FILE" in text
     assert len(_images(text)) == len(RUN_FIGURES)  # every run figure (no durability here)
     assert "Russia (led by Putin)" in report.build_report(copy, SCENARIO)
