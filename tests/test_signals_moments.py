@@ -187,6 +187,17 @@ def test_sighup_to_run_never_exits_0(tmp_path, moment):
     assert not out.exists() and not staging("dir")
 
 
+# The end of both scripts: go on for a second (the signal arrives in there), say so, and leave
+# with the interrupt's exit code.
+GO_ON = """        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            pass
+        print("went on")
+except Interrupted as err:
+    print("interrupted", err.signum)
+    sys.exit(err.exit_code)
+"""
+
 FINALISER = """
 import os, signal, sys, time
 from negotiation_sim.run.signals import Interrupted, interruptible
@@ -201,14 +212,7 @@ class Dropper:
 try:
     with interruptible():
         Dropper()
-        deadline = time.monotonic() + 1
-        while time.monotonic() < deadline:
-            pass
-        print("went on")
-except Interrupted as err:
-    print("interrupted", err.signum)
-    sys.exit(err.exit_code)
-"""
+""" + GO_ON
 
 
 def test_an_interrupt_in_a_finaliser_is_not_printed_and_still_ends_the_block():
@@ -241,14 +245,7 @@ try:
         else:
             weakref.finalize(held, cleanup)
         del held
-        deadline = time.monotonic() + 1
-        while time.monotonic() < deadline:
-            pass
-        print("went on")
-except Interrupted as err:
-    print("interrupted", err.signum)
-    sys.exit(err.exit_code)
-"""
+""" + GO_ON
 
 
 @pytest.mark.parametrize("kind", ["multiprocessing", "weakref"])

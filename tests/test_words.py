@@ -120,21 +120,28 @@ def test_the_river_trace_story_speaks_its_words():
     assert any("the interim arrangement package was refused" in w for w in whys)
 
 
+def _drawn_text(makers) -> dict[str, str]:
+    """Each figure of ``makers`` drawn, as its text; none says 'war' or 'summit'."""
+    from negotiation_sim import plots
+
+    out = {}
+    for kind, make in makers.items():
+        fig = make()
+        try:
+            out[kind] = _figure_text(fig)
+        finally:
+            plots.close(fig)
+        assert not _forbidden(out[kind]), (kind, _forbidden(out[kind]))
+    return out
+
+
 def test_the_river_figures_speak_its_words(river_run):
     from negotiation_sim import plots
     from negotiation_sim.results.reader import load_results
 
     makers = plots.run_figures(load_results(river_run))
     assert {"outcomes", "terms", "utilities", "formats", "meetings", "durability"} <= set(makers)
-    shown = ""
-    for kind, make in makers.items():
-        fig = make()
-        try:
-            text = _figure_text(fig)
-        finally:
-            plots.close(fig)
-        assert not _forbidden(text), (kind, _forbidden(text))
-        shown += text
+    shown = "".join(_drawn_text(makers).values())
     for word in (*RIVER_WORDS, "Talks outcomes", "Talks format held", "no talks",
                  "Value of dispute at the end", "Interim arrangement package",
                  "Settlement or interim arrangement took effect"):
@@ -200,13 +207,7 @@ def test_a_river_sweep_and_comparison_speak_its_words(tmp_path):
     assert res.exit_code == 0, res.output
     assert not _forbidden(res.output) and "Talks failed" in res.output
     sweep = load_results(tmp_path / "sweep")
-    for kind, make in plots.sweep_figures(sweep).items():
-        fig = make()
-        try:
-            text = _figure_text(fig)
-        finally:
-            plots.close(fig)
-        assert not _forbidden(text), (kind, _forbidden(text))
+    for text in _drawn_text(plots.sweep_figures(sweep)).values():
         assert "Treaty" in text or "Talks failed" in text
     res = runner.invoke(app, ["report", str(tmp_path / "sweep")])
     assert res.exit_code == 0, res.output
