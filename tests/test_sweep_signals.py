@@ -260,3 +260,84 @@ def test_a_signal_dropped_in_a_finaliser_stops_long_work_at_its_next_step():
     assert caught.value.exit_code == 128 + _signal.SIGTERM
     with signals.interruptible():
         signals.stop_if_dropped()  # cleared on entry
+
+
+# -- interrupts that left the process pool's manager thread waiting for ever ------------------
+# Python joins that thread at exit, so the command printed its one line and then hung. Each
+# script stops a pool the way a sweep does (an interrupt in the main thread's wait, then
+# ``abort``) at the moment that hung, and must exit.
+
+TASKS = '''
+import gc, os, struct, time
+from multiprocessing.queues import SimpleQueue
+
+def wait(i):
+    time.sleep(0.05)
+    return i
+
+def half_written(i):
+    """Write the start of a result and never the rest, as a worker killed mid-write does."""
+    results = next(o for o in gc.get_objects() if isinstance(o, SimpleQueue))
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"partial")
+    open(f"written-{i}", "w").close()
+    time.sleep(600)
+'''
+
+STOP_A_POOL = '''
+import os, signal, sys, threading, time
+import concurrent.futures._base as base
+import tasks
+from negotiation_sim.run.executors.base import imap_unordered
+from negotiation_sim.run.executors.processes import ProcessExecutor
+from negotiation_sim.run.signals import Interrupted, interruptible
+
+if sys.argv[1] == "in_the_wait":  # a signal after cf.wait took the first future's lock
+    real, calls = base._AcquireFutures.__enter__, []
+
+    def enter(self):
+        calls.append(1)
+        if len(calls) != 20:
+            return real(self)
+        first, *others = sorted(self.futures, key=id)
+        first._condition.acquire()
+        os.kill(os.getpid(), signal.SIGINT)
+        for f in others:
+            f._condition.acquire()
+
+    base._AcquireFutures.__enter__ = enter
+    task, items = tasks.wait, range(10**6)
+else:  # both workers have written part of their results when the signal comes
+    def signal_once_written():
+        while not all(os.path.exists(f"written-{i}") for i in range(2)):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=signal_once_written, daemon=True).start()
+    task, items = tasks.half_written, range(2)
+ex = ProcessExecutor(2)
+try:
+    with interruptible():
+        try:
+            for _, future in imap_unordered(ex, task, items, lambda i: (i,)):
+                future.result()
+        except BaseException:
+            ex.abort()
+            raise
+except Interrupted:
+    print("interrupted", flush=True)
+'''
+
+
+@pytest.mark.parametrize("moment", ["in_the_wait", "mid_result"])
+def test_an_interrupt_stops_a_process_pool_and_the_process_exits(tmp_path, moment):
+    (tmp_path / "tasks.py").write_text(TASKS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    try:
+        proc = subprocess.run([sys.executable, "-c", STOP_A_POOL, moment], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=90)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the process hung after it was interrupted: {err.stdout!r}")
+    assert proc.stdout == "interrupted\n", proc
+    assert proc.returncode == 0, proc
+    assert "leaked" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

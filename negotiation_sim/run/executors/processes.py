@@ -26,9 +26,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from negotiation_sim.run.executors.base import Closing
+from negotiation_sim.run.signals import deferred
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG checks for its parent
+WAIT_SECONDS = 0.2  # the longest a signal waits for the pool's wait to return
 
 
 def die_with_parent(parent: int) -> None:
@@ -191,8 +193,21 @@ class ProcessExecutor(Closing):
         return self._pool.submit(fn, *args)
 
     def wait_first(self, futures: set) -> set:
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-        return done
+        """The futures of ``futures`` that have finished, once one has.
+
+        ``cf.wait`` takes each future's lock in turn before it waits; an interrupt raised
+        between two of them left the first held, and the pool's manager thread, which takes
+        that lock to settle the future, waited for it for ever: the command printed its one
+        line and then hung at exit, where Python joins that thread. A signal is therefore held
+        while ``cf.wait`` runs (``run.signals.deferred``) and raised as it returns, which it
+        does at least every ``WAIT_SECONDS``.
+        """
+        while True:
+            with deferred():
+                done, _ = cf.wait(futures, timeout=WAIT_SECONDS,
+                                  return_when=cf.FIRST_COMPLETED)
+            if done:
+                return done
 
     def describe(self) -> dict[str, Any]:
         return {"executor": self.kind, "workers": self.workers,
@@ -211,6 +226,7 @@ class ProcessExecutor(Closing):
         sweep)."""
         terminate = getattr(self._pool, "terminate_workers", None)  # Python 3.14
         processes = list(getattr(self._pool, "_processes", {}).values())
+        results = getattr(self._pool, "_result_queue", None)  # shutdown() drops it
         self._pool.shutdown(wait=False, cancel_futures=True)
         if terminate is not None:
             try:
@@ -226,3 +242,17 @@ class ProcessExecutor(Closing):
             if p.is_alive():
                 p.kill()
                 p.join(1)
+        _close_writer(results)
+
+
+def _close_writer(results: Any) -> None:
+    """Close this process's end for writing of the pool's result pipe, once its workers are
+    gone. A worker killed while it wrote a result leaves part of a message in the pipe, and the
+    pool's manager thread waits in ``recv`` for the rest, for ever: this process holds a writing
+    end too, so the read never meets the end of the pipe. The interpreter joins that thread at
+    exit, so the command printed its one line and then hung. With no writer left the read ends
+    (an error the thread takes for a broken pool), and the thread exits."""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
