@@ -223,6 +223,44 @@ def test_an_interrupt_in_a_finaliser_is_not_printed_and_still_ends_the_block():
     assert proc.stderr == "", proc.stderr
 
 
+NESTED = """
+import os, signal, sys, time
+from negotiation_sim.run.signals import Interrupted, interruptible, stop_if_dropped
+
+class Dropper:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGHUP)
+        total = 0
+        for i in range(100_000):  # the handler runs in here, where Python drops exceptions
+            total += i
+
+try:
+    with interruptible():  # the command line's block
+        Dropper()  # a finaliser while the command starts up takes the signal
+        print("started")
+        with interruptible():  # the command's own block, inside it
+            for step in range(50):
+                stop_if_dropped()  # long work polls between its steps
+                time.sleep(0.02)
+            print("ran to the end")
+except Interrupted as err:
+    print("interrupted", err.signum)
+    sys.exit(err.exit_code)
+"""
+
+
+def test_a_signal_a_finaliser_dropped_stops_the_command_that_starts_after_it():
+    """A signal dropped by a finaliser before a command's own ``interruptible()`` block (while
+    the command line started up) stops that block at once: the block used to forget it, the
+    work ran to the end, and only the exit code said it had been interrupted (a dask sweep
+    signalled as it took its lock finished every task and wrote 'complete')."""
+    proc = subprocess.run([sys.executable, "-c", NESTED], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.stdout.split() == ["started", "interrupted", str(int(signal.SIGHUP))], proc
+    assert proc.returncode == 128 + signal.SIGHUP
+    assert proc.stderr == "", proc.stderr
+
+
 CALLBACK = """
 import multiprocessing.util, os, signal, sys, time, weakref
 from negotiation_sim.run.signals import Interrupted, interruptible

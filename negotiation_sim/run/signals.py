@@ -23,7 +23,9 @@ Two moments need more than raising at once:
   collector): there the exception is
   printed as "Exception ignored" and dropped, and the command would go on and exit 0. Inside
   ``interruptible()`` such an interrupt is never printed; it is raised when the block ends
-  (the command line then exits with the signal's code and one line).
+  (the command line then exits with the signal's code and one line), and long work polls for
+  it between its steps (``stop_if_dropped``). A block opened inside it (a command's own, inside
+  the command line's) raises it as it opens instead of forgetting it.
 """
 
 from __future__ import annotations
@@ -93,7 +95,10 @@ def interruptible() -> Iterator[list[int]]:
             return
         hook(info)
 
-    _DROPPED.clear()
+    if any(signal.getsignal(sig) in defaults for sig in SIGNALS):
+        _DROPPED.clear()  # an outermost block starts afresh
+    elif _DROPPED:  # a block inside one whose finaliser dropped a signal: stop here
+        raise Interrupted(_DROPPED[0])
     for sig in SIGNALS:
         current = signal.getsignal(sig)
         if current in defaults:
