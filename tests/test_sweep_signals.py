@@ -262,10 +262,11 @@ def test_a_signal_dropped_in_a_finaliser_stops_long_work_at_its_next_step():
         signals.stop_if_dropped()  # cleared on entry
 
 
-# -- interrupts that left the process pool's manager thread waiting for ever ------------------
-# Python joins that thread at exit, so the command printed its one line and then hung. Each
-# script stops a pool the way a sweep does (an interrupt in the main thread's wait, then
-# ``abort``) at the moment that hung, and must exit.
+# -- interrupts at the moments that went wrong -----------------------------------------------
+# Each script stops a pool the way a sweep does (an interrupt in the main thread, then
+# ``abort``) at one moment, and must exit with nothing on stderr. In the wait and mid-result
+# the pool's manager thread waited for ever and Python, which joins it at exit, hung after the
+# command's one line; while a worker started, the pool lost it and it printed a traceback.
 
 TASKS = '''
 import gc, os, struct, time
@@ -306,6 +307,9 @@ if sys.argv[1] == "in_the_wait":  # a signal after cf.wait took the first future
 
     base._AcquireFutures.__enter__ = enter
     task, items = tasks.wait, range(10**6)
+elif sys.argv[1] == "starting_a_worker":  # the first submit waits for the forkserver
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # so: a forkserver
+    task, items = tasks.wait, range(10**6)
 else:  # both workers have written part of their results when the signal comes
     def signal_once_written():
         while not all(os.path.exists(f"written-{i}") for i in range(2)):
@@ -315,6 +319,8 @@ else:  # both workers have written part of their results when the signal comes
     threading.Thread(target=signal_once_written, daemon=True).start()
     task, items = tasks.half_written, range(2)
 ex = ProcessExecutor(2)
+if sys.argv[1] == "starting_a_worker":  # it still imports the preloaded modules
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
     with interruptible():
         try:
@@ -328,7 +334,7 @@ except Interrupted:
 '''
 
 
-@pytest.mark.parametrize("moment", ["in_the_wait", "mid_result"])
+@pytest.mark.parametrize("moment", ["in_the_wait", "mid_result", "starting_a_worker"])
 def test_an_interrupt_stops_a_process_pool_and_the_process_exits(tmp_path, moment):
     (tmp_path / "tasks.py").write_text(TASKS)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path),

@@ -190,7 +190,14 @@ class ProcessExecutor(Closing):
             self._pool.submit(int).result()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
-        return self._pool.submit(fn, *args)
+        """Submit a task. The pool may start a worker here, which waits for the forkserver
+        (a second or more while it imports the preloaded modules): a signal in that wait is
+        held until the worker is started and recorded (``run.signals.deferred``). Raised
+        there, it left a worker the pool never recorded, which ``abort`` could not stop, and
+        which printed a traceback once this process had exited and unlinked the pool's
+        semaphores."""
+        with deferred():
+            return self._pool.submit(fn, *args)
 
     def wait_first(self, futures: set) -> set:
         """The futures of ``futures`` that have finished, once one has.
