@@ -198,9 +198,10 @@ except Interrupted as err:
     sys.exit(err.exit_code)
 """
 
-FINALISER = """
+# Both finaliser scripts: an object whose __del__ sends SIGHUP and goes on while it arrives.
+DROPPER = """
 import os, signal, sys, time
-from negotiation_sim.run.signals import Interrupted, interruptible
+from negotiation_sim.run.signals import Interrupted, interruptible, stop_if_dropped
 
 class Dropper:
     def __del__(self):
@@ -208,7 +209,9 @@ class Dropper:
         total = 0
         for i in range(100_000):  # the handler runs in here, where Python drops exceptions
             total += i
+"""
 
+FINALISER = DROPPER + """
 try:
     with interruptible():
         Dropper()
@@ -223,17 +226,7 @@ def test_an_interrupt_in_a_finaliser_is_not_printed_and_still_ends_the_block():
     assert proc.stderr == "", proc.stderr
 
 
-NESTED = """
-import os, signal, sys, time
-from negotiation_sim.run.signals import Interrupted, interruptible, stop_if_dropped
-
-class Dropper:
-    def __del__(self):
-        os.kill(os.getpid(), signal.SIGHUP)
-        total = 0
-        for i in range(100_000):  # the handler runs in here, where Python drops exceptions
-            total += i
-
+NESTED = DROPPER + """
 try:
     with interruptible():  # the command line's block
         Dropper()  # a finaliser while the command starts up takes the signal
