@@ -91,7 +91,10 @@ def interruptible() -> Iterator[list[int]]:
 
     def unraisable(info) -> None:
         if isinstance(info.exc_value, Interrupted) and received:
-            dropped.append(received[0])  # dropped by a finaliser all the same: not printed
+            # dropped by a callback Python cannot raise from (a weakref's, a WeakValueDictionary
+            # clean-up) all the same: not printed, and polled as a finaliser's is
+            dropped.append(received[0])
+            _DROPPED.append(received[0])
             return
         hook(info)
 
