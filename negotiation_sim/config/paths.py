@@ -26,6 +26,7 @@ from negotiation_sim.config.distributions import _Dist
 from negotiation_sim.config.events import Shock
 from negotiation_sim.config.protocols import PROTOCOL_KINDS, ProtocolOptions, options_of
 from negotiation_sim.config.scenario import Principal, Scenario
+from negotiation_sim.config.words import words_of
 
 # Sections whose fields depend on a tag: where, the tag's field, the tag's values.
 _TAGGED = {("protocol",): ("kind", PROTOCOL_KINDS)}
@@ -254,8 +255,7 @@ def _param_words(path: str, scenario: Scenario | None) -> str:
         elif fld == "salience" and rest:
             text = f"{who} salience of {rest[0]}"
         elif fld == "audience_cost" and rest:
-            meeting = scenario.words.meeting if scenario is not None else "summit"
-            text = f"{who} audience cost of a {rest[0]} {meeting} (utility)"
+            text = f"{who} audience cost of a {rest[0]} {words_of(scenario).meeting} (utility)"
         elif fld == "red_lines":
             text = f"{who} red line"
         elif fld in _FIELD_WORDS:

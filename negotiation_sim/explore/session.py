@@ -144,10 +144,10 @@ class Explored:
     def shares(self) -> list[tuple[str, str, float, float, float]]:
         """(outcome, words, share, lower, upper) for every outcome, in the summary's order; the
         words are the scenario's (``words:``, else the defaults)."""
-        from negotiation_sim.config.words import words_of
+        from negotiation_sim.plots.style import outcome_labels
 
-        w = words_of(self.scenario)
-        return [(o, w.outcome(o), v["share"], v["ci95"][0], v["ci95"][1])
+        labels = outcome_labels(self.scenario)
+        return [(o, labels[o], v["share"], v["ci95"][0], v["ci95"][1])
                 for o, v in self.summary["outcomes"].items()]
 
     def meetings(self) -> list[tuple[str, str, float, float, float, str]]:
