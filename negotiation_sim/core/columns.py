@@ -52,10 +52,33 @@ def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a`` and ``b`` joined on the worlds axis; two equal constants stay a constant."""
-    if (is_constant(a) and is_constant(b) and np.array_equal(a[..., :1], b[..., :1])):
+    """``a`` and ``b`` joined on the worlds axis. A constant joined to worlds whose every
+    column has its bits (another constant, or a few worlds taken out of one: one world is an
+    ordinary array) stays a constant, so that one world rejoining the talks does not turn
+    every constant of the ensemble into a copy for the rest of the run."""
+    if is_constant(a) and _same_column(b, a):
         return np.broadcast_to(a[..., :1], a.shape[:-1] + (a.shape[-1] + b.shape[-1],))
+    if is_constant(b) and _same_column(a, b):
+        return np.broadcast_to(b[..., :1], b.shape[:-1] + (a.shape[-1] + b.shape[-1],))
     return np.concatenate([a, b], axis=-1)
+
+
+_FEW = 64  # worlds an ordinary array may have for ``concat`` to compare it with a constant
+
+
+def _same_column(a: np.ndarray, const: np.ndarray) -> bool:
+    """Whether every column of ``a`` has the bits of the constant's column (a constant: its
+    one column; an ordinary array: only when it has few worlds, where comparing is cheap)."""
+    if a.shape[:-1] != const.shape[:-1] or a.dtype != const.dtype:
+        return False
+    one = np.ascontiguousarray(const[..., :1])
+    if is_constant(a):
+        return np.ascontiguousarray(a[..., :1]).tobytes() == one.tobytes()
+    if a.shape[-1] == 0 or a.shape[-1] > _FEW:
+        return a.shape[-1] == 0
+    # bitwise: -0.0 is not 0.0 and NaN is itself, so the constant holds exactly these numbers
+    bits = np.ascontiguousarray(a).view(np.uint8).reshape(a.shape[:-1] + (a.shape[-1], -1))
+    return bool((bits == one.view(np.uint8).reshape(one.shape[:-1] + (1, -1))).all())
 
 
 def writable(a: np.ndarray) -> np.ndarray:
