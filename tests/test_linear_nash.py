@@ -190,3 +190,62 @@ def test_a_solver_extended_by_rejoining_worlds_is_the_one_built_whole(seed, P, K
     np.testing.assert_array_equal(joined.fallback(), whole.fallback())
     for a, b in zip(joined.solve(d), whole.solve(d)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_a_solver_held_once_extended_by_worlds_with_its_numbers_stays_held_once(same):
+    """Where the preferences, clouts and box are the same in every world (constants,
+    ``core.columns``), worlds that rejoin with those numbers take the solver's own pieces
+    (``NashSolver.extended``): no piece is built again or copied, and every piece and text is
+    the bits of a solver built for all of them at once. Rejoining worlds with numbers of their
+    own are built and joined as before."""
+    from negotiation_sim.core import columns
+    from negotiation_sim.core.solvers.drafting import _proposer_plan
+    from negotiation_sim.core.solvers.nash import NashSolver
+
+    prefs, d, c, lo, hi = random_case(np.random.default_rng(3), 2, 4, 2)
+    m, n = 40, 45
+
+    def held(a, k, col=0):
+        return columns.constant(np.ascontiguousarray(a[..., col:col + 1]), k)
+
+    def inputs(k, col=0):
+        return (Preferences(held(prefs.position, k, col), held(prefs.salience, k, col),
+                            held(prefs.power, k, col), prefs.quadratic),
+                held(c, k, col), held(lo, k, col), held(hi, k, col))
+
+    old = NashSolver(*inputs(m))
+    old.fallback()
+    _proposer_plan(old, 0), _proposer_plan(old, 1)
+    assert old.constant
+    built = []
+    for key, build in list(old._builders.items()):
+        old._builders[key] = lambda *a, _b=build, _k=key: built.append(_k) or _b(*a)
+    new = inputs(n) if same else tuple(
+        _joined_with(a, b) for a, b in zip(inputs(m), inputs(n - m, col=1)))
+    joined = old.extended(*new)
+    assert (built == []) == same  # a plan built again only for worlds of other numbers
+    whole = NashSolver(*new)
+    whole.fallback()
+    _proposer_plan(whole, 0), _proposer_plan(whole, 1)
+    assert joined.constant == same
+    for f in whole.frontier.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(joined.frontier, f), getattr(whole.frontier, f))
+    for key, plan in whole._plans.items():
+        for f in plan.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(joined._plans[key], f), getattr(plan, f))
+    np.testing.assert_array_equal(joined.fallback(), whole.fallback())
+    dn = np.repeat(d[:, :1], n, axis=1)
+    for a, b in zip(joined.solve(dn), whole.solve(dn)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _joined_with(a, b):
+    """Two inputs of a solver (arrays or preferences over worlds) side by side."""
+    from negotiation_sim.core import columns
+
+    if isinstance(a, Preferences):
+        return Preferences(columns.concat(a.position, b.position),
+                           columns.concat(a.salience, b.salience),
+                           columns.concat(a.power, b.power), a.quadratic)
+    return columns.concat(a, b)

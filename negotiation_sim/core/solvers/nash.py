@@ -344,6 +344,9 @@ class NashSolver:
         whole (its reductions over issues would run in another order on one column).
         """
         m, n = self.lo.shape[-1], lo.shape[-1]
+        if m > 2 and self._held_once(prefs, clout, lo, hi):
+            # the same in every world, the appended ones included: their pieces are these
+            return self._widened(n)
         if n - m < 2:
             whole = NashSolver(prefs, clout, lo, hi)
             for key, build in self._builders.items():
@@ -360,6 +363,40 @@ class NashSolver:
                           _frontier=None if self.frontier is None
                           else _joined(self.frontier, tail.frontier),
                           _fallback=fallback, _plans=plans, _builders=dict(self._builders))
+
+    def _held_once(self, prefs: Preferences, clout: np.ndarray, lo: np.ndarray,
+                   hi: np.ndarray) -> bool:
+        """Whether this solver and every piece it keeps are constants (``core.columns``) and
+        the given preferences, clouts and box are constants of the same numbers: then a solver
+        of any number of worlds built from those inputs has these pieces' numbers."""
+        mine = self.prefs
+        pairs = ((prefs.position, mine.position), (prefs.salience, mine.salience),
+                 (prefs.power, mine.power), (clout, self.clout), (lo, self.lo), (hi, self.hi))
+        return (np.array_equal(prefs.quadratic, mine.quadratic) and self.constant
+                and all(columns.is_constant(new) and columns.is_constant(old)
+                        and new.shape[:-1] == old.shape[:-1]
+                        and np.ascontiguousarray(new[..., :1]).tobytes()
+                        == np.ascontiguousarray(old[..., :1]).tobytes()
+                        for new, old in pairs)
+                and all(columns.all_constant(*_arrays(plan)) for plan in self._plans.values()))
+
+    def _widened(self, n: int) -> NashSolver:
+        """This solver (every piece a constant) over ``n`` worlds."""
+        def wide(a):
+            return None if a is None else columns.constant(a[..., :1], n)
+        p, fr = self.prefs, self.frontier
+        return NashSolver(
+            Preferences(wide(p.position), wide(p.salience), wide(p.power), p.quadratic),
+            wide(self.clout), wide(self.lo), wide(self.hi),
+            _frontier=None if fr is None else type(fr)(*(wide(a) for a in _arrays(fr))),
+            _fallback=wide(self._fallback),
+            _plans={k: type(v)(*(wide(a) for a in _arrays(v))) for k, v in self._plans.items()},
+            _builders=dict(self._builders))
+
+
+def _arrays(piece) -> list[np.ndarray]:
+    """The fields of a solver's piece (a dataclass of arrays over worlds), in order."""
+    return [getattr(piece, f) for f in piece.__dataclass_fields__]
 
 
 def _joined(a, b):
