@@ -266,23 +266,29 @@ class PrincipalAgent(StateAgent):
         if getattr(self, "_terms", None) is None:
             return  # the protocol's gain is not this rule's (alternating offers' plan values)
         state = m.state
+        beliefs = state.beliefs
+        learn = ~beliefs.known[i]
+        if not learn.any():
+            return  # its value of war is common knowledge in every world
         cost = m.params.audience[i]
         # Every decision bounds the value of war: the tightest bound from above (formats it
         # attended) and from below (formats it refused) say all the decisions say together.
         below = np.full(state.reservation.shape[1], np.inf)
         above = np.full(state.reservation.shape[1], -np.inf)
         for f in np.flatnonzero(m.format_full):
-            cut = self.attend_cutoff(cost[f] - threat[i])
+            need = cost[f] - threat[i]
+            if (need - FEASIBILITY_TOL <= 0).all():
+                continue  # it attends whatever its value of war (``attend_cutoff``: +inf)
+            cut = self.attend_cutoff(need)
             said = asked[f, i] & (cut >= 0.0) & (cut < 1.0)  # as ``Beliefs.update`` reads it
             below = np.where(said & attend[f, i], np.minimum(below, cut), below)
             above = np.where(said & ~attend[f, i], np.maximum(above, cut), above)
-        beliefs = state.beliefs
-        learn = ~beliefs.known[i]
+        down, up = learn & np.isfinite(below), learn & np.isfinite(above)
+        if not (down.any() or up.any()):
+            return  # no decision said anything new
         hi, lo = beliefs.hi.copy(), beliefs.lo.copy()
-        hi[i] = np.where(learn & np.isfinite(below),
-                         np.minimum(hi[i], below - state.shift[i]), hi[i])
-        lo[i] = np.where(learn & np.isfinite(above),
-                         np.maximum(lo[i], above - state.shift[i]), lo[i])
+        hi[i] = np.where(down, np.minimum(hi[i], below - state.shift[i]), hi[i])
+        lo[i] = np.where(up, np.maximum(lo[i], above - state.shift[i]), lo[i])
         beliefs.hi, beliefs.lo = hi, lo
 
     # -- stage 2 ----------------------------------------------------------------------------
