@@ -77,3 +77,9 @@ def test_the_talks_keep_their_constants_after_worlds_rejoin_them():
             assert columns.is_constant(model.params.prefs.position)
             assert model.solver.constant
     assert rejoined > 0
+
+
+def test_arrays_with_no_rows_over_the_worlds_join_as_constants():
+    const = columns.constant(np.zeros((0, 1, 1)), 4)
+    joined = columns.concat(const, np.zeros((0, 1, 1)))
+    assert joined.shape == (0, 1, 5)

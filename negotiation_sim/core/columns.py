@@ -71,11 +71,13 @@ def _same_column(a: np.ndarray, const: np.ndarray) -> bool:
     one column; an ordinary array: only when it has few worlds, where comparing is cheap)."""
     if a.shape[:-1] != const.shape[:-1] or a.dtype != const.dtype:
         return False
+    if a.size == 0 or const.size == 0:
+        return True  # no number to differ (no worlds, or no rows over them)
     one = np.ascontiguousarray(const[..., :1])
     if is_constant(a):
         return np.ascontiguousarray(a[..., :1]).tobytes() == one.tobytes()
-    if a.shape[-1] == 0 or a.shape[-1] > _FEW:
-        return a.shape[-1] == 0
+    if a.shape[-1] > _FEW:
+        return False
     # bitwise: -0.0 is not 0.0 and NaN is itself, so the constant holds exactly these numbers
     bits = np.ascontiguousarray(a).view(np.uint8).reshape(a.shape[:-1] + (a.shape[-1], -1))
     return bool((bits == one.view(np.uint8).reshape(one.shape[:-1] + (1, -1))).all())
