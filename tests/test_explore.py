@@ -132,7 +132,7 @@ def test_the_story_tells_a_calendar_round_by_round(session):
     lines = story_lines(session.base, story)
     russia = session.base.actors["russia"].display("russia")
     assert lines[1] == ("Round 1 invitations: no session; trilateral (leaders) refused by "
-                        f"{russia} (gain 0.010, blame 0.004, cost 0.050)")
+                        f"{russia} (gain 0.010 + blame 0.004 < cost 0.050)")
     assert lines[2] == "Round 2 invitations: signing, trilateral held"
     assert "Talks of every principal: round 2; leaders: round 2; settled: round 2; " \
            "1 sessions" in lines

@@ -46,47 +46,25 @@ def trace(
         print_story(sc, story)
 
 
-def _fmt(d: dict | None, digits: int = 3) -> str:
-    if not d:
-        return "–"
-    return ", ".join(f"{k} {('–' if v is None else (('yes' if v else 'no') if isinstance(v, bool) else f'{v:.{digits}f}'))}"
-                     for k, v in d.items())
-
-
-def calendar_line(sc, r: dict[str, Any]) -> str:
-    """One round's invitations in words: what was held, who refused what and why (expected
-    gain a round and blame a refusal brings, against the audience cost)."""
-    name = {a: sc.actors[a].display(a) for a in sc.actors}
-    what = "signing: " if r["signing"] else ""
-    parts = []
-    for t in r["tried"]:
-        refused = [p for p, ok in t["attend"].items() if not ok]
-        if not refused:
-            continue
-        why = ", ".join(f"{name[p]} (gain {r['gain'][p]:.3f} + blame {r['blame_threat'][p]:.3f}"
-                        f" < cost {t['cost'].get(p, 0.0):.3f})" for p in refused)
-        parts.append(f"{t['format']} ({t['level']}) refused by {why}")
-    held = (f"{r['held']} held" if r["held"] is not None else "no session")
-    return f"  round {r['round']}: {what}{held}" + ("; " + "; ".join(parts) if parts else "")
-
-
 def print_story(sc, story: dict[str, Any]) -> None:
     """The story as text and a table on stdout."""
     from rich.table import Table
+
+    from negotiation_sim.run.story import invitations_line, meetings_line, values_text
 
     war = sc.words.no_deal
     con = console()
     con.print(styled((story["scenario"], "bold"), f": world {story['world']}, seed "
                      f"{story['seed']}, protocol {story['protocol']}"))
     if story["inputs"]:
-        con.print("Drawn inputs: " + _fmt(story["inputs"]))
+        con.print("Drawn inputs: " + values_text(story["inputs"]))
     for r in story.get("calendar", []):
-        con.print(calendar_line(sc, r))
-    if story.get("calendar") and story["outcome"].get("talks_round") is None:
-        con.print("No talks of every principal.", style="bold")
+        con.print("  " + invitations_line(sc, r))
+    if "talks_round" in story["outcome"]:
+        con.print(meetings_line(story["outcome"]))
     for e in story.get("events", []):
         con.print(f"  before round {e['round']}: {e['event']} (values of {war} now "
-                  f"{_fmt(e['value_of_war'])})")
+                  f"{values_text(e['value_of_war'])})")
     if story["rounds"]:
         t = Table(title="Rounds (values per round, on the texts' utility scale)",
                   title_justify="left")
@@ -97,21 +75,21 @@ def print_story(sc, story: dict[str, Any]) -> None:
             answers = r.get("answers") or {p: ("accepts" if ok else "rejects")
                                            for p, ok in (r.get("accept") or {}).items()}
             t.add_row(str(r["round"]), r.get("proposer", "mediator" if "claim" in r else "–"),
-                      _fmt(r["text"]), _fmt(r.get("value")), _fmt(r.get("value_of_war")),
+                      values_text(r["text"]), values_text(r.get("value")), values_text(r.get("value_of_war")),
                       ", ".join(f"{p}: {a}" for p, a in answers.items()),
                       "yes" if r.get("walked_out") else "")
         con.print(t)
         last = story["rounds"][-1]
         if "positions" in last:
             con.print("Final stated positions: " + "; ".join(
-                f"{a}: {_fmt(p)}" for a, p in last["positions"].items()))
+                f"{a}: {values_text(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
     ended = sc.words.shown(o["outcome"])  # the code, or the scenario's name for it
     con.print(styled((f"Outcome: {ended}", "bold"), f" in round {o['round']} (day "
                      f"{o['days']:g})", f", format {o['format']}" if o["format"] else "",
                      f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
     if o["terms"]:
-        con.print("Terms: " + _fmt(o["terms"]))
-    con.print("Utilities: " + _fmt(o["utilities"]))
+        con.print("Terms: " + values_text(o["terms"]))
+    con.print("Utilities: " + values_text(o["utilities"]))
     if story.get("why"):
         con.print(f"Why: {story['why']}")

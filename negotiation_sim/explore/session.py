@@ -37,6 +37,7 @@ from negotiation_sim.config.levers import GROUPS, Lever, apply_levers, levers, s
 from negotiation_sim.config.names import path_component
 from negotiation_sim.config.scenario import Scenario, load_scenario
 from negotiation_sim.config.yamlio import InputError
+from negotiation_sim.run.story import invitations_line, meetings_line, values_text
 
 SCENARIO_ENV, RUNS_ENV, SEED_ENV, SAVE_DIR_ENV = (
     "NEGSIM_EXPLORE_SCENARIO", "NEGSIM_EXPLORE_RUNS", "NEGSIM_EXPLORE_SEED",
@@ -679,30 +680,14 @@ class Reruns:
                 return
 
 
-def _fmt(d: dict | None, digits: int = 3) -> str:
-    if not d:
-        return "–"
-    out = []
-    for k, v in d.items():
-        if v is None:
-            out.append(f"{k} –")
-        elif isinstance(v, bool):
-            out.append(f"{k} {'yes' if v else 'no'}")
-        elif isinstance(v, (int, float)):
-            out.append(f"{k} {v:.{digits}f}")
-        else:
-            out.append(f"{k} {v}")
-    return ", ".join(out)
-
-
 def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     """One world's story (``api.trace``) in words: formats, texts, answers, events, outcome."""
     lines = [f"World {story['world']} (seed {story['seed']}, protocol {story['protocol']})"]
     if story["inputs"]:
-        lines.append("Drew: " + _fmt(story["inputs"]))
+        lines.append("Drew: " + values_text(story["inputs"]))
     form = story["formation"]
     if story.get("calendar"):  # a calendar of sessions: each round's invitations
-        lines += [session_line(sc, r) for r in story["calendar"]]
+        lines += [invitations_line(sc, r) for r in story["calendar"]]
     elif form is not None:
         for t in form["tried"]:
             declined = [sc.actors[p].display(p) for p, ok in t["attend"].items() if not ok]
@@ -721,7 +706,7 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
         said = ", ".join(f"{sc.actors[p].display(p) if p in sc.actors else p} {a}"
                          for p, a in answers.items())
         who = r.get("proposer", "mediator")
-        lines.append(f"Round {r['round']}: {who} tables {_fmt(r['text'], 2)}; {said}"
+        lines.append(f"Round {r['round']}: {who} tables {values_text(r['text'], 2)}; {said}"
                      + (" (walk-out)" if r.get("walked_out") else ""))
     o = story["outcome"]
     if "talks_round" in o:
@@ -730,39 +715,7 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
                  f"(day {o['days']:g})" + (f", format {o['format']}" if o["format"] else "")
                  + (f", walk-out by {o['walked_out_by']}" if o.get("walked_out_by") else ""))
     if o["terms"]:
-        lines.append("Terms: " + _fmt(o["terms"], 2))
+        lines.append("Terms: " + values_text(o["terms"], 2))
     if story.get("why"):
         lines.append(f"Why: {story['why']}")
     return lines
-
-
-def session_line(sc: Scenario, r: dict[str, Any]) -> str:
-    """One round of a traced calendar in words: the session held (or none; ``signing``: an
-    agreed text waits for the leaders), and each format refused before it, by whom, with what
-    each refusing side weighed (its expected gain a round, the blame a refusal brings, its
-    audience cost for the format)."""
-    def name(p: str) -> str:
-        return sc.actors[p].display(p) if p in sc.actors else p
-
-    refused = []
-    for t in r["tried"]:
-        away = [p for p, ok in t["attend"].items() if not ok]
-        if away:
-            why = ", ".join(f"{name(p)} (gain {r['gain'][p]:.3f}, blame "
-                            f"{r['blame_threat'][p]:.3f}, cost {t['cost'].get(p, 0.0):.3f})"
-                            for p in away)
-            refused.append(f"{t['format']} ({t['level']}) refused by {why}")
-    held = "no session" if r["held"] is None else f"{r['held']} held"
-    return (f"Round {r['round']} invitations: {'signing, ' if r['signing'] else ''}{held}"
-            + "".join(f"; {x}" for x in refused))
-
-
-def meetings_line(o: dict[str, Any]) -> str:
-    """When the traced world first had talks, a leaders' meeting and a settlement, and how
-    many sessions it held."""
-    def when(r: int | None) -> str:
-        return "never" if r is None else f"round {r}"
-
-    return (f"Talks of every principal: {when(o['talks_round'])}; leaders: "
-            f"{when(o['leaders_round'])}; settled: {when(o['settled_round'])}; "
-            f"{o['sessions']} sessions")
