@@ -17,7 +17,7 @@ from negotiation_sim.config.defaults import BLOCK
 from negotiation_sim.config.words import indefinite
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, EndReason
-from negotiation_sim.core.protocols.base import CAUSES
+from negotiation_sim.core.protocols.base import cause_words
 
 
 def _drawn(model, w: int, path: str, value) -> float:
@@ -36,7 +36,7 @@ def trace_world(scenario, *, seed: int = 0, world: int = 0, point: int = 0) -> d
     principals = scenario.principals
     issues = scenario.issue_ids
     formats = [f for f, _ in scenario.formats()]
-    causes = [c.replace("value of war", f"value of {scenario.words.no_deal}") for c in CAUSES]
+    causes = cause_words(scenario.words.no_deal)
 
     def text(x, col):
         return {k: float(x[i, col]) for i, k in enumerate(issues)}

@@ -26,9 +26,18 @@ if TYPE_CHECKING:
     from negotiation_sim.core.model import SummitModel
 
 
-# Why a principal answered a text as it did (traces: ``history[...]["cause"]`` indexes this).
-CAUSES = ("accepted", "below value of war", "posturing", "strategic wait", "red line",
-          "no offer")
+# Why a principal answered a text as it did (traces: ``history[...]["cause"]`` indexes this),
+# with the scenario's word for the state without a deal (``words.no_deal``) in its place.
+_CAUSES = ("accepted", "below value of {no_deal}", "posturing", "strategic wait", "red line",
+           "no offer")
+
+
+def cause_words(no_deal: str = "war") -> tuple[str, ...]:
+    """The causes of answers, in ``CAUSES`` order, in a scenario's words."""
+    return tuple(c.format(no_deal=no_deal) for c in _CAUSES)
+
+
+CAUSES = cause_words()
 
 
 @dataclass
