@@ -58,7 +58,7 @@ def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     every constant of the ensemble into a copy for the rest of the run."""
     if is_constant(a) and _same_column(b, a):
         return np.broadcast_to(a[..., :1], a.shape[:-1] + (a.shape[-1] + b.shape[-1],))
-    if is_constant(b) and _same_column(a, b):
+    if is_constant(b) and not is_constant(a) and _same_column(a, b):
         return np.broadcast_to(b[..., :1], b.shape[:-1] + (a.shape[-1] + b.shape[-1],))
     return np.concatenate([a, b], axis=-1)
 

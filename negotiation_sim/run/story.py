@@ -1,14 +1,14 @@
 """A traced world's story (``run.trace.trace_world``) in words: the lines ``negsim trace`` and
 the explorer both print, written once so that the two tell a calendar alike.
 
-Only words: nothing here reads arrays or runs a model.
+Only words: nothing here runs a model.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-TOL = 1e-9  # the tie rule of the decisions to attend (``core.preferences.FEASIBILITY_TOL``)
+from negotiation_sim.core.preferences import FEASIBILITY_TOL as TOL  # the decisions' tie rule
 
 
 def values_text(d: dict | None, digits: int = 3) -> str:

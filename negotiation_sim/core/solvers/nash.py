@@ -401,8 +401,7 @@ def _arrays(piece) -> list[np.ndarray]:
 
 def _joined(a, b):
     """Two dataclasses of arrays over worlds joined on the worlds axis (``columns.concat``)."""
-    return type(a)(*(columns.concat(getattr(a, f), getattr(b, f))
-                     for f in a.__dataclass_fields__))
+    return type(a)(*(columns.concat(u, v) for u, v in zip(_arrays(a), _arrays(b))))
 
 
 def _segment_nash(y1, y2, g1, g2, c1, c2, moving=None):
