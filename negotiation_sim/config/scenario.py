@@ -9,9 +9,10 @@ schema`` exports it as JSON Schema; the ``protocol`` section's models, one per k
 ``protocols``, the ``events`` list's in ``events`` and the ``words`` section's in ``words``),
 the constraint mini-language of red lines and preconditions (``"territory <= 0.2"``), the
 cross-reference checks that pydantic cannot do field by field (unknown or repeated issue, actor
-and format ids), the size limits of a scenario (``limits``; counted on the raw data before validation, and the working memory a world needs,
-``world_bytes``), the scenario's ``digest``, and ``load_scenario``, which turns every mistake
-into a one-line ``FILE:LINE: field: message`` problem.
+and format ids), the size limits of a scenario (``limits``; counted on the raw data before
+validation, and the working memory a world needs, ``world_bytes``), the scenario's ``digest``,
+and ``load_scenario``, which turns every mistake into a one-line ``FILE:LINE: field: message``
+problem.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ MAX_WORD_LENGTH = 60
 """The longest word or phrase: it stands in titles, table headers and legends."""
 
 
-
 def _plain(text: str) -> str:
     """A word as it will be printed: visible, on one line, without spaces around it (a newline
     would break a table's row and a figure's title, a control character would act on the

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from negotiation_sim.config.words import indefinite, words_of
 from negotiation_sim.core.outcomes import OUTCOMES
 from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
@@ -22,13 +23,12 @@ from negotiation_sim.plots.style import (
     closes_on_error,
     headroom,
     issue_axis,
+    meeting_labels,
     new_figure,
     panels,
-    meeting_labels,
     pct_axis,
     wrap_words,
 )
-from negotiation_sim.config.words import indefinite, words_of
 from negotiation_sim.results.marks import IssueMarks
 from negotiation_sim.results.reader import RunResults, caption
 

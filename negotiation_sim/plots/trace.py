@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from negotiation_sim.config.words import words_of
-
 from negotiation_sim.plots.style import (
     ACTOR_COLOURS,
     MARK_COLOUR,
