@@ -50,7 +50,12 @@ def print_story(sc, story: dict[str, Any]) -> None:
     """The story as text and a table on stdout."""
     from rich.table import Table
 
-    from negotiation_sim.run.story import invitations_line, meetings_line, values_text
+    from negotiation_sim.run.story import (
+        invitations_line,
+        meetings_line,
+        outcome_line,
+        values_text,
+    )
 
     war = sc.words.no_deal
     con = console()
@@ -84,10 +89,8 @@ def print_story(sc, story: dict[str, Any]) -> None:
             con.print("Final stated positions: " + "; ".join(
                 f"{a}: {values_text(p)}" for a, p in last["positions"].items()))
     o = story["outcome"]
-    ended = sc.words.shown(o["outcome"])  # the code, or the scenario's name for it
-    con.print(styled((f"Outcome: {ended}", "bold"), f" in round {o['round']} (day "
-                     f"{o['days']:g})", f", format {o['format']}" if o["format"] else "",
-                     f" (walk-out by {o['walked_out_by']})" if o.get("walked_out_by") else ""))
+    head, rest = outcome_line(sc, o)
+    con.print(styled((head, "bold"), rest))
     if o["terms"]:
         con.print("Terms: " + values_text(o["terms"]))
     con.print("Utilities: " + values_text(o["utilities"]))

@@ -37,7 +37,7 @@ from negotiation_sim.config.levers import GROUPS, Lever, apply_levers, levers, s
 from negotiation_sim.config.names import path_component
 from negotiation_sim.config.scenario import Scenario, load_scenario
 from negotiation_sim.config.yamlio import InputError
-from negotiation_sim.run.story import invitations_line, meetings_line, values_text
+from negotiation_sim.run.story import invitations_line, meetings_line, outcome_line, values_text
 
 SCENARIO_ENV, RUNS_ENV, SEED_ENV, SAVE_DIR_ENV = (
     "NEGSIM_EXPLORE_SCENARIO", "NEGSIM_EXPLORE_RUNS", "NEGSIM_EXPLORE_SEED",
@@ -711,9 +711,7 @@ def story_lines(sc: Scenario, story: dict[str, Any]) -> list[str]:
     o = story["outcome"]
     if "talks_round" in o:
         lines.append(meetings_line(o))
-    lines.append(f"Outcome: {sc.words.in_sentence(o['outcome'])} in round {o['round']} "
-                 f"(day {o['days']:g})" + (f", format {o['format']}" if o["format"] else "")
-                 + (f", walk-out by {o['walked_out_by']}" if o.get("walked_out_by") else ""))
+    lines.append("".join(outcome_line(sc, o)))
     if o["terms"]:
         lines.append("Terms: " + values_text(o["terms"], 2))
     if story.get("why"):

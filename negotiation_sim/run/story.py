@@ -61,15 +61,46 @@ def _name(sc, p: str) -> str:
     return sc.actors[p].display(p) if p in sc.actors else p
 
 
-def _why_refused(sc, r: dict[str, Any], t: dict[str, Any], p: str) -> str:
+def refusal(sc, r: dict[str, Any], t: dict[str, Any], p: str) -> tuple[str, str]:
     """Why principal ``p`` refused format ``t`` in round ``r`` (``PrincipalAgent.attends`` and
-    ``signs``): its preconditions, the text it would sign, or its accounting."""
+    ``signs``), as ``(kind, words)``; ``kind`` is ``preconditions`` (the round's text misses
+    them), ``worth`` (signing: the agreed text is now worth less than the war to it) or
+    ``short`` (its gain plus blame fell short of its audience cost; a format without every
+    principal cannot settle, so it offers no gain)."""
     if not r.get("preconditions_met", {}).get(p, True) and not r["signing"]:
-        return "the text does not meet its preconditions"
-    gain, blame, cost = r["gain"][p], r["blame_threat"][p], t["cost"].get(p, 0.0)
-    numbers = f"gain {gain:.3f} + blame {blame:.3f}"
+        return "preconditions", "the text does not meet its preconditions"
+    full = _full(sc, t["format"])
+    gain = r["gain"][p] if full or r["signing"] else 0.0
+    blame, cost = r["blame_threat"][p], t["cost"].get(p, 0.0)
+    numbers = (f"gain {gain:.3f} + blame {blame:.3f}" if full or r["signing"] else
+               f"no gain without every principal + blame {blame:.3f}")
     if gain + blame - cost < -TOL:
-        return f"{numbers} < cost {cost:.3f}"
+        return "short", f"{numbers} < cost {cost:.3f}"
     if r["signing"] and gain < -TOL:  # signing: ``gain`` is what the agreed text adds to the war
-        return f"the agreed text is worth {-gain:.3f} less than the {sc.words.no_deal} to it"
-    return f"{numbers}, cost {cost:.3f}"
+        return "worth", (f"the agreed text is worth {-gain:.3f} less than the "
+                         f"{sc.words.no_deal} to it")
+    return "other", f"{numbers}, cost {cost:.3f}"
+
+
+def outcome_line(sc, o: dict[str, Any]) -> tuple[str, str]:
+    """The traced world's outcome (its ``outcome`` record) as ``(head, rest)`` of one line:
+    the outcome in the scenario's words and when it ended; a world without a session of every
+    principal ended at the horizon."""
+    rest = (f" in round {o['round']} (day {o['days']:g})" if o["round"] > 0 else f" by the horizon (round {sc.protocol.rounds}, day "
+                 f"{sc.protocol.rounds * sc.protocol.round_days:g})")
+    if o["format"]:
+        rest += f", format {o['format']}"
+    if o.get("walked_out_by"):
+        rest += f", walk-out by {_name(sc, o['walked_out_by'])}"
+    return f"Outcome: {sc.words.in_sentence(o['outcome'])}", rest
+
+
+def _full(sc, fmt: str) -> bool:
+    """Whether format ``fmt`` has every principal among its members."""
+    if sc.summit is None or fmt not in sc.summit.formats:
+        return True
+    return set(sc.principals) <= set(sc.summit.members(fmt))
+
+
+def _why_refused(sc, r: dict[str, Any], t: dict[str, Any], p: str) -> str:
+    return refusal(sc, r, t, p)[1]

@@ -18,6 +18,7 @@ from negotiation_sim.config.words import indefinite
 from negotiation_sim.core.model import SummitModel
 from negotiation_sim.core.outcomes import END_REASONS, OUTCOMES, EndReason
 from negotiation_sim.core.protocols.base import cause_words
+from negotiation_sim.run.story import refusal
 
 
 def _drawn(model, w: int, path: str, value) -> float:
@@ -184,7 +185,7 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
         return (f"Agreed in round {o['round']} (day {o['days']:g}): every principal valued the "
                 f"text at least at its value of {w.no_deal}.")
     if reason in (EndReason.NO_FORMAT, EndReason.PRECONDITIONS):
-        return _why_none(story, reason, name, w)
+        return _why_none(story, reason, name, w, scenario)
     how = (f"{name[o['walked_out_by']]} walked out in round {o['round']}"
            if o["walked_out_by"] else f"the deadline (round {o['round']}) passed")
     cease, broke = w.in_sentence("ceasefire"), w.in_sentence("breakdown")
@@ -198,24 +199,44 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
     return f"Talks failed ({how}) and there is no {cease} package: {broke}."
 
 
-def _why_none(story: dict[str, Any], reason: EndReason, name: dict[str, str], w) -> str:
-    """Why no session of every principal was held: preconditions no text meets, or audience
-    costs that no expected gain and blame covered."""
+def _why_none(story: dict[str, Any], reason: EndReason, name: dict[str, str], w,
+              scenario) -> str:
+    """Why no session of every principal was held: preconditions no text meets, or, round by
+    round, the refusals of those who stayed away, counted by the reason each was made
+    (``run.story.refusal``: the round's text missed its preconditions, or its expected gain
+    plus blame did not cover its audience cost)."""
     none = w.outcome("no_summit")
     if reason is EndReason.PRECONDITIONS:
         return f"{none}: no text inside the red lines and caps meets every principal's " \
                "preconditions."
-    form = story.get("formation") or {}
-    gains = form.get("gain", {})
-    away = sorted({name[p] for r in story.get("calendar", []) for t in r["tried"]
-                   for p, ok in t["attend"].items() if not ok})
-    met = sum(r["held"] is not None for r in story.get("calendar", []))
-    return (f"{none}: in every one of the {len(story.get('calendar', []))} rounds, in "
-            "every format of every principal, some principal's expected gain from the talks "
-            "plus the blame it would bear did not cover its audience cost ("
-            f"{', '.join(away)} stayed away; {met} sessions leaving a principal out; "
-            "expected gains in round 1 "
-            + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ").")
+    calendar = story.get("calendar", [])
+    counts: dict[str, dict[str, int]] = {}
+    for r in calendar:
+        for t in r["tried"]:
+            for p, ok in t["attend"].items():
+                if not ok:
+                    kind = refusal(scenario, r, t, p)[0]
+                    tally = counts.setdefault(p, {})
+                    tally[kind] = tally.get(kind, 0) + 1
+    words = {"preconditions": "the round's text missed its preconditions",
+             "short": "its expected gain plus the blame it would bear did not cover its "
+                      "audience cost",
+             "worth": f"the agreed text was worth less than the {w.no_deal} to it",
+             "other": "a reason the trace does not record"}
+    told = "; ".join(
+        f"{name[p]} refused " + ("1 invitation (because " + words[next(iter(c))] + ")"
+                                if sum(c.values()) == 1 else
+                                f"{sum(c.values())} invitations ("
+                                + ", ".join(f"{k} because {words[kind]}"
+                                            for kind, k in c.items()) + ")")
+        for p, c in counts.items())
+    met = sum(r["held"] is not None for r in calendar)
+    gains = (story.get("formation") or {}).get("gain", {})
+    return (f"{none}: in none of the {len(calendar)} rounds did every principal attend one "
+            f"session. {told or 'No principal refused'}. {met} session{'' if met == 1 else 's'} "
+            "left a principal out; "
+            "expected gains in round 1: "
+            + ", ".join(f"{name[p]} {g:.3f}" for p, g in gains.items()) + ".")
 
 
 def _convened(h, col, formats, principals, text, scenario) -> dict[str, Any]:
