@@ -92,7 +92,7 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
     own = stacked(model.principals, "responds", u, w + excess) & prm.box_ok[None]
     out = [(u, _accept_chances(model, u - excess, own), prm.box_ok)]
     if prm.ceasefire is not None:
-        uc = utilities(prm.ceasefire, prm.prefs)
+        uc = ceasefire_worth(model)
         takes = stacked(model.principals, "responds", uc, w + excess)
         open_ = model._ceasefire_allowed() & ~state.cease
         out.append((uc, _accept_chances(model, uc - excess, takes), open_))
@@ -110,6 +110,20 @@ def worth(model: SummitModel, text: np.ndarray) -> np.ndarray:
         return cached[2]
     u = utilities(text, prefs)
     holder.text_worth = (text, prefs, u)
+    return u
+
+
+def ceasefire_worth(model: SummitModel) -> np.ndarray:
+    """``(P, n)`` every principal's utility of the ceasefire package (the scenario has one),
+    read by the decisions to attend, the session, the ceasefire in force and the horizon each
+    round: kept while the package and the preferences are the same arrays (new arrays come
+    only when worlds are taken out or the caps move)."""
+    prm, holder = model.params, model.protocol
+    cached = getattr(holder, "ceasefire_worth", None)
+    if cached is not None and cached[0] is prm.ceasefire and cached[1] is prm.prefs:
+        return cached[2]
+    u = utilities(prm.ceasefire, prm.prefs)
+    holder.ceasefire_worth = (prm.ceasefire, prm.prefs, u)
     return u
 
 

@@ -40,6 +40,7 @@ from negotiation_sim.core.agents import (
     GuarantorAgent,
     MediatorAgent,
     PrincipalAgent,
+    ceasefire_worth,
     chair,
     first_attended,
     in_rows,
@@ -70,7 +71,12 @@ from negotiation_sim.core.outcomes import (
 from negotiation_sim.core.outputs import BY_NAME
 from negotiation_sim.core.outputs import NAMES as OUTPUT_NAMES
 from negotiation_sim.core.outputs import allocate
-from negotiation_sim.core.preferences import FEASIBILITY_TOL, accepts, utilities
+from negotiation_sim.core.preferences import (
+    FEASIBILITY_TOL,
+    accepts,
+    utilities,
+    utilities_where,
+)
 from negotiation_sim.core.protocols import make_protocol
 from negotiation_sim.core.seeds import block_generator
 from negotiation_sim.core.solvers.nash import NashSolver
@@ -254,7 +260,7 @@ class SummitModel(mesa.Model):
         attend = stacked(self.principals, "attends", gain, pre_ok, threat, axis=1)  # (F, P, n)
         pending = ~np.isnan(state.pending[0])
         if pending.any():
-            value = utilities(np.nan_to_num(state.pending), prm.prefs)
+            value = utilities_where(state.pending, prm.prefs, pending)  # read there only
             falls = pending & ~accepts(value, state.reservation).all(axis=0)
             if falls.any():
                 state.pending = np.where(falls[None], np.nan, state.pending)
@@ -434,7 +440,7 @@ class SummitModel(mesa.Model):
             text = np.where(signing[None], np.nan_to_num(state.pending), text)
             signed_now = signed_now | signing
         if signed_now.any():
-            value = utilities(text, prm.prefs)
+            value = utilities_where(text, prm.prefs, signed_now)  # finish reads those
             self._settled(rnd, signed_now, AGREEMENT)
             self.record_reason(signed_now, EndReason.AGREED)
             self.finish(signed_now, AGREEMENT, rnd, text=text, value=value, war=state.reservation)
@@ -477,7 +483,7 @@ class SummitModel(mesa.Model):
         state, prm = self.state, self.params
         if prm.ceasefire is None or not state.cease.any():
             return
-        value = utilities(prm.ceasefire, prm.prefs)
+        value = ceasefire_worth(self)
         limit = threshold(prm, np.arange(prm.n), value, prm.ceasefire)
         over = stacked(self.principals, "breaks", self.talks, limit)
         falls = state.cease & over.any(axis=0)
@@ -503,7 +509,7 @@ class SummitModel(mesa.Model):
         open_ = self.open.copy()
         cease = open_ & state.cease
         if cease.any():
-            value = utilities(prm.ceasefire, prm.prefs)
+            value = ceasefire_worth(self)
             self.record_reason(cease, EndReason.DEADLINE)
             self.finish(cease, CEASEFIRE, rnd, text=prm.ceasefire, value=value,
                         war=state.reservation)
@@ -647,7 +653,7 @@ class SummitModel(mesa.Model):
         self.record_reason(mask, EndReason.WALK_OUT)
         cease = mask & state.cease
         if cease.any():
-            value = utilities(prm.ceasefire, prm.prefs)
+            value = ceasefire_worth(self)
             self.finish(cease, CEASEFIRE, rnd, text=prm.ceasefire, value=value, war=war)
         self.finish(mask, BREAKDOWN, rnd, value=war, war=war)
 

@@ -113,6 +113,19 @@ def utilities(x: np.ndarray, prefs: Preferences) -> np.ndarray:
     return total
 
 
+def utilities_where(x: np.ndarray, prefs: Preferences, mask: np.ndarray) -> np.ndarray:
+    """``utilities(x, prefs)`` in the worlds of ``mask`` ``(N,)``, 0 in the others, for a
+    text read in a few worlds only. A world's utility reads its own column alone, so it has
+    the bits it has in the whole array."""
+    if mask.all():
+        return utilities(x, prefs)
+    out = np.zeros((prefs.position.shape[0], mask.size))
+    idx = np.flatnonzero(mask)
+    if idx.size:
+        out[:, idx] = utilities(np.ascontiguousarray(x[:, idx]), prefs.take(idx))
+    return out
+
+
 def issue_slopes(x: np.ndarray, prefs: Preferences) -> np.ndarray:
     """d g(|x - p|) / dx per actor and issue (right-derivative at kinks): ``(P, K, N)``."""
     diff = np.subtract(x[None], prefs.position, order="C")

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from negotiation_sim.core.agents import chair, draft_text, stacked
+from negotiation_sim.core.agents import ceasefire_worth, chair, draft_text, stacked
 from negotiation_sim.core.beliefs import Beliefs
 from negotiation_sim.core.columns import constant
-from negotiation_sim.core.preferences import utilities
 from negotiation_sim.core.state import TalksState
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ class Protocol:
         round if talks fail in round ``rnd``, and whether every principal takes it, answering it
         by the rule it answers texts with (its worth at least the value of war ``war`` plus any
         posture). The scenario must have a ceasefire."""
-        m, prm = self.model, self.model.params
-        value = utilities(prm.ceasefire, prm.prefs)
+        m = self.model
+        value = ceasefire_worth(m)
         taken = stacked(m.principals, "responds", value, war + self.excess()).all(axis=0)
         return value, taken
