@@ -185,7 +185,7 @@ class Run(reader.RunResults, _TemporaryHome):
             if self.path is not None and path.is_dir() and path.samefile(self.path):
                 self._write_beside_rows(path, plots=plots, fmt=fmt)
                 return path
-            if self.runs_file is None:
+            if self.runs_file is None and self.rows is None:
                 self.runs  # noqa: B018 - raises RunsNotKept when there are none
             check_out(path, RUN, overwrite=overwrite)
             with staged(path, RUN) as stage:
@@ -194,6 +194,11 @@ class Run(reader.RunResults, _TemporaryHome):
         return path
 
     def _write_rows(self, target: Path) -> None:
+        if self.rows is not None:  # kept in memory: the table the file would have held
+            from negotiation_sim.results.files import write_parquet_atomic
+
+            write_parquet_atomic(self.rows, target)
+            return
         if self.runs_file is not None:
             from negotiation_sim.results.files import copy_atomic
 
@@ -311,7 +316,8 @@ def _scenario(scenario: Scenario | str | Path) -> tuple[Scenario, str | None]:
 
 
 def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
-        chunk_size: int = DEFAULT_CHUNK, out: str | Path | None = None, keep_runs: bool = True,
+        chunk_size: int = DEFAULT_CHUNK, out: str | Path | None = None,
+        keep_runs: bool | str = True,
         plots: bool = True, solutions: bool = True, overwrite: bool = False,
         executor: str | Executor | Callable[[], Executor] | None = None,
         workers: int | None = None, scheduler: str | None = None,
@@ -328,7 +334,9 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
             simulated, and renamed into place when complete: a run that fails or is
             interrupted leaves ``out`` as it was.
         keep_runs: without ``out``, keep the per-world rows (in a temporary Parquet file) for
-            ``res.runs`` and the figures; False keeps only the summary.
+            ``res.runs`` and the figures; ``"memory"`` keeps them in memory instead (no file:
+            for small runs read at once, as the explorer's reruns); False keeps only the
+            summary.
         plots: with ``out``, also write the figures.
         solutions: also compute every world's reference solutions (Nash, Kalai-Smorodinsky,
             weighted mean and median texts) for ``summary["solutions"]``; False skips them
@@ -351,12 +359,14 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
         OutDirError: ``out`` is a file or a symbolic link, holds a sweep, files negsim did not
             write, or a run's results without ``overwrite``; or another process is writing it
             (``ResultsBusy``, naming that process).
-        ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit, or a scheduler
-            without the dask executor.
+        ValueError: ``runs`` or ``chunk_size`` outside 1 ... their limit, a scheduler
+            without the dask executor, or ``keep_runs`` none of True, False, ``"memory"``.
     """
     from negotiation_sim.results.lock import results_lock
 
     check_sizes(runs, chunk_size)
+    if keep_runs not in (True, False, "memory"):
+        raise ValueError(f"keep_runs must be True, False or 'memory' (got {keep_runs!r})")
     sc, source = _scenario(scenario)
     target = Path(out) if out is not None else None
     with results_lock(target) if target is not None else contextlib.nullcontext():
@@ -367,17 +377,25 @@ def run(scenario: Scenario | str | Path, *, runs: int = 10_000, seed: int = 0,
 
 
 def _run_into(sc: Scenario, source: str | None, target: Path | None, *, runs: int, seed: int,
-              chunk_size: int, keep_runs: bool, plots: bool, solutions: bool, overwrite: bool,
+              chunk_size: int, keep_runs: bool | str, plots: bool, solutions: bool,
+              overwrite: bool,
               progress: Progress | None, executor=None, workers: int | None = None,
               scheduler: str | None = None) -> Run:
     """``run``'s work, with ``target``'s lock held."""
-    from negotiation_sim.results.files import RUN, check_out, publish, staging_dir
+    from negotiation_sim.results.files import (
+        RUN,
+        RowsInMemory,
+        check_out,
+        publish,
+        staging_dir,
+    )
     from negotiation_sim.run.signals import interruptible
 
+    memory = RowsInMemory(sc) if target is None and keep_runs == "memory" else None
     if target is not None:
         check_out(target, RUN, overwrite=overwrite)
         home = staging_dir(target)
-    elif keep_runs:
+    elif keep_runs and memory is None:
         home = Path(tempfile.mkdtemp(prefix="negsim-run-"))
     else:
         home = None
@@ -385,9 +403,11 @@ def _run_into(sc: Scenario, source: str | None, target: Path | None, *, runs: in
         with interruptible():  # SIGTERM too removes the staging directory
             with _running(executor, workers, scheduler) as ex:
                 summary, runs_file, seconds = _simulate(sc, runs, seed, chunk_size, home,
-                                                        progress, solutions, ex)
+                                                        progress, solutions, ex,
+                                                        memory=memory)
             res = _run_results(sc, source, summary, runs_file, home, target, seed=seed,
-                               runs=runs, chunk_size=chunk_size, seconds=seconds)
+                               runs=runs, chunk_size=chunk_size, seconds=seconds,
+                               rows=None if memory is None else memory.table())
             if target is not None:
                 res._write_beside_rows(home, plots=plots)
                 publish(home, target, RUN)
@@ -464,7 +484,7 @@ def check_world(world: int) -> None:
 
 def _run_results(sc: Scenario, source: str | None, summary: dict[str, Any],
                  runs_file: Path | None, home: Path | None, target: Path | None, *, seed: int,
-                 runs: int, chunk_size: int, seconds: float) -> Run:
+                 runs: int, chunk_size: int, seconds: float, rows: Any = None) -> Run:
     from negotiation_sim.results.manifest import manifest
     from negotiation_sim.results.marks import scenario_marks
 
@@ -472,23 +492,25 @@ def _run_results(sc: Scenario, source: str | None, summary: dict[str, Any],
                path=home if target is not None else None,
                manifest=manifest(sc, source, seed=seed, runs=runs, chunk_size=chunk_size,
                                  seconds=round(seconds, 3)),
-               marks=None if home is None else scenario_marks(sc, seed=seed))
+               marks=None if home is None and rows is None else scenario_marks(sc, seed=seed),
+               rows=rows)
 
 
 def _simulate(sc: Scenario, runs: int, seed: int, chunk_size: int, home: Path | None,
               progress: Progress | None, solutions: bool = True, executor: Executor | None = None,
-              ) -> tuple[dict[str, Any], Path | None, float]:
-    """Run the chunks into a summary and, with ``home``, its ``runs.parquet`` (run.engine)."""
+              memory=None) -> tuple[dict[str, Any], Path | None, float]:
+    """Run the chunks into a summary and, with ``home``, its ``runs.parquet`` (run.engine);
+    with ``memory`` (``results.files.RowsInMemory``), the rows kept there instead."""
     from negotiation_sim.results.files import RunWriter
     from negotiation_sim.run.engine import simulate
 
     writer = RunWriter(home, sc) if home is not None else None
+    consumers = [c.add for c in (writer, memory) if c is not None]
     advance = _advancer(progress, runs)
     start = time.perf_counter()
     try:
         acc = simulate(sc, runs, seed=seed, chunk_size=chunk_size, solutions=solutions,
-                       executor=executor, consumers=[writer.add] if writer is not None else [],
-                       on_chunk=advance)
+                       executor=executor, consumers=consumers, on_chunk=advance)
         runs_file = writer.close() if writer is not None else None
     except BaseException:
         if writer is not None:

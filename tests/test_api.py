@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot  # noqa: F401 - figures are closed through it (no test may rely on another having imported it)
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -145,6 +146,29 @@ def test_keep_runs_false_keeps_nothing_per_world(scenario, monkeypatch):
         res.plot("terms")
     with pytest.raises(ns.RunsNotKept):
         res.save("nowhere")
+
+
+def test_keep_runs_memory_keeps_the_rows_a_file_would_hold_without_a_file(scenario, tmp_path,
+                                                                          monkeypatch):
+    """The explorer's reruns: the rows in memory, the same as read back from runs.parquet,
+    and saved as the same file."""
+    import pandas as pd
+
+    import negotiation_sim.results.files as files
+
+    on_file = ns.run(scenario, runs=1500, seed=3, chunk_size=512)
+    monkeypatch.setattr(api.tempfile, "mkdtemp", _forbidden)
+    monkeypatch.setattr(files, "RunWriter", _forbidden)
+    res = ns.run(scenario, runs=1500, seed=3, chunk_size=512, keep_runs="memory")
+    assert res.kept and res.runs_file is None and res.path is None
+    assert res.summary == on_file.summary and res.marks == on_file.marks
+    pd.testing.assert_frame_equal(res.runs, on_file.runs)
+    pd.testing.assert_frame_equal(res.sample.reset_index(drop=True),
+                                  on_file.sample.reset_index(drop=True))
+    saved = res.save(tmp_path / "saved", plots=False)
+    pd.testing.assert_frame_equal(ns.load_results(saved).runs, on_file.runs)
+    with pytest.raises(ValueError, match="keep_runs must be True, False or 'memory'"):
+        ns.run(scenario, runs=10, keep_runs="disk")
 
 
 def test_negsim_run_without_out_keeps_nothing(scenario, monkeypatch):

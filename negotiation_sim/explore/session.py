@@ -335,7 +335,7 @@ class Session:
 
         sc = self.scenario()
         start = time.perf_counter()
-        res = api.run(sc, runs=self.runs, seed=self.seed)
+        res = api.run(sc, runs=self.runs, seed=self.seed, keep_runs="memory")  # no file
         story = api.trace(sc, seed=self.seed, world=min(self.world, self.runs - 1))
         return Explored(sc, res.summary, res, story, time.perf_counter() - start,
                         warnings=self.warnings(sc))

@@ -173,6 +173,24 @@ class RunWriter:
         self._tmp.unlink(missing_ok=True)
 
 
+class RowsInMemory:
+    """Keeps per-world rows as the Arrow table ``RunWriter`` would write, in memory (a run's
+    ``keep_runs="memory"``: small runs read at once, as the explorer's reruns are)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._parts: list[Any] = []
+
+    def add(self, chunk: ChunkResult) -> None:
+        self._parts.append(chunk_table(chunk, self.scenario))
+
+    def table(self):
+        """Every chunk's rows in the order added (None before the first)."""
+        import pyarrow as pa
+
+        return pa.concat_tables(self._parts) if self._parts else None
+
+
 def write_parquet_atomic(table, path: Path) -> None:
     """Write a table to a temporary file beside ``path``, then rename it into place."""
     import pyarrow.parquet as pq

@@ -58,21 +58,25 @@ class RunResults:
         marks: per issue, what the terms figure marks (``results.marks``), when known.
         path: the results directory, for results read from or written to one.
         runs_file: the Parquet file holding the per-world rows, if they were kept.
+        rows: the per-world rows as the Arrow table ``runs.parquet`` would hold, for rows kept
+            in memory instead of a file (``run(keep_runs="memory")``).
 
-    ``runs`` (every column, every world) is read from ``runs_file`` when first asked for;
-    figures read ``sample`` (their columns, at most ``MAX_FIGURE_ROWS`` worlds) instead.
+    ``runs`` (every column, every world) is read from ``runs_file`` (or ``rows``) when first
+    asked for; figures read ``sample`` (their columns, at most ``MAX_FIGURE_ROWS`` worlds)
+    instead.
     """
 
     def __init__(self, summary: dict[str, Any], *, manifest: dict[str, Any] | None = None,
                  scenario: Scenario | None = None, marks: dict[str, IssueMarks] | None = None,
                  runs: pd.DataFrame | None = None, runs_file: str | Path | None = None,
-                 path: str | Path | None = None) -> None:
+                 path: str | Path | None = None, rows: Any = None) -> None:
         self.summary = summary
         self.manifest = manifest or {}
         self.scenario = scenario
         self.marks = marks
         self.path = None if path is None else Path(path)
         self.runs_file = None if runs_file is None else Path(runs_file)
+        self.rows = rows
         self._runs = runs
         self._sample: pd.DataFrame | None = None
 
@@ -108,7 +112,7 @@ class RunResults:
     @property
     def kept(self) -> bool:
         """Whether the per-world rows are there (``runs``, and the figures that need them)."""
-        return self._runs is not None or self.runs_file is not None
+        return self._runs is not None or self.runs_file is not None or self.rows is not None
 
     @property
     def runs(self) -> pd.DataFrame:
@@ -117,6 +121,8 @@ class RunResults:
         Raises:
             RunsNotKept: the run kept only its summary.
         """
+        if self._runs is None and self.rows is not None:
+            self._runs = _as_strings(self.rows.to_pandas())
         if self._runs is None:
             if self.runs_file is None:
                 raise RunsNotKept("this run kept no per-world rows, only its summary: run it "
@@ -131,7 +137,8 @@ class RunResults:
         """What figures of distributions draw: the columns they use, every k-th world when
         there are more than ``MAX_FIGURE_ROWS`` (outcome shares come from the exact summary)."""
         if self._sample is None:
-            if self._runs is not None:
+            if self._runs is not None or self.rows is not None:
+                self.runs  # noqa: B018 - the rows in memory, as a frame
                 step = max(1, math.ceil(len(self._runs) / MAX_FIGURE_ROWS))
                 self._sample = self._runs.iloc[::step]
             else:
