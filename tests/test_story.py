@@ -92,7 +92,7 @@ def test_no_summit_is_explained_by_the_reasons_of_the_refusals():
     assert (f"{russia} refused 3 invitations (1 because the round's text missed its "
             "preconditions, 2 because its expected gain plus the blame it would bear did not "
             "cover its audience cost)") in why
-    assert f"{ukraine} refused 1 invitation (because its expected gain" in why
+    assert f"{ukraine} refused 1 invitation, because its expected gain" in why
 
 
 def test_the_cli_and_the_explorer_tell_the_same_outcome():

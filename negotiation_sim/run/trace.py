@@ -223,13 +223,17 @@ def _why_none(story: dict[str, Any], reason: EndReason, name: dict[str, str], w,
                       "audience cost",
              "worth": f"the agreed text was worth less than the {w.no_deal} to it",
              "other": "a reason the trace does not record"}
-    told = "; ".join(
-        f"{name[p]} refused " + ("1 invitation (because " + words[next(iter(c))] + ")"
-                                if sum(c.values()) == 1 else
-                                f"{sum(c.values())} invitations ("
-                                + ", ".join(f"{k} because {words[kind]}"
-                                            for kind, k in c.items()) + ")")
-        for p, c in counts.items())
+
+    def refusals(c: dict[str, int]) -> str:
+        total = sum(c.values())
+        if len(c) == 1:
+            kind = next(iter(c))
+            return ("1 invitation, because " if total == 1 else
+                    f"{total} invitations, each because ") + words[kind]
+        return f"{total} invitations (" + ", ".join(
+            f"{k} because {words[kind]}" for kind, k in c.items()) + ")"
+
+    told = "; ".join(f"{name[p]} refused {refusals(c)}" for p, c in counts.items())
     met = sum(r["held"] is not None for r in calendar)
     gains = (story.get("formation") or {}).get("gain", {})
     return (f"{none}: in none of the {len(calendar)} rounds did every principal attend one "
