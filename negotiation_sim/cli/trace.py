@@ -30,8 +30,10 @@ def trace(
     as_json: Annotated[bool, typer.Option("--json", help="Print the story as JSON on stdout.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Tell one world's negotiation round by round: the format tried and who declined, each
-    text, who accepted or rejected, walk-outs, the outcome and the final utilities."""
+    """Tell one world's negotiation round by round: each round's invitations (who refused
+    which format, and why: preconditions, or expected gain plus blame short of the audience
+    cost), each text, who accepted or rejected, walk-outs, the outcome, the final utilities
+    and why the world ended as it did."""
     if world > MAX_RUNS - 1:  # beyond any run (and int64, whose overflow is no error message)
         raise fail(f"--world: {limit_text('world', MAX_RUNS - 1, world)}", 2)
     with user_errors(debug):
