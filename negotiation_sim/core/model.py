@@ -437,7 +437,7 @@ class SummitModel(mesa.Model):
         signed_now = agreed & leaders
         text = result.text if result.text is not None else state.pending
         if signing.any():
-            text = np.where(signing[None], np.nan_to_num(state.pending), text)
+            text = np.where(signing[None], state.pending, text)  # a number where signing
             signed_now = signed_now | signing
         if signed_now.any():
             value = utilities_where(text, prm.prefs, signed_now)  # finish reads those
@@ -473,8 +473,14 @@ class SummitModel(mesa.Model):
         quo are deferred, not conceded (docs/model.md section 10)."""
         prm = self.params
         c = prm.ceasefire
+        key = (c, prm.red_lo, prm.red_hi)  # kept while they are the same arrays (read twice a round)
+        cached = getattr(self, "_allowed", None)
+        if cached is not None and all(a is b for a, b in zip(cached[0], key)):
+            return cached[1]
         inside = (c >= prm.red_lo - FEASIBILITY_TOL) & (c <= prm.red_hi + FEASIBILITY_TOL)
-        return (inside | ~self.ceasefire_named[:, None]).all(axis=0)
+        allowed = (inside | ~self.ceasefire_named[:, None]).all(axis=0)
+        self._allowed = (key, allowed)
+        return allowed
 
     def ceasefire_holds(self, rnd: int) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the
@@ -616,6 +622,7 @@ class SummitModel(mesa.Model):
         self.protocol = None
         self.params = self.solver = self.state = None
         self._walk_rngs = []
+        self._allowed = None
         self.history = []
         self.inputs = self.solutions = {}
         for name in OUTPUT_NAMES:
