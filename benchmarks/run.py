@@ -178,6 +178,35 @@ def bench_reference(n, repeat, out):
                 "engine_worlds_per_s": n / t_engine, "ratio": 1.0 / ratio})
 
 
+def chunk_cost(sizes, times) -> tuple[float, float]:
+    """``(fixed seconds, seconds a world)``: the least-squares line through a chunk's CPU
+    seconds at each size."""
+    slope, intercept = np.polyfit(np.asarray(sizes, float), np.asarray(times, float), 1)
+    return float(intercept), float(slope)
+
+
+def bench_chunk_cost(sizes, repeat, out):
+    """One chunk of the baseline at each of ``sizes`` (CPU seconds, the least of ``repeat``
+    after a warm-up), and the line through them: what a chunk costs whatever its size (the
+    Python of its steps) and what each world adds (the array work)."""
+    from negotiation_sim.run.chunks import simulate_chunk
+
+    sc = load()
+    simulate_chunk(sc, min(sizes), seed=0)
+    times = []
+    for n in sizes:
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.process_time()
+            simulate_chunk(sc, n, seed=0)
+            best = min(best, time.process_time() - t)
+        times.append(best)
+    fixed, per_world = chunk_cost(sizes, times)
+    out.append({"bench": "chunk_cost", "sizes": list(sizes), "cpu_seconds": times,
+                "fixed_seconds": fixed, "seconds_per_world": per_world,
+                "fixed_share_at_largest": fixed / times[-1]})
+
+
 # -- scaling ----------------------------------------------------------------------------------
 
 # For each dimension: the values, and the worlds run at each (fewer where a world costs more).
@@ -537,6 +566,12 @@ def table(results) -> str:
             rows.append(f"| against the hand kernel | N = {r['worlds']:,}, paired | engine "
                         f"{r['engine_worlds_per_s']:,.0f}/s, kernel {r['hand_worlds_per_s']:,.0f}/s"
                         f" = **{r['ratio']:.3f}x** |")
+        elif b == "chunk_cost":
+            rows.append(f"| cost of one chunk | baseline, {r['sizes'][0]:,} to "
+                        f"{r['sizes'][-1]:,} worlds, CPU, fitted line | "
+                        f"{r['fixed_seconds']:.3f} s a chunk + "
+                        f"{1e6 * r['seconds_per_world']:.1f} us a world (fixed: "
+                        f"{r['fixed_share_at_largest']:.0%} at {r['sizes'][-1]:,}) |")
         elif b == "explore":
             rows.append(f"| explorer rerun | N = {r['worlds']:,}, in-process | median "
                         f"{r['seconds']:.2f} s (min {r['min_seconds']:.2f}, max "
@@ -598,7 +633,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only these: throughput one_at_a_time memory sweep run_executors "
-                    "limits startup expected_utility reference explore scaling")
+                    "limits startup expected_utility reference explore chunk_cost scaling")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     ap.add_argument("--readme", type=Path, default=None,
                     help="write the tables into this README's generated blocks (make bench: "
@@ -624,6 +659,9 @@ def main(argv=None) -> int:
         "reference": lambda o: bench_reference(5_000 if q else 200_000,
                                                1 if q else min(repeat, 3), o),
         "explore": lambda o: bench_explore(500 if q else 5_000, 1 if q else repeat, o),
+        "chunk_cost": lambda o: bench_chunk_cost([256, 512, 1_024] if q else
+                                                 [2_048, 4_096, 8_192, 16_384],
+                                                 1 if q else min(repeat, 3), o),
         "scaling": lambda o: bench_scaling(1 if q else 2, o, quick=q),
         "expected_utility": lambda o: bench_expected_utility(
             2_000 if q else 10_000, 500 if q else 2_000, min(repeat, 3), o,
