@@ -39,7 +39,7 @@ def invitations_line(sc, r: dict[str, Any]) -> str:
     for t in r["tried"]:
         away = [p for p, ok in t["attend"].items() if not ok]
         if away:
-            why = ", ".join(f"{_name(sc, p)} ({_why_refused(sc, r, t, p)})" for p in away)
+            why = ", ".join(f"{_name(sc, p)} ({refusal(sc, r, t, p)[1]})" for p in away)
             refused.append(f"{t['format']} ({t['level']}) refused by {why}")
     held = "no session" if r["held"] is None else f"{r['held']} held"
     return (f"Round {r['round']} invitations: {'signing, ' if r['signing'] else ''}{held}"
@@ -66,7 +66,8 @@ def refusal(sc, r: dict[str, Any], t: dict[str, Any], p: str) -> tuple[str, str]
     ``signs``), as ``(kind, words)``; ``kind`` is ``preconditions`` (the round's text misses
     them), ``worth`` (signing: the agreed text is now worth less than the war to it) or
     ``short`` (its gain plus blame fell short of its audience cost; a format without every
-    principal cannot settle, so it offers no gain)."""
+    principal cannot settle, so it offers no gain) or ``other`` (none of these shows in the
+    recorded numbers)."""
     if not r.get("preconditions_met", {}).get(p, True) and not r["signing"]:
         return "preconditions", "the text does not meet its preconditions"
     full = _full(sc, t["format"])
@@ -86,8 +87,11 @@ def outcome_line(sc, o: dict[str, Any]) -> tuple[str, str]:
     """The traced world's outcome (its ``outcome`` record) as ``(head, rest)`` of one line:
     the outcome in the scenario's words and when it ended; a world without a session of every
     principal ended at the horizon."""
-    rest = (f" in round {o['round']} (day {o['days']:g})" if o["round"] > 0 else f" by the horizon (round {sc.protocol.rounds}, day "
-                 f"{sc.protocol.rounds * sc.protocol.round_days:g})")
+    if o["round"] > 0:
+        rest = f" in round {o['round']} (day {o['days']:g})"
+    else:
+        rounds = sc.protocol.rounds
+        rest = f" by the horizon (round {rounds}, day {rounds * sc.protocol.round_days:g})"
     if o["format"]:
         rest += f", format {o['format']}"
     if o.get("walked_out_by"):
@@ -100,7 +104,3 @@ def _full(sc, fmt: str) -> bool:
     if sc.summit is None or fmt not in sc.summit.formats:
         return True
     return set(sc.principals) <= set(sc.summit.members(fmt))
-
-
-def _why_refused(sc, r: dict[str, Any], t: dict[str, Any], p: str) -> str:
-    return refusal(sc, r, t, p)[1]
