@@ -22,7 +22,7 @@ shuffling or sorting a set changes no number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -68,6 +68,20 @@ def chair(mediators: Iterable[MediatorAgent]) -> MediatorAgent | None:
     return first[0] if first else None
 
 
+def kept(model: SummitModel, name: str, key: tuple, make: Callable[[], Any]) -> Any:
+    """``make()``, kept as ``name`` while every object of ``key`` (the arrays it reads) is the
+    same object: what several decisions of a round read alike is worked out once. Kept on the
+    protocol, so a released model drops it with its other arrays."""
+    holder = model.protocol
+    cached = getattr(holder, name, None)
+    if cached is not None and len(cached[0]) == len(key) and all(
+            a is b for a, b in zip(cached[0], key)):
+        return cached[1]
+    value = make()
+    setattr(holder, name, (key, value))
+    return value
+
+
 def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``[(u (P, n), each (P, n), allowed (n,)), ...]`` for the text ``(K, n)`` and the
@@ -81,12 +95,12 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
     state, prm = model.state, model.params
     key = (text, excess, state.reservation, state.shift, state.cease, state.beliefs.lo,
            state.beliefs.hi, state.beliefs.known, prm)
-    # kept on the protocol: a released model drops it with its other arrays
-    holder = model.protocol
-    cached = getattr(holder, "session_answers", None)
-    if cached is not None and len(cached[0]) == len(key) and all(
-            a is b for a, b in zip(cached[0], key)):
-        return cached[1]
+    return kept(model, "session_answers", key, lambda: _session_answers(model, text, excess))
+
+
+def _session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
+                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    state, prm = model.state, model.params
     w = state.reservation
     u = worth(model, text)
     own = stacked(model.principals, "responds", u, w + excess) & prm.box_ok[None]
@@ -96,7 +110,6 @@ def session_answers(model: SummitModel, text: np.ndarray, excess: np.ndarray
         takes = stacked(model.principals, "responds", uc, w + excess)
         open_ = model._ceasefire_allowed() & ~state.cease
         out.append((uc, _accept_chances(model, uc - excess, takes), open_))
-    holder.session_answers = (key, out)
     return out
 
 
@@ -104,13 +117,8 @@ def worth(model: SummitModel, text: np.ndarray) -> np.ndarray:
     """``(P, n)`` every principal's utility of ``text`` ``(K, n)``; the round's text is
     valued once for the decisions to attend and the session that tables it (kept while the
     text and the preferences are the same arrays)."""
-    prefs, holder = model.params.prefs, model.protocol
-    cached = getattr(holder, "text_worth", None)
-    if cached is not None and cached[0] is text and cached[1] is prefs:
-        return cached[2]
-    u = utilities(text, prefs)
-    holder.text_worth = (text, prefs, u)
-    return u
+    prefs = model.params.prefs
+    return kept(model, "text_worth", (text, prefs), lambda: utilities(text, prefs))
 
 
 def ceasefire_worth(model: SummitModel) -> np.ndarray:
@@ -118,13 +126,9 @@ def ceasefire_worth(model: SummitModel) -> np.ndarray:
     read by the decisions to attend, the session, the ceasefire in force and the horizon each
     round: kept while the package and the preferences are the same arrays (new arrays come
     only when worlds are taken out or the caps move)."""
-    prm, holder = model.params, model.protocol
-    cached = getattr(holder, "ceasefire_worth", None)
-    if cached is not None and cached[0] is prm.ceasefire and cached[1] is prm.prefs:
-        return cached[2]
-    u = utilities(prm.ceasefire, prm.prefs)
-    holder.ceasefire_worth = (prm.ceasefire, prm.prefs, u)
-    return u
+    prm = model.params
+    return kept(model, "ceasefire_worth", (prm.ceasefire, prm.prefs),
+                lambda: utilities(prm.ceasefire, prm.prefs))
 
 
 def _accept_chances(model: SummitModel, margin: np.ndarray, answers: np.ndarray) -> np.ndarray:

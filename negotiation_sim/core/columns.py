@@ -63,6 +63,11 @@ def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b], axis=-1)
 
 
+def same_constant(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are both constants whose columns have the same bits."""
+    return is_constant(a) and is_constant(b) and _same_column(a, b)
+
+
 _FEW = 64  # worlds an ordinary array may have for ``concat`` to compare it with a constant
 
 

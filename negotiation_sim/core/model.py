@@ -44,6 +44,7 @@ from negotiation_sim.core.agents import (
     chair,
     first_attended,
     in_rows,
+    kept,
     make_agent,
     rows,
     stacked,
@@ -473,14 +474,13 @@ class SummitModel(mesa.Model):
         quo are deferred, not conceded (docs/model.md section 10)."""
         prm = self.params
         c = prm.ceasefire
-        key = (c, prm.red_lo, prm.red_hi)  # kept while they are the same arrays (read twice a round)
-        cached = getattr(self, "_allowed", None)
-        if cached is not None and all(a is b for a, b in zip(cached[0], key)):
-            return cached[1]
-        inside = (c >= prm.red_lo - FEASIBILITY_TOL) & (c <= prm.red_hi + FEASIBILITY_TOL)
-        allowed = (inside | ~self.ceasefire_named[:, None]).all(axis=0)
-        self._allowed = (key, allowed)
-        return allowed
+
+        def allowed() -> np.ndarray:
+            inside = (c >= prm.red_lo - FEASIBILITY_TOL) & (c <= prm.red_hi + FEASIBILITY_TOL)
+            return (inside | ~self.ceasefire_named[:, None]).all(axis=0)
+
+        # read twice a round: kept while the package and red lines are the same arrays
+        return kept(self, "ceasefire_allowed", (c, prm.red_lo, prm.red_hi), allowed)
 
     def ceasefire_holds(self, rnd: int) -> None:
         """A ceasefire in force falls where some principal's value of war climbs above the
@@ -622,7 +622,6 @@ class SummitModel(mesa.Model):
         self.protocol = None
         self.params = self.solver = self.state = None
         self._walk_rngs = []
-        self._allowed = None
         self.history = []
         self.inputs = self.solutions = {}
         for name in OUTPUT_NAMES:

@@ -373,11 +373,7 @@ class NashSolver:
         pairs = ((prefs.position, mine.position), (prefs.salience, mine.salience),
                  (prefs.power, mine.power), (clout, self.clout), (lo, self.lo), (hi, self.hi))
         return (np.array_equal(prefs.quadratic, mine.quadratic) and self.constant
-                and all(columns.is_constant(new) and columns.is_constant(old)
-                        and new.shape[:-1] == old.shape[:-1]
-                        and np.ascontiguousarray(new[..., :1]).tobytes()
-                        == np.ascontiguousarray(old[..., :1]).tobytes()
-                        for new, old in pairs)
+                and all(columns.same_constant(new, old) for new, old in pairs)
                 and all(columns.all_constant(*_arrays(plan)) for plan in self._plans.values()))
 
     def _widened(self, n: int) -> NashSolver:
