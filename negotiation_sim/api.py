@@ -185,8 +185,8 @@ class Run(reader.RunResults, _TemporaryHome):
             if self.path is not None and path.is_dir() and path.samefile(self.path):
                 self._write_beside_rows(path, plots=plots, fmt=fmt)
                 return path
-            if self.runs_file is None and self.rows is None:
-                self.runs  # noqa: B018 - raises RunsNotKept when there are none
+            if not self.kept:
+                self.runs  # noqa: B018 - raises RunsNotKept
             check_out(path, RUN, overwrite=overwrite)
             with staged(path, RUN) as stage:
                 self._write_rows(stage / RUNS_FILE)

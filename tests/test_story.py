@@ -86,8 +86,7 @@ def test_no_summit_is_explained_by_the_reasons_of_the_refusals():
              "formation": {"gain": {"russia": 0.01, "ukraine": 0.2}}}
     story["calendar"][2]["tried"][0]["attend"]["ukraine"] = False
     story["calendar"][2]["tried"][0]["cost"]["ukraine"] = 0.3
-    why = _why_none(story, EndReason.NO_FORMAT, {p: sc.actors[p].display(p)
-                                                  for p in sc.actors}, sc.words, sc)
+    why = _why_none(story, EndReason.NO_FORMAT, sc)
     assert why.startswith(f"{sc.words.outcome('no_summit')}: in none of the 3 rounds")
     assert (f"{russia} refused 3 invitations (1 because the round's text missed its "
             "preconditions, 2 because its expected gain plus the blame it would bear did not "

@@ -82,7 +82,8 @@ def print_story(sc, story: dict[str, Any]) -> None:
             answers = r.get("answers") or {p: ("accepts" if ok else "rejects")
                                            for p, ok in (r.get("accept") or {}).items()}
             t.add_row(str(r["round"]), r.get("proposer", "mediator" if "claim" in r else "–"),
-                      values_text(r["text"]), values_text(r.get("value")), values_text(r.get("value_of_war")),
+                      values_text(r["text"]), values_text(r.get("value")),
+                      values_text(r.get("value_of_war")),
                       ", ".join(f"{p}: {a}" for p, a in answers.items()),
                       "yes" if r.get("walked_out") else "")
         con.print(t)

@@ -185,7 +185,7 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
         return (f"Agreed in round {o['round']} (day {o['days']:g}): every principal valued the "
                 f"text at least at its value of {w.no_deal}.")
     if reason in (EndReason.NO_FORMAT, EndReason.PRECONDITIONS):
-        return _why_none(story, reason, name, w, scenario)
+        return _why_none(story, reason, scenario)
     how = (f"{name[o['walked_out_by']]} walked out in round {o['round']}"
            if o["walked_out_by"] else f"the deadline (round {o['round']}) passed")
     cease, broke = w.in_sentence("ceasefire"), w.in_sentence("breakdown")
@@ -199,12 +199,13 @@ def _why_it_ended(story: dict[str, Any], scenario) -> str:
     return f"Talks failed ({how}) and there is no {cease} package: {broke}."
 
 
-def _why_none(story: dict[str, Any], reason: EndReason, name: dict[str, str], w,
-              scenario) -> str:
+def _why_none(story: dict[str, Any], reason: EndReason, scenario) -> str:
     """Why no session of every principal was held: preconditions no text meets, or, round by
     round, the refusals of those who stayed away, counted by the reason each was made
     (``run.story.refusal``: the round's text missed its preconditions, or its expected gain
     plus blame did not cover its audience cost)."""
+    w = scenario.words
+    name = {a: scenario.actors[a].display(a) for a in scenario.actors}
     none = w.outcome("no_summit")
     if reason is EndReason.PRECONDITIONS:
         return f"{none}: no text inside the red lines and caps meets every principal's " \
