@@ -347,3 +347,21 @@ def test_an_interrupt_stops_a_process_pool_and_the_process_exits(tmp_path, momen
     assert proc.stdout == "interrupted\n", proc
     assert proc.returncode == 0, proc
     assert "leaked" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_an_aborted_pool_has_closed_its_manager_thread_before_abort_returns():
+    # At exit Python wakes each pool's manager thread through a pipe that thread closes as it
+    # ends, with no lock between the two (Python 3.13): a thread still ending then printed
+    # "Bad file descriptor" after an interrupted command's one line. abort() waits for it.
+    from negotiation_sim.run.executors.processes import ProcessExecutor
+
+    ex = ProcessExecutor(2)
+    futures = [ex.submit(time.sleep, 30) for _ in range(4)]
+    while not ex.pids():
+        time.sleep(0.01)
+    manager = ex._pool._executor_manager_thread
+    wakeup = ex._pool._executor_manager_thread_wakeup
+    assert manager is not None and manager.is_alive()
+    ex.abort()
+    assert not manager.is_alive() and wakeup._closed
+    assert all(f.done() for f in futures)

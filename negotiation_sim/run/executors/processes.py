@@ -31,6 +31,7 @@ from negotiation_sim.run.signals import deferred
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG checks for its parent
 WAIT_SECONDS = 0.2  # the longest a signal waits for the pool's wait to return
+ABORT_JOIN_SECONDS = 5.0  # the longest an abort waits for the pool's manager thread to end
 
 
 def die_with_parent(parent: int) -> None:
@@ -230,10 +231,17 @@ class ProcessExecutor(Closing):
     def abort(self) -> None:
         """Stop now (an interrupt): cancel what has not started and kill the workers, whose
         tasks are abandoned (a half-written part stays a temporary file, removed by the
-        sweep)."""
+        sweep).
+
+        Last, it waits (at most ``ABORT_JOIN_SECONDS``) for the pool's manager thread to
+        finish closing the pool: at exit Python wakes every pool's manager thread through a
+        pipe that thread closes as it ends, without a lock between the two (Python 3.13), so
+        a thread still ending then made the exit print a traceback ("Bad file descriptor")
+        after the command's one line."""
         terminate = getattr(self._pool, "terminate_workers", None)  # Python 3.14
         processes = list(getattr(self._pool, "_processes", {}).values())
         results = getattr(self._pool, "_result_queue", None)  # shutdown() drops it
+        manager = getattr(self._pool, "_executor_manager_thread", None)  # and it
         self._pool.shutdown(wait=False, cancel_futures=True)
         if terminate is not None:
             try:
@@ -250,6 +258,8 @@ class ProcessExecutor(Closing):
                 p.kill()
                 p.join(1)
         _close_writer(results)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(ABORT_JOIN_SECONDS)
 
 
 def _close_writer(results: Any) -> None:
