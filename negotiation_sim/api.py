@@ -389,7 +389,7 @@ def _run_into(sc: Scenario, source: str | None, target: Path | None, *, runs: in
         publish,
         staging_dir,
     )
-    from negotiation_sim.run.signals import interruptible
+    from negotiation_sim.run.signals import interruptible, stop_if_dropped
 
     memory = RowsInMemory(sc) if target is None and keep_runs == "memory" else None
     if target is not None:
@@ -410,6 +410,7 @@ def _run_into(sc: Scenario, source: str | None, target: Path | None, *, runs: in
                                rows=None if memory is None else memory.table())
             if target is not None:
                 res._write_beside_rows(home, plots=plots)
+                stop_if_dropped()  # a signal swallowed on the way: nothing is published
                 publish(home, target, RUN)
                 res.path, res.runs_file = target, target / RUNS_FILE
     except BaseException:
@@ -594,8 +595,8 @@ def _sweep_into(loaded: LoadedExperiment, out: Path, executor, workers: int | No
                 progress: Progress | None) -> SweepReport:
     """Check ``out``, start the executor and run the sweep's tasks (``out``'s lock held)."""
     from negotiation_sim.results.files import clean_temporary
+    from negotiation_sim.run.signals import interruptible, stop_if_dropped
     from negotiation_sim.run.sweep import mark_interrupted, prepare, run_sweep
-    from negotiation_sim.run.signals import interruptible
 
     with interruptible():
         prepared = prepare(loaded, out, resume=resume, overwrite=overwrite)
@@ -614,6 +615,7 @@ def _sweep_into(loaded: LoadedExperiment, out: Path, executor, workers: int | No
         try:
             if owned:
                 ex.close()
+            stop_if_dropped()  # one swallowed while they stopped: not raised as the block ends
         except KeyboardInterrupt as err:  # while the workers were stopping, all tasks done
             getattr(ex, "abort", ex.close)()
             raise mark_interrupted(loaded, out, err, report) from None
@@ -627,8 +629,8 @@ def _after_sweep(loaded: LoadedExperiment, out: Path, report: SweepReport, *,
     from negotiation_sim.run.sweep import mark_interrupted
     from negotiation_sim.run.signals import interruptible
 
-    with interruptible():
-        try:
+    try:  # outside the block: it raises a signal received before it as it opens
+        with interruptible():
             if report.ok and loaded.design.method in ("sobol", "morris"):
                 _save_sensitivity(out)
             results = Sweep.load(out)
@@ -639,8 +641,8 @@ def _after_sweep(loaded: LoadedExperiment, out: Path, report: SweepReport, *,
 
                 report.figures = write_figures(sweep_figures(results), out)
                 record_figures(out, report.figures)
-        except KeyboardInterrupt as err:
-            raise mark_interrupted(loaded, out, err, report) from None
+    except KeyboardInterrupt as err:
+        raise mark_interrupted(loaded, out, err, report) from None
     return results
 
 

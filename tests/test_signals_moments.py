@@ -271,6 +271,57 @@ def test_a_signal_a_finaliser_dropped_stops_the_command_that_starts_after_it(whe
     assert proc.stderr == "", proc.stderr
 
 
+SWALLOWED = """
+import os, signal, sys, time
+from negotiation_sim.run.signals import Interrupted, interruptible, stop_if_dropped
+
+def swallow():  # a library that catches everything, and goes on
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        total = 0
+        for i in range(100_000):  # the handler raises in here
+            total += i
+    except BaseException:
+        pass
+    print("swallowed")
+
+try:
+    with interruptible():  # the command line's block
+        if sys.argv[1] == "as an inner block opens":
+            swallow()
+            with interruptible():  # the command's own
+                print("ran the command")
+        else:
+            with interruptible():
+                swallow()
+                if sys.argv[1] == "at the next step":
+                    for step in range(50):
+                        stop_if_dropped()  # long work polls between its steps
+                        time.sleep(0.02)
+                print("ran to the end")
+except Interrupted as err:
+    print("interrupted", err.signum)
+    sys.exit(err.exit_code)
+"""
+
+
+@pytest.mark.parametrize("where", ["at the next step", "as an inner block opens",
+                                   "at the block's end"])
+def test_a_signal_whose_interrupt_was_swallowed_still_stops_the_command(where):
+    """Code that catches the interrupt and goes on (a library's ``except BaseException``)
+    cannot make a signal forgotten: long work stops at its next step, a block opened after it
+    stops as it opens, and a block that ends without an exception ends with the signal. A dask
+    sweep signalled as it took its lock once ran all 24 of its points and wrote 'complete'
+    after every finaliser path had been closed: only the exit code said it was interrupted."""
+    proc = subprocess.run([sys.executable, "-c", SWALLOWED, where], capture_output=True,
+                          text=True, timeout=60)
+    expected = {"at the next step": ["swallowed"], "as an inner block opens": ["swallowed"],
+                "at the block's end": ["swallowed", "ran", "to", "the", "end"]}[where]
+    assert proc.stdout.split() == [*expected, "interrupted", str(int(signal.SIGTERM))], proc
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert proc.stderr == "", proc.stderr
+
+
 CALLBACK = """
 import multiprocessing.util, os, signal, sys, time, weakref
 from negotiation_sim.run.signals import Interrupted, interruptible

@@ -248,13 +248,16 @@ def test_workers_die_with_a_sweep_killed_with_sigkill(tmp_path):
 def test_a_signal_dropped_in_a_finaliser_stops_long_work_at_its_next_step():
     """A signal that came inside a finaliser (where it cannot be raised; dask runs finalisers
     while it starts) is kept, and the sweep's loop raises it between tasks (``stop_if_dropped``)
-    instead of running every task first; entering ``interruptible()`` again forgets it."""
+    instead of running every task first; inside ``deferred()`` it waits for the block's end;
+    entering an outermost ``interruptible()`` again forgets it."""
     import signal as _signal
 
     from negotiation_sim.run import signals
 
-    signals.stop_if_dropped()  # nothing dropped: nothing raised
-    signals._DROPPED.append(_signal.SIGTERM)
+    signals.stop_if_dropped()  # nothing received: nothing raised
+    signals._RECEIVED.append(_signal.SIGTERM)
+    with signals.deferred():
+        signals.stop_if_dropped()  # held: the deferred block's end raises it
     with pytest.raises(signals.Interrupted) as caught:
         signals.stop_if_dropped()
     assert caught.value.exit_code == 128 + _signal.SIGTERM

@@ -27,6 +27,7 @@ from negotiation_sim.results.summary import Accumulator
 from negotiation_sim.run import chunks
 from negotiation_sim.run.chunks import chunk_bounds
 from negotiation_sim.run.executors.base import Executor
+from negotiation_sim.run.signals import stop_if_dropped
 
 Consumer = Callable[[ChunkResult], None]
 PRELOAD = ("negotiation_sim.run.engine",)  # what local workers import before their first chunk
@@ -70,6 +71,7 @@ def simulate(scenario: Scenario, runs: int, *, seed: int = 0, point: int = 0,
             consume(chunk)
         if on_chunk is not None:
             on_chunk(chunk.n)
+        stop_if_dropped()  # a signal whose interrupt something swallowed stops here
     return acc
 
 

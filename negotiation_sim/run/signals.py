@@ -22,10 +22,16 @@ Two moments need more than raising at once:
   a weakref callback such as multiprocessing's ``Finalize``, a generator closed by the garbage
   collector): there the exception is
   printed as "Exception ignored" and dropped, and the command would go on and exit 0. Inside
-  ``interruptible()`` such an interrupt is never printed; it is raised when the block ends
-  (the command line then exits with the signal's code and one line), and long work polls for
-  it between its steps (``stop_if_dropped``). A block opened inside it (a command's own, inside
-  the command line's) raises it as it opens instead of forgetting it.
+  ``interruptible()`` such an interrupt is never printed.
+
+Whatever became of the exception (raised in a finaliser, or caught by code that does not
+re-raise it: a library's ``except BaseException``, a C extension that checks for signals and
+clears the error), a signal received inside ``interruptible()`` is not forgotten: long work
+polls for it between its steps (``stop_if_dropped``), a block opened inside the one that
+received it (a command's own, inside the command line's) raises it as it opens, and a block
+that ends without an exception raises it as it ends (the command line then exits with the
+signal's code and one line). None of these can meet an interrupt that is being handled: that
+one is propagating, and the command ends with it.
 """
 
 from __future__ import annotations
@@ -72,7 +78,6 @@ def interruptible() -> Iterator[list[int]]:
         return
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {}
-    dropped: list[int] = []  # an interrupt that came where it could not be raised
 
     def handler(signum, frame) -> None:
         if received:  # a second signal while cleaning up: stop now, as the default would
@@ -80,12 +85,11 @@ def interruptible() -> Iterator[list[int]]:
             os.kill(os.getpid(), signum)
             return
         received.append(signum)
+        _RECEIVED.append(signum)  # long work polls it (``stop_if_dropped``)
         if _DEFERRED.depth:
             _DEFERRED.pending = signum
             return
         if _in_finaliser(frame):  # Python would print it there and drop it
-            dropped.append(signum)
-            _DROPPED.append(signum)  # long work polls it (``stop_if_dropped``)
             return
         raise Interrupted(signum)
 
@@ -93,15 +97,13 @@ def interruptible() -> Iterator[list[int]]:
         if isinstance(info.exc_value, Interrupted) and received:
             # dropped by a callback Python cannot raise from (a weakref's, a WeakValueDictionary
             # clean-up) all the same: not printed, and polled as a finaliser's is
-            dropped.append(received[0])
-            _DROPPED.append(received[0])
             return
         hook(info)
 
     if any(signal.getsignal(sig) in defaults for sig in SIGNALS):
-        _DROPPED.clear()  # an outermost block starts afresh
-    elif _DROPPED:  # a block inside one whose finaliser dropped a signal: stop here
-        raise Interrupted(_DROPPED[0])
+        _RECEIVED.clear()  # an outermost block starts afresh
+    elif _RECEIVED:  # a block inside one that received a signal and went on: stop here
+        raise Interrupted(_RECEIVED[0])
     for sig in SIGNALS:
         current = signal.getsignal(sig)
         if current in defaults:
@@ -116,21 +118,23 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(sig, old)
         if previous:
             sys.unraisablehook = hook
-    if dropped:  # the block ended without it: it still ends in the signal's way
-        raise Interrupted(dropped[0])
+    if received:  # the block ended without it: it still ends in the signal's way
+        raise Interrupted(received[0])
 
 
-# A signal that arrived inside a finaliser (where it could not be raised), for long work to
-# poll between its steps: a library that runs finalisers while starting up (dask's) would
-# otherwise let a whole sweep run on after SIGTERM.
-_DROPPED: list[int] = []
+# The signals received inside the outermost ``interruptible()`` block, for long work to poll
+# between its steps: an interrupt that a finaliser dropped (dask runs finalisers while it
+# starts) or that some code caught and did not re-raise would otherwise let a whole sweep run
+# on after SIGTERM.
+_RECEIVED: list[int] = []
 
 
 def stop_if_dropped() -> None:
-    """Raise ``Interrupted`` now if a signal was dropped inside ``interruptible()``: the caller
-    is between steps, where stopping is safe."""
-    if _DROPPED:
-        raise Interrupted(_DROPPED[0])
+    """Raise ``Interrupted`` now if a signal was received inside ``interruptible()``: the caller
+    is between steps, where stopping is safe, and an interrupt still propagating would not have
+    let it get here. Inside ``deferred()`` the signal waits for the block's end instead."""
+    if _RECEIVED and not _DEFERRED.depth:
+        raise Interrupted(_RECEIVED[0])
 
 
 @functools.cache
