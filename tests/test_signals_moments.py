@@ -163,6 +163,31 @@ def test_an_interrupt_while_drawing_in_process_marks_the_manifest(tmp_path, monk
     assert manifest["sessions"][-1]["interrupted"] == "SIGTERM"
 
 
+def test_a_signal_swallowed_while_drawing_leaves_the_manifest_interrupted(tmp_path,
+                                                                        monkeypatch):
+    """A signal whose interrupt was swallowed while the figures were drawn (a weakref
+    callback of matplotlib's, where Python drops it) ends the sweep as one raised there does:
+    the manifest says ``interrupted`` with the command that finishes it, never 'complete'."""
+    from negotiation_sim.plots import figures
+    from negotiation_sim.run import signals
+
+    path = experiment(tmp_path, points=2)
+    out = tmp_path / "o"
+    real = figures.write_figures
+
+    def swallowed(*args, **kw):  # what the handler records before its interrupt is lost
+        signals._RECEIVED.append(signal.SIGHUP)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(figures, "write_figures", swallowed)
+    with pytest.raises(ns.SweepInterrupted, match="--resume"):
+        ns.sweep(path, out=out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["sessions"][-1]["interrupted"] == "SIGHUP"
+    assert not signals._RECEIVED  # the block that took it forgets it as it ends
+
+
 # -- run, and interrupts a finaliser drops --------------------------------------------------------
 
 
@@ -299,6 +324,7 @@ try:
                         stop_if_dropped()  # long work polls between its steps
                         time.sleep(0.02)
                 print("ran to the end")
+            print("went on after it")
 except Interrupted as err:
     print("interrupted", err.signum)
     sys.exit(err.exit_code)
@@ -310,7 +336,9 @@ except Interrupted as err:
 def test_a_signal_whose_interrupt_was_swallowed_still_stops_the_command(where):
     """Code that catches the interrupt and goes on (a library's ``except BaseException``)
     cannot make a signal forgotten: long work stops at its next step, a block opened after it
-    stops as it opens, and a block that ends without an exception ends with the signal. A dask
+    stops as it opens, and a block that ends without an exception ends with the signal, a
+    command's own inside the command line's too (a sweep's figures drawn after a signal that
+    a weakref callback dropped then left the manifest 'complete'). A dask
     sweep signalled as it took its lock once ran all 24 of its points and wrote 'complete'
     after every finaliser path had been closed: only the exit code said it was interrupted."""
     proc = subprocess.run([sys.executable, "-c", SWALLOWED, where], capture_output=True,

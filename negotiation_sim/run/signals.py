@@ -116,10 +116,12 @@ def interruptible() -> Iterator[list[int]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        if previous:
+        unraised = _RECEIVED[:]  # read at the end of a block without an exception
+        if previous:  # the block whose handlers took them: nothing polls after it
             sys.unraisablehook = hook
-    if received:  # the block ended without it: it still ends in the signal's way
-        raise Interrupted(received[0])
+            _RECEIVED.clear()
+    if unraised:  # the block ended without it (a nested one too): it ends in the signal's way
+        raise Interrupted(unraised[0])
 
 
 # The signals received inside the outermost ``interruptible()`` block, for long work to poll
