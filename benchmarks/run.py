@@ -157,8 +157,8 @@ def paired(fn_a, fn_b, repeat: int) -> tuple[float, float, float]:
 
 def bench_explore(runs, repeat, out):
     """The explorer's rerun in this process (``explore.session.Session.run``: ``runs`` worlds
-    of the baseline with one lever moved, into a summary and the traced world's story), as
-    the browser asks for it: the median of its own ``seconds``."""
+    of the baseline with one lever moved, into a summary, the traced world's story and the
+    settings' warnings), as the browser asks for it: the median of its own ``seconds``."""
     from negotiation_sim.explore.session import Session
 
     session = Session.open(BASELINE, runs=runs)

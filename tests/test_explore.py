@@ -358,6 +358,24 @@ def test_explore_stops_on_a_signal_with_one_line_and_its_exit_code(tmp_path, sig
     assert lines == [f"error: interrupted ({name})"], done.stderr
 
 
+def test_a_reruns_warnings_are_what_validate_says_of_its_scenario(session):
+    """The warnings beside a rerun are ``negsim validate``'s for the scenario with the levers
+    applied (read without writing it out as YAML: the page names fields, not lines)."""
+    from negotiation_sim.config.levers import scenario_yaml
+    from negotiation_sim.config.yamlio import parse_yaml
+    from negotiation_sim.core.checks import scenario_warnings
+
+    session.reset()
+    session.set("actors.us.pressure.russia", 0.1)
+    session.set("actors.ukraine.reservation", 0.9)
+    sc = session.scenario()
+    found = scenario_warnings(sc, parse_yaml(scenario_yaml(sc), session.source))
+    assert found and all(p.line for p in found)
+    assert session.warnings(sc) == [f"{p.field}: {p.message}" if p.field else p.message
+                                    for p in found]
+    session.reset()
+
+
 def test_a_rerun_answers_what_a_run_answers(session):
     """Beside the outcomes: will it hold, why worlds ended and the reference solutions (the
     tables negsim run prints), the validate warnings of the settings, what changed against

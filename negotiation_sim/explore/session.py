@@ -89,7 +89,8 @@ class Explored:
         summary: its summary (the ``negsim run --json`` shape).
         results: the run's results (with per-world rows, for the figures).
         story: the traced world (``api.trace``) and its ``world`` index.
-        seconds: time the run and the trace took.
+        seconds: time the run, the trace and the warnings took (what the page waits for
+            before it draws).
     """
 
     scenario: Scenario
@@ -337,17 +338,20 @@ class Session:
         start = time.perf_counter()
         res = api.run(sc, runs=self.runs, seed=self.seed, keep_runs="memory")  # no file
         story = api.trace(sc, seed=self.seed, world=min(self.world, self.runs - 1))
+        found = self.warnings(sc)
         return Explored(sc, res.summary, res, story, time.perf_counter() - start,
-                        warnings=self.warnings(sc))
+                        warnings=found)
 
     def warnings(self, sc: Scenario | None = None) -> list[str]:
         """The sanity warnings ``negsim validate`` gives for the scenario with the levers
         applied, as 'field: message' (the field names the lever's place in the file)."""
-        from negotiation_sim.config.yamlio import parse_yaml
+        from negotiation_sim.config.yamlio import YamlDoc
         from negotiation_sim.core.checks import scenario_warnings
 
         sc = self.scenario() if sc is None else sc
-        doc = parse_yaml(scenario_yaml(sc), self.source)
+        # a document without lines: the page names fields, so the scenario is not written out
+        # as YAML and read back for each rerun to locate them
+        doc = YamlDoc(self.source, None)
         return [f"{p.field}: {p.message}" if p.field else p.message
                 for p in scenario_warnings(sc, doc)]
 
