@@ -368,3 +368,36 @@ def test_an_aborted_pool_has_closed_its_manager_thread_before_abort_returns():
     ex.abort()
     assert not manager.is_alive() and wakeup._closed
     assert all(f.done() for f in futures)
+
+
+def test_an_interrupt_is_one_line_even_where_modules_are_half_imported(monkeypatch, capsys):
+    """An interrupt that cut an import short leaves that module half made, and importing it
+    again raises (``partially initialized module``). The command line reports the interrupt
+    before any error clause that imports a module to name its errors, and writes its line
+    plainly if rich itself cannot be imported: exit 128 + signal and one line, never a
+    traceback and exit 1 (``negsim compare`` signalled while it started, seen once)."""
+    import signal as _signal
+
+    import typer
+
+    from negotiation_sim.cli import common
+    from negotiation_sim.run.signals import Interrupted
+
+    def half_made(*args, **kw):
+        raise AttributeError("partially initialized module 'yaml' has no attribute 'error'")
+
+    monkeypatch.setattr(common, "REPORTED", [])
+    monkeypatch.setattr(common, "_results_dir_errors", half_made)
+    monkeypatch.setattr(common, "_scheduler_error", half_made)
+    with pytest.raises(typer.Exit) as caught:
+        with common.user_errors(debug=False):
+            raise Interrupted(_signal.SIGTERM)
+    assert caught.value.exit_code == 128 + _signal.SIGTERM
+    assert capsys.readouterr().err.strip() == "error: interrupted (SIGTERM)"
+    monkeypatch.setattr(common, "stderr", half_made)  # rich's console, half imported
+    with pytest.raises(typer.Exit) as caught:
+        with common.user_errors(debug=False):
+            raise Interrupted(_signal.SIGHUP)
+    assert caught.value.exit_code == 128 + _signal.SIGHUP
+    assert capsys.readouterr().err == "error: interrupted (SIGHUP)\n"
+    assert len(common.REPORTED) == 2

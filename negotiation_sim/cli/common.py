@@ -139,6 +139,18 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def fail_safely(message: str, code: int) -> typer.Exit:
+    """``fail`` on the way out of an interrupt. The interrupt may have cut short the first
+    import of a module ``fail`` needs (rich's): importing it again can then raise instead, and
+    the line is written plainly."""
+    try:
+        return fail(message, code)
+    except Exception:  # noqa: BLE001 - a half-made module: any error of its import
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+        return typer.Exit(code)
+
+
 def warn(message: str) -> None:
     """Print one yellow warning line on stderr."""
     stderr().print(styled(("warning:", "yellow"), " ", message), soft_wrap=True)
@@ -163,9 +175,17 @@ def user_errors(debug: bool) -> Iterator[None]:
     """
     from negotiation_sim.config.extras import missing_extra
     from negotiation_sim.config.yamlio import InputError
+    from negotiation_sim.run.signals import exit_code
 
     try:
         yield
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (cli.main)
+        # First: the clauses below import modules to name their errors, and an interrupt that
+        # cut an import short leaves that module half made, so importing it again here could
+        # raise in the interrupt's place (a traceback and exit 1, seen once under load).
+        REPORTED.append(err)
+        raise fail_safely(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
+                          exit_code(err)) from None
     except InputError as err:
         if debug:
             raise
@@ -186,12 +206,6 @@ def user_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         raise fail(str(err)) from None
-    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (cli.main)
-        from negotiation_sim.run.signals import exit_code
-
-        REPORTED.append(err)
-        raise fail(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
-                   exit_code(err)) from None
 
 
 def _results_dir_errors() -> tuple[type[Exception], ...]:
