@@ -146,45 +146,32 @@ def test_an_interrupt_while_summarising_in_process_marks_the_manifest(tmp_path, 
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
 
 
-def test_an_interrupt_while_drawing_in_process_marks_the_manifest(tmp_path, monkeypatch):
-    from negotiation_sim.plots import figures
-
-    path = experiment(tmp_path, points=2)
-    out = tmp_path / "o"
-
-    def stop(*args, **kw):
-        raise Interrupted(signal.SIGTERM)
-
-    monkeypatch.setattr(figures, "write_figures", stop)
-    with pytest.raises(ns.SweepInterrupted, match="--resume"):
-        ns.sweep(path, out=out)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted"
-    assert manifest["sessions"][-1]["interrupted"] == "SIGTERM"
-
-
-def test_a_signal_swallowed_while_drawing_leaves_the_manifest_interrupted(tmp_path,
-                                                                        monkeypatch):
-    """A signal whose interrupt was swallowed while the figures were drawn (a weakref
-    callback of matplotlib's, where Python drops it) ends the sweep as one raised there does:
-    the manifest says ``interrupted`` with the command that finishes it, never 'complete'."""
+@pytest.mark.parametrize("how", ["raised", "swallowed"])
+def test_an_interrupt_while_drawing_in_process_marks_the_manifest(tmp_path, monkeypatch, how):
+    """An interrupt while the figures are drawn leaves the manifest ``interrupted`` with the
+    command that finishes the sweep, never 'complete': one raised there, and one whose
+    interrupt was swallowed (a weakref callback of matplotlib's, where Python drops it, after
+    the handler recorded the signal)."""
     from negotiation_sim.plots import figures
     from negotiation_sim.run import signals
 
     path = experiment(tmp_path, points=2)
     out = tmp_path / "o"
     real = figures.write_figures
+    signum = signal.SIGTERM if how == "raised" else signal.SIGHUP
 
-    def swallowed(*args, **kw):  # what the handler records before its interrupt is lost
-        signals._RECEIVED.append(signal.SIGHUP)
+    def draw(*args, **kw):
+        if how == "raised":
+            raise Interrupted(signum)
+        signals._RECEIVED.append(signum)  # what the handler records before its interrupt is lost
         return real(*args, **kw)
 
-    monkeypatch.setattr(figures, "write_figures", swallowed)
+    monkeypatch.setattr(figures, "write_figures", draw)
     with pytest.raises(ns.SweepInterrupted, match="--resume"):
         ns.sweep(path, out=out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
-    assert manifest["sessions"][-1]["interrupted"] == "SIGHUP"
+    assert manifest["sessions"][-1]["interrupted"] == signal.Signals(signum).name
     assert not signals._RECEIVED  # the block that took it forgets it as it ends
 
 
