@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -258,6 +259,18 @@ def test_a_signal_dropped_in_a_finaliser_stops_long_work_at_its_next_step():
     signals._RECEIVED.append(_signal.SIGTERM)
     with signals.deferred():
         signals.stop_if_dropped()  # held: the deferred block's end raises it
+    raised = []
+
+    def task() -> None:  # a worker thread's task goes on: the main thread stops the work
+        try:
+            signals.stop_if_dropped()
+        except signals.Interrupted as err:
+            raised.append(err)
+
+    worker = threading.Thread(target=task)
+    worker.start()
+    worker.join()
+    assert raised == []
     with pytest.raises(signals.Interrupted) as caught:
         signals.stop_if_dropped()
     assert caught.value.exit_code == 128 + _signal.SIGTERM

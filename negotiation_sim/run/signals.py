@@ -134,8 +134,10 @@ _RECEIVED: list[int] = []
 def stop_if_dropped() -> None:
     """Raise ``Interrupted`` now if a signal was received inside ``interruptible()``: the caller
     is between steps, where stopping is safe, and an interrupt still propagating would not have
-    let it get here. Inside ``deferred()`` the signal waits for the block's end instead."""
-    if _RECEIVED and not _DEFERRED.depth:
+    let it get here. Inside ``deferred()`` the signal waits for the block's end instead; outside
+    the main thread (a worker thread's task) nothing is raised: the main thread stops the work."""
+    if (_RECEIVED and not _DEFERRED.depth
+            and threading.current_thread() is threading.main_thread()):
         raise Interrupted(_RECEIVED[0])
 
 
