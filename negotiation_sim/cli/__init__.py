@@ -155,6 +155,6 @@ def _interrupted(signum: int) -> int:
     """One line saying which signal stopped the command; its exit code (128 + signal)."""
     import signal
 
-    from negotiation_sim.cli.common import fail_safely
+    from negotiation_sim.cli.common import fail
 
-    return fail_safely(f"interrupted ({signal.Signals(signum).name})", 128 + signum).exit_code
+    return fail(f"interrupted ({signal.Signals(signum).name})", 128 + signum).exit_code

@@ -134,21 +134,16 @@ def styled(*parts) -> object:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one red error line on stderr and return the Exit to raise."""
-    stderr().print(styled(("error:", "red"), " ", message), soft_wrap=True)
-    return typer.Exit(code)
+    """Print one red error line on stderr and return the Exit to raise.
 
-
-def fail_safely(message: str, code: int) -> typer.Exit:
-    """``fail`` on the way out of an interrupt. The interrupt may have cut short the first
-    import of a module ``fail`` needs (rich's): importing it again can then raise instead, and
-    the line is written plainly."""
+    An interrupt may have cut short the first import of rich, which the line is printed with:
+    importing it again can then raise instead, and the line is written plainly."""
     try:
-        return fail(message, code)
+        stderr().print(styled(("error:", "red"), " ", message), soft_wrap=True)
     except Exception:  # noqa: BLE001 - a half-made module: any error of its import
         sys.stderr.write(f"error: {message}\n")
         sys.stderr.flush()
-        return typer.Exit(code)
+    return typer.Exit(code)
 
 
 def warn(message: str) -> None:
@@ -184,8 +179,8 @@ def user_errors(debug: bool) -> Iterator[None]:
         # cut an import short leaves that module half made, so importing it again here could
         # raise in the interrupt's place (a traceback and exit 1, seen once under load).
         REPORTED.append(err)
-        raise fail_safely(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
-                          exit_code(err)) from None
+        raise fail(getattr(err, "message", None) or f"interrupted ({err or 'SIGINT'})",
+                   exit_code(err)) from None
     except InputError as err:
         if debug:
             raise

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, SeedOpt, fail, fail_safely, stderr, user_errors
+from negotiation_sim.cli.common import DebugOpt, SeedOpt, fail, stderr, user_errors
 
 EXTRA = "explore"
 
@@ -83,7 +83,7 @@ def _stopped(err: KeyboardInterrupt) -> None:
     from negotiation_sim.run.signals import exit_code
 
     code = exit_code(err)
-    fail_safely(f"interrupted ({err or 'SIGINT'})", code)
+    fail(f"interrupted ({err or 'SIGINT'})", code)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
