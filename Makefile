@@ -41,12 +41,14 @@ $(PY):
 
 venv: $(PY)
 
-# the shipped experiments include a sobol design: the demo's install can run all of them
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[sensitivity]"
+# every command of the README and docs/tutorial.md runs after make demo: the shipped experiments'
+# sobol design (sensitivity), scenario discovery (discover) and the explorer (explore); the dask
+# cluster and Excel export stay optional extras
+$(VENV)/.installed: pyproject.toml Makefile | $(PY)
+	$(PIP) install --quiet -e ".[sensitivity,discover,explore]"
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
+$(VENV)/.installed-test: pyproject.toml Makefile | $(PY)
 	$(PIP) install --quiet -e ".[test]"
 	@touch $(VENV)/.installed $@
 
