@@ -61,7 +61,7 @@ def test_meetings_count_worlds_by_their_first_round_with_intervals_and_medians()
     assert m["by_round"] == {"talks": [2 / 8, 3 / 8, 4 / 8, 6 / 8],
                              "leaders": [0, 0, 1 / 8, 2 / 8],
                              "settled": [0, 0, 0, 1 / 8]}
-    assert m["sessions"] == {"mean": 13 / 8}
+    assert m["sessions"] == {"mean": 13 / 8, "by_format": None}  # no session logs: no counts
     # half of the 6 worlds with talks had met by the end of round 2 (3 of 6): day 20
     assert (m["talks"]["median_round"], m["talks"]["median_day"],
             m["talks"]["median_date"]) == (2, 20.0, "2025-06-05")
@@ -87,6 +87,49 @@ def test_meetings_without_any_and_without_a_start_date_and_in_a_sweep_row():
     row = summary_row(acc, Named(), 0)
     assert row["talks"] == 1 / 3 and [row["talks.lo"], row["talks.hi"]] == m["talks"]["ci95"]
     assert row["leaders"] == 0.0 and row["sessions"] == 5 / 3
+
+
+def test_sessions_by_format_count_every_format_held_of_any_members():
+    """Per format, the worlds that held it at least once and its sessions, from the chunks'
+    per-round logs: a channel that leaves a principal out counts there, though it is never
+    the last session of every principal (``formats``)."""
+    import numpy as np
+
+    from negotiation_sim.results.summary import Accumulator
+
+    acc = Accumulator(issues=["x"], formats=["both", "one_side"], actors=["a"], max_round=3)
+    for first, log, held in (
+            # rounds x worlds: world 0 met one side twice then both; world 1 one side once;
+            # world 2 nothing
+            (0, [[1, 1, -1], [1, -1, -1], [0, -1, -1]], [0, -1, -1]),
+            (3, [[1], [1], [1]], [-1])):  # world 3: one side, three rounds
+        chunk = _chunk(first, [-1] * len(held), [-1] * len(held), [-1] * len(held),
+                       [0] * len(held))
+        chunk.held_format = np.array(held, np.int8)
+        chunk.session_log = np.array(log, np.int8)
+        acc.add(chunk)
+    s = acc.summary("s", 0)
+    by = s["meetings"]["sessions"]["by_format"]
+    assert by["both"] == {"share": 1 / 4, "ci95": list(wilson_interval(1, 4)), "mean": 1 / 4}
+    assert by["one_side"] == {"share": 3 / 4, "ci95": list(wilson_interval(3, 4)),
+                              "mean": 6 / 4}
+    assert s["formats"] == {"both": 1 / 4, "one_side": 0.0}
+
+
+def test_the_baseline_run_shows_the_us_russia_channel_it_holds():
+    """In the baseline the US-Russia channel (Ukraine left out) is held in most worlds: the
+    sessions by format say so, the last session of every principal never can."""
+    import negotiation_sim as ns
+    from conftest import ROOT
+
+    s = ns.run(ROOT / "scenarios" / "summit_baseline.yaml", runs=600, seed=0,
+               keep_runs=False).summary
+    by = s["meetings"]["sessions"]["by_format"]
+    assert s["formats"]["us_russia"] == 0.0 and by["us_russia"]["share"] > 0.5
+    assert by["us_russia"]["mean"] > 1.0
+    # every session is one of the formats: their sessions add up to the sessions per world
+    assert sum(v["mean"] for v in by.values()) == pytest.approx(
+        s["meetings"]["sessions"]["mean"], rel=1e-12)
 
 
 def test_a_chunk_without_the_calendar_outputs_counts_as_no_meeting():

@@ -47,7 +47,8 @@ def run(
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help=f"Directory for {RUNS_FILE}, {SUMMARY_FILE}, {MANIFEST_FILE}, "
-        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png): a new or empty "
+        f"{SCENARIO_FILE} and the figures ({', '.join(RUN_FIGURES)} .png, and "
+        f"{', '.join(OPTIONAL_RUN_FIGURES)} .png when signed texts are followed): a new or empty "
         "directory, written whole when the run is complete.")] = None,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace a run's results already in --out, whole.")] = False,
@@ -163,12 +164,7 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
         t.add_row(labels[name], f"{o['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
     con.print(t)
     _print_meetings(con, summary)
-    t = Table(title=f"{words.Meeting} formats held", title_justify="left")
-    t.add_column("format")
-    t.add_column("share of worlds", justify="right")
-    for f, share in summary["formats"].items():
-        t.add_row(f, f"{share:.1%}")
-    con.print(t)
+    _print_formats(con, summary, words)
     _print_terms(con, sc, summary)
     _print_solutions(con, summary)
     _print_reasons(con, summary)
@@ -181,6 +177,30 @@ def print_summary(sc, summary: dict[str, Any]) -> None:
     for a, u in summary["utilities"].items():
         t.add_row(sc.actors[a].display(a), sc.actors[a].role,
                   "–" if u["mean"] is None else f"{u['mean']:.3f}")
+    con.print(t)
+
+
+def _print_formats(con, summary: dict[str, Any], words) -> None:
+    """Each format: the share of worlds that held it at least once and its sessions per world
+    (of any members: the channels that leave a principal out too), and the share whose last
+    session of every principal it was (``summary["formats"]``). A summary without the
+    per-format sessions (written before they were summarised) shows the last column alone."""
+    from rich.table import Table
+
+    met = ((summary.get("meetings") or {}).get("sessions") or {}).get("by_format")
+    t = Table(title=f"{words.Meeting} formats held", title_justify="left",
+              caption=(("held: worlds with at least one session of the format, of any members; "
+                        "sessions: a world's sessions of it on average; ") if met else "")
+              + "last of every principal: worlds whose last session of every principal it was "
+                "(a format that leaves one out never is)", caption_justify="left")
+    t.add_column("format")
+    if met:
+        t.add_column("held", justify="right")
+        t.add_column("sessions", justify="right")
+    t.add_column("last of every principal", justify="right")
+    for f, share in summary["formats"].items():
+        cells = [f"{met[f]['share']:.1%}", f"{met[f]['mean']:.2f}"] if met else []
+        t.add_row(f, *cells, f"{share:.1%}")
     con.print(t)
 
 
@@ -197,7 +217,9 @@ def _print_meetings(con, summary: dict[str, Any]) -> None:
     t = Table(title="Meetings over the calendar", title_justify="left",
               caption=f"{m['sessions']['mean']:.2f} sessions per world on average (any format); "
                       "half met by: the round by which half of the worlds that met had met "
-                      "(day: the end of that round)", caption_justify="left")
+                      "(day: the end of that round); took effect: in some round, whether or not "
+                      "it held (the outcomes count what is in force at the horizon)",
+              caption_justify="left")
     for col in ("meeting", "share of worlds", "95% interval", "half met by"):
         t.add_column(col, justify="left" if col in ("meeting", "half met by") else "right")
     for name, words in meeting_labels(summary).items():

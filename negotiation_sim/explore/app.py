@@ -413,15 +413,20 @@ def TextTableView(t, state: str):
 
 @solara.component
 def FormatsTable(result: Explored, state: str):
-    """The share of worlds that held each format, with its Wilson 95% interval."""
+    """The share of worlds whose last session of every principal each format was, with its
+    Wilson 95% interval, and the share that held it at least once, of any members."""
     cell = "text-align:right; padding-left: 1em"
-    rows = [Html("tr", Html("th", "format held"), Html("th", "share"),
-                 Html("th", "95% interval"))]
+    met = result.formats_met()
+    rows = [Html("tr", Html("th", "format"), Html("th", "last of every principal"),
+                 Html("th", "95% interval"), Html("th", "held at least once"))]
     rows += [Html("tr", Html("td", f), Html("td", f"{v:.1%}", style=cell),
-                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell), data_format=f,
-                  data_share=repr(v))
+                  Html("td", f"{lo:.1%} – {hi:.1%}", style=cell),
+                  Html("td", f"{met[f]:.1%}" if f in met else "–", style=cell),
+                  data_format=f, data_share=repr(v))
              for f, v, lo, hi in result.formats_with_intervals()]
-    Html("p", Html("b", f"{result.scenario.words.Meeting} formats held"), " (share of worlds)")
+    Html("p", Html("b", f"{result.scenario.words.Meeting} formats held"),
+         " (share of worlds; a format that leaves a principal out is never the last session of "
+         "every principal)")
     Html("table", *rows, classes="negsim-formats",
          style=None if state == "current" else "opacity: 0.45")
 

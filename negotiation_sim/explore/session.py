@@ -187,6 +187,12 @@ class Explored:
         """(format, share of worlds that held it) in the scenario's order."""
         return list(self.summary["formats"].items())
 
+    def formats_met(self) -> dict[str, float]:
+        """Format -> the share of worlds that held it at least once, of any members (the
+        channels that leave a principal out too; ``meetings.sessions.by_format``)."""
+        by = self.summary["meetings"]["sessions"].get("by_format") or {}
+        return {f: v["share"] for f, v in by.items()}
+
     def formats_with_intervals(self) -> list[tuple[str, float, float, float]]:
         """(format, share, lower, upper): each format's share of worlds with its Wilson 95%
         interval, as the outcome shares have."""

@@ -243,11 +243,21 @@ def outcome_table_html(summary: dict[str, Any], scenario: Scenario | None = None
     table = ("<table><tr><th>outcome</th><th>share of worlds</th><th>95% interval (Wilson)</th>"
              f"</tr>{''.join(rows)}</table>")
     table += meetings_table_html(summary)
-    formats = "".join(f"<tr><td>{_e(f)}</td><td class='num'>{v:.1%}</td></tr>"
-                      for f, v in summary.get("formats", {}).items())
+    met = ((summary.get("meetings") or {}).get("sessions") or {}).get("by_format")
+    formats = "".join(
+        f"<tr><td>{_e(f)}</td>"
+        + (f"<td class='num'>{met[f]['share']:.1%}</td><td class='num'>{met[f]['mean']:.2f}</td>"
+           if met else "")
+        + f"<td class='num'>{v:.1%}</td></tr>"
+        for f, v in summary.get("formats", {}).items())
     if formats:
-        table += (f"<h3>{_e(w.Meeting)} formats held</h3><table><tr><th>format</th>"
-                  f"<th>share of worlds</th></tr>{formats}</table>")
+        heads = "<th>held at least once</th><th>sessions per world</th>" if met else ""
+        table += (f"<h3>{_e(w.Meeting)} formats held</h3><table><tr><th>format</th>{heads}"
+                  f"<th>last session of every principal</th></tr>{formats}</table>"
+                  "<p class='muted'>Share of worlds. Held at least once: a session of the "
+                  "format, of any members (the channels that leave a principal out too); "
+                  "last session of every principal: the format of the last session all "
+                  "principals sat at.</p>")
     terms = summary.get("terms") or {}
     if any(v is not None for v in terms.values()):
         r = summary.get("rounds") or {}
@@ -298,7 +308,9 @@ def meetings_table_html(summary: dict[str, Any]) -> str:
                     f"<td>{_e(half_met(e))}</td></tr>")
     return ("<h3>Meetings over the calendar</h3><p class='muted'>Half met by: the round by "
             "which half of the worlds that met had met (day: the end of that round). "
-            f"{m['sessions']['mean']:.2f} sessions per world on average, of any format.</p>"
+            f"{m['sessions']['mean']:.2f} sessions per world on average, of any format. "
+            "Took effect: in some round, whether or not it held (the outcomes count what is "
+            "in force at the horizon).</p>"
             "<table id='meetings'><tr><th>meeting</th><th>share of worlds</th><th>95% interval "
             f"(Wilson)</th><th>half met by</th></tr>{''.join(rows)}</table>")
 

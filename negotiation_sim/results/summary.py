@@ -107,6 +107,12 @@ class Accumulator:
     # per milestone (MEETINGS): worlds by the round it first came (column 0 unused)
     met: np.ndarray = field(init=False)  # (3, max_round + 1)
     sessions: int = field(init=False)  # sessions held, summed over worlds (an exact integer)
+    # per format, from the chunks' per-round session logs (any members, any level): worlds that
+    # held it at least once and its sessions; ``logged`` the worlds whose chunk had a log (a
+    # sweep's summary is read back from part files, which keep no log)
+    format_met: np.ndarray = field(init=False)  # (F,)
+    format_sessions: np.ndarray = field(init=False)  # (F,)
+    logged: int = field(init=False)
 
     def __post_init__(self) -> None:
         K, A = len(self.issues), len(self.actors)
@@ -133,6 +139,9 @@ class Accumulator:
         self.repeat = 0
         self.met = np.zeros((len(MEETINGS), self.max_round + 1), dtype=np.int64)
         self.sessions = 0
+        self.format_met = np.zeros(len(self.formats), dtype=np.int64)
+        self.format_sessions = np.zeros(len(self.formats), dtype=np.int64)
+        self.logged = 0
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Accumulator:
@@ -173,6 +182,21 @@ class Accumulator:
         if self.follow_rounds and chunk.settled_kind is not None:
             self._add_spells(chunk)
         self._add_meetings(chunk)
+        self._add_format_sessions(chunk)
+
+    def _add_format_sessions(self, chunk: ChunkResult) -> None:
+        """Count, per format, the worlds that held it at least once and its sessions, from the
+        chunk's per-round log of the format held (``session_log``, of any members and level:
+        the formats that leave a principal out too, which the last session of every principal,
+        ``held_format``, never names)."""
+        log = getattr(chunk, "session_log", None)
+        if log is None:
+            return
+        self.logged += chunk.n
+        for f in range(len(self.formats)):
+            held = log == f
+            self.format_met[f] += int(held.any(axis=0).sum())
+            self.format_sessions[f] += int(held.sum())
 
     def _add_spells(self, chunk: ChunkResult) -> None:
         """Count the first spells of peace (``settled_round`` to ``broken_round``) by what began
@@ -292,11 +316,22 @@ class Accumulator:
                          "ci95": list(wilson_interval(float(worlds), self.n)),
                          "worlds": worlds, **self._when(median)}
             by_round[name] = [float(c / n) for c in cum]
-        out["sessions"] = {"mean": float(self.sessions / n)}
+        out["sessions"] = {"mean": float(self.sessions / n), "by_format": self._by_format()}
         out["by_round"] = by_round
         out["round_days"] = float(self.round_days)
         out["start"] = None if self.start is None else self.start.isoformat()
         return out
+
+    def _by_format(self) -> dict[str, Any] | None:
+        """Per format (any members, any level): the share of worlds that held it at least once,
+        with its Wilson interval, and its mean sessions per world; None where the chunks had no
+        session log (a summary read back from a sweep's part files)."""
+        if self.logged == 0:
+            return None
+        return {f: {"share": float(self.format_met[i] / self.logged),
+                    "ci95": list(wilson_interval(float(self.format_met[i]), self.logged)),
+                    "mean": float(self.format_sessions[i] / self.logged)}
+                for i, f in enumerate(self.formats)}
 
     def _when(self, rounds: int | None) -> dict[str, Any]:
         """``median_round`` and the day it ends (``median_day``: rounds x round_days after the
