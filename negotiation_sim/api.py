@@ -836,6 +836,7 @@ def target(scenario: Scenario | str | Path, outcome: str, share: float, vary: Se
     from negotiation_sim.analysis.targets import Vary, reach
     from negotiation_sim.run.engine import summarise
 
+    check_sizes(runs, DEFAULT_CHUNK)
     sc, _ = _scenario(scenario)
     varies = [Vary.parse(v) for v in vary]
     with _running(executor, workers, scheduler) as ex:

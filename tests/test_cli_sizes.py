@@ -39,11 +39,13 @@ def scenario(tmp_path):
 def commands(scenario):
     backtest = ROOT / "backtests" / "russia_ukraine_2025.yaml"
     return {"run": ["run", scenario], "compare": ["compare", scenario, scenario],
-            "backtest": ["backtest", backtest]}
+            "backtest": ["backtest", backtest],
+            "target": ["target", scenario, "--vary", "actors.russia.claim=0:0.2"]}
 
 
 @pytest.mark.parametrize("command, option, limit", [
     ("run", "--runs", MAX_RUNS), ("compare", "--runs", MAX_RUNS), ("backtest", "--runs", MAX_RUNS),
+    ("target", "--runs", MAX_RUNS),
     ("run", "--chunk-size", MAX_CHUNK), ("compare", "--chunk-size", MAX_CHUNK),
 ])  # backtest has no --chunk-size
 def test_sizes_beyond_the_limits_are_refused_up_front(scenario, monkeypatch, command, option,
@@ -90,6 +92,8 @@ def test_the_api_refuses_the_same_sizes(scenario):
     for kwargs in ({"runs": MAX_RUNS + 1}, {"chunk_size": MAX_CHUNK + 1}, {"runs": 0}):
         with pytest.raises(ValueError, match="limited to|at least 1"):
             ns.run(scenario, **kwargs)
+    with pytest.raises(ValueError, match="limited to"):  # before any evaluation is simulated
+        ns.target(scenario, "agreement", 0.5, ["actors.russia.claim=0:0.2"], runs=MAX_RUNS + 1)
 
 
 def test_the_limits_of_options_are_documented():

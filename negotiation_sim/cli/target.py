@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from negotiation_sim.cli.common import (
+    RUNS_HELP,
     DebugOpt,
     ExecutorOpt,
     QuietOpt,
@@ -39,7 +40,8 @@ def target(
     share: Annotated[float, typer.Option("--share", min=0.0, max=1.0,
                                          help="The share to reach (at least).")] = 0.5,
     runs: Annotated[int, typer.Option("--runs", "-n", min=100,
-                                      help="Worlds per evaluation (same seed each).")] = 2000,
+                                      help="Worlds per evaluation (same seed each; "
+                                      f"{RUNS_HELP}).")] = 2000,
     seed: SeedOpt = 0,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the answer as JSON on stdout (nothing else).")] = False,
@@ -59,7 +61,7 @@ def target(
     --vary actors.us.pressure.russia --share 0.3
     """
     kind = executor_kind(executor, scheduler)
-    check_size_options(workers=workers)
+    check_size_options(runs, workers=workers)
     with user_errors(debug):
         from negotiation_sim import api
         from negotiation_sim.analysis.targets import TargetError
