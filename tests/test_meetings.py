@@ -47,7 +47,10 @@ def test_a_run_reports_its_meetings_in_summary_table_figure_and_report(dated, tm
     assert (m["settled"]["share"], m["settled"]["median_round"]) == (0.125, 3)
     assert m["by_round"]["talks"] == [0.25, 0.5, 0.75, 0.75, 0.75, 0.75, 0.75, 0.75]
     assert m["by_round"]["settled"][1:3] == [0.0, 0.125]
-    assert m["sessions"] == {"mean": 1.5} and m["start"] == "2025-05-16"
+    assert m["sessions"]["mean"] == 1.5 and m["start"] == "2025-05-16"
+    # the sessions by format come from the model's own per-round log (the calendar outputs
+    # chosen here are not in it): one entry per format of the scenario
+    assert set(m["sessions"]["by_format"]) == {"bilateral", "trilateral"}
     # the table: each meeting's share, interval and when half had met
     table = res.stdout[res.stdout.index("Meetings over the calendar"):]
     lo, hi = wilson_interval(750, WORLDS)
