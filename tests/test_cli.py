@@ -158,6 +158,33 @@ def test_bad_usage_exits_2(tmp_path):
     assert invoke("run", "x.yaml", "--runs", 0).exit_code == 2
 
 
+@pytest.mark.parametrize("args, says, command", [
+    (("run", "x.yaml", "--runs", 0), "'--runs'", "negsim run"),
+    (("run", "x.yaml", "-n", "many"), "valid integer", "negsim run"),
+    (("run",), "Missing argument 'SCENARIO'", "negsim run"),
+    (("run", "x.yaml", "--bogus"), "No such option: --bogus", "negsim run"),
+    (("runn",), "No such command 'runn'", "negsim"),
+    (("--bogus",), "No such option: --bogus", "negsim"),
+    (("export", "x", "-f", "json"), "'json' is not one of", "negsim export"),
+    (("trace", "x.yaml", "--world", -1), "'--world'", "negsim trace"),
+    (("sweep", "x.yaml", "--executor", "threads"), "'threads' is not one of", "negsim sweep"),
+])
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args, says, command):
+    """An option's bad value, an unknown option or command, a missing argument: one error line
+    on stderr that names the command's --help, exit code 2 (not typer's boxed usage)."""
+    res = invoke(*args)
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert says in lines[0] and f"(see '{command} --help')" in lines[0], lines[0]
+    assert "Usage:" not in res.output and "╭" not in res.output
+
+
+def test_negsim_alone_still_prints_its_help():
+    res = invoke()
+    assert "Usage: negsim" in res.output and "run" in res.output and "error:" not in res.output
+
+
 def test_debug_shows_the_traceback(tmp_path):
     res = invoke("run", tmp_path / "nope.yaml", "--debug")
     assert res.exit_code != 0 and res.exception is not None

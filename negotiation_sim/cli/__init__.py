@@ -8,6 +8,8 @@ model, so ``negsim --help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated, Optional
 
 import typer
@@ -42,18 +44,68 @@ def _tidy(params: list) -> list:
     return params
 
 
+@contextlib.contextmanager
+def _one_line_usage() -> Iterator[None]:
+    """A usage error of the command line (an option's value out of range or not one of its
+    choices, an unknown option or command, a missing argument) as one error line naming the
+    command's --help, exit code 2, as every other input error is one line (typer would draw a
+    box of five lines with the usage above it). ``negsim`` alone still prints the help."""
+    usage, help_only = _usage_errors()
+    try:
+        yield
+    except help_only:
+        raise
+    except usage as err:
+        from negotiation_sim.cli.common import fail
+
+        where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+        message = " ".join(err.format_message().split())
+        raise fail(message.rstrip(".") + where, 2) from None
+
+
+def _usage_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """``(UsageError classes, NoArgsIsHelpError classes)`` of the click typer parses with:
+    its own copy (``typer.core._click``, typer 0.2x) and the click package (older typer)."""
+    import importlib
+
+    usage, help_only = [], []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.UsageError)
+        if hasattr(module, "NoArgsIsHelpError"):
+            help_only.append(module.NoArgsIsHelpError)
+    return tuple(usage), tuple(help_only)
+
+
 class _Command(typer.core.TyperCommand):
-    """A command whose --help is tidied (``_tidy``)."""
+    """A command whose --help is tidied (``_tidy``) and whose usage errors are one line
+    (``_one_line_usage``)."""
 
     def get_params(self, ctx):
         return _tidy(super().get_params(ctx))
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_usage():
+            return super().make_context(info_name, args, parent=parent, **extra)
 
 
 class _Group(typer.core.TyperGroup):
-    """``negsim --help`` tidied like every command's (``_tidy``)."""
+    """``negsim --help`` tidied like every command's (``_tidy``); an unknown command or option
+    of ``negsim`` itself is one line (``_one_line_usage``)."""
 
     def get_params(self, ctx):
         return _tidy(super().get_params(ctx))
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_usage():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def resolve_command(self, ctx, args):
+        with _one_line_usage():
+            return super().resolve_command(ctx, args)
 
 
 app = typer.Typer(
