@@ -203,6 +203,43 @@ def user_errors(debug: bool) -> Iterator[None]:
         raise fail(str(err)) from None
 
 
+@contextlib.contextmanager
+def reading(results, debug: bool, scenario=None) -> Iterator[None]:
+    """Results a command reads (a run's or a sweep's directory, a trace file) holding a file
+    that cannot be read as negsim writes it (not JSON, not Parquet, a directory in a file's
+    place, a column or a field missing): one line naming them, exit 1, instead of the parser's
+    traceback (``--debug`` shows it). Used inside ``user_errors``."""
+    from negotiation_sim.results.reader import RunsNotKept
+
+    try:
+        yield
+    except RunsNotKept as err:  # no runs.parquet file where the directory should hold one
+        if debug:
+            raise
+        raise fail(f"{results}: {err}") from None
+    except unreadable_errors() as err:
+        if debug:
+            raise
+        if isinstance(err, KeyError):
+            detail = f"no {err.args[0]!r}" if err.args else "a missing field"
+            if scenario is not None:
+                detail += "; does --scenario match them?"
+        else:
+            lines = str(err).strip().splitlines()
+            detail = f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+        raise fail(f"{results}: cannot read these results ({detail})") from None
+
+
+def unreadable_errors() -> tuple[type[Exception], ...]:
+    """What reading a damaged results file raises (pyarrow imported only when one is)."""
+    import json
+
+    from pyarrow import ArrowException
+
+    return (json.JSONDecodeError, UnicodeDecodeError, ArrowException, KeyError,
+            IsADirectoryError, NotADirectoryError)
+
+
 def _results_dir_errors() -> tuple[type[Exception], ...]:
     """A results directory that cannot be used (evaluated only when an exception is raised,
     so that importing the command line loads nothing of the results layer)."""

@@ -9,7 +9,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, console, fail, stderr, styled, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    console,
+    fail,
+    reading,
+    stderr,
+    styled,
+    user_errors,
+)
 
 FIGURE = "discovery.png"
 
@@ -53,7 +62,7 @@ def discover(
     dropping it would do to the density, a flag where it barely binds, and with --resample how
     often PRIM finds it again on half samples. Draws the trade-off and the box.
     """
-    with user_errors(debug):
+    with user_errors(debug), reading(results, debug):
         from negotiation_sim import api
         from negotiation_sim.analysis.discovery import DiscoveryError
         from negotiation_sim.analysis.discovery import discover as run_discovery

@@ -13,6 +13,8 @@ from negotiation_sim.cli.common import (
     QuietOpt,
     check_out_option,
     fail,
+    reading,
+    unreadable_errors,
     stderr,
     user_errors,
     writing,
@@ -43,13 +45,15 @@ def export(
     if out is not None and out.exists() and not out.is_dir():
         raise fail(f"{out}: --out must be a directory, not a file", 2)
     check_out_option(out)
-    with user_errors(debug), writing(results, out):
+    with user_errors(debug), reading(results, debug), writing(results, out):
         from negotiation_sim import api
         from negotiation_sim.results.export import export as write
 
         try:
             written = write(api.load_results(results), fmt.value, out or results)
         except ValueError as err:  # ExportError, or a directory that holds no results
+            if isinstance(err, unreadable_errors()):
+                raise  # a damaged file: ``reading`` names the results
             raise fail(str(err), 1) from None
     if not quiet:
         stderr().print(f"wrote {', '.join(str(p) for p in written)}", highlight=False,

@@ -32,6 +32,8 @@ from negotiation_sim.cli.common import (
     executor_kind,
     fail,
     progress_bar,
+    reading,
+    unreadable_errors,
     stderr,
     styled,
     user_errors,
@@ -120,7 +122,8 @@ def plot(
 
     check_out_option(out)
     target = out or (results if results.is_dir() else results.parent)
-    with user_errors(debug), warnings_as_lines(quiet), writing(results, target):
+    with user_errors(debug), reading(results, debug, scenario), warnings_as_lines(quiet), \
+            writing(results, target):
         from negotiation_sim.plots.figures import FigureChoiceError
 
         try:
@@ -194,6 +197,10 @@ def compare(
         except ValueError as err:  # a directory that holds no run
             if debug:
                 raise
+            if isinstance(err, unreadable_errors()):  # a damaged file of a results directory
+                lines = str(err).strip().splitlines()
+                raise fail(f"cannot read the results compared ({type(err).__name__}: "
+                           f"{lines[0] if lines else ''})") from None
             raise fail(str(err)) from None
         _warn_mismatch(result.arms, quiet)
         for note in result.notes:
@@ -308,7 +315,7 @@ def report(
     from negotiation_sim.results.reader import results_kind
 
     check_out_file(out)
-    with user_errors(debug), warnings_as_lines(quiet), \
+    with user_errors(debug), reading(results, debug, scenario), warnings_as_lines(quiet), \
             writing(results, None if out is None else out.parent):
         kind = results_kind(results)
         if kind == "trace":

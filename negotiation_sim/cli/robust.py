@@ -8,7 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, QuietOpt, console, fail, stderr, styled, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    QuietOpt,
+    console,
+    fail,
+    reading,
+    stderr,
+    styled,
+    user_errors,
+)
 
 FIGURE = "robustness.png"
 FILE = "robustness.json"
@@ -46,7 +55,7 @@ def robust(
     state), with the most robust policy under each metric (McPhail et al. 2018: the metrics can
     disagree, so all are shown). Draws each policy's outcome and regret over the states.
     """
-    with user_errors(debug):
+    with user_errors(debug), reading(results, debug):
         from negotiation_sim import api
         from negotiation_sim.analysis.robust import RobustnessError, robustness
         from negotiation_sim.results.reader import SweepResults

@@ -13,9 +13,9 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     ExecutorOpt,
+    QuietOpt,
     SchedulerOpt,
     WorkersOpt,
-    QuietOpt,
     check_out_option,
     check_size_options,
     console,
@@ -23,6 +23,7 @@ from negotiation_sim.cli.common import (
     fail,
     file_of_kind,
     progress_bar,
+    reading,
     stderr,
     styled,
     user_errors,
@@ -226,7 +227,8 @@ def sensitivity(
 ) -> None:
     """Sobol indices (first-order S1, total ST) or Morris mu*/sigma of a sweep's metric, with
     95% confidence intervals, computed with SALib from the sweep's own samples."""
-    with user_errors(debug), _sweep_errors(debug), warnings_as_lines(quiet):
+    with user_errors(debug), _sweep_errors(debug), reading(results, debug), \
+            warnings_as_lines(quiet):
         from negotiation_sim import api
 
         res = api.sensitivity(results, metric, resamples=resamples)
