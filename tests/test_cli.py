@@ -399,3 +399,25 @@ def test_every_command_that_reports_progress_or_warnings_takes_quiet():
             continue
         res = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "200"})
         assert "--quiet" in res.output, name
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args", [("schema",), ("run", "SMALL", "--runs", "50", "--json"),
+                                  ("run", "SMALL", "--runs", "50")])
+def test_output_that_cannot_be_written_is_one_line(tmp_path, args):
+    """Standard output on a full disk (``> /dev/full``): one error line, exit 1, where the
+    write's traceback was printed."""
+    path = write_yaml(tmp_path / "s.yaml", SMALL)
+    args = [str(path) if a == "SMALL" else a for a in args]
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([sys.executable, "-m", "negotiation_sim", *args], stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip() == "error: cannot write the output (No space left on device)", \
+        res.stderr
+
+
+def test_a_reader_that_leaves_the_pipe_ends_the_command_quietly():
+    head = subprocess.run(f"{sys.executable} -m negotiation_sim schema | head -c 10",
+                          shell=True, capture_output=True, text=True, timeout=300)
+    assert head.stdout == '{\n  "$defs' and head.stderr == ""

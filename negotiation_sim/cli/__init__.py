@@ -183,13 +183,20 @@ def main() -> None:
     """Entry point of the ``negsim`` console script.
 
     SIGTERM and SIGHUP stop every command as Ctrl-C does (``run.signals``): clean-up runs, and
-    the command exits with one line and ``128 + signal``.
+    the command exits with one line and ``128 + signal``. Output that cannot be written (a
+    full disk behind ``> FILE``) is one line too, exit 1 (a closed pipe, ``| head``, ends
+    quietly as typer ends it).
     """
+    import sys
+
     from negotiation_sim.run.signals import interruptible
 
     with interruptible() as received:
         try:
-            app()
+            try:
+                app()
+            finally:
+                sys.stdout.flush()  # what is still buffered fails here, not at exit
         except KeyboardInterrupt:  # before typer runs the command (it builds the commands)
             raise SystemExit(_interrupted(received[0] if received else 2)) from None
         except SystemExit as err:
@@ -201,6 +208,28 @@ def main() -> None:
             if err.code in (0, None, 130) and received and not REPORTED:
                 raise SystemExit(_interrupted(received[0])) from None
             raise
+        except OSError as err:  # writing the output (stdout) failed
+            if "--debug" in sys.argv[1:]:
+                raise
+            raise SystemExit(_unwritten(err)) from None
+
+
+def _unwritten(err: OSError) -> int:
+    """One line saying the command's output could not be written; exit code 1. Standard
+    output is left closed, so that nothing more is written to it at exit."""
+    import os
+    import sys
+
+    from negotiation_sim.cli.common import fail
+
+    try:  # the unwritten rest would be flushed, and fail, again as Python exits
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if isinstance(err, BrokenPipeError):  # the reader left (``| head``): quietly, as typer
+        return 1
+    what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+    return fail(f"cannot write the output ({what})").exit_code
 
 
 def _interrupted(signum: int) -> int:
