@@ -118,6 +118,30 @@ def test_a_part_that_fails_while_summarising_leaves_the_sweep_incomplete_not_run
     assert part.read_bytes() == whole
 
 
+@pytest.mark.parametrize("stage", ["tasks", "summary"])
+def test_an_error_that_stops_a_sweep_leaves_it_incomplete_not_running(paths, tmp_path,
+                                                                     monkeypatch, stage):
+    """A full disk while the tasks run or while their summary is written: one line, and the
+    manifest says ``incomplete`` with the command that finishes the sweep (not ``running``,
+    which reads as a sweep that was killed); --resume then finishes it."""
+    _, exp = paths
+    out = tmp_path / "out"
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweeps, "_run_tasks" if stage == "tasks" else "summarise", full)
+    line = one_line(invoke("sweep", exp, "--out", out, "-q", "--no-plots"))
+    assert "No space left on device" in line
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["resume"].endswith("--resume")
+    assert "No space left on device" in manifest["sessions"][-1]["error"]
+    monkeypatch.undo()
+    res = invoke("sweep", exp, "--out", out, "--resume", "-q", "--no-plots")
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
 def test_part_problem_reads_the_footer():
     assert sweeps.part_problem(Path("/nonexistent/part.parquet"), 5) is not None
 

@@ -79,6 +79,7 @@ class Session(BaseModel):
     worlds_per_second: Number = None
     failed: int = None
     interrupted: str = None
+    error: str = None  # what stopped the session, when it was not an interrupt
 
 
 class Design(BaseModel):

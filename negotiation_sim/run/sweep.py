@@ -40,6 +40,8 @@ those drawn after it are listed in the manifest. One process at a time writes th
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import math
@@ -367,6 +369,7 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     base = _manifest(loaded, identity, tasks, points)
     report = SweepReport(out, len(tasks), 0, 0)
     stopped: KeyboardInterrupt | None = None
+    broke: Exception | None = None
     try:  # from here on, an interrupt at any moment leaves the manifest "interrupted"
         # the manifest first: from now on the directory is recognisably the engine's
         write_json_atomic(out / MANIFEST_FILE, {  # "resume": what finishes it if it is killed
@@ -381,6 +384,8 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
                    workers_write)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP under run.signals
         stopped = err
+    except Exception as err:  # a full disk, a worker that died: raised below
+        broke = err
     finally:
         report.seconds = time.perf_counter() - clock
         session.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -390,6 +395,23 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
         if report.failed:
             session["failed"] = len(report.failed)
     seed = exp.seed
+
+    def stopped_by(err: Exception) -> None:
+        # not "running" any more: the parts written stay, and --resume runs the others (on a
+        # full disk the manifest may not be written either: it then says "running", which
+        # readers take for a sweep that was killed)
+        with contextlib.suppress(OSError):
+            write_json_atomic(out / MANIFEST_FILE, {
+                **base, "status": "incomplete", "resume": resume_command(loaded, out),
+                "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists()
+                                                       for t in tasks),
+                          "failed": report.failed},
+                "sessions": [*sessions, {**session, "error": f"{type(err).__name__}: "
+                                                              f"{err}"[:500]}]})
+
+    if broke is not None:
+        stopped_by(broke)
+        raise broke
     if stopped is None:
         try:
             stop_if_dropped()
@@ -418,6 +440,9 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
                           "failed": report.failed},
                 "sessions": [*sessions, session]})
             raise SweepError(f"{err}; removed: finish the sweep with: {resume_with}") from None
+        except Exception as err:  # summarising failed (a full disk): the sweep is not finished
+            stopped_by(err)
+            raise
     resume_with = resume_command(loaded, out)
     session["interrupted"] = (stopped.args[0] if stopped.args else None) or "SIGINT"
     # the manifest first, so that the directory says what it is even if the summary of
