@@ -155,10 +155,16 @@ def test_figures_draw_dollars_literally_and_leave_a_callers_own_math_alone():
 
 def test_a_file_given_to_the_wrong_command_names_the_right_one(files):
     tmp, scenario, experiment = files
-    cases = [("run", experiment, "negsim sweep"), ("trace", experiment, "negsim sweep"),
-             ("sweep", scenario, "negsim run"), ("backtest", scenario, "negsim run")]
-    for command, path, right in cases:
-        res = invoke(command, path)
+    cases = [(["run", experiment], experiment, "negsim sweep"),
+             (["trace", experiment], experiment, "negsim sweep"),
+             (["sweep", scenario], scenario, "negsim run"),
+             (["backtest", scenario], scenario, "negsim run"),
+             (["target", experiment, "--vary", "actors.russia.claim"], experiment,
+              "negsim sweep"),
+             (["explore", experiment, "--no-browser"], experiment, "negsim sweep"),
+             (["compare", scenario, experiment], experiment, "negsim sweep")]
+    for args, path, right in cases:
+        res = invoke(*args)
         check(res, 2)
         assert res.stderr.count("\n") == 1 and f"run it with {right} {path}" in res.stderr
 

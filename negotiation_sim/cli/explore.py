@@ -13,7 +13,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from negotiation_sim.cli.common import DebugOpt, SeedOpt, fail, stderr, user_errors
+from negotiation_sim.cli.common import (
+    DebugOpt,
+    SeedOpt,
+    fail,
+    file_of_kind,
+    stderr,
+    user_errors,
+)
 
 EXTRA = "explore"
 
@@ -45,7 +52,8 @@ def explore(
     with user_errors(debug):
         from negotiation_sim.config.scenario import load_scenario
 
-        load_scenario(scenario)  # a mistake is one located line, before any server starts
+        with file_of_kind(scenario, "scenario", "negsim explore"):
+            load_scenario(scenario)  # a mistake is one located line, before any server starts
         folder = _save_folder(save_dir) if save_dir else scenario.resolve().parent
         try:
             from negotiation_sim.explore import server

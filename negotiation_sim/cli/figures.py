@@ -31,6 +31,7 @@ from negotiation_sim.cli.common import (
     console,
     executor_kind,
     fail,
+    file_of_kind,
     progress_bar,
     reading,
     unreadable_errors,
@@ -188,6 +189,11 @@ def compare(
     with user_errors(debug):
         from negotiation_sim import api, plots
         from negotiation_sim.results.files import write_json_atomic
+
+        for source in sources:  # an experiment or backtest file in a scenario's place: one line
+            if source.is_file():
+                with file_of_kind(source, "scenario", "negsim compare"):
+                    api.load_scenario(source)
 
         try:
             with progress_bar("worlds", quiet=quiet) as progress:

@@ -21,6 +21,7 @@ from negotiation_sim.cli.common import (
     console,
     executor_kind,
     fail,
+    file_of_kind,
     stderr,
     styled,
     user_errors,
@@ -66,7 +67,8 @@ def target(
         from negotiation_sim import api
         from negotiation_sim.analysis.targets import TargetError
 
-        sc = api.load_scenario(scenario)
+        with file_of_kind(scenario, "scenario", "negsim target"):
+            sc = api.load_scenario(scenario)
         try:
             answer = api.target(sc, outcome, share, vary, runs=runs, seed=seed, executor=kind,
                                 workers=workers, scheduler=scheduler)
