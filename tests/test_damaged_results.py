@@ -89,3 +89,20 @@ def test_debug_shows_the_parsers_traceback(stored, tmp_path):
     res = CliRunner().invoke(app, ["report", str(path), "--debug"])
     assert res.exit_code != 0 and res.exception is not None
     assert type(res.exception).__name__ in ("JSONDecodeError", "UnicodeDecodeError")
+
+
+@pytest.mark.parametrize("command", [("plot",), ("export",),
+                                     ("discover", "--outcome", "agreement", "--no-plots")],
+                         ids=lambda c: c[0])
+def test_a_sweep_that_is_not_complete_says_so(stored, tmp_path, command):
+    """Every command that reads a sweep's results warns when they hold only part of it."""
+    import json
+
+    path = tmp_path / "sweep"
+    shutil.copytree(stored / "sweep", path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest.update(status="interrupted", resume=f"negsim sweep EXP --out {path} --resume")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    res = CliRunner().invoke(app, [command[0], str(path), *command[1:]])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.stderr and "interrupted" in res.stderr and "--resume" in res.stderr

@@ -151,6 +151,14 @@ def warn(message: str) -> None:
     stderr().print(styled(("warning:", "yellow"), " ", message), soft_wrap=True)
 
 
+def warn_if_partial(results, path) -> None:
+    """Warn (one line) that a sweep's results hold only part of it (interrupted, running or
+    killed, failed tasks), with how to finish it; nothing for a run or a complete sweep."""
+    note = getattr(results, "status_note", None)
+    if note is not None:
+        warn(f"{path}: {note}")
+
+
 def fail_all(messages: list[str], code: int = 1) -> typer.Exit:
     """Print one red error line per message on stderr and return the Exit to raise."""
     for message in messages[:-1]:

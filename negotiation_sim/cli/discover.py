@@ -18,6 +18,7 @@ from negotiation_sim.cli.common import (
     stderr,
     styled,
     user_errors,
+    warn_if_partial,
 )
 
 FIGURE = "discovery.png"
@@ -69,6 +70,7 @@ def discover(
 
         try:
             stored = api.load_results(results)
+            warn_if_partial(stored, results)
             found = run_discovery(stored, outcome, min_share=min_share,
                                   coverage_slack=coverage_slack, resample=resample, seed=seed)
         except (DiscoveryError, ImportError, api.RunsNotKept) as err:

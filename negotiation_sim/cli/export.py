@@ -17,6 +17,7 @@ from negotiation_sim.cli.common import (
     unreadable_errors,
     stderr,
     user_errors,
+    warn_if_partial,
     writing,
 )
 
@@ -50,7 +51,10 @@ def export(
         from negotiation_sim.results.export import export as write
 
         try:
-            written = write(api.load_results(results), fmt.value, out or results)
+            loaded = api.load_results(results)
+            if not quiet:
+                warn_if_partial(loaded, results)
+            written = write(loaded, fmt.value, out or results)
         except ValueError as err:  # ExportError, or a directory that holds no results
             if isinstance(err, unreadable_errors()):
                 raise  # a damaged file: ``reading`` names the results
