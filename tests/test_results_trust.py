@@ -242,7 +242,7 @@ def test_garbage_in_any_manifest_field_is_refused_or_harmless(made, tmp_path, ki
 
 @pytest.mark.parametrize("field,value", [("figures", 7), ("figures", [[1]]), ("tasks", "x"),
                                          ("design", "grid"), ("seed", math.nan),
-                                         ("versions", [1])])
+                                         ("versions", [1]), ("format_version", 99)])
 def test_a_damaged_manifest_is_one_line_in_every_command(made, tmp_path, field, value):
     out = copy_of(made, "sweep", tmp_path)
     data = json.loads((out / "manifest.json").read_text())
@@ -253,6 +253,8 @@ def test_a_damaged_manifest_is_one_line_in_every_command(made, tmp_path, field, 
                  ["sensitivity", out]):
         line = one_line(invoke(*args))
         assert "manifest.json" in line or "negsim did not write" in line, line
+        if field == "format_version":  # results of a newer negsim: said so, not misread
+            assert "newer negsim" in line, line
 
 
 # -- --out, checked before anything is read or simulated --------------------------------------------

@@ -168,6 +168,13 @@ def parse_manifest(path: Path) -> dict[str, Any]:
         raise ManifestError(printable(
             f"{path}: {where}: {first['msg']}: the manifest is damaged (negsim never writes "
             "this); restore it, or run again into another --out", newlines=False)) from None
+    from negotiation_sim.results.schema import FORMAT_VERSION
+
+    version = data.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ManifestError(f"{path}: format_version: results of format {version}, written by "
+                            f"a newer negsim (this one reads format {FORMAT_VERSION} and "
+                            "older): read them with that version")
     return data
 
 
