@@ -105,6 +105,9 @@ def test_holds_targets_need_followed_texts_and_unknown_outcomes_are_refused():
         reach(sc, "peace", 0.5, [Vary("actors.b.reservation")])
     with pytest.raises(TargetError, match="PATH=LO:HI"):
         Vary.parse("actors.b.reservation=0.1")
+    for bound in ("0:inf", "-inf:1", "nan:1"):  # no bounded range to search
+        with pytest.raises(TargetError, match="finite"):
+            Vary.parse(f"actors.b.reservation={bound}")
 
 
 def test_a_lever_without_a_range_takes_its_fields_range():

@@ -75,10 +75,14 @@ class Vary:
         try:
             if not colon:
                 raise ValueError
-            return cls(path, float(lo), float(hi))
+            low, high = float(lo), float(hi)
         except ValueError:
             raise TargetError(f"--vary {text}: write PATH or PATH=LO:HI (e.g. "
                               "actors.us.pressure.russia=0:0.1)") from None
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise TargetError(f"--vary {text}: LO and HI must be finite numbers (a search "
+                              "needs a bounded range)")
+        return cls(path, low, high)
 
 
 @dataclass
