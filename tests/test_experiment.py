@@ -266,3 +266,27 @@ def test_sensitivity_bounds_are_the_baselines_supports():
     for path in levers:
         assert not isinstance(fields[path], _Dist), path
         assert swept[path][0] <= float(fields[path]) <= swept[path][1], path
+
+
+def test_an_odd_number_of_morris_levels_is_a_located_warning(tmp_path, small_data):
+    """Morris's grid is symmetric only for an even number of levels: ``validate`` says so at
+    the field's line, in one line, instead of SALib's own warning with its source path."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from negotiation_sim.cli import app
+
+    path = experiment(tmp_path, small_data, "sweep:\n  method: morris\n  samples: 4\n"
+                      "  levels: 3\n  parameters:\n"
+                      "    actors.russia.claim: {low: 0.0, high: 0.2}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SALib's warning would raise here
+        res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert f"warning: {path}:8: sweep.levels: 3 levels: Morris's grid" in res.output
+    assert "SALib" not in res.output and "num_levels" not in res.output
+    even = experiment(tmp_path, small_data, "sweep:\n  method: morris\n  samples: 4\n"
+                      "  levels: 4\n  parameters:\n"
+                      "    actors.russia.claim: {low: 0.0, high: 0.2}\n")
+    assert "sweep.levels" not in CliRunner().invoke(app, ["validate", str(even)]).output

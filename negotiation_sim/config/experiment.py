@@ -148,7 +148,7 @@ class LoadedExperiment:
                     seen[key][1] += 1
                 else:
                     seen[key] = [moved, 0]
-        out = []
+        out = self._design_warnings()
         for moved, more in seen.values():
             if more:
                 moved = Problem(moved.file, moved.line, moved.field,
@@ -156,6 +156,18 @@ class LoadedExperiment:
                                 f"point{'s' if more > 1 else ''})")
             out.append(moved)
         return out
+
+    def _design_warnings(self) -> list[Problem]:
+        """What the design allows but probably does not mean: a Morris grid of an odd number
+        of levels (its steps of levels / (2 (levels - 1)) are not symmetric, so the sample is
+        biased; Morris 1991 and Campolongo et al. 2007 use an even number, and SALib warns)."""
+        sweep = self.experiment.sweep
+        if sweep is None or sweep.method != "morris" or sweep.levels % 2 == 0:
+            return []
+        loc = ("sweep", "levels")
+        return [Problem(self.doc.path, self.doc.line_of(loc), "sweep.levels",
+                        f"{sweep.levels} levels: Morris's grid is symmetric only for an even "
+                        "number of levels; the sample may be biased")]
 
     def _assigned(self, i: int) -> list[tuple[tuple, str, Any]]:
         """(loc in the experiment file, dotted path, value) of what point ``i`` sets."""
