@@ -291,3 +291,23 @@ def test_a_triangular_cdf_over_a_range_too_narrow_to_multiply_is_defined():
         warnings.simplefilter("error")
         y = t.cdf(np.array([0.0, 1e-295, 1e-294, 3e-294, 1.0]))
     assert y[0] == 0.0 and y[-1] == 1.0 and np.all(np.diff(y) >= 0) and np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_true_or_false_where_a_number_is_meant_is_refused_at_its_line(tmp_path, value):
+    """YAML's true and false are not taken as 1.0 and 0.0 (a switch written where a number
+    belongs): one located problem, as for any other wrong type."""
+    import copy
+
+    from negotiation_sim.config.scenario import load_scenario
+    from negotiation_sim.config.yamlio import InputError
+
+    data = copy.deepcopy(SMALL)
+    actor = next(iter(data["actors"]))
+    data["actors"][actor]["walkout"] = value
+    path = write_yaml(tmp_path / "s.yaml", data)
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    (problem,) = info.value.problems
+    assert problem.field == f"actors.{actor}.walkout" and problem.line is not None
+    assert f"{str(value).lower()} is not a number here" in problem.message

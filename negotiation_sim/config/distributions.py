@@ -46,8 +46,17 @@ def _bounded(value: float) -> float:
 
 _LIMITS_SCHEMA = {"minimum": -MAX_MAGNITUDE, "maximum": MAX_MAGNITUDE}
 
+def _not_bool(value: Any) -> Any:
+    # YAML's true/false would pass as 1.0 and 0.0: a switch written where a number is meant
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a number here (write a number, such as "
+                         "0.1)")
+    return value
+
+
 # A finite float of at most MAX_MAGNITUDE in size: every number a scenario file holds.
-Real = Annotated[float, Field(allow_inf_nan=False, json_schema_extra=_LIMITS_SCHEMA),
+Real = Annotated[float, BeforeValidator(_not_bool),
+                 Field(allow_inf_nan=False, json_schema_extra=_LIMITS_SCHEMA),
                  AfterValidator(_bounded)]
 
 
