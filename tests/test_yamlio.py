@@ -775,3 +775,24 @@ def test_utf32_is_named_utf32_not_utf16(tmp_path: Path, encoding: str, bom: str)
 @pytest.mark.parametrize("text", ["1:30", "-1:30", "1:30:00", "190:20:30.15"])
 def test_yaml_1_1_base_60_numbers_are_text(tmp_path: Path, text: str) -> None:
     assert load(tmp_path, f"x: {text}\n").data["x"] == text
+
+
+def test_a_value_that_fails_every_member_of_a_union_is_one_problem(tmp_path):
+    """``utility: lineer`` is neither a shape's name nor a mapping: one located problem that
+    says both, not one per member of the union (which reads as two mistakes)."""
+    import copy
+
+    from conftest import SMALL, write_yaml
+
+    from negotiation_sim.config.scenario import load_scenario
+
+    data = copy.deepcopy(SMALL)
+    actor = next(iter(data["actors"]))
+    data["actors"][actor]["utility"] = "lineer"
+    path = write_yaml(tmp_path / "s.yaml", data)
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    (problem,) = info.value.problems
+    assert problem.field == f"actors.{actor}.utility"
+    assert problem.message == ("input should be 'linear' or 'quadratic' or a mapping of field: "
+                               "value pairs (got 'lineer')"), problem.message

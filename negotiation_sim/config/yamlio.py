@@ -752,12 +752,55 @@ def problems_from_validation_error(
         One problem per distinct error, in pydantic's order.
     """
     model = model or _model_named(err.title)
-    problems = []
+    problems: list[Problem] = []
+    branches: dict[tuple, set] = {}  # (line, field) -> pydantic's own locations found there
     for error in err.errors(include_url=False):
         loc = _user_loc(doc.data, prefix, error)
         problem = Problem(doc.path, doc.line_of(loc), _dotted(loc), _readable(error, model))
         problems.append(problem)
-    return _unique(problems)
+        branches.setdefault((problem.line, problem.field), set()).add(tuple(error["loc"]))
+    return _merge_branches(_unique(problems), branches)
+
+
+_GOT = re.compile(r"^(?P<what>.*?)(?P<got> \(got .*\))?$")
+
+
+def _merge_branches(problems: list[Problem], branches: dict[tuple, set]) -> list[Problem]:
+    """One problem per field whose value fails every member of a union (``'status_quo'`` or
+    a number; a shape's name or a mapping): pydantic reports each member's complaint, which
+    would read as several mistakes where the user made one. Their messages are joined into
+    one: ``input should be 'status_quo' or a valid number (got 'statusquo')``."""
+    out: list[Problem] = []
+    merged: dict[tuple, int] = {}
+    for p in problems:
+        key = (p.line, p.field)
+        if len(branches.get(key, ())) < 2 or key not in merged:
+            if len(branches.get(key, ())) >= 2:
+                merged[key] = len(out)
+            out.append(p)
+            continue
+        first = out[merged[key]]
+        a, b = _GOT.match(first.message), _GOT.match(p.message)
+        message = (f"input should be {_expectation(a['what'])} or "
+                   f"{_expectation(b['what'])}{a['got'] or b['got'] or ''}")
+        out[merged[key]] = Problem(first.file, first.line, first.field, message)
+    return out
+
+
+def _expectation(what: str) -> str:
+    """What a union member's complaint says the value should be: ``a valid number`` of
+    ``input should be a valid number, unable to parse string as a number``."""
+    for lead in ("input should be ", "expected "):
+        if what.startswith(lead):
+            what = what[len(lead):]
+            break
+    parts = what.split(", ")
+    kept = [parts[0]]
+    for part in parts[1:]:  # a list of names (``'a', 'b' or 'c'``) goes on; a reason does not
+        if not part.startswith(("'", '"')):
+            break
+        kept.append(part)
+    return ", ".join(kept)
 
 
 def validate_doc(doc: YamlDoc, model: type[M], *, prefix: Loc = ()) -> M:
