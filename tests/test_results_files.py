@@ -324,3 +324,48 @@ def test_out_of_a_one_file_command_naming_a_directory_is_one_line(paths, tmp_pat
     assert list(target.iterdir()) == [] and hidden(tmp_path) == []
     res = invoke(*args, "--out", tmp_path / "new" / "x.out")
     assert res.exit_code == 0 and (tmp_path / "new" / "x.out").stat().st_size > 0, res.output
+
+
+def test_files_written_together_are_all_there_or_none(tmp_path):
+    """A failure part-way (a full disk, an interrupt) removes what the block wrote, so no
+    directory is left looking finished with some of its files (figures, a backtest's tables)."""
+    from negotiation_sim.plots.figures import write_figures
+    from negotiation_sim.results.files import all_or_none
+
+    with pytest.raises(OSError), all_or_none() as written:
+        (tmp_path / "a.txt").write_text("a")
+        written.append(tmp_path / "a.txt")
+        raise OSError(28, "No space left on device")
+    assert not (tmp_path / "a.txt").exists()
+
+    import matplotlib.pyplot as plt
+
+    def fine():
+        return plt.figure()
+
+    def full():
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_figures({"outcomes": fine, "terms": full}, tmp_path / "figs")
+    assert list((tmp_path / "figs").iterdir()) == []
+    plt.close("all")
+
+
+def test_a_backtest_that_fails_to_draw_leaves_no_tables_behind(tmp_path, monkeypatch):
+    from negotiation_sim.cli import backtest as cli_backtest
+    from negotiation_sim.plots import style
+
+    result = {"name": "b", "runs": 10, "seed": 0, "questions": []}
+    monkeypatch.setattr("negotiation_sim.analysis.backtest.to_csv", lambda r: "id\n")
+    monkeypatch.setattr("negotiation_sim.analysis.backtest.to_markdown", lambda r: "# b\n")
+    monkeypatch.setattr("negotiation_sim.plots.backtest.reliability_figure", lambda r: None)
+    monkeypatch.setattr("negotiation_sim.plots.backtest.question_figure", lambda r: None)
+
+    def full(fig, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(style, "save", full)
+    with pytest.raises(OSError):
+        cli_backtest.write_outputs(result, tmp_path / "bt")
+    assert list((tmp_path / "bt").iterdir()) == []

@@ -100,21 +100,26 @@ def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
         reliability_figure,
     )
     from negotiation_sim.plots.style import save
-    from negotiation_sim.results.files import write_json_atomic, write_text_atomic
+    from negotiation_sim.results.files import all_or_none, write_json_atomic, write_text_atomic
 
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "backtest.json", result)
-    write_text_atomic(out / "backtest.csv", to_csv(result))
-    write_text_atomic(out / "backtest.md", to_markdown(result))
     figures = {"reliability.png": reliability_figure, "questions.png": question_figure}
     info = result.get("conditioning")
     if info and info.get("posterior"):
         figures["posterior.png"] = lambda r: posterior_figure(
             info["posterior"], f"What the record known on {info['posterior_day']} taught the "
             f"drawn inputs\n{r['name']}: {r['runs']:,} worlds, seed {r['seed']}")
-    for name, make in figures.items():
-        save(make(result), out / name)  # whole or not at all
-    return [out / n for n in ("backtest.json", "backtest.csv", "backtest.md", *figures)]
+    with all_or_none() as written:  # a failure leaves none of them, not some
+        for name, write in (("backtest.json", lambda p: write_json_atomic(p, result)),
+                            ("backtest.csv", lambda p: write_text_atomic(p, to_csv(result))),
+                            ("backtest.md",
+                             lambda p: write_text_atomic(p, to_markdown(result)))):
+            write(out / name)
+            written.append(out / name)
+        for name, make in figures.items():
+            save(make(result), out / name)  # whole or not at all
+            written.append(out / name)
+    return written
 
 
 def print_tables(result: dict[str, Any]) -> None:

@@ -188,7 +188,7 @@ def compare(
     check_out_option(out)
     with user_errors(debug):
         from negotiation_sim import api, plots
-        from negotiation_sim.results.files import write_json_atomic
+        from negotiation_sim.results.files import all_or_none, write_json_atomic
 
         for source in sources:  # an experiment or backtest file in a scenario's place: one line
             if source.is_file():
@@ -214,8 +214,9 @@ def compare(
                 warn(note)
         figure = figure_file(COMPARISON_FIGURE, fmt.value)
         if out is not None:
-            with writing(out):
+            with writing(out), all_or_none() as written:
                 write_json_atomic(out / COMPARISON_FILE, result.as_dict())
+                written.append(out / COMPARISON_FILE)
                 plots.save(plots.comparison_figure(result), out / figure)
     if as_json:
         typer.echo(json.dumps(result.as_dict()))

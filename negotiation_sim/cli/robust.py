@@ -71,19 +71,19 @@ def robust(
                 raise
             raise fail(f"{results}: {err}") from None
         target = out or results
-        written = []
-        if out is not None or not no_plots:
-            from negotiation_sim.results.files import write_json_atomic
+        from negotiation_sim.results.files import all_or_none, write_json_atomic
 
-            target.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(target / FILE, found.to_json())
-            written.append(target / FILE)
-        if not no_plots:
-            from negotiation_sim.plots.robust import robustness as figure
-            from negotiation_sim.plots.style import save
+        with all_or_none() as written:  # a failure leaves neither, not one
+            if out is not None or not no_plots:
+                target.mkdir(parents=True, exist_ok=True)
+                write_json_atomic(target / FILE, found.to_json())
+                written.append(target / FILE)
+            if not no_plots:
+                from negotiation_sim.plots.robust import robustness as figure
+                from negotiation_sim.plots.style import save
 
-            save(figure(found, words=loaded), target / FIGURE)
-            written.append(target / FIGURE)
+                save(figure(found, words=loaded), target / FIGURE)
+                written.append(target / FIGURE)
     if as_json:
         typer.echo(json.dumps(found.to_json()))
         return

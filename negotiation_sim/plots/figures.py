@@ -50,13 +50,15 @@ def _followed(summary: dict[str, Any]) -> bool:
 def write_figures(makers: dict[str, Any], out: str | Path, *, kinds: Sequence[str] | None = None,
                   fmt: str = "png") -> list[Path]:
     """Make, save and close each figure in turn; returns the files written (``KIND.FMT``)."""
+    from negotiation_sim.results.files import all_or_none
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in kinds or list(makers):
-        path = out / figure_file(kind, fmt)
-        save(makers[kind](), path)
-        written.append(path)
+    with all_or_none() as written:  # a failure leaves none of them, not some
+        for kind in kinds or list(makers):
+            path = out / figure_file(kind, fmt)
+            save(makers[kind](), path)
+            written.append(path)
     return written
 
 

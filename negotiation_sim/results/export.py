@@ -79,11 +79,13 @@ def export(results, fmt: str, out: str | Path) -> list[Path]:
                                   f"Excel sheet holds ({EXCEL_ROWS - 1:,}); use --format csv")
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        written = []
-        for name, table in found.items():
-            target = out / f"{name}.csv"
-            _atomic(target, lambda p, t=table: guard_csv(t).to_csv(p, index=False))
-            written.append(target)
+        from negotiation_sim.results.files import all_or_none
+
+        with all_or_none() as written:  # a failure leaves none of the tables, not some
+            for name, table in found.items():
+                target = out / f"{name}.csv"
+                _atomic(target, lambda p, t=table: guard_csv(t).to_csv(p, index=False))
+                written.append(target)
         return written
     target = out / WORKBOOK
     _atomic(target, lambda p: write_workbook(found, p))

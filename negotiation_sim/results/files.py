@@ -120,6 +120,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
         fh.write("\n")
 
 
+@contextlib.contextmanager
+def all_or_none() -> Iterator[list[Path]]:
+    """Files a command writes together (each one whole, ``atomic_path``): the block appends
+    each path once it is written, and on any exception (a full disk, an interrupt) every one is
+    removed, so that no directory is left looking finished with part of its files."""
+    written: list[Path] = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
+        raise
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write text to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
