@@ -369,3 +369,14 @@ def test_a_backtest_that_fails_to_draw_leaves_no_tables_behind(tmp_path, monkeyp
     with pytest.raises(OSError):
         cli_backtest.write_outputs(result, tmp_path / "bt")
     assert list((tmp_path / "bt").iterdir()) == []
+
+
+def test_a_write_error_names_the_file_it_was_writing(tmp_path):
+    """A full disk mid-write names the file (the write's own error names none): the one error
+    line then says where."""
+    from negotiation_sim.results.files import atomic_path
+
+    with pytest.raises(OSError) as info, atomic_path(tmp_path / "summary.json"):
+        raise OSError(28, "No space left on device")
+    assert info.value.errno == 28 and info.value.filename == str(tmp_path / "summary.json")
+    assert list(tmp_path.iterdir()) == []

@@ -84,7 +84,8 @@ class OutDirError(Exception):
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A hidden temporary file beside ``path`` to write to: renamed into place (mode 644) when
     the block completes, removed on any exception (a full disk, an interrupt), so ``path`` is
-    written whole or not at all. Its directory must exist."""
+    written whole or not at all (an error of the operating system that names no file then names
+    ``path``). Its directory must exist."""
     path = Path(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -93,6 +94,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it 0600
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno is not None and err.filename is None:  # a write's error names no file
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
