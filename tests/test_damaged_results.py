@@ -106,3 +106,15 @@ def test_a_sweep_that_is_not_complete_says_so(stored, tmp_path, command):
     res = CliRunner().invoke(app, [command[0], str(path), *command[1:]])
     assert res.exit_code == 0, res.output
     assert "warning:" in res.stderr and "interrupted" in res.stderr and "--resume" in res.stderr
+
+
+@pytest.mark.parametrize("removed, says", [("points.parquet", "has no points.parquet"),
+                                           ("manifest.json", "has no manifest.json")])
+def test_sensitivity_names_the_file_a_sweep_lacks(stored, tmp_path, removed, says):
+    path = tmp_path / "sweep"
+    shutil.copytree(stored / "sweep", path)
+    (path / removed).unlink()
+    res = CliRunner().invoke(app, ["sensitivity", str(path)])
+    assert res.exit_code == 1, res.output
+    line = res.stderr.strip()
+    assert "\n" not in line and says in line and "None" not in line, line

@@ -144,6 +144,9 @@ def analyze_results(results: SweepResults | str | Path, metric: str = "agreement
     where = results.path if results.path is not None else "the sweep"
     design = results.manifest.get("design") or {}
     method = design.get("method")
+    if method is None:
+        raise SensitivityError(f"{where} has no manifest.json naming its design: sensitivity "
+                               "reads the design of a sweep negsim wrote (sobol or morris)")
     if method not in ("sobol", "morris"):
         raise SensitivityError(f"{where} holds a {method} sweep; sensitivity needs method "
                                "sobol or morris")
@@ -154,7 +157,10 @@ def analyze_results(results: SweepResults | str | Path, metric: str = "agreement
     if metric not in choices:
         raise SensitivityError(f"unknown metric '{metric}' (choose from: {', '.join(choices)})")
     expected = int(design["points"])
-    if len(summary) != expected or results.points is None:
+    if results.points is None:
+        raise SensitivityError(f"{where} has no points.parquet (the design's points): restore "
+                               "it, or run the sweep again")
+    if len(summary) != expected:
         raise SensitivityError(f"the sweep is incomplete ({len(summary)} of {expected} "
                                "points have results): finish it with negsim sweep ... --resume")
     order = np.argsort(summary["point"].to_numpy())
