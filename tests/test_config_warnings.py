@@ -169,3 +169,22 @@ def test_a_swept_value_that_looks_wrong_is_warned_at_its_line_in_the_experiment(
     fine.write_text(text.replace(", 3]", ", 0.05]"))
     res = CliRunner().invoke(app, ["validate", str(fine)])
     assert "warning" not in res.output
+
+
+@pytest.mark.parametrize("event, field, words", [
+    ({"name": "late", "kind": "scheduled", "round": 9, "probability": 0.5,
+      "set": {"actors.russia.reservation": 0.3}}, "events.0.round", "before round 9"),
+    ({"name": "rare", "kind": "shock", "every": 8, "draw": 0.01,
+      "effect": {"actors.russia.reservation": 1.0}}, "events.0.every", "every 8 rounds"),
+])
+def test_an_event_no_world_reaches_is_a_warning_at_its_line(tmp_path, event, field, words):
+    """An event after the last round any world plays (here the horizon, round 8) never fires:
+    said at its line; the same event in the horizon is not."""
+    data = copy.deepcopy(SMALL)
+    data["events"] = [event]
+    found = file_warnings(write_yaml(tmp_path / "s.yaml", data))
+    assert [w.field for w in found] == [field], found
+    assert words in found[0].message and "never fires" in found[0].message
+    assert found[0].line is not None
+    data["protocol"]["rounds"] = 12
+    assert file_warnings(write_yaml(tmp_path / "t.yaml", data)) == []

@@ -32,7 +32,8 @@ def validate(
     exit code: values that look like percentages or lie off the utility scale, red lines that
     leave no possible agreement, a format no draw of its audience costs lets a leader attend, a
     guarantor cap below the status quo, a ceasefire package some side can never accept, and
-    distributions with mass outside a field's meaningful range."""
+    distributions with mass outside a field's meaningful range, and events that no world
+    plays long enough to see."""
     from negotiation_sim.config.backtest import load_backtest
     from negotiation_sim.config.experiment import load_experiment
     from negotiation_sim.config.kinds import file_kind

@@ -152,6 +152,26 @@ def cap_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
                    "exists today")
 
 
+def event_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
+    """(loc, message): events that can never fire: a scheduled event before a round no world
+    plays, a shock whose interval is longer than every world's calendar. The last round any
+    world plays is the horizon, or later by ``durability.rounds`` where a signed text is
+    followed (events act on followed texts too)."""
+    horizon = max(sc.protocol.rounds, 1)
+    follow = sc.durability.rounds
+    last = horizon + follow
+    span = f"round {last} (the horizon, {horizon}" + (
+        f", and {follow} rounds of following a text signed there)" if follow else ")")
+    for i, event in enumerate(sc.events):
+        if getattr(event, "kind", None) == "scheduled" and event.round > last:
+            yield (("events", i, "round"),
+                   f"before round {event.round}: no world plays past {span}, so it never fires")
+        elif getattr(event, "kind", None) == "shock" and 1 + event.every > last:
+            yield (("events", i, "every"),
+                   f"every {event.every} rounds: the first firing, before round "
+                   f"{1 + event.every}, comes after {span}, so it never fires")
+
+
 def located(sc_doc: YamlDoc, items: Iterator[tuple[tuple, str]]) -> list[Problem]:
     return [Problem(sc_doc.path, sc_doc.line_of(loc), ".".join(map(str, loc)), msg)
             for loc, msg in items]
@@ -160,6 +180,6 @@ def located(sc_doc: YamlDoc, items: Iterator[tuple[tuple, str]]) -> list[Problem
 def config_warnings(sc: Scenario, doc: YamlDoc) -> list[Problem]:
     """Every warning this module finds, located in ``doc``, in the order of the checks."""
     out: list[Problem] = []
-    for check in (scale_warnings, red_line_warnings, cap_warnings):
+    for check in (scale_warnings, red_line_warnings, cap_warnings, event_warnings):
         out += located(doc, check(sc))
     return out
