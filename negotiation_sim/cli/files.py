@@ -31,7 +31,7 @@ def validate(
     probably not meant, printed as 'warning: FILE:LINE: field: message' without changing the
     exit code: values that look like percentages or lie off the utility scale, red lines that
     leave no possible agreement, a format no draw of its audience costs lets a leader attend, a
-    guarantor cap below the status quo, a ceasefire package some side can never accept, and
+    guarantor cap below the status quo, a ceasefire package some side can never accept,
     distributions with mass outside a field's meaningful range, and events that no world
     plays long enough to see."""
     from negotiation_sim.config.backtest import load_backtest
