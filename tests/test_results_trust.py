@@ -267,6 +267,8 @@ COMMANDS = {  # command -> (arguments before --out, whether --out is a directory
     "compare": (["compare", "small.yaml", "small.yaml"], True),
     "backtest": (["backtest", "questions.yaml"], True),
     "schema": (["schema", "scenario"], False),
+    "discover": (["discover", "results", "--outcome", "agreement"], True),
+    "robust": (["robust", "results"], True),
 }
 
 

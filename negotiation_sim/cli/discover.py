@@ -12,6 +12,7 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    check_out_option,
     console,
     fail,
     reading,
@@ -63,6 +64,7 @@ def discover(
     dropping it would do to the density, a flag where it barely binds, and with --resample how
     often PRIM finds it again on half samples. Draws the trade-off and the box.
     """
+    check_out_option(out)
     with user_errors(debug), reading(results, debug):
         from negotiation_sim import api
         from negotiation_sim.analysis.discovery import DiscoveryError

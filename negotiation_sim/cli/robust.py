@@ -11,6 +11,7 @@ import typer
 from negotiation_sim.cli.common import (
     DebugOpt,
     QuietOpt,
+    check_out_option,
     console,
     fail,
     reading,
@@ -55,6 +56,7 @@ def robust(
     state), with the most robust policy under each metric (McPhail et al. 2018: the metrics can
     disagree, so all are shown). Draws each policy's outcome and regret over the states.
     """
+    check_out_option(out)
     with user_errors(debug), reading(results, debug):
         from negotiation_sim import api
         from negotiation_sim.analysis.robust import RobustnessError, robustness
