@@ -215,8 +215,9 @@ def main() -> None:
 
 
 def _unwritten(err: OSError) -> int:
-    """One line saying the command's output could not be written; exit code 1. Standard
-    output is left closed, so that nothing more is written to it at exit."""
+    """One line saying the command's output could not be written (or, for an error that
+    names a file, that file); exit code 1. Standard output is pointed at nothing, so that what
+    is still buffered is not written, and does not fail again, as Python exits."""
     import os
     import sys
 
@@ -228,8 +229,9 @@ def _unwritten(err: OSError) -> int:
         pass
     if isinstance(err, BrokenPipeError):  # the reader left (``| head``): quietly, as typer
         return 1
-    what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
-    return fail(f"cannot write the output ({what})").exit_code
+    if err.filename:  # not the output: an error a command left unnamed, with its file
+        return fail(f"{err.filename}: {err.strerror or err}").exit_code
+    return fail(f"cannot write the output ({err.strerror or err})").exit_code
 
 
 def _interrupted(signum: int) -> int:
