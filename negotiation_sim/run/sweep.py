@@ -41,7 +41,6 @@ those drawn after it are listed in the manifest. One process at a time writes th
 from __future__ import annotations
 
 import contextlib
-
 import hashlib
 import json
 import math
