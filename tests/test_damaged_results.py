@@ -118,3 +118,11 @@ def test_sensitivity_names_the_file_a_sweep_lacks(stored, tmp_path, removed, say
     assert res.exit_code == 1, res.output
     line = res.stderr.strip()
     assert "\n" not in line and says in line and "None" not in line, line
+
+
+def test_export_of_a_run_without_its_worlds_says_what_it_leaves_out(stored, tmp_path):
+    path = damaged(stored, tmp_path, "run", "runs.parquet", "directory")
+    res = CliRunner().invoke(app, ["export", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.stderr and "no worlds to export" in res.stderr
+    assert (path / "outcomes.csv").is_file() and not (path / "runs.csv").exists()

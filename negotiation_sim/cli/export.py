@@ -17,6 +17,7 @@ from negotiation_sim.cli.common import (
     unreadable_errors,
     stderr,
     user_errors,
+    warn,
     warn_if_partial,
     writing,
 )
@@ -54,6 +55,9 @@ def export(
             loaded = api.load_results(results)
             if not quiet:
                 warn_if_partial(loaded, results)
+                if getattr(loaded, "kept", True) is False:
+                    warn(f"{results}: no runs.parquet, so no worlds to export: only the "
+                         "outcome shares are written")
             written = write(loaded, fmt.value, out or results)
         except ValueError as err:  # ExportError, or a directory that holds no results
             if isinstance(err, unreadable_errors()):
