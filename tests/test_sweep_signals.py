@@ -96,6 +96,9 @@ def test_a_signal_stops_a_process_sweep_workers_and_all(tmp_path, signum):
     assert manifest["resume"].endswith("--resume") and str(out) in manifest["resume"]
     assert manifest["sessions"][-1]["interrupted"] == signal.Signals(signum).name
     assert 3 <= manifest["tasks"]["done"] < 48
+    # the message counts what the manifest counts: the parts on disk, which workers may have
+    # finished after the main process last heard from them
+    assert f": {manifest['tasks']['done']} of 48 tasks are done" in err, (err, manifest["tasks"])
     assert not list(tmp_path.rglob(".*")), "temporary files stayed"
 
     res = cli.invoke(app, ["report", str(out)])

@@ -102,10 +102,12 @@ class SweepInterrupted(Interrupted):
         resume: the command that finishes the sweep.
     """
 
-    def __init__(self, signum: int, report: SweepReport, resume: str) -> None:
+    def __init__(self, signum: int, report: SweepReport, resume: str,
+                 done: int | None = None) -> None:
         super().__init__(signum)
         self.report, self.resume = report, resume
-        done = report.resumed + report.ran
+        if done is None:  # the tasks this session saw finish, and those found done before
+            done = report.resumed + report.ran
         self.message = (f"interrupted ({self.args[0]}): {done} of {report.tasks} tasks are done "
                         f"in {report.out}; finish the sweep with: {resume}")
 
@@ -446,13 +448,15 @@ def run_sweep(loaded: LoadedExperiment, out: Path, executor: Executor, *, resume
     session["interrupted"] = (stopped.args[0] if stopped.args else None) or "SIGINT"
     # the manifest first, so that the directory says what it is even if the summary of
     # the points done is cut short (a second signal ends the process at once)
+    # the parts on disk, which workers may have finished after the main process last heard
+    # from them: the manifest and the message say the same count
+    done = sum((runs_dir / t.part).exists() for t in tasks)
     write_json_atomic(out / MANIFEST_FILE, {
         **base, "status": "interrupted", "resume": resume_with,
-        "tasks": {**base["tasks"], "done": sum((runs_dir / t.part).exists() for t in tasks),
-                  "failed": report.failed},
+        "tasks": {**base["tasks"], "done": done, "failed": report.failed},
         "sessions": [*sessions, session]})
     _summarise_so_far(out, tasks, scenarios, points, seed)
-    raise SweepInterrupted(getattr(stopped, "signum", 2), report, resume_with) from None
+    raise SweepInterrupted(getattr(stopped, "signum", 2), report, resume_with, done) from None
 
 
 def _run_tasks(loaded: LoadedExperiment, scenarios: list[Scenario], todo: list[Task],
