@@ -175,6 +175,18 @@ def test_bad_observations_are_refused(bad, match):
         history(bad)
 
 
+def test_a_record_that_contradicts_itself_is_refused():
+    same = {"date": "2025-01-02", "event": "talks", "members": ["a", "b"]}
+    with pytest.raises(ValidationError, match="observed.1 says the same event as observed.0"):
+        History(start=dt.date(2025, 1, 1),
+                observed=[{**same, "happened": True},
+                          {**same, "members": ["b", "a"], "happened": False}])
+    # the same fact twice, or the same day at another level, is no contradiction
+    History(start=dt.date(2025, 1, 1),
+            observed=[{**same, "happened": True}, {**same, "happened": True},
+                      {**same, "level": "leaders", "happened": False}])
+
+
 def test_a_scenario_checks_its_history_against_its_calendar_and_actors():
     data = pie()
     data["history"] = {"start": "2025-02-01", "observed": [

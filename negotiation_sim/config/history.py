@@ -85,6 +85,19 @@ class History(BaseModel):
     mismatch: float = Field(0.0, ge=0.0, lt=1.0, description="Weight factor per observation a "
                             "world disagrees with (0: rejection, only agreeing worlds count).")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> History:
+        seen: dict[tuple, tuple[int, bool]] = {}
+        for i, o in enumerate(self.observed):
+            key = (o.date, o.through, o.since, o.event, o.level,
+                   None if o.members is None else tuple(sorted(o.members)))
+            if key in seen and seen[key][1] != o.happened:
+                raise ValueError(f"observed.{i} says the same event as observed.{seen[key][0]} "
+                                 f"{'happened' if o.happened else 'did not happen'}: the "
+                                 "record contradicts itself")
+            seen.setdefault(key, (i, o.happened))
+        return self
+
     def known_on(self, day: dt.date) -> list[Observation]:
         """The observations a forecast made on ``day`` knows: those dated on or before it, and
         of a ``through`` that it did not happen, the part up to ``day`` (never up to a later day
