@@ -152,8 +152,10 @@ def test_a_later_never_is_known_up_to_the_day_asked_and_a_dated_event_only_after
 
 def test_too_few_agreeing_worlds_is_refused_in_one_line():
     sc = make_scenario(pie())
+    # in this scenario talks come only where both sign at once: no world has talks without a
+    # settlement
     seen = history({"through": "2025-02-20", "event": "talks", "happened": True},
-                   {"through": "2025-02-20", "event": "talks", "happened": False})
+                   {"through": "2025-02-20", "event": "settlement", "happened": False})
     got = condition(sc, seen, [dt.date(2025, 3, 1)], [[]], 500, seed=0)
     assert got.tallies[0].ess == 0
     with pytest.raises(TooFewWorlds, match="0.0 effective worlds of 500") as err:
