@@ -110,11 +110,10 @@ def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
             info["posterior"], f"What the record known on {info['posterior_day']} taught the "
             f"drawn inputs\n{r['name']}: {r['runs']:,} worlds, seed {r['seed']}")
     with all_or_none() as written:  # a failure leaves none of them, not some
-        for name, write in (("backtest.json", lambda p: write_json_atomic(p, result)),
-                            ("backtest.csv", lambda p: write_text_atomic(p, to_csv(result))),
-                            ("backtest.md",
-                             lambda p: write_text_atomic(p, to_markdown(result)))):
-            write(out / name)
+        write_json_atomic(out / "backtest.json", result)
+        written.append(out / "backtest.json")
+        for name, text in (("backtest.csv", to_csv(result)), ("backtest.md", to_markdown(result))):
+            write_text_atomic(out / name, text)
             written.append(out / name)
         for name, make in figures.items():
             save(make(result), out / name)  # whole or not at all

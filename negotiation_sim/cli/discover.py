@@ -72,10 +72,11 @@ def discover(
 
         try:
             stored = api.load_results(results)
-            warn_if_partial(stored, results)
+            if not quiet:
+                warn_if_partial(stored, results)
             found = run_discovery(stored, outcome, min_share=min_share,
                                   coverage_slack=coverage_slack, resample=resample, seed=seed)
-        except (DiscoveryError, ImportError, api.RunsNotKept) as err:
+        except (DiscoveryError, ImportError) as err:
             if debug:
                 raise
             raise fail(f"{results}: {err}") from None

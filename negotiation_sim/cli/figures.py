@@ -186,7 +186,7 @@ def compare(
     kind = executor_kind(executor, scheduler)
     check_size_options(runs, chunk_size, workers=workers)
     check_out_option(out)
-    with user_errors(debug):
+    with user_errors(debug), reading("the results compared", debug):
         from negotiation_sim import api, plots
         from negotiation_sim.results.files import all_or_none, write_json_atomic
 
@@ -203,10 +203,8 @@ def compare(
         except ValueError as err:  # a directory that holds no run
             if debug:
                 raise
-            if isinstance(err, unreadable_errors()):  # a damaged file of a results directory
-                lines = str(err).strip().splitlines()
-                raise fail(f"cannot read the results compared ({type(err).__name__}: "
-                           f"{lines[0] if lines else ''})") from None
+            if isinstance(err, unreadable_errors()):
+                raise  # a damaged file of a results directory: ``reading`` says so
             raise fail(str(err)) from None
         _warn_mismatch(result.arms, quiet)
         for note in result.notes:

@@ -163,10 +163,10 @@ def event_warnings(sc: Scenario) -> Iterator[tuple[tuple, str]]:
     span = f"round {last} (the horizon, {horizon}" + (
         f", and {follow} rounds of following a text signed there)" if follow else ")")
     for i, event in enumerate(sc.events):
-        if getattr(event, "kind", None) == "scheduled" and event.round > last:
+        if event.kind == "scheduled" and event.round > last:
             yield (("events", i, "round"),
                    f"before round {event.round}: no world plays past {span}, so it never fires")
-        elif getattr(event, "kind", None) == "shock" and 1 + event.every > last:
+        elif event.kind == "shock" and 1 + event.every > last:
             yield (("events", i, "every"),
                    f"every {event.every} rounds: the first firing, before round "
                    f"{1 + event.every}, comes after {span}, so it never fires")

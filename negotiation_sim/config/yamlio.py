@@ -771,19 +771,18 @@ def _merge_branches(problems: list[Problem], branches: dict[tuple, set]) -> list
     would read as several mistakes where the user made one. Their messages are joined into
     one: ``input should be 'status_quo' or a valid number (got 'statusquo')``."""
     out: list[Problem] = []
-    merged: dict[tuple, int] = {}
+    first: dict[tuple, int] = {}  # (line, field) -> its first problem's place in ``out``
     for p in problems:
         key = (p.line, p.field)
-        if len(branches.get(key, ())) < 2 or key not in merged:
-            if len(branches.get(key, ())) >= 2:
-                merged[key] = len(out)
-            out.append(p)
+        if key in first and len(branches[key]) > 1:
+            i = first[key]
+            a, b = _GOT.match(out[i].message), _GOT.match(p.message)
+            out[i] = Problem(p.file, p.line, p.field,
+                             f"input should be {_expectation(a['what'])} or "
+                             f"{_expectation(b['what'])}{a['got'] or b['got'] or ''}")
             continue
-        first = out[merged[key]]
-        a, b = _GOT.match(first.message), _GOT.match(p.message)
-        message = (f"input should be {_expectation(a['what'])} or "
-                   f"{_expectation(b['what'])}{a['got'] or b['got'] or ''}")
-        out[merged[key]] = Problem(first.file, first.line, first.field, message)
+        first.setdefault(key, len(out))
+        out.append(p)
     return out
 
 
